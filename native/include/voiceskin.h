@@ -1,0 +1,281 @@
+/*
+ * voiceskin.h — the whole public ABI of libvoiceskin.
+ *
+ * voiceskin runs small streaming "voice skin" networks (distilled students)
+ * per audio buffer. Three objects:
+ *
+ *   vsk_bundle    an immutable, validated .vskin file (weights + tier graphs).
+ *                 Shareable: any number of voices on any threads may use one.
+ *   vsk_voice     one audio stream converted through one bundle. All memory
+ *                 is planned and allocated at create; processing allocates
+ *                 nothing, locks nothing and does no I/O.
+ *   vsk_registry  the plugin registry: bundles added by path, memory or folder
+ *                 scan; voices and their quality tiers enumerated for menus.
+ *
+ * Conventions
+ *   - Every function that can fail returns vsk_status: VSK_OK (0) or a
+ *     negative error code; vsk_status_name()/vsk_status_string() describe it.
+ *   - Out-parameters are written only on success.
+ *   - Config structs begin with `struct_size`; fill them with the matching
+ *     *_config_init() first, then change what you need.
+ *   - Enums are 32-bit integers on the wire (int32_t typedefs).
+ *   - Strings are UTF-8, NUL-terminated, owned by the object that returned
+ *     them and valid for its lifetime.
+ *
+ * Threading (see docs/abi.md for the full table)
+ *   [any]     may be called from any thread, concurrently with anything.
+ *   [control] not real-time safe (may allocate / do I/O); calls on one object
+ *             must not run concurrently with other calls on that object.
+ *   [audio]   real-time safe: no heap allocation, no locks, no I/O, no
+ *             logging, bounded time. Meant for the audio thread. Calls on one
+ *             voice must not run concurrently with each other, except the
+ *             setters marked [any-rt], which may be called from any thread
+ *             while the audio thread processes (they only store atomics).
+ */
+#ifndef VOICESKIN_H
+#define VOICESKIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && !defined(VSK_STATIC)
+#  ifdef VSK_BUILDING_LIBRARY
+#    define VSK_API __declspec(dllexport)
+#  else
+#    define VSK_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define VSK_API __attribute__((visibility("default")))
+#else
+#  define VSK_API
+#endif
+
+/* ---------------------------------------------------------------- versions */
+
+/** ABI version. Bumped on any incompatible change to this header. Hosts pass
+ *  the value they were compiled with in vsk_voice_config.abi_version and
+ *  vsk_registry_config.abi_version; a mismatch gives VSK_ERR_ABI_MISMATCH. */
+#define VSK_ABI_VERSION 1
+
+#define VSK_VERSION_MAJOR 0
+#define VSK_VERSION_MINOR 1
+#define VSK_VERSION_PATCH 0
+
+/** Library version as (major << 16) | (minor << 8) | patch. [any] */
+VSK_API uint32_t vsk_version(void);
+/** Library version as "major.minor.patch". Static string. [any] */
+VSK_API const char *vsk_version_string(void);
+/** The VSK_ABI_VERSION the library was built with. [any] */
+VSK_API uint32_t vsk_abi_version(void);
+
+/* ---------------------------------------------------------------- statuses */
+
+typedef int32_t vsk_status;
+enum {
+    VSK_OK = 0,
+    VSK_ERR_INVALID_ARGUMENT = -1,   /* NULL pointer, value out of range   */
+    VSK_ERR_NO_MEMORY = -2,          /* allocation failed (control calls)  */
+    VSK_ERR_IO = -3,                 /* file could not be opened or read   */
+    VSK_ERR_BAD_MAGIC = -4,          /* not a .vskin file                  */
+    VSK_ERR_UNSUPPORTED_VERSION = -5,/* .vskin format version unknown      */
+    VSK_ERR_TRUNCATED = -6,          /* file shorter than it declares      */
+    VSK_ERR_CHECKSUM = -7,           /* integrity checksum mismatch        */
+    VSK_ERR_CORRUPT = -8,            /* structure invalid (bad offsets...) */
+    VSK_ERR_TOO_LARGE = -9,          /* exceeds a documented size limit    */
+    VSK_ERR_UNSUPPORTED_OP = -10,    /* graph uses an op this build lacks  */
+    VSK_ERR_ABI_MISMATCH = -11,      /* struct_size / abi_version mismatch */
+    VSK_ERR_UNSUPPORTED_RATE = -12,  /* sample rate outside 8..192 kHz     */
+    VSK_ERR_NOT_FOUND = -13,         /* no such voice / tier / index       */
+    VSK_ERR_DUPLICATE = -14,         /* registry: same voice ID & version  */
+    VSK_ERR_BUFFER_TOO_SMALL = -15,  /* caller memory smaller than needed  */
+    VSK_ERR_BAD_STATE = -16          /* call not valid in object's state   */
+};
+
+/** Symbolic name of a status, e.g. "VSK_ERR_CHECKSUM". Static. [any] */
+VSK_API const char *vsk_status_name(vsk_status status);
+/** Human-readable description of a status. Static. [any] */
+VSK_API const char *vsk_status_string(vsk_status status);
+
+/* ------------------------------------------------------------------ bundle */
+
+typedef struct vsk_bundle vsk_bundle;
+
+/** Opens a bundle from memory. The bytes are copied and fully validated
+ *  (structure, checksum, every graph); `data` may be freed on return.
+ *  [control] */
+VSK_API vsk_status vsk_bundle_open_memory(const void *data, size_t size,
+                                          vsk_bundle **out_bundle);
+/** Opens a bundle from a file path (UTF-8). Same validation. [control] */
+VSK_API vsk_status vsk_bundle_open_file(const char *path,
+                                        vsk_bundle **out_bundle);
+/** Adds a reference. Voices and registries hold their own. [any] */
+VSK_API void vsk_bundle_retain(vsk_bundle *bundle);
+/** Drops a reference; the bundle is freed when the last one goes. Passing
+ *  NULL is a no-op. [control] (frees memory) */
+VSK_API void vsk_bundle_release(vsk_bundle *bundle);
+
+typedef struct vsk_bundle_info {
+    uint32_t struct_size;        /* = sizeof(vsk_bundle_info), set by caller */
+    const char *voice_id;        /* stable ID, e.g. "demo.aria"             */
+    const char *display_name;    /* for menus, e.g. "Aria"                  */
+    const char *version;         /* "major.minor.patch" of this voice       */
+    uint32_t tier_count;         /* >= 1, ordered lowest to highest quality */
+    uint32_t format_version;     /* .vskin format version of the file       */
+} vsk_bundle_info;
+
+/** Fills `info` (caller sets info->struct_size first). [any] */
+VSK_API vsk_status vsk_bundle_get_info(const vsk_bundle *bundle,
+                                       vsk_bundle_info *info);
+
+typedef struct vsk_tier_info {
+    uint32_t struct_size;        /* = sizeof(vsk_tier_info), set by caller  */
+    const char *name;            /* "low", "medium", "high", "ultra", ...   */
+    uint32_t model_sample_rate;  /* rate the student runs at (Hz)           */
+    uint32_t hop_samples;        /* samples per network step at model rate */
+    uint32_t latency_samples;    /* algorithmic latency at model rate,
+                                    excluding host resampling               */
+    uint64_t parameter_count;    /* weights in this tier's graph            */
+    uint64_t flops_per_second;   /* estimated cost per second of audio      */
+} vsk_tier_info;
+
+/** Fills `info` for tier `index` (0 .. tier_count-1). [any] */
+VSK_API vsk_status vsk_bundle_get_tier_info(const vsk_bundle *bundle,
+                                            uint32_t index,
+                                            vsk_tier_info *info);
+/** Finds a tier by name; VSK_ERR_NOT_FOUND if absent. [any] */
+VSK_API vsk_status vsk_bundle_find_tier(const vsk_bundle *bundle,
+                                        const char *name, uint32_t *out_index);
+
+/* ------------------------------------------------------------------- voice */
+
+typedef struct vsk_voice vsk_voice;
+
+typedef struct vsk_voice_config {
+    uint32_t struct_size;        /* = sizeof(vsk_voice_config)              */
+    uint32_t abi_version;        /* = VSK_ABI_VERSION                       */
+    uint32_t sample_rate;        /* host rate, 8000 .. 192000 Hz            */
+    uint32_t channels;           /* 1 .. 8, interleaved                     */
+    uint32_t max_block_frames;   /* typical largest buffer; larger buffers
+                                    are processed in pieces, never refused  */
+    uint32_t initial_tier;       /* tier index to start with                */
+    float mix;                   /* wet amount 0..1 (1 = fully converted)   */
+    uint32_t bypass;             /* nonzero = start bypassed                */
+} vsk_voice_config;
+
+/** Defaults: 48000 Hz, 1 channel, 1024 frames, tier 0, mix 1, no bypass.
+ *  [any] */
+VSK_API void vsk_voice_config_init(vsk_voice_config *config);
+
+/** Bytes of caller memory vsk_voice_init needs for this bundle + config.
+ *  [any] */
+VSK_API vsk_status vsk_voice_get_size(const vsk_bundle *bundle,
+                                      const vsk_voice_config *config,
+                                      size_t *out_bytes);
+/** Builds a voice inside caller memory (`memory` 64-byte aligned, at least
+ *  vsk_voice_get_size bytes). The voice retains the bundle. Destroy it with
+ *  vsk_voice_destroy, which then does not free `memory`. [control] */
+VSK_API vsk_status vsk_voice_init(void *memory, size_t bytes,
+                                  vsk_bundle *bundle,
+                                  const vsk_voice_config *config,
+                                  vsk_voice **out_voice);
+/** Allocates and builds a voice (one allocation). [control] */
+VSK_API vsk_status vsk_voice_create(vsk_bundle *bundle,
+                                    const vsk_voice_config *config,
+                                    vsk_voice **out_voice);
+/** Releases the bundle reference and frees memory the voice allocated.
+ *  NULL is a no-op. [control] */
+VSK_API void vsk_voice_destroy(vsk_voice *voice);
+
+/** Converts `frames` interleaved frames. Any count: 0, more than
+ *  max_block_frames, and `in == out` are all allowed (partial overlap is
+ *  not). Output is delayed by vsk_voice_get_latency frames. Input channels
+ *  are averaged to mono for the model and the converted voice is written to
+ *  every channel; the dry signal keeps its channels. [audio] */
+VSK_API vsk_status vsk_voice_process(vsk_voice *voice, const float *in,
+                                     float *out, uint32_t frames);
+
+/** Requests a tier. It takes effect at the next vsk_voice_process: the new
+ *  tier warms up in parallel, then crossfades in (see docs/abi.md), so there
+ *  is no click. Latency does not change. [any-rt] */
+VSK_API vsk_status vsk_voice_set_tier(vsk_voice *voice, uint32_t tier);
+/** The tier most recently requested. [any-rt] */
+VSK_API vsk_status vsk_voice_get_tier(const vsk_voice *voice,
+                                      uint32_t *out_tier);
+/** Wet amount 0..1, smoothed over a few ms. [any-rt] */
+VSK_API vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet);
+/** Nonzero bypasses the model: output is the dry input delayed by the same
+ *  latency (so toggling keeps sync); toggling crossfades. [any-rt] */
+VSK_API vsk_status vsk_voice_set_bypass(vsk_voice *voice, int32_t bypass);
+/** Clears all streaming state (as after create); keeps tier, mix, bypass.
+ *  [audio] */
+VSK_API vsk_status vsk_voice_reset(vsk_voice *voice);
+/** Total latency in host frames: model lookahead, hop buffering and both
+ *  resamplers. Constant for the voice's lifetime, equal for every tier.
+ *  [any] */
+VSK_API vsk_status vsk_voice_get_latency(const vsk_voice *voice,
+                                         uint32_t *out_frames);
+
+/* ---------------------------------------------------------------- registry */
+
+typedef struct vsk_registry vsk_registry;
+
+typedef struct vsk_registry_config {
+    uint32_t struct_size;        /* = sizeof(vsk_registry_config)           */
+    uint32_t abi_version;        /* = VSK_ABI_VERSION                       */
+    uint32_t max_voices;         /* 0 = default (256)                       */
+} vsk_registry_config;
+
+/** Defaults. [any] */
+VSK_API void vsk_registry_config_init(vsk_registry_config *config);
+/** Creates an empty registry. [control] */
+VSK_API vsk_status vsk_registry_create(const vsk_registry_config *config,
+                                       vsk_registry **out_registry);
+/** Releases every bundle reference the registry holds. NULL is a no-op.
+ *  [control] */
+VSK_API void vsk_registry_destroy(vsk_registry *registry);
+
+/** Duplicate rule, for every add: a voice ID is present at most once. Adding
+ *  a bundle whose ID is present keeps the higher semantic version (the new
+ *  one replaces an older one; an older or equal one is refused with
+ *  VSK_ERR_DUPLICATE and the registry is unchanged). Indexes are stable
+ *  except that a replacement keeps the index of what it replaced. [control]
+ */
+VSK_API vsk_status vsk_registry_add_bundle(vsk_registry *registry,
+                                           vsk_bundle *bundle,
+                                           uint32_t *out_index);
+/** Opens and adds a file. [control] */
+VSK_API vsk_status vsk_registry_add_file(vsk_registry *registry,
+                                         const char *path,
+                                         uint32_t *out_index);
+/** Opens and adds a bundle from memory (copied). [control] */
+VSK_API vsk_status vsk_registry_add_memory(vsk_registry *registry,
+                                           const void *data, size_t size,
+                                           uint32_t *out_index);
+/** Adds every `*.vskin` file directly inside `folder`, in name order.
+ *  Files that fail to open or are refused by the duplicate rule are skipped
+ *  and counted; the call fails only if the folder cannot be read.
+ *  [control] */
+VSK_API vsk_status vsk_registry_scan_folder(vsk_registry *registry,
+                                            const char *folder,
+                                            uint32_t *out_added,
+                                            uint32_t *out_skipped);
+/** Number of voices. [control] */
+VSK_API vsk_status vsk_registry_count(const vsk_registry *registry,
+                                      uint32_t *out_count);
+/** The bundle at `index` (borrowed: retain it to keep it beyond the
+ *  registry). [control] */
+VSK_API vsk_status vsk_registry_get(const vsk_registry *registry,
+                                    uint32_t index, vsk_bundle **out_bundle);
+/** Index of the voice with this ID, or VSK_ERR_NOT_FOUND. [control] */
+VSK_API vsk_status vsk_registry_find(const vsk_registry *registry,
+                                     const char *voice_id,
+                                     uint32_t *out_index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VOICESKIN_H */

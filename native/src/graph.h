@@ -1,0 +1,44 @@
+/* graph.h — internal: a tier's validated network and its per-voice state.
+ * Owned by graph.c; used by bundle.c (parse/validate) and voice.c (run). */
+#ifndef VSK_GRAPH_H
+#define VSK_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ops.h"
+
+typedef struct vsk_graph {
+    uint32_t hop;                 /* samples per step (tier's hop_samples) */
+    uint32_t value_count;
+    uint32_t *value_size;         /* floats per value */
+    size_t *value_offset;         /* bytes into the value block, 64-aligned */
+    uint32_t input_value, output_value;
+    uint32_t node_count;
+    vsk_node *nodes;
+    size_t values_bytes;          /* total bytes of all values */
+    size_t state_bytes;           /* total bytes of all node states */
+    uint64_t flops_per_step;
+    uint64_t parameter_count;     /* distinct const elements read */
+    uint32_t warmup_samples;      /* largest FRAME window (history needed) */
+} vsk_graph;
+
+/* Parses and validates one GRAPH section. `tensors` are the bundle's
+ * validated tensors. Allocates into the graph (control thread). Returns
+ * VSK_OK, VSK_ERR_CORRUPT, VSK_ERR_TOO_LARGE, VSK_ERR_UNSUPPORTED_OP or
+ * VSK_ERR_NO_MEMORY. On failure nothing is leaked. */
+vsk_status vsk_graph_parse(vsk_graph *g, const uint8_t *data, size_t size,
+                           uint32_t hop, const vsk_tensor *tensors,
+                           uint32_t tensor_count);
+void vsk_graph_free(vsk_graph *g);
+
+/* Per-voice runtime state of one graph lives in caller memory of
+ * vsk_graph_runtime_bytes(g) bytes (64-byte aligned). */
+size_t vsk_graph_runtime_bytes(const vsk_graph *g);
+void vsk_graph_runtime_init(const vsk_graph *g, void *mem);   /* = reset */
+void vsk_graph_runtime_reset(const vsk_graph *g, void *mem);
+/* One step: reads g->hop samples from `in`, writes g->hop to `out`.
+ * Real-time safe. */
+void vsk_graph_step(const vsk_graph *g, void *mem, const float *in,
+                    float *out);
+
+#endif

@@ -1,0 +1,66 @@
+/* ops.h — internal interface between the graph (graph.c) and the op kernels
+ * (ops*.c). Not installed. See docs/bundle-format.md for each op's maths. */
+#ifndef VSK_OPS_H
+#define VSK_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "voiceskin.h"
+
+#define VSK_MAX_NODE_ARGS 64
+
+enum {
+    VSK_OP_FRAME = 1, VSK_OP_STFT_MAG = 2, VSK_OP_LINEAR = 3, VSK_OP_ACT = 4,
+    VSK_OP_LOG = 5, VSK_OP_CONV1D = 6, VSK_OP_GRU = 7, VSK_OP_CONCAT = 8,
+    VSK_OP_SLICE = 9, VSK_OP_ADD = 10, VSK_OP_MUL = 11, VSK_OP_AFFINE = 12,
+    VSK_OP_PITCH_YIN = 13, VSK_OP_PITCH_MAP = 14, VSK_OP_HARMONIC = 15,
+    VSK_OP_NOISE = 16,
+    VSK_OP_COUNT_ /* one past the last code */
+};
+
+/* A constant tensor inside the bundle (read-only, 64-byte aligned data). */
+typedef struct vsk_tensor {
+    uint32_t ndim;
+    uint32_t dims[4];      /* unused dims are 1 */
+    uint64_t count;        /* product of dims */
+    const float *data;
+} vsk_tensor;
+
+/* One node of a validated graph. Arrays point into memory owned by the
+ * bundle. `state_offset`/`scratch` are filled by the graph planner. */
+typedef struct vsk_node {
+    uint32_t op;
+    uint32_t n_in, n_out, n_const, n_iattr, n_fattr;
+    const uint32_t *in;             /* value ids */
+    const uint32_t *out;            /* value ids */
+    const vsk_tensor *const_[VSK_MAX_NODE_ARGS];
+    const int32_t *iattr;           /* n_iattr entries (unaligned-safe copy) */
+    const float *fattr;             /* n_fattr entries (copy) */
+    uint32_t hop;                   /* the graph's hop, for ops that need it */
+    size_t state_offset;            /* bytes into the voice's state block */
+    size_t state_bytes;             /* from op->state_bytes */
+} vsk_node;
+
+/* Per-op behaviour. All functions are pure with respect to global state.
+ *  validate:    check arity, attrs, value sizes (value_size[id]) and const
+ *               shapes; return VSK_OK, VSK_ERR_CORRUPT or VSK_ERR_TOO_LARGE.
+ *  state_bytes: bytes of per-voice state (incl. scratch), multiple of 64.
+ *  reset:       put state into its initial (zero) condition.
+ *  run:         one graph step. values[id] points to each value's floats
+ *               (64-byte aligned). Must not allocate, lock or do I/O.
+ *  flops:       estimated floating point operations per step.
+ *  params:      number of weights this node reads from its consts. */
+typedef struct vsk_op_def {
+    const char *name;
+    vsk_status (*validate)(const vsk_node *node, const uint32_t *value_size,
+                           uint32_t value_count);
+    size_t (*state_bytes)(const vsk_node *node, const uint32_t *value_size);
+    void (*reset)(const vsk_node *node, void *state);
+    void (*run)(const vsk_node *node, float *const *values, void *state);
+    uint64_t (*flops)(const vsk_node *node, const uint32_t *value_size);
+} vsk_op_def;
+
+/* The op table; NULL for codes this build does not know. */
+const vsk_op_def *vsk_op_lookup(uint32_t op);
+
+#endif
