@@ -27,7 +27,8 @@ typedef struct vsk_tensor {
 } vsk_tensor;
 
 /* One node of a validated graph. Arrays point into memory owned by the
- * bundle. `state_offset`/`scratch` are filled by the graph planner. */
+ * bundle. `value_size`, `state_offset` and `state_bytes` are filled by the
+ * graph planner (graph.c) before validate/reset/run are called. */
 typedef struct vsk_node {
     uint32_t op;
     uint32_t n_in, n_out, n_const, n_iattr, n_fattr;
@@ -37,6 +38,9 @@ typedef struct vsk_node {
     const int32_t *iattr;           /* n_iattr entries (unaligned-safe copy) */
     const float *fattr;             /* n_fattr entries (copy) */
     uint32_t hop;                   /* the graph's hop, for ops that need it */
+    const uint32_t *value_size;     /* the graph's value sizes (floats), set by
+                                       the graph planner: reset/run read
+                                       their in/out sizes here */
     size_t state_offset;            /* bytes into the voice's state block */
     size_t state_bytes;             /* from op->state_bytes */
 } vsk_node;
