@@ -1,0 +1,494 @@
+"""The student family: a DDSP-style streaming voice converter built only from
+the runtime's op set (docs/bundle-format.md), one capacity per quality tier.
+
+Per step of ``hop`` samples at ``sample_rate`` (16 kHz, hop 64 = 4 ms)::
+
+    x ─FRAME(win)─STFT_MAG(hann)─LINEAR(mel, const)─LOG─AFFINE(norm)─┐
+    x ─FRAME(yin_frame)─PITCH_YIN─┬─PITCH_MAP ─ f0 (target voice, Hz) │
+                                  │            └LOG─AFFINE─ lf0 ───────┤
+                                  └SLICE(voicing) ────────────────────┤
+                                                         CONCAT ◄──────┘
+       → [CONV1D(causal) → ACT relu] × L → CONCAT(features) → GRU
+       → LINEAR → ACT exp_sigmoid → harmonic envelope ─ HARMONIC(f0) ─┐
+       → LINEAR → ACT exp_sigmoid → noise envelope ──── NOISE ────────ADD → y
+
+Pitch is never learned: ``f0 = PITCH_MAP(PITCH_YIN(frame))`` is the very
+definition the masters use (``voiceskin_tooling.pitchmap``), so the student's
+pitch conversion is exact. The network only predicts the spectral envelopes
+of the harmonic and noise parts.
+
+:class:`Student` is the PyTorch module trained by ``distill.py``. Its
+non-learned front end (features, f0, voicing) is computed once per utterance
+by :func:`frontend`; :meth:`Student.forward` maps those to audio with
+batched, differentiable versions of HARMONIC and NOISE that follow the op
+definitions sample for sample (noise drawn at random in training, or the
+runtime's hashed noise for checks). :func:`export` turns a trained student
+into ``(Graph, tensors)`` with :class:`voiceskin.graph.GraphBuilder`, so the
+native runtime executes exactly the trained network.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "PitchSpec", "StudentConfig", "Student", "Frontend", "frontend",
+    "export", "mel_filterbank", "config_from_tier", "exp_sigmoid",
+    "harmonic_synth", "noise_synth", "hashed_noise", "tier_cost",
+]
+
+LN10 = math.log(10.0)
+
+
+# ------------------------------------------------------------------ configs
+
+
+@dataclass
+class PitchSpec:
+    """PITCH_YIN + PITCH_MAP parameters (shared with the master's definition).
+
+    ``target_mu``/``target_sigma`` are the target voice's log-F0 mean and
+    spread; ``prior_*`` are the running source statistics' starting point."""
+
+    frame: int = 512
+    fmin: float = 60.0
+    fmax: float = 600.0
+    threshold: float = 0.15
+    target_mu: float = math.log(200.0)
+    target_sigma: float = 0.15
+    prior_mu: float = math.log(140.0)
+    prior_sigma: float = 0.2
+    warmup: float = 50.0
+    tau: float = 500.0
+    vthreshold: float = 0.5
+
+    @classmethod
+    def from_mapping(cls, m: Mapping[str, Any]) -> "PitchSpec":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in m.items() if k in names})
+
+
+@dataclass
+class StudentConfig:
+    """Capacity and signal parameters of one student (one tier)."""
+
+    sample_rate: int = 16000
+    hop: int = 64
+    win: int = 256            # analysis frame for the mel features
+    n_fft: int = 256
+    n_mels: int = 40
+    conv_channels: int = 48
+    conv_layers: int = 2
+    kernel: int = 3
+    gru_hidden: int = 96
+    gru_layers: int = 1
+    hidden: int = 96          # dense layer feeding the heads (0 = none)
+    harm_bins: int = 49       # harmonic envelope bins over 0..sr/2
+    noise_bins: int = 25      # noise envelope bins over 0..sr/2
+    max_harmonics: int = 64
+    noise_seed: int = 1234
+    log_eps: float = 1e-5
+    pitch: PitchSpec = field(default_factory=PitchSpec)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "StudentConfig":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names and k != "pitch"}
+        pitch = PitchSpec.from_mapping(d.get("pitch", {}))
+        return cls(pitch=pitch, **kw)
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sample_rate / self.hop
+
+    @property
+    def n_features(self) -> int:
+        return self.n_mels + 2
+
+
+#: Capacity fields a tier preset may set, with the student field they feed.
+_TIER_KEYS = {
+    "n_mels": "n_mels", "mels": "n_mels",
+    "conv_channels": "conv_channels", "channels": "conv_channels",
+    "conv_layers": "conv_layers", "layers": "conv_layers",
+    "kernel": "kernel", "conv_kernel": "kernel",
+    "gru_hidden": "gru_hidden", "gru_layers": "gru_layers", "hidden": "hidden",
+    "harm_bins": "harm_bins", "env_bins": "harm_bins",
+    "noise_bins": "noise_bins",
+    "max_harmonics": "max_harmonics", "harmonics": "max_harmonics",
+    "sample_rate": "sample_rate", "model_sample_rate": "sample_rate",
+    "hop": "hop", "hop_samples": "hop",
+    "win": "win", "n_fft": "n_fft",
+}
+
+
+def config_from_tier(tier: Any, pitch: PitchSpec | None = None) -> StudentConfig:
+    """Builds a :class:`StudentConfig` from a tier preset (a mapping, a
+    dataclass or any object with attributes; unknown fields are ignored).
+    A ``capacity`` mapping inside the preset is merged in too."""
+    if isinstance(tier, Mapping):
+        src: dict[str, Any] = dict(tier)
+    elif hasattr(tier, "__dataclass_fields__"):
+        src = asdict(tier)
+    else:
+        src = {k: getattr(tier, k) for k in dir(tier) if not k.startswith("_")
+               and not callable(getattr(tier, k))}
+    cap = src.get("capacity")
+    if isinstance(cap, Mapping):
+        src = {**src, **cap}
+    kw: dict[str, Any] = {}
+    for k, v in src.items():
+        if k in _TIER_KEYS and v is not None and not isinstance(v, Mapping):
+            kw[_TIER_KEYS[k]] = int(v)
+    cfg = StudentConfig(**kw)
+    if pitch is not None:
+        cfg.pitch = pitch
+    for k, pk in (("pitch_window", "frame"), ("fmin", "fmin"), ("fmax", "fmax")):
+        if pitch is None and src.get(k) is not None:
+            setattr(cfg.pitch, pk, type(getattr(cfg.pitch, pk))(src[k]))
+    if cfg.win < cfg.hop:
+        cfg.win = cfg.hop
+    if cfg.n_fft < cfg.win:
+        cfg.n_fft = 1 << (cfg.win - 1).bit_length()
+    return cfg
+
+
+# ------------------------------------------------------------- signal parts
+
+
+def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 40.0,
+                   fmax: float | None = None) -> np.ndarray:
+    """Triangular HTK-mel filterbank [n_mels, n_fft/2+1] (area-normalised)."""
+    fmax = fmax or sr / 2
+
+    def hz2mel(f: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def mel2hz(m: np.ndarray) -> np.ndarray:
+        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
+    pts = mel2hz(np.linspace(hz2mel(np.array(fmin)), hz2mel(np.array(fmax)), n_mels + 2))
+    fb = np.zeros((n_mels, freqs.size), dtype=np.float64)
+    for m in range(n_mels):
+        lo, c, hi = pts[m], pts[m + 1], pts[m + 2]
+        up = (freqs - lo) / max(c - lo, 1e-9)
+        down = (hi - freqs) / max(hi - c, 1e-9)
+        fb[m] = np.maximum(0.0, np.minimum(up, down))
+        if fb[m].sum() == 0:  # narrow low band: nearest bin
+            fb[m, int(np.argmin(np.abs(freqs - c)))] = 1.0
+        fb[m] *= 2.0 / max(hi - lo, 1e-9) * (sr / n_fft)
+    return fb.astype(np.float32)
+
+
+def hann(n: int) -> np.ndarray:
+    """Periodic Hann window (as NOISE uses; also the STFT_MAG window)."""
+    j = np.arange(n)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * j / n)).astype(np.float32)
+
+
+def exp_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """ACT kind 5: ``2·σ(x)^{ln 10} + 1e-7``."""
+    return 2.0 * torch.sigmoid(x) ** LN10 + 1e-7
+
+
+def _frames(x: torch.Tensor, win: int, hop: int) -> torch.Tensor:
+    """FRAME over a whole signal [..., T*hop] -> [..., T, win] (zero history)."""
+    x = F.pad(x, (win - hop, 0))
+    return x.unfold(-1, win, hop)
+
+
+def _interp_env(env: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Linear interpolation of env [..., B] at fractional bin positions
+    pos [..., K] (positions >= B-1 give 0 — at/above Nyquist)."""
+    B = env.shape[-1]
+    valid = (pos >= 0) & (pos < B - 1)
+    p = pos.clamp(0, B - 1 - 1e-6)
+    i0 = p.floor().long()
+    frac = p - i0.to(p.dtype)
+    e0 = torch.gather(env, -1, i0)
+    e1 = torch.gather(env, -1, (i0 + 1).clamp(max=B - 1))
+    return torch.where(valid, e0 + frac * (e1 - e0), torch.zeros_like(e0))
+
+
+def harmonic_synth(f0: torch.Tensor, env: torch.Tensor, hop: int, sr: float,
+                   max_harmonics: int) -> torch.Tensor:
+    """HARMONIC over whole signals: f0 [N, T] (Hz), env [N, T, B] ->
+    audio [N, T*hop]. Differentiable w.r.t. env; state starts at zero."""
+    N, T = f0.shape
+    B = env.shape[-1]
+    k = torch.arange(1, max_harmonics + 1, dtype=env.dtype, device=env.device)
+    f0e = f0.to(env.dtype)
+    pos = f0e.unsqueeze(-1) * k / (sr / 2) * (B - 1)               # [N,T,K]
+    A = _interp_env(env, pos)
+    A = torch.where((f0e.unsqueeze(-1) > 0) & (f0e.unsqueeze(-1) * k < sr / 2),
+                    A, torch.zeros_like(A))
+    A_prev = torch.cat([torch.zeros_like(A[:, :1]), A[:, :-1]], 1)
+    # f0 per sample (double phase accumulation, as the runtime does)
+    f0d = f0.to(torch.float64)
+    prev = torch.cat([f0d[:, :1], f0d[:, :-1]], 1)
+    prev = torch.where(prev == 0, f0d, prev)
+    t = torch.arange(1, hop + 1, dtype=torch.float64, device=f0.device) / hop
+    fs = prev.unsqueeze(-1) + t * (f0d - prev).unsqueeze(-1)       # [N,T,hop]
+    phase = torch.cumsum(fs.reshape(N, T * hop) * (2 * math.pi / sr), -1)
+    phase = torch.remainder(phase, 2 * math.pi).reshape(N, T, hop)
+    # sin(k*phi): [N,T,hop,K]
+    s = torch.sin(phase.unsqueeze(-1) * k.to(torch.float64)).to(env.dtype)
+    tt = t.to(env.dtype).view(1, 1, hop, 1)
+    y0 = torch.einsum("nthk,ntk->nth", s, A_prev)
+    y1 = torch.einsum("nthk,ntk->nth", s * tt, A - A_prev)
+    return (y0 + y1).reshape(N, T * hop)
+
+
+def hashed_noise(steps: int, n: int, seed: int) -> torch.Tensor:
+    """The runtime's white noise: [steps, n] from the lowbias32 hash."""
+    i = np.arange(steps * n, dtype=np.uint64)
+    x = (np.uint64(seed & 0xFFFFFFFF) ^ ((i * np.uint64(0x9E3779B9)) & np.uint64(0xFFFFFFFF)))
+    x = x & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x7FEB352D)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(15)
+    x = (x * np.uint64(0x846CA68B)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(16)
+    h = (x >> np.uint64(8)).astype(np.float64)
+    u = 2.0 * h / float(1 << 24) - 1.0
+    return torch.from_numpy(u.reshape(steps, n).astype(np.float32))
+
+
+def noise_synth(env: torch.Tensor, hop: int, seed: int | None = None) -> torch.Tensor:
+    """NOISE over whole signals: env [N, T, B] -> [N, T*hop]. ``seed=None``
+    draws fresh uniform noise (training); an int uses the runtime's hash."""
+    Nb, T, B = env.shape
+    n = 2 * hop
+    if seed is None:
+        u = torch.rand(Nb, T, n, dtype=env.dtype, device=env.device) * 2 - 1
+    else:
+        u = hashed_noise(T, n, seed).to(env.device, env.dtype).expand(Nb, T, n)
+    pos = torch.arange(n // 2 + 1, dtype=env.dtype, device=env.device) * (B - 1) / (n // 2)
+    i0 = pos.floor().long().clamp(max=B - 2)
+    frac = pos - i0.to(env.dtype)
+    H = env[..., i0] + frac * (env[..., i0 + 1] - env[..., i0])     # [N,T,n/2+1]
+    v = torch.fft.irfft(torch.fft.rfft(u) * H, n)
+    v = v * torch.from_numpy(hann(n)).to(env.device, env.dtype)
+    head, tail = v[..., :hop], v[..., hop:]
+    tail_prev = torch.cat([torch.zeros_like(tail[:, :1]), tail[:, :-1]], 1)
+    return (head + tail_prev).reshape(Nb, T * hop)
+
+
+# ------------------------------------------------------------- front end
+
+
+@dataclass
+class Frontend:
+    """Non-learned per-step inputs of a student for one utterance."""
+
+    logmel: torch.Tensor   # [T, n_mels]  LOG(LINEAR(mel, STFT_MAG(FRAME)))
+    f0: torch.Tensor       # [T]  PITCH_MAP output (target voice, Hz)
+    voicing: torch.Tensor  # [T]  PITCH_YIN voicing
+
+
+def logmel(audio: torch.Tensor, cfg: StudentConfig) -> torch.Tensor:
+    """Per-step log-mel features [..., T, n_mels] exactly as the graph
+    computes them (FRAME → STFT_MAG(hann) → LINEAR(mel) → LOG)."""
+    fr = _frames(audio, cfg.win, cfg.hop) * torch.from_numpy(hann(cfg.win))
+    mag = torch.fft.rfft(fr, n=cfg.n_fft).abs()
+    fb = torch.from_numpy(mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels))
+    return torch.log(torch.clamp(mag @ fb.T, min=cfg.log_eps))
+
+
+def pitch_track(audio: torch.Tensor, cfg: StudentConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(target f0 [T], voicing [T]) = PITCH_MAP(PITCH_YIN(FRAME)) through the
+    reference ops (``voiceskin_tooling.ops``): the runtime's definition."""
+    from . import ops  # the reference op implementations
+
+    p = cfg.pitch
+    audio = audio.reshape(-1).to(torch.float32)
+    fr = ops.frame(audio, cfg.hop, p.frame)
+    yin = ops.pitch_yin(fr, sample_rate=float(cfg.sample_rate), fmin=p.fmin,
+                        fmax=p.fmax, threshold=p.threshold)
+    f0 = ops.pitch_map(yin, target_mu=p.target_mu, target_sigma=p.target_sigma,
+                       prior_mu=p.prior_mu, prior_sigma=p.prior_sigma,
+                       warmup=p.warmup, tau=p.tau, vthreshold=p.vthreshold)
+    return f0.reshape(-1), yin[..., 1].reshape(-1)
+
+
+def frontend(audio: torch.Tensor | np.ndarray, cfg: StudentConfig,
+             pitch: tuple[torch.Tensor, torch.Tensor] | None = None) -> Frontend:
+    """Front end of one utterance (mono, model rate). Audio is cut to a
+    whole number of hops. ``pitch`` reuses a cached (f0, voicing)."""
+    a = torch.as_tensor(np.asarray(audio, dtype=np.float32)).reshape(-1)
+    T = a.numel() // cfg.hop
+    a = a[: T * cfg.hop]
+    f0, v = pitch if pitch is not None else pitch_track(a, cfg)
+    return Frontend(logmel(a, cfg), f0[:T].float(), v[:T].float())
+
+
+# ---------------------------------------------------------------- student
+
+
+class Student(nn.Module):
+    """Trainable student. ``forward(logmel, f0, voicing)`` with tensors
+    [N, T, M], [N, T], [N, T] returns audio [N, T*hop] (and, with
+    ``return_hidden=True``, the intermediate activations by name for
+    layer-to-layer distillation)."""
+
+    def __init__(self, cfg: StudentConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        M = cfg.n_mels
+        # feature normalisation (set from data before training, then frozen)
+        self.register_buffer("feat_mean", torch.zeros(M))
+        self.register_buffer("feat_std", torch.ones(M))
+        self.convs = nn.ModuleList()
+        cin = cfg.n_features
+        for i in range(cfg.conv_layers):
+            self.convs.append(nn.Conv1d(cin, cfg.conv_channels, cfg.kernel,
+                                        dilation=self.dilation(i)))
+            cin = cfg.conv_channels
+        gin = cin + cfg.n_features if cfg.conv_layers else cfg.n_features
+        self.gru = nn.GRU(gin, cfg.gru_hidden, num_layers=cfg.gru_layers, batch_first=True)
+        top = cfg.gru_hidden
+        self.dense = nn.Linear(top, cfg.hidden) if cfg.hidden else None
+        top = cfg.hidden or top
+        self.harm_head = nn.Linear(top, cfg.harm_bins)
+        self.noise_head = nn.Linear(top, cfg.noise_bins)
+        with torch.no_grad():  # start quiet: small envelopes
+            self.harm_head.bias.fill_(-2.5)
+            self.noise_head.bias.fill_(-4.0)
+
+    def dilation(self, i: int) -> int:
+        return 2 ** i
+
+    # normalised log-F0: (ln max(f0, fmin) - target_mu) / 0.5
+    def _lf0(self, f0: torch.Tensor) -> torch.Tensor:
+        p = self.cfg.pitch
+        return (torch.log(torch.clamp(f0, min=p.fmin)) - p.target_mu) * 2.0
+
+    def features(self, logmel: torch.Tensor, f0: torch.Tensor,
+                 voicing: torch.Tensor) -> torch.Tensor:
+        m = (logmel - self.feat_mean) / self.feat_std
+        return torch.cat([m, self._lf0(f0).unsqueeze(-1), voicing.unsqueeze(-1)], -1)
+
+    def envelopes(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
+                  hidden: dict[str, torch.Tensor] | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.features(logmel, f0, voicing)                # [N,T,F]
+        h = x.transpose(1, 2)
+        for i, conv in enumerate(self.convs):
+            pad = (conv.kernel_size[0] - 1) * conv.dilation[0]
+            h = F.relu(conv(F.pad(h, (pad, 0))))
+            if hidden is not None:
+                hidden[f"conv{i}"] = h.transpose(1, 2)
+        g, _ = self.gru(torch.cat([h.transpose(1, 2), x], -1) if self.convs else x)
+        if hidden is not None:
+            hidden["gru"] = g
+        if self.dense is not None:
+            g = F.relu(self.dense(g))
+            if hidden is not None:
+                hidden["dense"] = g
+        return exp_sigmoid(self.harm_head(g)), exp_sigmoid(self.noise_head(g))
+
+    def forward(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
+                noise_seed: int | None = None, return_hidden: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        hidden: dict[str, torch.Tensor] | None = {} if return_hidden else None
+        he, ne = self.envelopes(logmel, f0, voicing, hidden)
+        c = self.cfg
+        y = harmonic_synth(f0, he, c.hop, c.sample_rate, c.max_harmonics) \
+            + noise_synth(ne, c.hop, noise_seed)
+        if hidden is not None:
+            hidden["harm_env"], hidden["noise_env"] = he, ne
+            return y, hidden
+        return y
+
+    @torch.no_grad()
+    def convert(self, audio: np.ndarray, pitch: tuple[torch.Tensor, torch.Tensor] | None = None,
+                deterministic: bool = True) -> np.ndarray:
+        """Whole-utterance conversion (model rate in and out), equal to what
+        the exported graph computes when ``deterministic`` (hashed noise)."""
+        fe = frontend(audio, self.cfg, pitch)
+        y = self(fe.logmel[None], fe.f0[None], fe.voicing[None],
+                 noise_seed=self.cfg.noise_seed if deterministic else None)
+        return y[0].numpy()
+
+    def parameter_count(self) -> int:
+        """Weights that ship (trainable parameters + constant front end)."""
+        c = self.cfg
+        n = sum(p.numel() for p in self.parameters())
+        return int(n + c.win + c.n_mels * (c.n_fft // 2 + 1) + 2 * c.n_mels + 2)
+
+
+# ----------------------------------------------------------------- export
+
+
+def export(student: Student) -> tuple[Any, list[np.ndarray]]:
+    """The trained student as a runtime graph: returns ``(Graph, tensors)``
+    built with :class:`voiceskin.graph.GraphBuilder`. Every tensor is the
+    trained weight (or a constant of the front end), so the native runtime
+    computes exactly :meth:`Student.forward` with hashed noise."""
+    from voiceskin.graph import Act, GraphBuilder
+
+    c = student.cfg
+    p = c.pitch
+
+    def npy(t: torch.Tensor) -> np.ndarray:
+        return t.detach().cpu().numpy().astype(np.float32).copy()
+
+    b = GraphBuilder(c.hop)
+    x = b.input
+    # mel features
+    fr = b.frame(x, c.win)
+    mag = b.stft_mag(fr, hann(c.win), c.n_fft)
+    mel = b.linear(mag, mel_filterbank(c.sample_rate, c.n_fft, c.n_mels))
+    lm = b.log(mel, c.log_eps)
+    std = npy(student.feat_std)
+    mn = npy(student.feat_mean)
+    feat = b.affine(lm, (1.0 / std).astype(np.float32), (-mn / std).astype(np.float32))
+    # pitch
+    pf = b.frame(x, p.frame)
+    yin = b.pitch_yin(pf, float(c.sample_rate), p.fmin, p.fmax, p.threshold)
+    f0 = b.pitch_map(yin, p.target_mu, p.target_sigma, p.prior_mu, p.prior_sigma,
+                     p.warmup, p.tau, p.vthreshold)
+    lf0 = b.affine(b.log(f0, p.fmin), np.array([2.0], np.float32),
+                   np.array([-2.0 * p.target_mu], np.float32))
+    voi = b.slice(yin, 1, 1)
+    xin = b.concat(feat, lf0, voi)
+    # network
+    h = xin
+    for conv in student.convs:
+        W = npy(conv.weight)                           # [Cout, Cin, K]
+        h = b.act(b.conv1d(h, W, npy(conv.bias), dilation=int(conv.dilation[0])), Act.RELU)
+    g = b.concat(h, xin) if student.convs else xin
+    for i in range(c.gru_layers):
+        gw = [npy(getattr(student.gru, f"{n}_l{i}"))
+              for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        g = b.gru(g, *gw)
+    if student.dense is not None:
+        g = b.act(b.linear(g, npy(student.dense.weight), npy(student.dense.bias)), Act.RELU)
+    he = b.act(b.linear(g, npy(student.harm_head.weight), npy(student.harm_head.bias)),
+               Act.EXP_SIGMOID)
+    ne = b.act(b.linear(g, npy(student.noise_head.weight), npy(student.noise_head.bias)),
+               Act.EXP_SIGMOID)
+    y = b.add(b.harmonic(f0, he, c.max_harmonics, float(c.sample_rate)),
+              b.noise(ne, c.noise_seed))
+    return b.finish(y)
+
+
+def tier_cost(student: Student) -> dict[str, int]:
+    """parameter_count and flops_per_second of the exported graph (the
+    GraphBuilder's estimates, which the manifest stores)."""
+    from voiceskin.graph import flops_per_step, parameter_count
+
+    graph, tensors = export(student)
+    c = student.cfg
+    return {"parameter_count": parameter_count(tensors),
+            "flops_per_second": int(flops_per_step(graph, tensors) * c.sample_rate / c.hop)}
