@@ -1,0 +1,395 @@
+"""Build a training corpus from folders of recordings.
+
+``build_corpus(inputs, out_dir)``:
+
+* **Input layout.** Each input is a folder. Audio files (``.wav``, ``.flac``,
+  ``.ogg``, any depth) inside a subfolder belong to the speaker named by that
+  first-level subfolder; files directly in the input folder belong to a
+  speaker named after the input folder itself. Speaker names must be unique
+  across inputs only in the sense that equal names are merged.
+* **Audio.** Any rate and channel count -> mono (channel mean) float32,
+  resampled with soxr (HQ) to ``sample_rate``.
+* **Silence.** Energy-based: 10 ms frames, a frame is silent when its RMS is
+  ``silence_db`` (default 40 dB) below the file's loudest frame or under
+  -60 dBFS. Leading/trailing silence is cut (keeping ``pad_seconds``), and
+  inner pauses longer than ``max_pause_seconds`` are shortened to it.
+* **Chunks.** Each trimmed file is cut into ``chunk_seconds`` pieces; a last
+  piece shorter than ``min_chunk_seconds`` is dropped (or the whole file, if
+  it is that short).
+* **Split by speaker.** ``heldout_speakers`` names them explicitly (an
+  unknown name is an error); otherwise ``round(heldout_fraction * speakers)``
+  speakers (at least one when the fraction is > 0 and there are ≥ 2
+  speakers) are chosen deterministically from a hash of the names.
+* **Corrupt files.** ``on_corrupt="skip"`` (default) logs a warning naming
+  the file, records it in ``manifest.skipped`` and goes on;
+  ``on_corrupt="fail"`` raises :class:`CorpusError` naming the file.
+* **Output.** ``out_dir/{train,heldout}/<speaker>/<speaker>_<n>.flac``
+  (16-bit FLAC, or WAV float with ``audio_format="wav"``) and
+  ``out_dir/manifest.json``. The corpus is built in a temporary sibling
+  folder and renamed into place, so ``out_dir`` is either the old corpus or
+  the complete new one, never half-written. An existing non-empty
+  ``out_dir`` that is not a corpus (no manifest.json) is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Literal, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "CorpusError",
+    "CorpusEntry",
+    "CorpusManifest",
+    "build_corpus",
+    "load_manifest",
+    "read_audio",
+    "find_speakers",
+    "trim_silence",
+    "write_audio_atomic",
+    "MANIFEST_NAME",
+]
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+class CorpusError(RuntimeError):
+    """Bad corpus input: missing folder, no audio, corrupt file, bad split."""
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    path: str  # relative to the manifest's folder, POSIX separators
+    speaker: str
+    split: Literal["train", "heldout"]
+    source: str  # the input file it came from
+    start_seconds: float  # offset in the trimmed source
+    seconds: float
+
+
+@dataclass
+class CorpusManifest:
+    root: Path
+    sample_rate: int
+    chunk_seconds: float
+    entries: list[CorpusEntry]
+    train_speakers: list[str]
+    heldout_speakers: list[str]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    version: int = MANIFEST_VERSION
+
+    # -- queries
+    def split(self, name: Literal["train", "heldout"]) -> list[CorpusEntry]:
+        return [e for e in self.entries if e.split == name]
+
+    @property
+    def train(self) -> list[CorpusEntry]:
+        return self.split("train")
+
+    @property
+    def heldout(self) -> list[CorpusEntry]:
+        return self.split("heldout")
+
+    def seconds(self, split: str | None = None) -> float:
+        return float(sum(e.seconds for e in self.entries if split is None or e.split == split))
+
+    def audio_path(self, entry: CorpusEntry) -> Path:
+        return self.root / entry.path
+
+    def load(self, entry: CorpusEntry) -> np.ndarray:
+        """The chunk's samples (mono float32 at ``sample_rate``)."""
+        audio, sr = read_audio(self.audio_path(entry))
+        if sr != self.sample_rate:
+            raise CorpusError(f"{self.audio_path(entry)}: rate {sr} != manifest rate {self.sample_rate}")
+        return audio
+
+    # -- (de)serialisation
+    def to_json(self) -> dict:
+        d = {
+            "version": self.version,
+            "sample_rate": self.sample_rate,
+            "chunk_seconds": self.chunk_seconds,
+            "train_speakers": self.train_speakers,
+            "heldout_speakers": self.heldout_speakers,
+            "seconds": {"train": round(self.seconds("train"), 3), "heldout": round(self.seconds("heldout"), 3)},
+            "skipped": self.skipped,
+            "entries": [asdict(e) for e in self.entries],
+        }
+        return d
+
+    @classmethod
+    def from_json(cls, root: Path, d: dict) -> "CorpusManifest":
+        if d.get("version") != MANIFEST_VERSION:
+            raise CorpusError(f"{root / MANIFEST_NAME}: unsupported manifest version {d.get('version')!r}")
+        return cls(
+            root=root,
+            sample_rate=int(d["sample_rate"]),
+            chunk_seconds=float(d["chunk_seconds"]),
+            entries=[CorpusEntry(**e) for e in d["entries"]],
+            train_speakers=list(d["train_speakers"]),
+            heldout_speakers=list(d["heldout_speakers"]),
+            skipped=list(d.get("skipped", [])),
+        )
+
+
+def load_manifest(path: str | Path) -> CorpusManifest:
+    """Load ``manifest.json`` (or the folder holding it)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / MANIFEST_NAME
+    if not p.is_file():
+        raise CorpusError(f"no corpus manifest at {p}; build one with `voiceskin corpus`")
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+        return CorpusManifest.from_json(p.parent, d)
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise CorpusError(f"{p}: corrupt corpus manifest ({exc})") from exc
+
+
+# ---------------------------------------------------------------- audio helpers
+
+
+def read_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Read any wav/flac/ogg as mono float32; resample when ``sample_rate`` is
+    given. Raises :class:`CorpusError` naming the file when it cannot be
+    decoded or holds non-finite samples."""
+    import soundfile as sf
+
+    p = Path(path)
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except Exception as exc:  # noqa: BLE001 - soundfile raises several types
+        raise CorpusError(f"{p}: cannot decode audio ({type(exc).__name__}: {exc})") from exc
+    if data.size == 0:
+        raise CorpusError(f"{p}: holds no samples")
+    mono = data.mean(axis=1).astype(np.float32)
+    if not np.all(np.isfinite(mono)):
+        raise CorpusError(f"{p}: contains NaN/inf samples")
+    if sample_rate and sr != sample_rate:
+        import soxr
+
+        mono = soxr.resample(mono, sr, sample_rate, quality="HQ").astype(np.float32)
+        sr = sample_rate
+    return mono, int(sr)
+
+
+def write_audio_atomic(path: str | Path, audio: np.ndarray, sample_rate: int, fmt: str | None = None) -> None:
+    """Write audio via a temp file in the same folder + rename.
+    ``fmt``: "flac" (16-bit) or "wav" (float32); default from the suffix."""
+    import soundfile as sf
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fmt = (fmt or p.suffix.lstrip(".")).lower()
+    subtype = {"flac": "PCM_16", "wav": "FLOAT", "ogg": "VORBIS"}.get(fmt)
+    if subtype is None:
+        raise CorpusError(f"{p}: unsupported output format {fmt!r} (use flac, wav or ogg)")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        clipped = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0) if subtype == "PCM_16" else audio
+        sf.write(tmp, clipped, sample_rate, format=fmt.upper(), subtype=subtype)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def trim_silence(
+    audio: np.ndarray,
+    sample_rate: int,
+    silence_db: float = 40.0,
+    floor_dbfs: float = -60.0,
+    pad_seconds: float = 0.05,
+    max_pause_seconds: float | None = 0.3,
+) -> np.ndarray:
+    """Energy-based silence removal (see module doc). Returns an empty array
+    when everything is silent."""
+    n = max(1, int(round(0.010 * sample_rate)))
+    frames = len(audio) // n
+    if frames == 0:
+        return audio[:0]
+    rms = np.sqrt(np.mean(audio[: frames * n].reshape(frames, n).astype(np.float64) ** 2, axis=1) + 1e-20)
+    db = 20 * np.log10(rms)
+    thr = max(db.max() - silence_db, floor_dbfs)
+    loud = db > thr
+    if not loud.any():
+        return audio[:0]
+    pad = int(round(pad_seconds * sample_rate / n))
+    first, last = int(np.argmax(loud)), int(len(loud) - 1 - np.argmax(loud[::-1]))
+    keep = np.zeros(frames, dtype=bool)
+    keep[max(0, first - pad): min(frames, last + pad + 1)] = True
+    if max_pause_seconds is not None:
+        maxp = max(1, int(round(max_pause_seconds * sample_rate / n)))
+        i = first
+        while i <= last:
+            if not loud[i]:
+                j = i
+                while j <= last and not loud[j]:
+                    j += 1
+                if j - i > maxp:  # keep the pause's two ends, drop its middle
+                    keep[i + maxp // 2: j - (maxp - maxp // 2)] = False
+                i = j
+            else:
+                i += 1
+    mask = np.repeat(keep, n)
+    tail = audio[frames * n:] if keep[-1] else audio[:0]
+    return np.concatenate([audio[: frames * n][mask], tail]).astype(np.float32)
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def find_speakers(inputs: Sequence[str | Path]) -> dict[str, list[Path]]:
+    """speaker -> sorted audio files. Raises CorpusError for a missing
+    folder, or when no audio is found at all."""
+    speakers: dict[str, list[Path]] = {}
+    for raw in inputs:
+        root = Path(raw)
+        if not root.exists():
+            raise CorpusError(f"input folder {root} does not exist")
+        if not root.is_dir():
+            raise CorpusError(f"input {root} is not a folder (expected a folder of speaker subfolders)")
+        for f in sorted(root.rglob("*")):
+            if not f.is_file() or f.suffix.lower() not in AUDIO_EXTENSIONS or f.name.startswith("."):
+                continue
+            rel = f.relative_to(root)
+            spk = rel.parts[0] if len(rel.parts) > 1 else root.resolve().name
+            speakers.setdefault(spk, []).append(f)
+    if not speakers:
+        raise CorpusError(
+            f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {', '.join(str(i) for i in inputs)}"
+        )
+    return speakers
+
+
+def _choose_heldout(speakers: list[str], fraction: float) -> list[str]:
+    if fraction <= 0 or len(speakers) < 2:
+        return []
+    k = min(len(speakers) - 1, max(1, int(round(fraction * len(speakers)))))
+    ranked = sorted(speakers, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
+    return sorted(ranked[:k])
+
+
+# ---------------------------------------------------------------- build
+
+
+def build_corpus(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    sample_rate: int = 16000,
+    chunk_seconds: float = 4.0,
+    heldout_speakers: Iterable[str] | None = None,
+    heldout_fraction: float = 0.2,
+    *,
+    min_chunk_seconds: float = 1.0,
+    silence_db: float = 40.0,
+    max_pause_seconds: float | None = 0.3,
+    on_corrupt: Literal["skip", "fail"] = "skip",
+    audio_format: Literal["flac", "wav"] = "flac",
+    overwrite: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> CorpusManifest:
+    """Build a corpus (see the module docstring). ``progress(done, total,
+    file)`` is called after each input file."""
+    if on_corrupt not in ("skip", "fail"):
+        raise ValueError(f"on_corrupt must be 'skip' or 'fail', not {on_corrupt!r}")
+    if chunk_seconds <= 0 or min_chunk_seconds <= 0:
+        raise ValueError("chunk_seconds and min_chunk_seconds must be positive")
+    if not 0 <= heldout_fraction < 1:
+        raise ValueError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).exists())):
+        raise CorpusError(f"output {out} exists and is not a corpus folder; choose an empty or new folder")
+    if out.exists() and (out / MANIFEST_NAME).exists() and not overwrite:
+        raise CorpusError(f"corpus {out} exists; pass overwrite=True to replace it")
+
+    by_speaker = find_speakers(inputs)
+    names = sorted(by_speaker)
+    if heldout_speakers is None:
+        held = _choose_heldout(names, heldout_fraction)
+    else:
+        held = sorted(set(heldout_speakers))
+        unknown = [s for s in held if s not in by_speaker]
+        if unknown:
+            raise CorpusError(f"held-out speaker(s) {unknown} not found; speakers are: {', '.join(names)}")
+    if held and len(held) == len(names):
+        raise CorpusError("every speaker is held out; leave at least one for training")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        entries: list[CorpusEntry] = []
+        skipped: list[dict[str, str]] = []
+        chunk_n = int(round(chunk_seconds * sample_rate))
+        min_n = int(round(min_chunk_seconds * sample_rate))
+        total = sum(len(v) for v in by_speaker.values())
+        done = 0
+        counters: dict[str, int] = {}
+        for spk in names:
+            split: Literal["train", "heldout"] = "heldout" if spk in held else "train"
+            for f in by_speaker[spk]:
+                done += 1
+                try:
+                    audio, _ = read_audio(f, sample_rate)
+                except CorpusError as exc:
+                    if on_corrupt == "fail":
+                        raise
+                    log.warning("skipping %s", exc)
+                    skipped.append({"file": str(f), "reason": str(exc)})
+                    if progress:
+                        progress(done, total, str(f))
+                    continue
+                audio = trim_silence(audio, sample_rate, silence_db=silence_db, max_pause_seconds=max_pause_seconds)
+                for start in range(0, len(audio), chunk_n):
+                    piece = audio[start: start + chunk_n]
+                    if len(piece) < min_n:
+                        break
+                    k = counters.get(spk, 0)
+                    counters[spk] = k + 1
+                    rel = f"{split}/{spk}/{spk}_{k:05d}.{audio_format}"
+                    write_audio_atomic(tmp / rel, piece, sample_rate, audio_format)
+                    entries.append(CorpusEntry(rel, spk, split, str(f), round(start / sample_rate, 4),
+                                               round(len(piece) / sample_rate, 4)))
+                if progress:
+                    progress(done, total, str(f))
+        if not entries:
+            raise CorpusError(
+                "no usable audio: every file was corrupt, silent or shorter than "
+                f"min_chunk_seconds={min_chunk_seconds}"
+            )
+        have = {e.speaker for e in entries}
+        manifest = CorpusManifest(
+            root=out,
+            sample_rate=sample_rate,
+            chunk_seconds=chunk_seconds,
+            entries=entries,
+            train_speakers=[s for s in names if s not in held and s in have],
+            heldout_speakers=[s for s in held if s in have],
+            skipped=skipped,
+        )
+        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1), encoding="utf-8")
+        # swap into place: old corpus (if any) aside, new one in, old one removed
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return manifest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

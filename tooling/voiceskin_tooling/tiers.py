@@ -1,0 +1,163 @@
+"""Quality-tier presets for the streaming student.
+
+A :class:`TierPreset` fixes the student's capacity for one quality setting.
+The student family (``voiceskin_tooling.student``) reads these fields; the
+voice TOML picks a preset per tier and may override any field.
+
+Student shape the fields describe (DDSP-style, all at hop = 64 samples,
+i.e. 4 ms at 16 kHz; one graph step per hop)::
+
+    FRAME(win) -> STFT_MAG(n_fft) -> LINEAR(mel, n_mels) -> LOG       input features
+    FRAME(pitch_window) -> PITCH_YIN -> PITCH_MAP                      f0 path
+    conv_layers x CONV1D(conv_channels, conv_kernel) + ACT
+    gru_layers  x GRU(gru_hidden)
+    LINEAR(hidden) + ACT -> heads: harmonic env (env_bins), noise env (noise_bins)
+    HARMONIC(max_harmonics) + NOISE -> output
+
+Presets (built-ins, lowest quality first): ``low``, ``medium``, ``high``,
+``ultra``. New presets come from entry points in group ``voiceskin.tiers``;
+an entry point names a :class:`TierPreset` instance or a zero-argument
+callable returning one::
+
+    [project.entry-points."voiceskin.tiers"]
+    console = "my_package.tiers:CONSOLE"
+
+Cost guide (rough, FLOPs per second of audio at 16 kHz, 250 steps/s): the
+GRU costs ``2*3*H*(I+H)`` per step; ``ultra`` (H=128) is about 0.05 GFLOP/s
+for the recurrent part; the harmonic synthesiser costs about
+``max_harmonics*hop`` sines per step. Every preset is meant to stay at or
+under ~1% of one desktop core.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ._registry import PluginLoadError, candidates
+
+__all__ = [
+    "TierPreset",
+    "UnknownTierError",
+    "available_tiers",
+    "get_tier_preset",
+    "LOW",
+    "MEDIUM",
+    "HIGH",
+    "ULTRA",
+    "ENTRY_POINT_GROUP",
+]
+
+ENTRY_POINT_GROUP = "voiceskin.tiers"
+
+
+@dataclass(frozen=True)
+class TierPreset:
+    name: str
+    #: ordering key, lower = lower quality (bundles list tiers lowest first)
+    rank: int
+    description: str = ""
+    #: samples per graph step at the model rate
+    hop: int = 64
+    #: input analysis frame (samples) and FFT size of STFT_MAG
+    win: int = 512
+    n_fft: int = 512
+    #: log-mel input features
+    n_mels: int = 40
+    #: causal convolution stack over frames
+    conv_channels: int = 64
+    conv_layers: int = 2
+    conv_kernel: int = 3
+    #: recurrent core
+    gru_hidden: int = 64
+    gru_layers: int = 1
+    #: width of the dense layer feeding the synthesiser heads
+    hidden: int = 96
+    #: harmonic envelope bins (B of HARMONIC) and noise envelope bins (B of NOISE)
+    env_bins: int = 64
+    noise_bins: int = 32
+    max_harmonics: int = 64
+    #: PITCH_YIN frame length (samples) and search range
+    pitch_window: int = 1024
+    fmin: float = 50.0
+    fmax: float = 800.0
+    #: free-form extras for future student versions
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **overrides: Any) -> "TierPreset":
+        """Copy with some fields replaced; unknown field names raise KeyError."""
+        valid = {f.name for f in dataclasses.fields(self)}
+        bad = sorted(set(overrides) - valid)
+        if bad:
+            raise KeyError(f"unknown tier field(s) {bad}; valid: {sorted(valid - {'extra'})}")
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+LOW = TierPreset(
+    "low", rank=0, description="phones / low-end: smallest student",
+    win=256, n_fft=256, n_mels=32, conv_channels=32, conv_layers=2, gru_hidden=32, hidden=64,
+    env_bins=32, noise_bins=16, max_harmonics=32,
+)
+MEDIUM = TierPreset(
+    "medium", rank=1, description="laptops / consoles",
+    win=256, n_fft=256, n_mels=40, conv_channels=48, conv_layers=2, gru_hidden=64, hidden=96,
+    env_bins=48, noise_bins=24, max_harmonics=48,
+)
+HIGH = TierPreset(
+    "high", rank=2, description="desktops",
+    n_mels=64, conv_channels=64, conv_layers=3, gru_hidden=96, hidden=128,
+    env_bins=64, noise_bins=32, max_harmonics=64,
+)
+ULTRA = TierPreset(
+    "ultra", rank=3, description="highest quality, still ~1% of a core",
+    n_mels=80, conv_channels=96, conv_layers=3, gru_hidden=128, hidden=192,
+    env_bins=96, noise_bins=48, max_harmonics=80,
+)
+
+_BUILTIN_OBJECTS = {p.name: p for p in (LOW, MEDIUM, HIGH, ULTRA)}
+_BUILTINS: dict[str, tuple[str, Callable[[], Any]]] = {
+    n: (f"voiceskin_tooling.tiers:{n.upper()}", (lambda p=p: p)) for n, p in _BUILTIN_OBJECTS.items()
+}
+
+
+class UnknownTierError(KeyError):
+    """No tier preset of that name; the message lists the available ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown tier"
+
+
+def _resolve(name: str, obj: Any, origin: str) -> TierPreset:
+    if callable(obj) and not isinstance(obj, TierPreset):
+        obj = obj()
+    if not isinstance(obj, TierPreset):
+        raise PluginLoadError(f"tier preset {name!r} ({origin}) is {type(obj).__name__}, not a TierPreset")
+    if obj.name != name:
+        obj = dataclasses.replace(obj, name=name)
+    return obj
+
+
+def available_tiers() -> dict[str, TierPreset]:
+    """name -> preset, lowest rank first. Plugins that fail to load raise."""
+    found = candidates(ENTRY_POINT_GROUP, _BUILTINS)
+    presets = [_resolve(n, c.load(), c.origin) for n, c in found.items()]
+    return {p.name: p for p in sorted(presets, key=lambda p: (p.rank, p.name))}
+
+
+def tier_names() -> list[str]:
+    """Names only, without loading plugins (sorted by name)."""
+    return sorted(candidates(ENTRY_POINT_GROUP, _BUILTINS))
+
+
+def get_tier_preset(name: str) -> TierPreset:
+    found = candidates(ENTRY_POINT_GROUP, _BUILTINS)
+    if name not in found:
+        raise UnknownTierError(
+            f"unknown tier preset {name!r}; available: {', '.join(sorted(found))}. "
+            f"Add presets with an entry point in group {ENTRY_POINT_GROUP!r}."
+        )
+    return _resolve(name, found[name].load(), found[name].origin)
