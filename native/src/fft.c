@@ -1,0 +1,125 @@
+/* fft.c — real FFT of size n via one complex FFT of size m = n/2
+ * (iterative radix-2, bit-reversed input order), double precision.
+ *
+ * Table layout (doubles):  [0, m)        complex twiddles e^{-2πik/m},
+ *                                          k < m/2 (re, im)
+ *                          [m, m + 2m)    split twiddles e^{-2πik/n}, k < m */
+#include "fft.h"
+
+#include <math.h>
+
+#define VSK_TWO_PI 6.283185307179586476925286766559
+
+int vsk_fft_size_ok(uint32_t n)
+{
+    return n >= 2 && (n & (n - 1)) == 0;
+}
+
+size_t vsk_rfft_table_doubles(uint32_t n)
+{
+    size_t m = n / 2;
+    return m + 2 * m;
+}
+
+void vsk_rfft_init(uint32_t n, double *table)
+{
+    uint32_t m = n / 2;
+    for (uint32_t k = 0; k < m / 2; ++k) {
+        double a = -VSK_TWO_PI * (double)k / (double)m;
+        table[2 * k] = cos(a);
+        table[2 * k + 1] = sin(a);
+    }
+    double *split = table + m;
+    for (uint32_t k = 0; k < m; ++k) {
+        double a = -VSK_TWO_PI * (double)k / (double)n;
+        split[2 * k] = cos(a);
+        split[2 * k + 1] = sin(a);
+    }
+}
+
+/* In-place complex FFT of size m (power of two) on interleaved z[2m].
+ * sign = -1: forward (table twiddles), +1: inverse (conjugated, unscaled). */
+static void cfft(uint32_t m, const double *tw, double *z, int inverse)
+{
+    /* bit-reversal permutation */
+    for (uint32_t i = 1, j = 0; i < m; ++i) {
+        uint32_t bit = m >> 1;
+        for (; j & bit; bit >>= 1) j ^= bit;
+        j |= bit;
+        if (i < j) {
+            double tr = z[2 * i], ti = z[2 * i + 1];
+            z[2 * i] = z[2 * j]; z[2 * i + 1] = z[2 * j + 1];
+            z[2 * j] = tr; z[2 * j + 1] = ti;
+        }
+    }
+    for (uint32_t len = 2; len <= m; len <<= 1) {
+        uint32_t half = len >> 1, step = m / len;
+        for (uint32_t s = 0; s < m; s += len) {
+            for (uint32_t k = 0; k < half; ++k) {
+                double wr = tw[2 * k * step];
+                double wi = inverse ? -tw[2 * k * step + 1] : tw[2 * k * step + 1];
+                double *a = z + 2 * (s + k), *b = z + 2 * (s + k + half);
+                double br = b[0] * wr - b[1] * wi, bi = b[0] * wi + b[1] * wr;
+                b[0] = a[0] - br; b[1] = a[1] - bi;
+                a[0] += br; a[1] += bi;
+            }
+        }
+    }
+}
+
+void vsk_rfft_forward(uint32_t n, const double *table, double *buf)
+{
+    uint32_t m = n / 2;
+    const double *split = table + m;
+    /* z_j = x_{2j} + i x_{2j+1}: the real buffer already is that layout */
+    cfft(m, table, buf, 0);
+    /* X_k = E_k + W^k O_k,  E_k = (Z_k + conj Z_{m-k})/2,
+     * O_k = (Z_k - conj Z_{m-k})/(2i); computed for pairs (k, m-k). */
+    double z0r = buf[0], z0i = buf[1];
+    buf[0] = z0r + z0i; buf[1] = 0.0;               /* X_0 */
+    buf[2 * m] = z0r - z0i; buf[2 * m + 1] = 0.0;   /* X_{n/2} */
+    for (uint32_t k = 1; k <= m / 2; ++k) {
+        uint32_t q = m - k;
+        double ar = buf[2 * k], ai = buf[2 * k + 1];
+        double br = buf[2 * q], bi = buf[2 * q + 1];
+        double er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);        /* E_k */
+        double or_ = 0.5 * (ai + bi), oi = -0.5 * (ar - br);      /* O_k */
+        double wr = split[2 * k], wi = split[2 * k + 1];
+        double tr = wr * or_ - wi * oi, ti = wr * oi + wi * or_;
+        /* E_{m-k} = conj E_k, O_{m-k} = conj O_k, W^{m-k} = -conj W^k */
+        buf[2 * k] = er + tr; buf[2 * k + 1] = ei + ti;
+        if (q != k) {
+            buf[2 * q] = er - tr; buf[2 * q + 1] = -(ei - ti);
+        }
+    }
+}
+
+void vsk_rfft_inverse(uint32_t n, const double *table, double *buf)
+{
+    uint32_t m = n / 2;
+    const double *split = table + m;
+    /* E_k = (X_k + conj X_{m-k})/2, O_k = (X_k - conj X_{m-k})/(2 W^k),
+     * Z_k = E_k + i O_k, then z = ifft_m(Z) = x_{2j} + i x_{2j+1}. */
+    double x0 = buf[0], xm = buf[2 * m];
+    buf[0] = 0.5 * (x0 + xm);                        /* E_0 + i O_0 */
+    buf[1] = 0.5 * (x0 - xm);
+    for (uint32_t k = 1; k <= m / 2; ++k) {
+        uint32_t q = m - k;
+        double ar = buf[2 * k], ai = buf[2 * k + 1];
+        double br = buf[2 * q], bi = buf[2 * q + 1];
+        double er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
+        double dr = 0.5 * (ar - br), di = 0.5 * (ai + bi);   /* (X_k - conj X_q)/2 */
+        double wr = split[2 * k], wi = -split[2 * k + 1];     /* conj W^k = 1/W^k */
+        double or_ = dr * wr - di * wi, oi = dr * wi + di * wr; /* O_k */
+        /* Z_k = E_k + i O_k */
+        double zkr = er - oi, zki = ei + or_;
+        /* Z_q = E_q + i O_q with E_q = conj E_k, O_q = conj O_k */
+        double zqr = er + oi, zqi = -ei + or_;
+        buf[2 * k] = zkr; buf[2 * k + 1] = zki;
+        if (q != k) { buf[2 * q] = zqr; buf[2 * q + 1] = zqi; }
+    }
+    cfft(m, table, buf, 1);
+    double scale = 1.0 / (double)m;
+    /* ifft_m scaled by 1/m gives x_{2j} + i x_{2j+1} directly */
+    for (uint32_t i = 0; i < n; ++i) buf[i] *= scale;
+}

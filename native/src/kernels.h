@@ -1,0 +1,45 @@
+/* kernels.h — internal: the dense inner loops (dot, squared difference,
+ * matrix-vector) with one plain-C reference and SIMD variants.
+ *
+ * The instruction set is chosen at run time by vsk_isa_detect() (CPUID on
+ * x86; NEON is baseline on aarch64). Nothing is cached globally: ops call
+ * vsk_isa_detect() in their reset and keep the answer in their node state,
+ * then pass it to every kernel call. All variants compute the same maths;
+ * they differ only in float rounding (summation order, FMA). */
+#ifndef VSK_KERNELS_H
+#define VSK_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    VSK_ISA_SCALAR = 0,   /* plain C, always available */
+    VSK_ISA_SSE2 = 1,     /* x86-64 baseline, 4 lanes */
+    VSK_ISA_AVX2 = 2,     /* x86-64 with AVX2 + FMA (OS-enabled), 8 lanes */
+    VSK_ISA_NEON = 3,     /* aarch64, 4 lanes */
+    VSK_ISA_COUNT_
+};
+
+/* Best instruction set of this CPU that this build can use. Costs a CPUID
+ * (may trap in a VM): call it at reset, not per step. */
+uint32_t vsk_isa_detect(void);
+/* Whether `isa` can run here (for tests). */
+int vsk_isa_available(uint32_t isa);
+const char *vsk_isa_name(uint32_t isa);
+
+/* Σ a_i b_i */
+float vsk_dot(uint32_t isa, const float *a, const float *b, size_t n);
+/* Σ (a_i − b_i)² */
+float vsk_sqdiff(uint32_t isa, const float *a, const float *b, size_t n);
+/* y = W x (+ bias if not NULL); W row-major [rows, cols]. y must not alias
+ * W, x or bias. */
+void vsk_matvec(uint32_t isa, const float *W, const float *x,
+                const float *bias, float *y, size_t rows, size_t cols);
+
+/* The plain-C references (also what VSK_ISA_SCALAR runs). */
+float vsk_dot_ref(const float *a, const float *b, size_t n);
+float vsk_sqdiff_ref(const float *a, const float *b, size_t n);
+void vsk_matvec_ref(const float *W, const float *x, const float *bias,
+                    float *y, size_t rows, size_t cols);
+
+#endif

@@ -1,0 +1,68 @@
+/* ops.c — the op table and the validation helpers shared by the kernels.
+ * Each op's maths is specified in docs/bundle-format.md ("Ops (version 1)"). */
+#include "ops.h"
+
+#include <math.h>
+#include "ops_impl.h"
+
+vsk_status vsk_check_counts(const vsk_node *n, uint32_t n_in, uint32_t n_out,
+                            uint32_t const_min, uint32_t const_max,
+                            uint32_t n_iattr, uint32_t n_fattr)
+{
+    if (n->n_in != n_in || n->n_out != n_out || n->n_const < const_min ||
+        n->n_const > const_max || n->n_iattr != n_iattr ||
+        n->n_fattr != n_fattr)
+        return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+
+vsk_status vsk_check_ids(const vsk_node *n, uint32_t value_count)
+{
+    for (uint32_t i = 0; i < n->n_in; ++i)
+        if (n->in[i] >= value_count) return VSK_ERR_CORRUPT;
+    for (uint32_t i = 0; i < n->n_out; ++i)
+        if (n->out[i] >= value_count) return VSK_ERR_CORRUPT;
+    for (uint32_t i = 0; i < n->n_const; ++i)
+        if (!n->const_[i] || !n->const_[i]->data) return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+
+int vsk_tensor_is(const vsk_tensor *t, uint32_t ndim, uint32_t d0, uint32_t d1,
+                  uint32_t d2)
+{
+    if (!t || t->ndim != ndim) return 0;
+    const uint32_t want[3] = {d0, d1, d2};
+    for (uint32_t i = 0; i < ndim && i < 3; ++i)
+        if (t->dims[i] != want[i]) return 0;
+    return 1;
+}
+
+int vsk_fattr_finite(const vsk_node *n)
+{
+    for (uint32_t i = 0; i < n->n_fattr; ++i)
+        if (!isfinite(n->fattr[i])) return 0;
+    return 1;
+}
+
+const vsk_op_def *vsk_op_lookup(uint32_t op)
+{
+    switch (op) {
+    case VSK_OP_FRAME: return &vsk_op_def_frame;
+    case VSK_OP_STFT_MAG: return &vsk_op_def_stft_mag;
+    case VSK_OP_LINEAR: return &vsk_op_def_linear;
+    case VSK_OP_ACT: return &vsk_op_def_act;
+    case VSK_OP_LOG: return &vsk_op_def_log;
+    case VSK_OP_CONV1D: return &vsk_op_def_conv1d;
+    case VSK_OP_GRU: return &vsk_op_def_gru;
+    case VSK_OP_CONCAT: return &vsk_op_def_concat;
+    case VSK_OP_SLICE: return &vsk_op_def_slice;
+    case VSK_OP_ADD: return &vsk_op_def_add;
+    case VSK_OP_MUL: return &vsk_op_def_mul;
+    case VSK_OP_AFFINE: return &vsk_op_def_affine;
+    case VSK_OP_PITCH_YIN: return &vsk_op_def_pitch_yin;
+    case VSK_OP_PITCH_MAP: return &vsk_op_def_pitch_map;
+    case VSK_OP_HARMONIC: return &vsk_op_def_harmonic;
+    case VSK_OP_NOISE: return &vsk_op_def_noise;
+    default: return NULL;
+    }
+}

@@ -1,0 +1,319 @@
+/* ops_nn.c — the neural-network and elementwise ops: LINEAR, ACT, LOG,
+ * CONV1D, GRU, CONCAT, SLICE, ADD, MUL, AFFINE (docs/bundle-format.md). */
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "ops_impl.h"
+
+#define HDR 64u   /* bytes of per-node header (the chosen ISA) at state start */
+
+typedef struct nn_hdr { uint32_t isa; uint32_t pos; } nn_hdr;
+
+static uint64_t nonneg(int64_t v) { return v < 0 ? 0 : (uint64_t)v; }
+
+/* ---------------------------------------------------------------- LINEAR */
+
+static vsk_status linear_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 1, 2, 0, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    uint32_t I = vs[n->in[0]], O = vs[n->out[0]];
+    if (!vsk_tensor_is(n->const_[0], 2, O, I, 0)) return VSK_ERR_CORRUPT;
+    if (n->n_const == 2 && !vsk_tensor_is(n->const_[1], 1, O, 0, 0)) return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t hdr_state_bytes(const vsk_node *n, const uint32_t *vs) { return HDR; }
+static void hdr_reset(const vsk_node *n, void *state)
+{
+    memset(state, 0, HDR);
+    ((nn_hdr *)state)->isa = vsk_isa_detect();
+}
+static void linear_run(const vsk_node *n, float *const *v, void *state)
+{
+    const vsk_tensor *W = n->const_[0];
+    vsk_matvec(((nn_hdr *)state)->isa, W->data, v[n->in[0]],
+               n->n_const == 2 ? n->const_[1]->data : NULL, v[n->out[0]],
+               W->dims[0], W->dims[1]);
+}
+static uint64_t linear_flops(const vsk_node *n, const uint32_t *vs)
+{
+    return 2ull * n->const_[0]->count + (n->n_const == 2 ? n->const_[0]->dims[0] : 0);
+}
+const vsk_op_def vsk_op_def_linear = {"LINEAR", linear_validate, hdr_state_bytes,
+                                      hdr_reset, linear_run, linear_flops};
+
+/* ------------------------------------------------------------------- ACT */
+
+enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_SOFTPLUS, ACT_EXP_SIGMOID, ACT_COUNT };
+
+static size_t no_state(const vsk_node *n, const uint32_t *vs) { return 0; }
+static void no_reset(const vsk_node *n, void *state) {}
+
+static vsk_status unary_sizes(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    return vs[n->in[0]] == vs[n->out[0]] ? VSK_OK : VSK_ERR_CORRUPT;
+}
+static vsk_status act_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 0, 0, 1, 0)) return VSK_ERR_CORRUPT;
+    if (n->iattr[0] < 0 || n->iattr[0] >= ACT_COUNT) return VSK_ERR_CORRUPT;
+    return unary_sizes(n, vs, vc);
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static void act_run(const vsk_node *n, float *const *v, void *state)
+{
+    const float *x = v[n->in[0]];
+    float *y = v[n->out[0]];
+    uint32_t len = vsk_in_size(n, 0);
+    switch (n->iattr[0]) {
+    case ACT_IDENTITY: memcpy(y, x, len * sizeof *y); break;
+    case ACT_RELU: for (uint32_t i = 0; i < len; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f; break;
+    case ACT_TANH: for (uint32_t i = 0; i < len; ++i) y[i] = tanhf(x[i]); break;
+    case ACT_SIGMOID: for (uint32_t i = 0; i < len; ++i) y[i] = sigmoidf(x[i]); break;
+    case ACT_SOFTPLUS:
+        for (uint32_t i = 0; i < len; ++i) y[i] = x[i] > 20.f ? x[i] : log1pf(expf(x[i]));
+        break;
+    case ACT_EXP_SIGMOID: {
+        const double ln10 = 2.302585092994045684;
+        for (uint32_t i = 0; i < len; ++i) {
+            /* 2·σ(x)^{ln 10} = 2·exp(−ln10 · log1p(e^{−x})) */
+            double s = x[i] >= 0.f ? log1p(exp(-(double)x[i]))
+                                   : -(double)x[i] + log1p(exp((double)x[i]));
+            y[i] = (float)(2.0 * exp(-ln10 * s) + 1e-7);
+        }
+        break;
+    }
+    default: break;
+    }
+}
+static uint64_t act_flops(const vsk_node *n, const uint32_t *vs)
+{
+    return (n->iattr[0] == ACT_IDENTITY ? 0u : n->iattr[0] == ACT_RELU ? 1u : 20u) *
+           (uint64_t)vs[n->in[0]];
+}
+const vsk_op_def vsk_op_def_act = {"ACT", act_validate, no_state, no_reset, act_run, act_flops};
+
+/* ------------------------------------------------------------------- LOG */
+
+static vsk_status log_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 0, 0, 0, 1)) return VSK_ERR_CORRUPT;
+    if (!vsk_fattr_finite(n) || !(n->fattr[0] > 0.f)) return VSK_ERR_CORRUPT;
+    return unary_sizes(n, vs, vc);
+}
+static void log_run(const vsk_node *n, float *const *v, void *state)
+{
+    const float *x = v[n->in[0]];
+    float *y = v[n->out[0]];
+    const float eps = n->fattr[0];
+    for (uint32_t i = 0, len = vsk_in_size(n, 0); i < len; ++i)
+        y[i] = logf(x[i] > eps ? x[i] : eps);
+}
+static uint64_t log_flops(const vsk_node *n, const uint32_t *vs) { return 20ull * vs[n->in[0]]; }
+const vsk_op_def vsk_op_def_log = {"LOG", log_validate, no_state, no_reset, log_run, log_flops};
+
+/* ---------------------------------------------------------------- CONV1D */
+/* State: header (isa, ring position) | ring of L = (K−1)·d past inputs
+ * [L][Cin] | gathered input z[Cin·K] laid out like a row of W. */
+
+#define CONV_MAX_HISTORY (1u << 24)   /* floats */
+
+static void conv_dims(const vsk_node *n, uint32_t *cout, uint32_t *cin, uint32_t *k,
+                      uint64_t *hist)
+{
+    const vsk_tensor *W = n->const_[0];
+    *cout = W->dims[0]; *cin = W->dims[1]; *k = W->dims[2];
+    *hist = (uint64_t)(*k - 1) * (uint64_t)n->iattr[0];
+}
+static vsk_status conv_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 2, 2, 1, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    if (n->iattr[0] < 1) return VSK_ERR_CORRUPT;
+    uint32_t cin = vs[n->in[0]], cout = vs[n->out[0]];
+    const vsk_tensor *W = n->const_[0];
+    if (W->ndim != 3 || W->dims[0] != cout || W->dims[1] != cin || W->dims[2] < 1)
+        return VSK_ERR_CORRUPT;
+    if (!vsk_tensor_is(n->const_[1], 1, cout, 0, 0)) return VSK_ERR_CORRUPT;
+    if ((uint64_t)(W->dims[2] - 1) * (uint64_t)n->iattr[0] * cin > CONV_MAX_HISTORY)
+        return VSK_ERR_TOO_LARGE;
+    return VSK_OK;
+}
+static size_t conv_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    uint32_t cout, cin, k; uint64_t L;
+    conv_dims(n, &cout, &cin, &k, &L);
+    return HDR + vsk_align64((size_t)L * cin * sizeof(float)) +
+           vsk_align64((size_t)cin * k * sizeof(float));
+}
+static void conv_reset(const vsk_node *n, void *state)
+{
+    uint32_t cout, cin, k; uint64_t L;
+    conv_dims(n, &cout, &cin, &k, &L);
+    memset(state, 0, conv_state_bytes(n, NULL));
+    ((nn_hdr *)state)->isa = vsk_isa_detect();
+}
+static void conv_run(const vsk_node *n, float *const *v, void *state)
+{
+    uint32_t cout, cin, K; uint64_t L;
+    conv_dims(n, &cout, &cin, &K, &L);
+    nn_hdr *h = state;
+    float *ring = (float *)((char *)state + HDR);
+    float *z = (float *)((char *)ring + vsk_align64((size_t)L * cin * sizeof(float)));
+    const float *x = v[n->in[0]];
+    const uint64_t d = (uint64_t)n->iattr[0];
+    for (uint32_t k = 0; k < K; ++k) {
+        uint64_t m = (uint64_t)(K - 1 - k) * d;      /* steps back */
+        const float *src = m == 0 ? x : ring + ((h->pos + L - m) % L) * cin;
+        for (uint32_t c = 0; c < cin; ++c) z[(size_t)c * K + k] = src[c];
+    }
+    vsk_matvec(h->isa, n->const_[0]->data, z, n->const_[1]->data, v[n->out[0]], cout,
+               (size_t)cin * K);
+    if (L > 0) {
+        memcpy(ring + (size_t)h->pos * cin, x, cin * sizeof(float));
+        h->pos = (uint32_t)((h->pos + 1) % L);
+    }
+}
+static uint64_t conv_flops(const vsk_node *n, const uint32_t *vs)
+{
+    return 2ull * n->const_[0]->count + n->const_[0]->dims[0];
+}
+const vsk_op_def vsk_op_def_conv1d = {"CONV1D", conv_validate, conv_state_bytes,
+                                      conv_reset, conv_run, conv_flops};
+
+/* ------------------------------------------------------------------- GRU */
+/* State: header | h[H] | gi[3H] | gh[3H] (each 64-aligned). */
+
+static vsk_status gru_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 4, 4, 0, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    uint32_t I = vs[n->in[0]], H = vs[n->out[0]];
+    if ((uint64_t)3 * H > 0xFFFFFFFFu) return VSK_ERR_TOO_LARGE;
+    if (!vsk_tensor_is(n->const_[0], 2, 3 * H, I, 0) ||
+        !vsk_tensor_is(n->const_[1], 2, 3 * H, H, 0) ||
+        !vsk_tensor_is(n->const_[2], 1, 3 * H, 0, 0) ||
+        !vsk_tensor_is(n->const_[3], 1, 3 * H, 0, 0))
+        return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t gru_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    size_t H = n->const_[1]->dims[1];
+    return HDR + vsk_align64(H * 4) + 2 * vsk_align64(3 * H * 4);
+}
+static void gru_reset(const vsk_node *n, void *state)
+{
+    memset(state, 0, gru_state_bytes(n, NULL));
+    ((nn_hdr *)state)->isa = vsk_isa_detect();
+}
+static void gru_run(const vsk_node *n, float *const *v, void *state)
+{
+    const size_t H = n->const_[1]->dims[1], I = n->const_[0]->dims[1];
+    const uint32_t isa = ((nn_hdr *)state)->isa;
+    float *h = (float *)((char *)state + HDR);
+    float *gi = (float *)((char *)h + vsk_align64(H * 4));
+    float *gh = (float *)((char *)gi + vsk_align64(3 * H * 4));
+    vsk_matvec(isa, n->const_[0]->data, v[n->in[0]], n->const_[2]->data, gi, 3 * H, I);
+    vsk_matvec(isa, n->const_[1]->data, h, n->const_[3]->data, gh, 3 * H, H);
+    float *y = v[n->out[0]];
+    for (size_t i = 0; i < H; ++i) {
+        float r = sigmoidf(gi[i] + gh[i]);
+        float z = sigmoidf(gi[H + i] + gh[H + i]);
+        float c = tanhf(gi[2 * H + i] + r * gh[2 * H + i]);
+        h[i] = (1.f - z) * c + z * h[i];
+        y[i] = h[i];
+    }
+}
+static uint64_t gru_flops(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t H = n->const_[1]->dims[1];
+    return 2ull * (n->const_[0]->count + n->const_[1]->count) + 6 * H + 60 * H;
+}
+const vsk_op_def vsk_op_def_gru = {"GRU", gru_validate, gru_state_bytes, gru_reset,
+                                   gru_run, gru_flops};
+
+/* ------------------------------------------------------ CONCAT and SLICE */
+
+static vsk_status concat_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (n->n_in < 1 || n->n_out != 1 || n->n_const || n->n_iattr || n->n_fattr ||
+        vsk_check_ids(n, vc))
+        return VSK_ERR_CORRUPT;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n->n_in; ++i) total += vs[n->in[i]];
+    return total == vs[n->out[0]] ? VSK_OK : VSK_ERR_CORRUPT;
+}
+static void concat_run(const vsk_node *n, float *const *v, void *state)
+{
+    float *y = v[n->out[0]];
+    for (uint32_t i = 0; i < n->n_in; ++i) {
+        uint32_t len = vsk_in_size(n, i);
+        memcpy(y, v[n->in[i]], len * sizeof *y);
+        y += len;
+    }
+}
+static uint64_t zero_flops(const vsk_node *n, const uint32_t *vs) { return 0; }
+const vsk_op_def vsk_op_def_concat = {"CONCAT", concat_validate, no_state, no_reset,
+                                      concat_run, zero_flops};
+
+static vsk_status slice_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 0, 0, 2, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    int64_t start = n->iattr[0], len = n->iattr[1];
+    if (start < 0 || len < 1 || start + len > (int64_t)vs[n->in[0]] ||
+        (uint64_t)len != vs[n->out[0]])
+        return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static void slice_run(const vsk_node *n, float *const *v, void *state)
+{
+    memcpy(v[n->out[0]], v[n->in[0]] + nonneg(n->iattr[0]), nonneg(n->iattr[1]) * sizeof(float));
+}
+const vsk_op_def vsk_op_def_slice = {"SLICE", slice_validate, no_state, no_reset,
+                                     slice_run, zero_flops};
+
+/* ------------------------------------------------------- ADD, MUL, AFFINE */
+
+static vsk_status binary_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 2, 1, 0, 0, 0, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    uint32_t len = vs[n->out[0]];
+    return vs[n->in[0]] == len && vs[n->in[1]] == len ? VSK_OK : VSK_ERR_CORRUPT;
+}
+static void add_run(const vsk_node *n, float *const *v, void *state)
+{
+    const float *a = v[n->in[0]], *b = v[n->in[1]];
+    float *y = v[n->out[0]];
+    for (uint32_t i = 0, len = vsk_out_size(n, 0); i < len; ++i) y[i] = a[i] + b[i];
+}
+static void mul_run(const vsk_node *n, float *const *v, void *state)
+{
+    const float *a = v[n->in[0]], *b = v[n->in[1]];
+    float *y = v[n->out[0]];
+    for (uint32_t i = 0, len = vsk_out_size(n, 0); i < len; ++i) y[i] = a[i] * b[i];
+}
+static uint64_t elem_flops(const vsk_node *n, const uint32_t *vs) { return vs[n->out[0]]; }
+const vsk_op_def vsk_op_def_add = {"ADD", binary_validate, no_state, no_reset, add_run,
+                                   elem_flops};
+const vsk_op_def vsk_op_def_mul = {"MUL", binary_validate, no_state, no_reset, mul_run,
+                                   elem_flops};
+
+static vsk_status affine_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 2, 2, 0, 0) || unary_sizes(n, vs, vc)) return VSK_ERR_CORRUPT;
+    uint32_t len = vs[n->in[0]];
+    if (!vsk_tensor_is(n->const_[0], 1, len, 0, 0) || !vsk_tensor_is(n->const_[1], 1, len, 0, 0))
+        return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static void affine_run(const vsk_node *n, float *const *v, void *state)
+{
+    const float *x = v[n->in[0]], *s = n->const_[0]->data, *t = n->const_[1]->data;
+    float *y = v[n->out[0]];
+    for (uint32_t i = 0, len = vsk_in_size(n, 0); i < len; ++i) y[i] = x[i] * s[i] + t[i];
+}
+static uint64_t affine_flops(const vsk_node *n, const uint32_t *vs) { return 2ull * vs[n->in[0]]; }
+const vsk_op_def vsk_op_def_affine = {"AFFINE", affine_validate, no_state, no_reset,
+                                      affine_run, affine_flops};

@@ -1,0 +1,427 @@
+/* ops_signal.c — the signal ops: FRAME, STFT_MAG, PITCH_YIN, PITCH_MAP,
+ * HARMONIC, NOISE (maths in docs/bundle-format.md, "Ops (version 1)"). */
+#include <math.h>
+#include <string.h>
+
+#include "fft.h"
+#include "kernels.h"
+#include "ops_impl.h"
+
+#define TWO_PI 6.283185307179586476925286766559
+#define HDR 64u
+
+/* ----------------------------------------------------------------- FRAME */
+/* State: the last `win` input samples, oldest first. */
+
+static vsk_status frame_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 0, 0, 1, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    int32_t win = n->iattr[0];
+    if (win < 1 || (uint32_t)win != vs[n->out[0]] || (uint32_t)win < vs[n->in[0]])
+        return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t frame_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    return vsk_align64((size_t)n->iattr[0] * sizeof(float));
+}
+static void frame_reset(const vsk_node *n, void *state)
+{
+    memset(state, 0, frame_state_bytes(n, NULL));
+}
+static void frame_run(const vsk_node *n, float *const *v, void *state)
+{
+    const uint32_t win = (uint32_t)n->iattr[0], h = vsk_in_size(n, 0);
+    float *buf = state, *y = v[n->out[0]];
+    memcpy(y, buf + h, (win - h) * sizeof(float));
+    memcpy(y + (win - h), v[n->in[0]], h * sizeof(float));
+    memcpy(buf, y, win * sizeof(float));
+}
+static uint64_t frame_flops(const vsk_node *n, const uint32_t *vs) { return 0; }
+const vsk_op_def vsk_op_def_frame = {"FRAME", frame_validate, frame_state_bytes,
+                                     frame_reset, frame_run, frame_flops};
+
+/* -------------------------------------------------------------- STFT_MAG */
+/* State: rfft table | buf[n + 2] (doubles). */
+
+static vsk_status stft_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 1, 1, 1, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    int32_t nfft = n->iattr[0];
+    uint32_t win = vs[n->in[0]];
+    if (nfft < 2 || nfft > 65536 || !vsk_fft_size_ok((uint32_t)nfft) || (uint32_t)nfft < win)
+        return VSK_ERR_CORRUPT;
+    if (vs[n->out[0]] != (uint32_t)nfft / 2 + 1) return VSK_ERR_CORRUPT;
+    if (!vsk_tensor_is(n->const_[0], 1, win, 0, 0)) return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t stft_table_bytes(uint32_t nfft)
+{
+    return vsk_align64(vsk_rfft_table_doubles(nfft) * sizeof(double));
+}
+static size_t stft_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    uint32_t nfft = (uint32_t)n->iattr[0];
+    return stft_table_bytes(nfft) + vsk_align64((nfft + 2) * sizeof(double));
+}
+static void stft_reset(const vsk_node *n, void *state)
+{
+    uint32_t nfft = (uint32_t)n->iattr[0];
+    memset(state, 0, stft_state_bytes(n, NULL));
+    vsk_rfft_init(nfft, state);
+}
+static void stft_run(const vsk_node *n, float *const *v, void *state)
+{
+    const uint32_t nfft = (uint32_t)n->iattr[0], win = vsk_in_size(n, 0);
+    const double *table = state;
+    double *buf = (double *)((char *)state + stft_table_bytes(nfft));
+    const float *x = v[n->in[0]], *w = n->const_[0]->data;
+    uint32_t j = 0;
+    for (; j < win; ++j) buf[j] = (double)x[j] * (double)w[j];
+    for (; j < nfft + 2; ++j) buf[j] = 0.0;
+    vsk_rfft_forward(nfft, table, buf);
+    float *y = v[n->out[0]];
+    for (uint32_t k = 0; k <= nfft / 2; ++k)
+        y[k] = (float)sqrt(buf[2 * k] * buf[2 * k] + buf[2 * k + 1] * buf[2 * k + 1]);
+}
+static uint64_t stft_flops(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t nfft = (uint64_t)n->iattr[0], lg = 0;
+    while ((1ull << lg) < nfft) ++lg;
+    return nfft + 5 * (nfft / 2) * (lg ? lg - 1 : 0) + 10 * nfft + 4 * (nfft / 2 + 1);
+}
+const vsk_op_def vsk_op_def_stft_mag = {"STFT_MAG", stft_validate, stft_state_bytes,
+                                        stft_reset, stft_run, stft_flops};
+
+/* ------------------------------------------------------------- PITCH_YIN */
+/* State: header (isa, last voiced f0) | d'[τmax + 1] (doubles, scratch). */
+
+typedef struct yin_hdr { uint32_t isa; uint32_t pad; double last_f0; } yin_hdr;
+
+/* τmin = max(1, floor(sr/fmax)), τmax = min(ceil(sr/fmin), N − 2). */
+static void yin_taus(const vsk_node *n, uint32_t N, int64_t *tmin, int64_t *tmax)
+{
+    double sr = n->fattr[0], fmin = n->fattr[1], fmax = n->fattr[2];
+    double a = floor(sr / fmax), b = ceil(sr / fmin);
+    *tmin = a < 1.0 ? 1 : a > 1e9 ? 1000000000 : (int64_t)a;
+    *tmax = b > (double)N - 2.0 ? (int64_t)N - 2 : (int64_t)b;
+}
+static vsk_status yin_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 0, 0, 0, 4) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    if (!vsk_fattr_finite(n) || vs[n->out[0]] != 2) return VSK_ERR_CORRUPT;
+    const float *f = n->fattr;
+    if (!(f[0] > 0.f) || !(f[1] > 0.f) || !(f[2] > f[1]) || !(f[3] > 0.f) || !(f[3] < 1.f))
+        return VSK_ERR_CORRUPT;
+    uint32_t N = vs[n->in[0]];
+    if (N < 4) return VSK_ERR_CORRUPT;
+    int64_t tmin, tmax;
+    yin_taus(n, N, &tmin, &tmax);
+    if (tmin > tmax) return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t yin_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    return HDR + vsk_align64(((size_t)vs[n->in[0]]) * sizeof(double));
+}
+static void yin_reset(const vsk_node *n, void *state)
+{
+    memset(state, 0, HDR);
+    ((yin_hdr *)state)->isa = vsk_isa_detect();
+}
+static void yin_run(const vsk_node *n, float *const *v, void *state)
+{
+    yin_hdr *hd = state;
+    double *dp = (double *)((char *)state + HDR);
+    const float *x = v[n->in[0]];
+    float *y = v[n->out[0]];
+    const uint32_t N = vsk_in_size(n, 0);
+    const double sr = n->fattr[0], thr = n->fattr[3];
+    int64_t tmin, tmax;
+    yin_taus(n, N, &tmin, &tmax);
+
+    double ms = 0.0;
+    for (uint32_t j = 0; j < N; ++j) ms += (double)x[j] * x[j];
+    if (ms / N < 1e-8) {
+        y[0] = (float)hd->last_f0;
+        y[1] = 0.f;
+        return;
+    }
+    const size_t W = N - (size_t)tmax;
+    double cum = 0.0;
+    dp[0] = 1.0;
+    for (int64_t t = 1; t <= tmax; ++t) {
+        double d = vsk_sqdiff(hd->isa, x, x + t, W);
+        cum += d;
+        dp[t] = cum > 0.0 ? d * (double)t / cum : 1.0;
+    }
+    int64_t tau = -1;
+    for (int64_t t = tmin; t <= tmax; ++t)
+        if (dp[t] < thr) { tau = t; break; }
+    int voiced = tau >= 0;
+    if (voiced) {
+        while (tau + 1 <= tmax && dp[tau + 1] < dp[tau]) ++tau;
+    } else {
+        tau = tmin;
+        for (int64_t t = tmin + 1; t <= tmax; ++t)
+            if (dp[t] < dp[tau]) tau = t;
+    }
+    double shift = 0.0;
+    if (tau - 1 >= 1 && tau + 1 <= tmax) {
+        double a = dp[tau - 1], b = dp[tau], c = dp[tau + 1];
+        double den = a - 2.0 * b + c;
+        if (den > 0.0) {
+            shift = 0.5 * (a - c) / den;
+            shift = shift > 0.5 ? 0.5 : shift < -0.5 ? -0.5 : shift;
+        }
+    }
+    double voicing = 1.0 - dp[tau];
+    voicing = voicing < 0.0 ? 0.0 : voicing > 1.0 ? 1.0 : voicing;
+    if (voiced) {
+        hd->last_f0 = sr / ((double)tau + shift);
+    } else if (voicing > 1.0 - thr) {
+        voicing = 1.0 - thr;
+    }
+    y[0] = (float)hd->last_f0;
+    y[1] = (float)voicing;
+}
+static uint64_t yin_flops(const vsk_node *n, const uint32_t *vs)
+{
+    uint32_t N = vs[n->in[0]];
+    int64_t tmin, tmax;
+    yin_taus(n, N, &tmin, &tmax);
+    return 3ull * (uint64_t)tmax * (N - (uint64_t)tmax) + 2ull * N + 8ull * (uint64_t)tmax;
+}
+const vsk_op_def vsk_op_def_pitch_yin = {"PITCH_YIN", yin_validate, yin_state_bytes,
+                                         yin_reset, yin_run, yin_flops};
+
+/* ------------------------------------------------------------- PITCH_MAP */
+
+typedef struct pmap_state { double n, m, s2; } pmap_state;
+
+static vsk_status pmap_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 0, 0, 0, 7) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    if (vs[n->in[0]] != 2 || vs[n->out[0]] != 1 || !vsk_fattr_finite(n)) return VSK_ERR_CORRUPT;
+    const float *f = n->fattr;   /* t_mu, t_sigma, p_mu, p_sigma, warmup, tau, vthr */
+    if (f[1] < 0.f || f[3] < 0.f || f[4] < 0.f || f[5] < 1.f) return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t pmap_state_bytes(const vsk_node *n, const uint32_t *vs) { return 64; }
+static void pmap_reset(const vsk_node *n, void *state) { memset(state, 0, 64); }
+static void pmap_run(const vsk_node *n, float *const *v, void *state)
+{
+    pmap_state *s = state;
+    const float *f = n->fattr;
+    const double t_mu = f[0], t_sigma = f[1], p_mu = f[2], p_sigma = f[3];
+    const double warmup = f[4], tau = f[5], vthr = f[6];
+    const double f0 = v[n->in[0]][0], vo = v[n->in[0]][1];
+    float *y = v[n->out[0]];
+    if (!(f0 > 0.0)) { y[0] = 0.f; return; }
+    const double l = log(f0);
+    if (vo >= vthr) {
+        s->n += 1.0;
+        double a = 1.0 / s->n > 1.0 / tau ? 1.0 / s->n : 1.0 / tau;
+        s->m += a * (l - s->m);
+        s->s2 += a * ((l - s->m) * (l - s->m) - s->s2);
+    }
+    double w = warmup > 0.0 ? (s->n / warmup < 1.0 ? s->n / warmup : 1.0) : 1.0;
+    double mu = w * s->m + (1.0 - w) * p_mu;
+    double sigma = w * sqrt(s->s2) + (1.0 - w) * p_sigma;
+    if (sigma < 0.02) sigma = 0.02;
+    y[0] = (float)exp(t_mu + t_sigma * (l - mu) / sigma);
+}
+static uint64_t pmap_flops(const vsk_node *n, const uint32_t *vs) { return 80; }
+const vsk_op_def vsk_op_def_pitch_map = {"PITCH_MAP", pmap_validate, pmap_state_bytes,
+                                         pmap_reset, pmap_run, pmap_flops};
+
+/* -------------------------------------------------------------- HARMONIC */
+/* State (doubles): header (φ, f0_prev) | A_prev[K] | A[K] | t[hop] | φ_j[hop]
+ * | s1[hop] | s0[hop] | c2[hop] | acc[hop]. */
+
+typedef struct harm_hdr { double phase, f0_prev; } harm_hdr;
+
+static vsk_status harm_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 2, 1, 0, 0, 2, 1) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    int32_t hop = n->iattr[0], K = n->iattr[1];
+    if (hop < 1 || hop > 65536 || (uint32_t)hop != vs[n->out[0]] || K < 1 || K > 4096)
+        return VSK_ERR_CORRUPT;
+    if (vs[n->in[0]] != 1 || vs[n->in[1]] < 2) return VSK_ERR_CORRUPT;
+    if (!vsk_fattr_finite(n) || !(n->fattr[0] > 0.f)) return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t harm_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    size_t hop = (size_t)n->iattr[0], K = (size_t)n->iattr[1];
+    return HDR + 2 * vsk_align64((K + 1) * sizeof(double)) +
+           6 * vsk_align64(hop * sizeof(double));
+}
+static void harm_reset(const vsk_node *n, void *state)
+{
+    memset(state, 0, harm_state_bytes(n, NULL));
+}
+static void harm_run(const vsk_node *n, float *const *v, void *state)
+{
+    const size_t hop = (size_t)n->iattr[0], K = (size_t)n->iattr[1];
+    const size_t kb = vsk_align64((K + 1) * sizeof(double)), hb = vsk_align64(hop * sizeof(double));
+    harm_hdr *hd = state;
+    double *A_prev = (double *)((char *)state + HDR), *A = (double *)((char *)A_prev + kb);
+    double *t = (double *)((char *)A + kb), *ph = (double *)((char *)t + hb);
+    double *s1 = (double *)((char *)ph + hb), *s0 = (double *)((char *)s1 + hb);
+    double *c2 = (double *)((char *)s0 + hb), *acc = (double *)((char *)c2 + hb);
+
+    const double sr = n->fattr[0], nyq = 0.5 * sr;
+    const double f0 = v[n->in[0]][0];
+    const float *env = v[n->in[1]];
+    const uint32_t B = vsk_in_size(n, 1);
+
+    /* target amplitudes A_k = E(k·f0), k = 1..K (index k) */
+    size_t kmax = 0;
+    for (size_t k = 1; k <= K; ++k) {
+        double f = (double)k * f0, a = 0.0;
+        if (f0 > 0.0 && f < nyq) {
+            double p = f * (double)(B - 1) / nyq;
+            size_t i = (size_t)p;
+            if (i > B - 2) i = B - 2;
+            double fr = p - (double)i;
+            a = (double)env[i] * (1.0 - fr) + (double)env[i + 1] * fr;
+        }
+        A[k] = a;
+        if (a != 0.0 || A_prev[k] != 0.0) kmax = k;
+    }
+    /* per-sample phase (sequential, wrapped to [0, 2π)) */
+    const double fp = hd->f0_prev == 0.0 ? f0 : hd->f0_prev;
+    double phase = hd->phase;
+    for (size_t j = 0; j < hop; ++j) {
+        t[j] = (double)(j + 1) / (double)hop;
+        double f = fp + t[j] * (f0 - fp);
+        phase += TWO_PI * f / sr;
+        phase -= TWO_PI * floor(phase / TWO_PI);
+        if (phase >= TWO_PI) phase -= TWO_PI;   /* rounding guard */
+        ph[j] = phase;
+    }
+    hd->phase = phase;
+    hd->f0_prev = f0;
+    /* y_j = Σ_k a_k(j) sin(kφ_j), sin(kφ) by the Chebyshev recurrence,
+     * vectorised over the hop's samples */
+    for (size_t j = 0; j < hop; ++j) {
+        s1[j] = sin(ph[j]);
+        s0[j] = 0.0;
+        c2[j] = 2.0 * cos(ph[j]);
+        acc[j] = 0.0;
+    }
+    for (size_t k = 1; k <= kmax; ++k) {
+        const double a0 = A_prev[k], da = A[k] - A_prev[k];
+        for (size_t j = 0; j < hop; ++j) {
+            double sk = s1[j];
+            acc[j] += (a0 + t[j] * da) * sk;
+            s1[j] = c2[j] * sk - s0[j];
+            s0[j] = sk;
+        }
+    }
+    float *y = v[n->out[0]];
+    for (size_t j = 0; j < hop; ++j) y[j] = (float)acc[j];
+    memcpy(A_prev, A, (K + 1) * sizeof(double));
+}
+static uint64_t harm_flops(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t hop = (uint64_t)n->iattr[0], K = (uint64_t)n->iattr[1];
+    /* typical voice: about a third of the harmonics lie below Nyquist */
+    return 8 * K + hop * 40 + hop * 6 * ((K + 2) / 3);
+}
+const vsk_op_def vsk_op_def_harmonic = {"HARMONIC", harm_validate, harm_state_bytes,
+                                        harm_reset, harm_run, harm_flops};
+
+/* ----------------------------------------------------------------- NOISE */
+/* State: header (step counter c) | rfft table | hann[N] | buf[N + 2]
+ * | ola[hop] (doubles). */
+
+typedef struct noise_hdr { uint32_t c; } noise_hdr;
+
+static uint32_t lowbias32(uint32_t x)
+{
+    x ^= x >> 16; x *= 0x7feb352du;
+    x ^= x >> 15; x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+static vsk_status noise_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 0, 0, 2, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    int32_t hop = n->iattr[0];
+    if (hop < 1 || hop > 32768 || !vsk_fft_size_ok(2u * (uint32_t)hop) ||
+        (uint32_t)hop != vs[n->out[0]] || vs[n->in[0]] < 2)
+        return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static void noise_layout(const vsk_node *n, size_t *tab, size_t *hann, size_t *buf,
+                         size_t *ola, size_t *total)
+{
+    uint32_t N = 2u * (uint32_t)n->iattr[0];
+    *tab = HDR;
+    *hann = *tab + vsk_align64(vsk_rfft_table_doubles(N) * sizeof(double));
+    *buf = *hann + vsk_align64(N * sizeof(double));
+    *ola = *buf + vsk_align64((N + 2) * sizeof(double));
+    *total = *ola + vsk_align64((N / 2) * sizeof(double));
+}
+static size_t noise_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    size_t a, b, c, d, total;
+    noise_layout(n, &a, &b, &c, &d, &total);
+    return total;
+}
+static void noise_reset(const vsk_node *n, void *state)
+{
+    size_t tab, hann, buf, ola, total;
+    noise_layout(n, &tab, &hann, &buf, &ola, &total);
+    memset(state, 0, total);
+    uint32_t N = 2u * (uint32_t)n->iattr[0];
+    vsk_rfft_init(N, (double *)((char *)state + tab));
+    double *w = (double *)((char *)state + hann);
+    for (uint32_t j = 0; j < N; ++j) w[j] = 0.5 - 0.5 * cos(TWO_PI * (double)j / (double)N);
+}
+static void noise_run(const vsk_node *n, float *const *v, void *state)
+{
+    size_t tab_o, hann_o, buf_o, ola_o, total;
+    noise_layout(n, &tab_o, &hann_o, &buf_o, &ola_o, &total);
+    noise_hdr *hd = state;
+    const double *tab = (const double *)((char *)state + tab_o);
+    const double *hann = (const double *)((char *)state + hann_o);
+    double *buf = (double *)((char *)state + buf_o), *ola = (double *)((char *)state + ola_o);
+    const uint32_t hop = (uint32_t)n->iattr[0], N = 2u * hop, half = N / 2;
+    const uint32_t seed = (uint32_t)n->iattr[1];
+    const float *env = v[n->in[0]];
+    const uint32_t B = vsk_in_size(n, 0);
+
+    const uint32_t base = hd->c * N;
+    for (uint32_t j = 0; j < N; ++j) {
+        uint32_t h = lowbias32(seed ^ ((base + j) * 0x9E3779B9u)) >> 8;
+        buf[j] = 2.0 * (double)h / 16777216.0 - 1.0;
+    }
+    vsk_rfft_forward(N, tab, buf);
+    for (uint32_t k = 0; k <= half; ++k) {
+        double p = (double)k * (double)(B - 1) / (double)half;
+        uint32_t i = (uint32_t)p;
+        if (i > B - 2) i = B - 2;
+        double fr = p - (double)i;
+        double H = (double)env[i] * (1.0 - fr) + (double)env[i + 1] * fr;
+        buf[2 * k] *= H;
+        buf[2 * k + 1] *= H;
+    }
+    vsk_rfft_inverse(N, tab, buf);
+    float *y = v[n->out[0]];
+    for (uint32_t j = 0; j < hop; ++j) {
+        y[j] = (float)(ola[j] + buf[j] * hann[j]);
+        ola[j] = buf[hop + j] * hann[hop + j];
+    }
+    hd->c += 1u;
+}
+static uint64_t noise_flops(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t N = 2ull * (uint64_t)n->iattr[0], lg = 0;
+    while ((1ull << lg) < N) ++lg;
+    return 2 * (5 * (N / 2) * (lg ? lg - 1 : 0) + 10 * N) + 12 * N + 6 * (N / 2 + 1);
+}
+const vsk_op_def vsk_op_def_noise = {"NOISE", noise_validate, noise_state_bytes,
+                                     noise_reset, noise_run, noise_flops};
