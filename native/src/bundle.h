@@ -13,8 +13,11 @@ typedef struct vsk_tier {
     uint32_t model_sample_rate;
     uint32_t hop_samples;
     uint32_t latency_samples;
-    uint64_t parameter_count;
-    uint64_t flops_per_second;
+    uint64_t parameter_count;     /* reported by get_tier_info: the manifest
+                                     value, or the graph's count if that is 0 */
+    uint64_t flops_per_second;    /* likewise (graph estimate if manifest 0) */
+    uint64_t manifest_parameter_count;   /* as written in the MANIFEST */
+    uint64_t manifest_flops_per_second;  /* as written in the MANIFEST */
     vsk_graph graph;
 } vsk_tier;
 
@@ -31,6 +34,10 @@ struct vsk_bundle {
     vsk_tensor *tensors;
     void *data;                   /* private, 64-byte aligned copy of file */
     size_t size;
+    const uint8_t *qa;            /* QA section inside data (UTF-8 JSON), or
+                                     NULL when the bundle has none */
+    size_t qa_size;
+    void *data_alloc;             /* what malloc returned for data (freed) */
 };
 
 #endif
