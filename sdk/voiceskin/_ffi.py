@@ -1,0 +1,241 @@
+"""cffi (ABI mode) binding of native/include/voiceskin.h.
+
+``CDEF`` must declare exactly what the header declares;
+tests/test_sdk_cdef_matches_header.py parses both and fails on any drift.
+
+The library is located, in order, by:
+  1. the ``VOICESKIN_LIBRARY`` environment variable (a path to the file);
+  2. ``libvoiceskin.so`` / ``libvoiceskin.dylib`` / ``voiceskin.dll`` (or a
+     versioned ``libvoiceskin.so.0``) inside the ``voiceskin`` package — every
+     entry of the package ``__path__``, which covers regular and editable
+     (scikit-build-core redirect) installs.
+It is loaded on first use (``get_lib()``), not at import.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import threading
+from typing import Any
+
+import cffi
+
+CDEF = r"""
+#define VSK_ABI_VERSION 1
+#define VSK_VERSION_MAJOR 0
+#define VSK_VERSION_MINOR 1
+#define VSK_VERSION_PATCH 0
+
+uint32_t vsk_version(void);
+const char *vsk_version_string(void);
+uint32_t vsk_abi_version(void);
+
+typedef int32_t vsk_status;
+enum {
+    VSK_OK = 0,
+    VSK_ERR_INVALID_ARGUMENT = -1,
+    VSK_ERR_NO_MEMORY = -2,
+    VSK_ERR_IO = -3,
+    VSK_ERR_BAD_MAGIC = -4,
+    VSK_ERR_UNSUPPORTED_VERSION = -5,
+    VSK_ERR_TRUNCATED = -6,
+    VSK_ERR_CHECKSUM = -7,
+    VSK_ERR_CORRUPT = -8,
+    VSK_ERR_TOO_LARGE = -9,
+    VSK_ERR_UNSUPPORTED_OP = -10,
+    VSK_ERR_ABI_MISMATCH = -11,
+    VSK_ERR_UNSUPPORTED_RATE = -12,
+    VSK_ERR_NOT_FOUND = -13,
+    VSK_ERR_DUPLICATE = -14,
+    VSK_ERR_BUFFER_TOO_SMALL = -15,
+    VSK_ERR_BAD_STATE = -16
+};
+
+const char *vsk_status_name(vsk_status status);
+const char *vsk_status_string(vsk_status status);
+
+typedef struct vsk_bundle vsk_bundle;
+
+vsk_status vsk_bundle_open_memory(const void *data, size_t size,
+                                  vsk_bundle **out_bundle);
+vsk_status vsk_bundle_open_file(const char *path, vsk_bundle **out_bundle);
+void vsk_bundle_retain(vsk_bundle *bundle);
+void vsk_bundle_release(vsk_bundle *bundle);
+
+typedef struct vsk_bundle_info {
+    uint32_t struct_size;
+    const char *voice_id;
+    const char *display_name;
+    const char *version;
+    uint32_t tier_count;
+    uint32_t format_version;
+} vsk_bundle_info;
+
+vsk_status vsk_bundle_get_info(const vsk_bundle *bundle, vsk_bundle_info *info);
+
+typedef struct vsk_tier_info {
+    uint32_t struct_size;
+    const char *name;
+    uint32_t model_sample_rate;
+    uint32_t hop_samples;
+    uint32_t latency_samples;
+    uint64_t parameter_count;
+    uint64_t flops_per_second;
+} vsk_tier_info;
+
+vsk_status vsk_bundle_get_tier_info(const vsk_bundle *bundle, uint32_t index,
+                                    vsk_tier_info *info);
+vsk_status vsk_bundle_find_tier(const vsk_bundle *bundle, const char *name,
+                                uint32_t *out_index);
+
+typedef struct vsk_voice vsk_voice;
+
+typedef struct vsk_voice_config {
+    uint32_t struct_size;
+    uint32_t abi_version;
+    uint32_t sample_rate;
+    uint32_t channels;
+    uint32_t max_block_frames;
+    uint32_t initial_tier;
+    float mix;
+    uint32_t bypass;
+} vsk_voice_config;
+
+void vsk_voice_config_init(vsk_voice_config *config);
+vsk_status vsk_voice_get_size(const vsk_bundle *bundle,
+                              const vsk_voice_config *config, size_t *out_bytes);
+vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
+                          const vsk_voice_config *config, vsk_voice **out_voice);
+vsk_status vsk_voice_create(vsk_bundle *bundle, const vsk_voice_config *config,
+                            vsk_voice **out_voice);
+void vsk_voice_destroy(vsk_voice *voice);
+vsk_status vsk_voice_process(vsk_voice *voice, const float *in, float *out,
+                             uint32_t frames);
+vsk_status vsk_voice_set_tier(vsk_voice *voice, uint32_t tier);
+vsk_status vsk_voice_get_tier(const vsk_voice *voice, uint32_t *out_tier);
+vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet);
+vsk_status vsk_voice_set_bypass(vsk_voice *voice, int32_t bypass);
+vsk_status vsk_voice_reset(vsk_voice *voice);
+vsk_status vsk_voice_get_latency(const vsk_voice *voice, uint32_t *out_frames);
+
+typedef struct vsk_registry vsk_registry;
+
+typedef struct vsk_registry_config {
+    uint32_t struct_size;
+    uint32_t abi_version;
+    uint32_t max_voices;
+} vsk_registry_config;
+
+void vsk_registry_config_init(vsk_registry_config *config);
+vsk_status vsk_registry_create(const vsk_registry_config *config,
+                               vsk_registry **out_registry);
+void vsk_registry_destroy(vsk_registry *registry);
+vsk_status vsk_registry_add_bundle(vsk_registry *registry, vsk_bundle *bundle,
+                                   uint32_t *out_index);
+vsk_status vsk_registry_add_file(vsk_registry *registry, const char *path,
+                                 uint32_t *out_index);
+vsk_status vsk_registry_add_memory(vsk_registry *registry, const void *data,
+                                   size_t size, uint32_t *out_index);
+vsk_status vsk_registry_scan_folder(vsk_registry *registry, const char *folder,
+                                    uint32_t *out_added, uint32_t *out_skipped);
+vsk_status vsk_registry_count(const vsk_registry *registry, uint32_t *out_count);
+vsk_status vsk_registry_get(const vsk_registry *registry, uint32_t index,
+                            vsk_bundle **out_bundle);
+vsk_status vsk_registry_find(const vsk_registry *registry, const char *voice_id,
+                             uint32_t *out_index);
+"""
+
+ffi = cffi.FFI()
+ffi.cdef(CDEF)
+
+_lib: Any = None
+_lib_path: str | None = None
+_lock = threading.Lock()
+
+if sys.platform == "win32":
+    _NAMES = ["voiceskin.dll", "libvoiceskin.dll"]
+elif sys.platform == "darwin":
+    _NAMES = ["libvoiceskin.dylib", "libvoiceskin.*.dylib"]
+else:
+    _NAMES = ["libvoiceskin.so", "libvoiceskin.so.*"]
+
+
+class LibraryNotFoundError(OSError):
+    """libvoiceskin could not be found or loaded."""
+
+
+def _package_dirs() -> list[str]:
+    dirs: list[str] = [os.path.dirname(os.path.abspath(__file__))]
+    pkg = sys.modules.get(__package__ or "voiceskin")
+    for d in list(getattr(pkg, "__path__", []) or []):
+        d = os.path.abspath(d)
+        if d not in dirs:
+            dirs.append(d)
+    return dirs
+
+
+def candidate_paths() -> list[str]:
+    """Where the library is looked for, in order (for messages and tests)."""
+    env = os.environ.get("VOICESKIN_LIBRARY")
+    if env:
+        return [env]
+    found: list[str] = []
+    for d in _package_dirs():
+        for pattern in _NAMES:
+            for p in sorted(glob.glob(os.path.join(d, pattern))):
+                if p not in found:
+                    found.append(p)
+    return found
+
+
+def library_path() -> str:
+    """The path of the loaded (or about to be loaded) library."""
+    return _lib_path if _lib_path is not None else (candidate_paths() or [""])[0]
+
+
+def get_lib() -> Any:
+    """Loads libvoiceskin once and returns the cffi library object."""
+    global _lib, _lib_path
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is not None:
+            return _lib
+        paths = candidate_paths()
+        if not paths:
+            raise LibraryNotFoundError(
+                "libvoiceskin not found: set VOICESKIN_LIBRARY=/path/to/libvoiceskin.so "
+                "or install the package with `pip install -e .` (builds native/) — "
+                f"looked in {', '.join(_package_dirs())}")
+        errors = []
+        for p in paths:
+            try:
+                lib = ffi.dlopen(p)
+            except OSError as e:
+                errors.append(f"{p}: {e}")
+                continue
+            abi = int(lib.vsk_abi_version())
+            if abi != lib.VSK_ABI_VERSION:
+                raise LibraryNotFoundError(
+                    f"{p} has ABI version {abi}, this package expects "
+                    f"{lib.VSK_ABI_VERSION}; rebuild it (`pip install -e .`)")
+            _lib, _lib_path = lib, p
+            return lib
+        raise LibraryNotFoundError("libvoiceskin could not be loaded: " + "; ".join(errors))
+
+
+def library_version() -> str:
+    """Version string of the loaded native library, e.g. "0.1.0"."""
+    return ffi.string(get_lib().vsk_version_string()).decode()
+
+
+def encode_path(path: Any) -> bytes:
+    """A filesystem path as the UTF-8 (POSIX: raw) bytes the C API expects."""
+    p = os.fspath(path)
+    if isinstance(p, bytes):
+        return p
+    if sys.platform == "win32":
+        return p.encode("utf-8")
+    return os.fsencode(p)

@@ -1,0 +1,223 @@
+"""Voice: one audio stream converted through a bundle (wraps vsk_voice).
+
+The audio path (:meth:`Voice.process_into`) does argument checks and one
+``vsk_voice_process`` call; the only cffi objects it creates are the two
+``ffi.from_buffer`` views of the numpy arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._ffi import ffi, get_lib
+from .bundle import Bundle
+from .errors import VoiceskinError, check
+
+__all__ = ["Voice"]
+
+_F32 = np.dtype(np.float32)
+
+
+class Voice:
+    """Streams float32 audio through one bundle.
+
+    ``x`` is ``[frames]`` (mono) or ``[frames, channels]`` float32, C-contiguous
+    (interleaved). Output is delayed by :attr:`latency` frames.
+    """
+
+    def __init__(self, bundle: Bundle, sample_rate: int = 48000, channels: int = 1,
+                 max_block: int = 1024, tier: int | str = 0, mix: float = 1.0,
+                 bypass: bool = False) -> None:
+        if not isinstance(bundle, Bundle):
+            raise TypeError(f"bundle must be a voiceskin.Bundle, got {type(bundle).__name__}")
+        for name, v in (("sample_rate", sample_rate), ("channels", channels),
+                        ("max_block", max_block)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name} must be an integer, got {v!r}")
+        if not 1 <= channels <= 8:
+            raise ValueError(f"channels must be 1..8, got {channels}")
+        if not 1 <= max_block < 2**32:
+            raise ValueError(f"max_block must be >= 1, got {max_block}")
+        if not 0 < sample_rate < 2**32:
+            raise VoiceskinError(-12, f"sample_rate {sample_rate}")
+        mix = self._check_mix(mix)
+        lib = get_lib()
+        self._lib = lib
+        self._bundle = bundle
+        tier_index = self._tier_index(tier)
+        cfg = ffi.new("vsk_voice_config *")
+        lib.vsk_voice_config_init(cfg)
+        cfg.sample_rate = int(sample_rate)
+        cfg.channels = int(channels)
+        cfg.max_block_frames = int(max_block)
+        cfg.initial_tier = tier_index
+        cfg.mix = mix
+        cfg.bypass = 1 if bypass else 0
+        out = ffi.new("vsk_voice **")
+        check(lib.vsk_voice_create(bundle.ptr, cfg, out),
+              f"creating a voice for {bundle.voice_id!r} at {sample_rate} Hz")
+        self._ptr = ffi.gc(out[0], lib.vsk_voice_destroy)
+        self._process = lib.vsk_voice_process
+        self._u32 = ffi.new("uint32_t *")
+        self.sample_rate = int(sample_rate)
+        self.channels = int(channels)
+        self.max_block = int(max_block)
+        self._mix = mix
+        self._bypass = bool(bypass)
+        check(lib.vsk_voice_get_latency(self._ptr, self._u32), "reading latency")
+        self._latency = int(self._u32[0])
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _check_mix(mix: float) -> float:
+        try:
+            m = float(mix)
+        except (TypeError, ValueError):
+            raise TypeError(f"mix must be a number in 0..1, got {mix!r}") from None
+        if not 0.0 <= m <= 1.0:
+            raise ValueError(f"mix must be in 0..1, got {mix}")
+        return m
+
+    def _tier_index(self, tier: int | str) -> int:
+        n = len(self._bundle.tiers)
+        if isinstance(tier, str):
+            return self._bundle.find_tier(tier)
+        if isinstance(tier, bool) or not isinstance(tier, (int, np.integer)):
+            raise TypeError(f"tier must be an index or a tier name, got {tier!r}")
+        if not 0 <= tier < n:
+            raise VoiceskinError(-13, f"tier index {tier}",
+                                 hint=f"the bundle has tiers 0..{n - 1}: "
+                                      f"{[t.name for t in self._bundle.tiers]}")
+        return int(tier)
+
+    def _check_audio(self, a: Any, what: str) -> int:
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{what} must be a numpy float32 array, got {type(a).__name__}")
+        if a.dtype != _F32:
+            raise TypeError(f"{what} must be float32, got {a.dtype} "
+                            "(convert with .astype(np.float32))")
+        if a.ndim == 1:
+            if self.channels != 1:
+                raise ValueError(f"{what} has shape {a.shape}, the voice has "
+                                 f"{self.channels} channels: pass [frames, {self.channels}]")
+        elif a.ndim == 2:
+            if a.shape[1] != self.channels:
+                raise ValueError(f"{what} has {a.shape[1]} channels, the voice has "
+                                 f"{self.channels}")
+        else:
+            raise ValueError(f"{what} must be [frames] or [frames, channels], "
+                             f"has shape {a.shape}")
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{what} must be C-contiguous (interleaved); "
+                             "use np.ascontiguousarray")
+        if a.shape[0] >= 2**32:
+            raise ValueError(f"{what}: too many frames in one call")
+        return int(a.shape[0])
+
+    # ------------------------------------------------------------------ audio
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Converts ``x`` and returns a new array of the same shape."""
+        self._check_audio(x, "x")
+        out = np.empty_like(x)
+        self.process_into(x, out)
+        return out
+
+    def process_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Converts ``x`` into ``out`` (same shape; ``out is x`` allowed,
+        partial overlap is not). Returns ``out``."""
+        frames = self._check_audio(x, "x")
+        self._check_audio(out, "out")
+        if out.shape != x.shape:
+            raise ValueError(f"out has shape {out.shape}, x has {x.shape}")
+        if not out.flags.writeable:
+            raise ValueError("out is read-only")
+        xi = x.__array_interface__["data"][0]
+        oi = out.__array_interface__["data"][0]
+        if xi != oi and np.may_share_memory(x, out):
+            raise ValueError("x and out partially overlap; use the same array or "
+                             "separate ones")
+        ptr = self._ptr
+        if ptr is None:
+            raise ValueError("voice is closed")
+        st = self._process(ptr, ffi.from_buffer("float[]", x),
+                           ffi.from_buffer("float[]", out, require_writable=True), frames)
+        if st != 0:
+            raise VoiceskinError(st, "processing audio")
+        return out
+
+    # ------------------------------------------------------------- controls
+    @property
+    def tier(self) -> int:
+        """The most recently requested tier index; set an index or a name."""
+        check(self._lib.vsk_voice_get_tier(self._live, self._u32), "reading tier")
+        return int(self._u32[0])
+
+    @tier.setter
+    def tier(self, tier: int | str) -> None:
+        check(self._lib.vsk_voice_set_tier(self._live, self._tier_index(tier)),
+              f"setting tier {tier!r}")
+
+    @property
+    def tier_name(self) -> str:
+        return self._bundle.tiers[self.tier].name
+
+    @property
+    def mix(self) -> float:
+        """Wet amount 0..1 (smoothed in the library)."""
+        return self._mix
+
+    @mix.setter
+    def mix(self, wet: float) -> None:
+        m = self._check_mix(wet)
+        check(self._lib.vsk_voice_set_mix(self._live, m), "setting mix")
+        self._mix = m
+
+    @property
+    def bypass(self) -> bool:
+        return self._bypass
+
+    @bypass.setter
+    def bypass(self, on: bool) -> None:
+        check(self._lib.vsk_voice_set_bypass(self._live, 1 if on else 0), "setting bypass")
+        self._bypass = bool(on)
+
+    @property
+    def latency(self) -> int:
+        """Total latency in host frames (constant)."""
+        return self._latency
+
+    @property
+    def bundle(self) -> Bundle:
+        return self._bundle
+
+    def reset(self) -> None:
+        """Clears streaming state; keeps tier, mix and bypass."""
+        check(self._lib.vsk_voice_reset(self._live), "resetting voice")
+
+    @property
+    def _live(self) -> Any:
+        if self._ptr is None:
+            raise ValueError("voice is closed")
+        return self._ptr
+
+    @property
+    def closed(self) -> bool:
+        return self._ptr is None
+
+    def close(self) -> None:
+        """Destroys the voice (idempotent)."""
+        if getattr(self, "_ptr", None) is not None:
+            p, self._ptr = self._ptr, None
+            ffi.release(p)
+
+    def __enter__(self) -> "Voice":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"<Voice {self._bundle.voice_id} {self.sample_rate} Hz "
+                f"x{self.channels}{' closed' if self._ptr is None else ''}>")
