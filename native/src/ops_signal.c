@@ -17,7 +17,8 @@ static vsk_status frame_validate(const vsk_node *n, const uint32_t *vs, uint32_t
 {
     if (vsk_check_counts(n, 1, 1, 0, 0, 1, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
     int32_t win = n->iattr[0];
-    if (win < 1 || (uint32_t)win != vs[n->out[0]] || (uint32_t)win < vs[n->in[0]])
+    if (vs[n->in[0]] != n->hop || win < 1 || (uint32_t)win != vs[n->out[0]] ||
+        (uint32_t)win < n->hop)
         return VSK_ERR_CORRUPT;
     return VSK_OK;
 }
@@ -98,12 +99,13 @@ const vsk_op_def vsk_op_def_stft_mag = {"STFT_MAG", stft_validate, stft_state_by
 
 typedef struct yin_hdr { uint32_t isa; uint32_t pad; double last_f0; } yin_hdr;
 
-/* τmin = max(1, floor(sr/fmax)), τmax = min(ceil(sr/fmin), N − 2). */
+/* τmin = floor(sr/fmax), τmax = min(ceil(sr/fmin), N − 2) (validate
+ * requires 1 <= τmin <= τmax). */
 static void yin_taus(const vsk_node *n, uint32_t N, int64_t *tmin, int64_t *tmax)
 {
     double sr = n->fattr[0], fmin = n->fattr[1], fmax = n->fattr[2];
     double a = floor(sr / fmax), b = ceil(sr / fmin);
-    *tmin = a < 1.0 ? 1 : a > 1e9 ? 1000000000 : (int64_t)a;
+    *tmin = a < 0.0 ? 0 : a > 1e9 ? 1000000000 : (int64_t)a;
     *tmax = b > (double)N - 2.0 ? (int64_t)N - 2 : (int64_t)b;
 }
 static vsk_status yin_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
@@ -114,10 +116,9 @@ static vsk_status yin_validate(const vsk_node *n, const uint32_t *vs, uint32_t v
     if (!(f[0] > 0.f) || !(f[1] > 0.f) || !(f[2] > f[1]) || !(f[3] > 0.f) || !(f[3] < 1.f))
         return VSK_ERR_CORRUPT;
     uint32_t N = vs[n->in[0]];
-    if (N < 4) return VSK_ERR_CORRUPT;
     int64_t tmin, tmax;
     yin_taus(n, N, &tmin, &tmax);
-    if (tmin > tmax) return VSK_ERR_CORRUPT;
+    if (tmin < 1 || tmin > tmax) return VSK_ERR_CORRUPT;
     return VSK_OK;
 }
 static size_t yin_state_bytes(const vsk_node *n, const uint32_t *vs)
@@ -204,7 +205,7 @@ static vsk_status pmap_validate(const vsk_node *n, const uint32_t *vs, uint32_t 
     if (vsk_check_counts(n, 1, 1, 0, 0, 0, 7) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
     if (vs[n->in[0]] != 2 || vs[n->out[0]] != 1 || !vsk_fattr_finite(n)) return VSK_ERR_CORRUPT;
     const float *f = n->fattr;   /* t_mu, t_sigma, p_mu, p_sigma, warmup, tau, vthr */
-    if (f[1] < 0.f || f[3] < 0.f || f[4] < 0.f || f[5] < 1.f) return VSK_ERR_CORRUPT;
+    if (f[1] < 0.f || f[3] < 0.f || !(f[4] > 0.f) || !(f[5] >= 1.f)) return VSK_ERR_CORRUPT;
     return VSK_OK;
 }
 static size_t pmap_state_bytes(const vsk_node *n, const uint32_t *vs) { return 64; }
@@ -225,7 +226,7 @@ static void pmap_run(const vsk_node *n, float *const *v, void *state)
         s->m += a * (l - s->m);
         s->s2 += a * ((l - s->m) * (l - s->m) - s->s2);
     }
-    double w = warmup > 0.0 ? (s->n / warmup < 1.0 ? s->n / warmup : 1.0) : 1.0;
+    double w = s->n / warmup < 1.0 ? s->n / warmup : 1.0;
     double mu = w * s->m + (1.0 - w) * p_mu;
     double sigma = w * sqrt(s->s2) + (1.0 - w) * p_sigma;
     if (sigma < 0.02) sigma = 0.02;
@@ -245,7 +246,8 @@ static vsk_status harm_validate(const vsk_node *n, const uint32_t *vs, uint32_t 
 {
     if (vsk_check_counts(n, 2, 1, 0, 0, 2, 1) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
     int32_t hop = n->iattr[0], K = n->iattr[1];
-    if (hop < 1 || hop > 65536 || (uint32_t)hop != vs[n->out[0]] || K < 1 || K > 4096)
+    if (hop < 1 || (uint32_t)hop != n->hop || (uint32_t)hop != vs[n->out[0]] || K < 1 ||
+        K > 4096)
         return VSK_ERR_CORRUPT;
     if (vs[n->in[0]] != 1 || vs[n->in[1]] < 2) return VSK_ERR_CORRUPT;
     if (!vsk_fattr_finite(n) || !(n->fattr[0] > 0.f)) return VSK_ERR_CORRUPT;
@@ -350,7 +352,8 @@ static vsk_status noise_validate(const vsk_node *n, const uint32_t *vs, uint32_t
 {
     if (vsk_check_counts(n, 1, 1, 0, 0, 2, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
     int32_t hop = n->iattr[0];
-    if (hop < 1 || hop > 32768 || !vsk_fft_size_ok(2u * (uint32_t)hop) ||
+    if (hop < 1 || (uint32_t)hop != n->hop || hop > 32768 ||
+        !vsk_fft_size_ok(2u * (uint32_t)hop) ||
         (uint32_t)hop != vs[n->out[0]] || vs[n->in[0]] < 2)
         return VSK_ERR_CORRUPT;
     return VSK_OK;

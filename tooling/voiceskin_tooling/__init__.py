@@ -1,0 +1,1 @@
+"""voiceskin tooling: masters, students, distillation and the reference ops."""
