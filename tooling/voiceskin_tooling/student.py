@@ -20,9 +20,9 @@ of the harmonic and noise parts.
 :class:`Student` is the PyTorch module trained by ``distill.py``. Its
 non-learned front end (features, f0, voicing) is computed once per utterance
 by :func:`frontend`; :meth:`Student.forward` maps those to audio with
-batched, differentiable versions of HARMONIC and NOISE that follow the op
-definitions sample for sample (noise drawn at random in training, or the
-runtime's hashed noise for checks). :func:`export` turns a trained student
+the reference ops of ``voiceskin_tooling.ops`` (differentiable HARMONIC and
+NOISE; noise drawn at random in training, or the runtime's hashed noise for
+checks). :func:`export` turns a trained student
 into ``(Graph, tensors)`` with :class:`voiceskin.graph.GraphBuilder`, so the
 native runtime executes exactly the trained network.
 """
@@ -39,8 +39,7 @@ from torch import nn
 
 __all__ = [
     "PitchSpec", "StudentConfig", "Student", "Frontend", "frontend",
-    "export", "mel_filterbank", "config_from_tier", "exp_sigmoid",
-    "harmonic_synth", "noise_synth", "hashed_noise", "tier_cost",
+    "export", "mel_filterbank", "config_from_tier", "exp_sigmoid", "tier_cost",
 ]
 
 LN10 = math.log(10.0)
@@ -201,89 +200,6 @@ def exp_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return 2.0 * torch.sigmoid(x) ** LN10 + 1e-7
 
 
-def _frames(x: torch.Tensor, win: int, hop: int) -> torch.Tensor:
-    """FRAME over a whole signal [..., T*hop] -> [..., T, win] (zero history)."""
-    x = F.pad(x, (win - hop, 0))
-    return x.unfold(-1, win, hop)
-
-
-def _interp_env(env: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """Linear interpolation of env [..., B] at fractional bin positions
-    pos [..., K] (positions >= B-1 give 0 — at/above Nyquist)."""
-    B = env.shape[-1]
-    valid = (pos >= 0) & (pos < B - 1)
-    p = pos.clamp(0, B - 1 - 1e-6)
-    i0 = p.floor().long()
-    frac = p - i0.to(p.dtype)
-    e0 = torch.gather(env, -1, i0)
-    e1 = torch.gather(env, -1, (i0 + 1).clamp(max=B - 1))
-    return torch.where(valid, e0 + frac * (e1 - e0), torch.zeros_like(e0))
-
-
-def harmonic_synth(f0: torch.Tensor, env: torch.Tensor, hop: int, sr: float,
-                   max_harmonics: int) -> torch.Tensor:
-    """HARMONIC over whole signals: f0 [N, T] (Hz), env [N, T, B] ->
-    audio [N, T*hop]. Differentiable w.r.t. env; state starts at zero."""
-    N, T = f0.shape
-    B = env.shape[-1]
-    k = torch.arange(1, max_harmonics + 1, dtype=env.dtype, device=env.device)
-    f0e = f0.to(env.dtype)
-    pos = f0e.unsqueeze(-1) * k / (sr / 2) * (B - 1)               # [N,T,K]
-    A = _interp_env(env, pos)
-    A = torch.where((f0e.unsqueeze(-1) > 0) & (f0e.unsqueeze(-1) * k < sr / 2),
-                    A, torch.zeros_like(A))
-    A_prev = torch.cat([torch.zeros_like(A[:, :1]), A[:, :-1]], 1)
-    # f0 per sample (double phase accumulation, as the runtime does)
-    f0d = f0.to(torch.float64)
-    prev = torch.cat([f0d[:, :1], f0d[:, :-1]], 1)
-    prev = torch.where(prev == 0, f0d, prev)
-    t = torch.arange(1, hop + 1, dtype=torch.float64, device=f0.device) / hop
-    fs = prev.unsqueeze(-1) + t * (f0d - prev).unsqueeze(-1)       # [N,T,hop]
-    phase = torch.cumsum(fs.reshape(N, T * hop) * (2 * math.pi / sr), -1)
-    phase = torch.remainder(phase, 2 * math.pi).reshape(N, T, hop)
-    # sin(k*phi): [N,T,hop,K]
-    s = torch.sin(phase.unsqueeze(-1) * k.to(torch.float64)).to(env.dtype)
-    tt = t.to(env.dtype).view(1, 1, hop, 1)
-    y0 = torch.einsum("nthk,ntk->nth", s, A_prev)
-    y1 = torch.einsum("nthk,ntk->nth", s * tt, A - A_prev)
-    return (y0 + y1).reshape(N, T * hop)
-
-
-def hashed_noise(steps: int, n: int, seed: int) -> torch.Tensor:
-    """The runtime's white noise: [steps, n] from the lowbias32 hash."""
-    i = np.arange(steps * n, dtype=np.uint64)
-    x = (np.uint64(seed & 0xFFFFFFFF) ^ ((i * np.uint64(0x9E3779B9)) & np.uint64(0xFFFFFFFF)))
-    x = x & np.uint64(0xFFFFFFFF)
-    x ^= x >> np.uint64(16)
-    x = (x * np.uint64(0x7FEB352D)) & np.uint64(0xFFFFFFFF)
-    x ^= x >> np.uint64(15)
-    x = (x * np.uint64(0x846CA68B)) & np.uint64(0xFFFFFFFF)
-    x ^= x >> np.uint64(16)
-    h = (x >> np.uint64(8)).astype(np.float64)
-    u = 2.0 * h / float(1 << 24) - 1.0
-    return torch.from_numpy(u.reshape(steps, n).astype(np.float32))
-
-
-def noise_synth(env: torch.Tensor, hop: int, seed: int | None = None) -> torch.Tensor:
-    """NOISE over whole signals: env [N, T, B] -> [N, T*hop]. ``seed=None``
-    draws fresh uniform noise (training); an int uses the runtime's hash."""
-    Nb, T, B = env.shape
-    n = 2 * hop
-    if seed is None:
-        u = torch.rand(Nb, T, n, dtype=env.dtype, device=env.device) * 2 - 1
-    else:
-        u = hashed_noise(T, n, seed).to(env.device, env.dtype).expand(Nb, T, n)
-    pos = torch.arange(n // 2 + 1, dtype=env.dtype, device=env.device) * (B - 1) / (n // 2)
-    i0 = pos.floor().long().clamp(max=B - 2)
-    frac = pos - i0.to(env.dtype)
-    H = env[..., i0] + frac * (env[..., i0 + 1] - env[..., i0])     # [N,T,n/2+1]
-    v = torch.fft.irfft(torch.fft.rfft(u) * H, n)
-    v = v * torch.from_numpy(hann(n)).to(env.device, env.dtype)
-    head, tail = v[..., :hop], v[..., hop:]
-    tail_prev = torch.cat([torch.zeros_like(tail[:, :1]), tail[:, :-1]], 1)
-    return (head + tail_prev).reshape(Nb, T * hop)
-
-
 # ------------------------------------------------------------- front end
 
 
@@ -299,10 +215,12 @@ class Frontend:
 def logmel(audio: torch.Tensor, cfg: StudentConfig) -> torch.Tensor:
     """Per-step log-mel features [..., T, n_mels] exactly as the graph
     computes them (FRAME → STFT_MAG(hann) → LINEAR(mel) → LOG)."""
-    fr = _frames(audio, cfg.win, cfg.hop) * torch.from_numpy(hann(cfg.win))
-    mag = torch.fft.rfft(fr, n=cfg.n_fft).abs()
-    fb = torch.from_numpy(mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels))
-    return torch.log(torch.clamp(mag @ fb.T, min=cfg.log_eps))
+    from . import ops
+
+    fr = ops.frame(audio, cfg.hop, cfg.win)
+    mag = ops.stft_mag(fr, torch.from_numpy(hann(cfg.win)), cfg.n_fft)
+    mel = ops.linear(mag, torch.from_numpy(mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels)))
+    return ops.log(mel, cfg.log_eps)
 
 
 def pitch_track(audio: torch.Tensor, cfg: StudentConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -402,9 +320,12 @@ class Student(nn.Module):
                 ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         hidden: dict[str, torch.Tensor] | None = {} if return_hidden else None
         he, ne = self.envelopes(logmel, f0, voicing, hidden)
+        from . import ops
+
         c = self.cfg
-        y = harmonic_synth(f0, he, c.hop, c.sample_rate, c.max_harmonics) \
-            + noise_synth(ne, c.hop, noise_seed)
+        y = ops.harmonic(f0, he, c.hop, c.max_harmonics, float(c.sample_rate)) \
+            + ops.noise(ne, c.hop, c.noise_seed if noise_seed is None else noise_seed,
+                        random=noise_seed is None)
         if hidden is not None:
             hidden["harm_env"], hidden["noise_env"] = he, ne
             return y, hidden

@@ -1,0 +1,649 @@
+"""Distil a master into one small streaming student per quality tier.
+
+Read top to bottom:
+
+1. :class:`DistillConfig` — every knob in one dataclass.
+2. :func:`build_cache` — the master converts the corpus **once per voice**;
+   inputs, master outputs, the student's pitch track (PITCH_MAP(PITCH_YIN),
+   the runtime's definition) and the master's intermediate features are
+   stored on disk. Every tier learns from the same cache.
+3. :func:`train_tier` — the one training loop: random short segments, the
+   student's audio against the master's (multi-resolution STFT loss), plus
+   optional layer-to-layer losses through prediction heads
+   (:mod:`voiceskin_tooling.kd`). Pitch is exact by construction, so it is not
+   a loss. The loop stops at ``steps`` or at the wall-clock budget, whichever
+   comes first; the learning-rate schedule follows the same progress.
+4. :func:`distill` — cache, then every (voice, tier) job in ``jobs`` worker
+   processes with rich progress bars, then QA per tier (``qa.py``), the JSON +
+   HTML report, and a loud failure when a tier misses its bars.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import queue
+import random
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["DistillConfig", "DistillError", "build_cache", "load_cache", "train_tier",
+           "distill", "load_student", "tier_checkpoint", "voice_dir"]
+
+
+class DistillError(RuntimeError):
+    """Distillation could not run (bad input) or a tier missed its QA bars."""
+
+
+# --------------------------------------------------------------- 1. config
+
+
+@dataclass
+class DistillConfig:
+    voice: str                              # voice TOML
+    out_dir: str = "out"                    # everything goes under out_dir/<voice id>/
+    corpus: str | None = None               # a built corpus (manifest.json); default: the voice's [corpus]
+    tiers: list[str] | None = None          # subset of the voice's tiers (default all)
+    # training (None = take the voice TOML's [training] value)
+    steps: int | None = None
+    batch_size: int | None = None
+    segment_seconds: float | None = None
+    learning_rate: float | None = None
+    time_budget_s: float | None = None      # wall clock per tier (None: voice max_minutes or none)
+    warmup_frames: int = 24                 # recurrent warm-up excluded from the loss
+    fft_sizes: tuple[int, ...] = (1024, 512, 256, 128)
+    kd_weight: float = 0.1                  # layer-to-layer losses (0 = off)
+    kd_pairs: tuple[tuple[str, str], ...] = (("gru", "*"),)  # (student layer, teacher feature|*)
+    device: str | None = None               # "auto" | "cpu" | "cuda" (None: the voice's)
+    seed: int | None = None
+    # corpus limits (keep the master's one-off cost bounded)
+    max_train_seconds: float | None = None
+    max_heldout_seconds: float | None = 60.0
+    max_seen_qa_seconds: float = 30.0
+    # parallelism
+    jobs: int = 1                           # worker processes (voices x tiers)
+    threads: int = 0                        # torch threads per worker (0: cores // jobs)
+    # after training
+    qa: bool = True
+    fail_on_qa: bool = True
+    progress: bool = True
+
+
+def voice_dir(cfg: DistillConfig, voice_id: str) -> Path:
+    return Path(cfg.out_dir) / voice_id
+
+
+def tier_checkpoint(cfg: DistillConfig, voice_id: str, tier: str) -> Path:
+    return voice_dir(cfg, voice_id) / "tiers" / f"{tier}.pt"
+
+
+def _resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DistillError("device 'cuda' requested but CUDA is not available")
+    return name
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- 2. cache
+
+
+def pitch_spec_for(master: Any, preset: Any = None) -> "Any":
+    """The PITCH_YIN/PITCH_MAP parameters the student shares with the
+    master. Masters that follow the streaming pitch definition expose them
+    (``pitch_spec()`` / ``pitch_params``); otherwise the tier preset's YIN
+    settings and neutral mapping statistics are used."""
+    from .student import PitchSpec
+
+    for attr in ("pitch_spec", "pitch_params", "pitch_map_params"):
+        v = getattr(master, attr, None)
+        if v is None:
+            continue
+        v = v() if callable(v) else v
+        if isinstance(v, PitchSpec):
+            return v
+        d = v if isinstance(v, dict) else (asdict(v) if hasattr(v, "__dataclass_fields__") else vars(v))
+        d = dict(d)
+        for a, b in (("pitch_window", "frame"), ("window", "frame"), ("frame_length", "frame")):
+            if a in d and "frame" not in d:
+                d["frame"] = d[a]
+        return PitchSpec.from_mapping(d)
+    spec = PitchSpec()
+    if preset is not None:
+        spec.frame = int(getattr(preset, "pitch_window", spec.frame))
+        spec.fmin = float(getattr(preset, "fmin", spec.fmin))
+        spec.fmax = float(getattr(preset, "fmax", spec.fmax))
+    return spec
+
+
+def _select(entries: list[Any], max_seconds: float | None, seed: int) -> list[Any]:
+    """A deterministic subset of corpus entries, spread over speakers."""
+    if max_seconds is None or sum(e.seconds for e in entries) <= max_seconds:
+        return list(entries)
+    rng = random.Random(seed)
+    by_spk: dict[str, list[Any]] = {}
+    for e in entries:
+        by_spk.setdefault(e.speaker, []).append(e)
+    for v in by_spk.values():
+        rng.shuffle(v)
+    out, total = [], 0.0
+    while total < max_seconds and any(by_spk.values()):
+        for spk in sorted(by_spk):
+            if by_spk[spk] and total < max_seconds:
+                e = by_spk[spk].pop()
+                out.append(e)
+                total += e.seconds
+    return sorted(out, key=lambda e: e.path)
+
+
+def _corpus_for(cfg: DistillConfig, voice: Any) -> Any:
+    from .corpus import build_corpus, load_manifest
+
+    if cfg.corpus:
+        return load_manifest(cfg.corpus)
+    if voice.corpus is None:
+        raise DistillError(f"{voice.path}: no [corpus] in the voice and no --corpus given")
+    ins = [Path(p) for p in voice.corpus.inputs]
+    if len(ins) == 1 and (ins[0] / "manifest.json").is_file():
+        return load_manifest(ins[0])
+    out = voice_dir(cfg, voice.id) / "corpus"
+    if (out / "manifest.json").is_file():
+        return load_manifest(out)
+    return build_corpus(ins, out, sample_rate=16000, chunk_seconds=voice.corpus.chunk_seconds,
+                        heldout_speakers=voice.corpus.heldout_speakers,
+                        heldout_fraction=voice.corpus.heldout_fraction)
+
+
+_WORKER_MASTER: Any = None
+
+
+def _convert_one(args: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    audio, sr, model_sr = args
+    from .masters.base import resample
+
+    out = _WORKER_MASTER.convert(audio, sr)
+    y = resample(np.asarray(out.audio, np.float32), int(out.sample_rate), model_sr)
+    feats = {k: np.asarray(v, np.float32) for k, v in (out.features or {}).items()
+             if np.ndim(v) == 2}
+    feats["_hop"] = np.array([out.hop * model_sr / out.sample_rate], np.float32)
+    return y, feats
+
+
+def _init_worker(master: Any) -> None:
+    global _WORKER_MASTER
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER_MASTER = master
+
+
+def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
+    """Fits the master and converts the corpus once; returns the cache file
+    (reused when master, corpus selection and pitch definition match)."""
+    import torch
+
+    from .masters.base import resample
+    from .student import StudentConfig, config_from_tier, pitch_track
+
+    seed = cfg.seed if cfg.seed is not None else voice.training.seed
+    manifest = _corpus_for(cfg, voice)
+    train = _select(manifest.train, cfg.max_train_seconds, seed)
+    held = _select(manifest.heldout, cfg.max_heldout_seconds, seed)
+    seen_qa = _select(train, cfg.max_seen_qa_seconds, seed + 1)
+    if not train:
+        raise DistillError(f"corpus {manifest.root} has no training speech")
+    if not held:
+        raise DistillError(f"corpus {manifest.root} has no held-out speakers (QA needs them)")
+
+    master = voice.make_master()
+    model_sr = 16000
+    refs, ref_sr = voice.load_reference_audio()
+    master.fit(refs, ref_sr)
+    preset = voice.tiers[0].preset
+    pitch = pitch_spec_for(master, preset)
+    key_src = json.dumps({"master": master.fingerprint(), "pitch": asdict(pitch),
+                          "train": [e.path for e in train], "held": [e.path for e in held],
+                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 2},
+                         sort_keys=True)
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+    path = voice_dir(cfg, voice.id) / "cache" / f"master-{key}.pt"
+    if path.is_file():
+        return path
+
+    entries = [(e, "train") for e in train] + [(e, "heldout") for e in held]
+    audios = [manifest.load(e) for e, _ in entries]
+    jobs = max(1, cfg.jobs)
+    t0 = time.time()
+    prog = _progress(cfg, console)
+    with prog:
+        task = prog.add_task(f"{voice.id}: master converts {len(audios)} chunks", total=len(audios))
+        results: list[Any] = []
+        if jobs > 1:
+            ctx = mp.get_context("fork")
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(master,)) as pool:
+                for r in pool.imap(_convert_one, [(a, manifest.sample_rate, model_sr) for a in audios]):
+                    results.append(r)
+                    prog.advance(task)
+        else:
+            _init_worker(master)
+            torch.set_num_threads(max(1, os.cpu_count() or 1))
+            for a in audios:
+                results.append(_convert_one((a, manifest.sample_rate, model_sr)))
+                prog.advance(task)
+    scfg = StudentConfig(pitch=pitch)
+    utts = []
+    for (e, split), a, (y, feats) in zip(entries, audios, results):
+        x = resample(a, manifest.sample_rate, model_sr)
+        n = min(len(x), len(y)) // scfg.hop * scfg.hop
+        x, y = x[:n], y[:n]
+        f0, v = pitch_track(torch.from_numpy(x), scfg)
+        utts.append({"path": e.path, "speaker": e.speaker, "split": split,
+                     "seen_qa": split == "train" and e in seen_qa,
+                     "input": torch.from_numpy(x.copy()), "master": torch.from_numpy(y.copy()),
+                     "f0": f0.float(), "voicing": v.float(),
+                     "features": {k: torch.from_numpy(v2) for k, v2 in feats.items()}})
+    refs16 = [resample(r, ref_sr, model_sr) for r in refs]
+    _atomic_torch_save({"key": key, "pitch": asdict(pitch), "master": master.config(),
+                        "master_name": voice.master.name, "sample_rate": model_sr,
+                        "utts": utts, "reference": [torch.from_numpy(r) for r in refs16],
+                        "master_seconds": time.time() - t0}, path)
+    return path
+
+
+def load_cache(path: str | Path) -> dict[str, Any]:
+    import torch
+
+    return torch.load(path, weights_only=False)
+
+
+# ----------------------------------------------------------- 3. training
+
+
+class _Segments:
+    """Random fixed-length segments of (features, f0, voicing, master audio,
+    teacher features) from the cache's training utterances."""
+
+    def __init__(self, utts: list[dict[str, Any]], scfg: Any, seg_frames: int,
+                 device: str, rng: np.random.Generator) -> None:
+        from .student import frontend
+
+        self.hop = scfg.hop
+        self.L = seg_frames
+        self.device = device
+        self.rng = rng
+        self.items = []
+        for u in utts:
+            if u["input"].numel() < (seg_frames + 1) * scfg.hop:
+                continue
+            fe = frontend(u["input"].numpy(), scfg, (u["f0"], u["voicing"]))
+            feats = {k: v for k, v in u["features"].items() if not k.startswith("_")}
+            thop = float(u["features"].get("_hop", np.array([scfg.hop]))[0])
+            self.items.append((fe, u["master"], feats, thop))
+        if not self.items:
+            raise DistillError(f"no training chunk is longer than a segment ({seg_frames} frames)")
+        self.weights = np.array([it[0].f0.numel() for it in self.items], np.float64)
+        self.weights /= self.weights.sum()
+
+    def feature_stats(self) -> tuple[Any, Any]:
+        import torch
+
+        allm = torch.cat([it[0].logmel for it in self.items], 0)
+        return allm.mean(0), allm.std(0).clamp(min=1e-3)
+
+    def teacher_dims(self) -> dict[str, int]:
+        return {k: int(v.shape[-1]) for k, v in self.items[0][2].items()}
+
+    def batch(self, n: int) -> dict[str, Any]:
+        import torch
+
+        idx = self.rng.choice(len(self.items), size=n, p=self.weights)
+        lm, f0, vo, y, tf = [], [], [], [], {}
+        for i in idx:
+            fe, m, feats, thop = self.items[i]
+            T = fe.f0.numel()
+            s = int(self.rng.integers(0, T - self.L))
+            lm.append(fe.logmel[s:s + self.L])
+            f0.append(fe.f0[s:s + self.L])
+            vo.append(fe.voicing[s:s + self.L])
+            y.append(m[s * self.hop:(s + self.L) * self.hop])
+            # teacher frame i is centred on sample i*thop; student step t ends at (t+1)*hop
+            ends = (torch.arange(s, s + self.L) + 1) * self.hop
+            for k, v in feats.items():
+                j = torch.clamp(torch.round(ends / thop).long(), max=v.shape[0] - 1)
+                tf.setdefault(k, []).append(v[j])
+        d = self.device
+        return {"logmel": torch.stack(lm).to(d), "f0": torch.stack(f0).to(d),
+                "voicing": torch.stack(vo).to(d), "target": torch.stack(y).to(d),
+                "teacher": {k: torch.stack(v).to(d) for k, v in tf.items()}}
+
+
+def _kd_config(cfg: DistillConfig, teacher_dims: dict[str, int]) -> Any:
+    from .kd import DistillationConfig, L1CosineLoss, StaticLossBalancer
+
+    crit = {}
+    for s, t in cfg.kd_pairs:
+        for name in (sorted(teacher_dims) if t == "*" else [t]):
+            if name in teacher_dims:
+                crit[(s, name)] = L1CosineLoss()
+    if not crit or cfg.kd_weight <= 0:
+        return None
+    return DistillationConfig(criterion=crit,
+                              loss_balancer=StaticLossBalancer(kd_loss_weight=cfg.kd_weight))
+
+
+def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name: str,
+               report: Any = None) -> dict[str, Any]:
+    """Trains one tier's student on the cache; saves its checkpoint and
+    returns {"checkpoint", "steps", "seconds", "curve", ...}."""
+    import torch
+
+    from .kd import LayerDistiller, MultiResolutionSTFTLoss
+    from .student import PitchSpec, Student, config_from_tier
+
+    tb = voice.training
+    steps = cfg.steps if cfg.steps is not None else tb.steps
+    bs = cfg.batch_size or tb.batch_size
+    seg_s = cfg.segment_seconds or tb.segment_seconds
+    lr = cfg.learning_rate or tb.learning_rate
+    seed = cfg.seed if cfg.seed is not None else tb.seed
+    budget = cfg.time_budget_s if cfg.time_budget_s is not None else (tb.max_minutes * 60 or None)
+    device = _resolve_device(cfg.device or tb.device)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+
+    cache = load_cache(cache_path)
+    tier = voice.tier(tier_name)
+    scfg = config_from_tier(tier.preset, PitchSpec.from_mapping(cache["pitch"]))
+    scfg.sample_rate = int(cache["sample_rate"])
+    seg_frames = max(cfg.warmup_frames + 8, int(round(seg_s * scfg.sample_rate / scfg.hop)))
+    data = _Segments([u for u in cache["utts"] if u["split"] == "train"], scfg, seg_frames,
+                     device, rng)
+    model = Student(scfg).to(device)
+    mean, std = data.feature_stats()
+    model.feat_mean.copy_(mean)
+    model.feat_std.copy_(std)
+    stft_loss = MultiResolutionSTFTLoss(cfg.fft_sizes).to(device)
+    kd_cfg = _kd_config(cfg, data.teacher_dims())
+    distiller = None
+    params = list(model.parameters())
+    if kd_cfg is not None:
+        b = data.batch(2)
+        _, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True)
+        distiller = LayerDistiller(kd_cfg).build(hid, b["teacher"]).to(device)
+        params += list(distiller.parameters())
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+
+    w0 = cfg.warmup_frames * scfg.hop
+    curve: list[tuple[int, float, float]] = []
+    t0 = time.time()
+    step, ema = 0, None
+    while step < steps:
+        elapsed = time.time() - t0
+        if budget is not None and elapsed >= budget:
+            break
+        progress = max(step / steps, elapsed / budget if budget else 0.0)
+        for g in opt.param_groups:   # linear warm-up, cosine decay to 5%
+            g["lr"] = lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+        b = data.batch(bs)
+        y, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True)
+        loss_main = stft_loss(y[:, w0:], b["target"][:, w0:])
+        if distiller is not None:
+            w = cfg.warmup_frames
+            loss, _ = distiller.compute_kd_loss({k: v[:, w:] for k, v in hid.items()},
+                                                {k: v[:, w:] for k, v in b["teacher"].items()},
+                                                student_loss=loss_main)
+        else:
+            loss = loss_main
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 2.0)
+        opt.step()
+        step += 1
+        lm = float(loss_main)
+        ema = lm if ema is None else 0.95 * ema + 0.05 * lm
+        if step % 10 == 0 or step == 1:
+            curve.append((step, round(time.time() - t0, 2), round(lm, 4)))
+            if report is not None:
+                report(step, steps, time.time() - t0, budget, ema)
+    seconds = time.time() - t0
+    model = model.cpu().eval()
+    audio_s = step * bs * seg_frames * scfg.hop / scfg.sample_rate
+    info = {"tier": tier_name, "steps": step, "seconds": round(seconds, 2), "device": device,
+            "batch_size": bs, "segment_frames": seg_frames,
+            "audio_seconds_trained": round(audio_s, 1),
+            "audio_seconds_per_second": round(audio_s / max(seconds, 1e-9), 1),
+            "final_loss": round(ema or float("nan"), 4), "curve": curve,
+            "kd_pairs": sorted(distiller.heads.keys()) if distiller else []}
+    ckpt = tier_checkpoint(cfg, voice.id, tier_name)
+    _atomic_torch_save({"config": scfg.to_dict(), "state": model.state_dict(), "train": info,
+                        "cache": str(cache_path)}, ckpt)
+    info["checkpoint"] = str(ckpt)
+    return info
+
+
+def load_student(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(Student in eval mode, checkpoint dict) from a tier checkpoint."""
+    import torch
+
+    from .student import Student, StudentConfig
+
+    ck = torch.load(path, weights_only=False, map_location="cpu")
+    model = Student(StudentConfig.from_dict(ck["config"]))
+    model.load_state_dict(ck["state"])
+    return model.eval(), ck
+
+
+# ------------------------------------------------------------ 4. driver
+
+
+def _progress(cfg: DistillConfig, console: Any = None) -> Any:
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console, disable=not cfg.progress, transient=False,
+                    ) if True else None
+
+
+def _job(args: tuple[DistillConfig, str, str, str, int, Any]) -> dict[str, Any]:
+    cfg, voice_path, cache_path, tier, threads, q = args
+    import torch
+
+    from .voicedef import load_voice
+
+    torch.set_num_threads(threads)
+    voice = load_voice(voice_path)
+    key = f"{voice.id}/{tier}"
+
+    def report(step: int, steps: int, el: float, budget: float | None, loss: float) -> None:
+        if q is not None:
+            q.put((key, step, steps, el, budget, loss))
+
+    return train_tier(cfg, cache_path, voice, tier, report)
+
+
+def distill(cfg: DistillConfig, voices: Sequence[str] | None = None,
+            console: Any = None) -> dict[str, Any]:
+    """Runs the whole distillation for ``cfg.voice`` (or several ``voices``):
+    cache, training of every tier, QA and report. Returns the summary; raises
+    :class:`DistillError` when a tier misses its QA bars (``fail_on_qa``)."""
+    import torch
+    from rich.console import Console
+
+    from .voicedef import load_voice
+
+    console = console or Console(stderr=True)
+    paths = list(voices) if voices else [cfg.voice]
+    loaded = [load_voice(p) for p in paths]
+    t_start = time.time()
+    jobs: list[tuple[Any, str, str]] = []
+    caches: dict[str, str] = {}
+    for v in loaded:
+        names = [t.name for t in v.tiers]
+        if cfg.tiers:
+            bad = [t for t in cfg.tiers if t not in names]
+            if bad:
+                raise DistillError(f"voice {v.id!r} has no tier(s) {bad}; tiers: {names}")
+            names = [t for t in names if t in cfg.tiers]
+        console.log(f"[bold]{v.id}[/]: master {v.master.name!r}, corpus → master outputs (cached)")
+        caches[v.id] = str(build_cache(cfg, v, console))
+        for t in names:
+            jobs.append((v, t, caches[v.id]))
+    cache_s = time.time() - t_start
+
+    n = max(1, min(cfg.jobs, len(jobs)))
+    cores = os.cpu_count() or 1
+    threads = cfg.threads or max(1, cores // n)
+    results: list[dict[str, Any]] = []
+    prog = _progress(cfg, console)
+    tasks: dict[str, Any] = {}
+    t_train = time.time()
+    with prog:
+        for v, t, _ in jobs:
+            tasks[f"{v.id}/{t}"] = prog.add_task(f"train {v.id}/{t}", total=None, info="")
+        if n == 1:
+            torch.set_num_threads(threads)
+            for v, t, c in jobs:
+                key = f"{v.id}/{t}"
+
+                def rep(step: int, steps: int, el: float, budget: float | None, loss: float,
+                        key: str = key) -> None:
+                    _update(prog, tasks[key], step, steps, el, budget, loss)
+
+                info = train_tier(cfg, c, v, t, rep)
+                prog.update(tasks[key], info=f"loss {info['final_loss']:.3f} · done")
+                results.append({"voice": v.id, **info})
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Manager() as mgr:
+                q = mgr.Queue()
+                with ctx.Pool(n) as pool:
+                    asyncs = [(v.id, pool.apply_async(_job, ((cfg, str(v.path), c, t, threads, q),)))
+                              for v, t, c in jobs]
+                    while not all(a.ready() for _, a in asyncs):
+                        try:
+                            key, step, steps, el, budget, loss = q.get(timeout=0.5)
+                        except queue.Empty:
+                            continue
+                        _update(prog, tasks[key], step, steps, el, budget, loss)
+                    for vid, a in asyncs:
+                        info = a.get()
+                        prog.update(tasks[f"{vid}/{info['tier']}"],
+                                    info=f"loss {info['final_loss']:.3f} · done")
+                        results.append({"voice": vid, **info})
+    train_s = time.time() - t_train
+    summary: dict[str, Any] = {"voices": {}, "cache_seconds": round(cache_s, 1),
+                               "train_seconds": round(train_s, 1)}
+    failures: list[str] = []
+    for v in loaded:
+        rs = [r for r in results if r["voice"] == v.id]
+        order = {t.name: i for i, t in enumerate(v.tiers)}
+        rs.sort(key=lambda r: order[r["tier"]])
+        vs: dict[str, Any] = {"voice": v.id, "display_name": v.display_name,
+                              "version": v.version, "master": v.master.name,
+                              "cache": caches[v.id], "cache_seconds": round(cache_s, 1),
+                              "train_seconds": round(train_s, 1),
+                              "training": {r["tier"]: {k: r[k] for k in r if k != "voice"} for r in rs}}
+        if cfg.qa and rs:
+            vs["qa"] = run_qa(cfg, v, [r["tier"] for r in rs], caches[v.id], console)
+            failures += [f"{v.id}/{t}: {m}" for t, q in vs["qa"]["tiers"].items()
+                         for m in q["failures"]]
+        _write_json(voice_dir(cfg, v.id) / "distill.json", vs)
+        if cfg.qa and rs:
+            from .report import write_report
+
+            vs["report"] = str(write_report(vs, voice_dir(cfg, v.id)))
+        summary["voices"][v.id] = vs
+    summary["total_seconds"] = round(time.time() - t_start, 1)
+    summary["failures"] = failures
+    if failures and cfg.fail_on_qa:
+        raise DistillError("QA bars missed:\n  " + "\n  ".join(failures))
+    return summary
+
+
+def run_qa(cfg: DistillConfig, voice: Any, tiers: list[str], cache_path: str,
+           console: Any = None) -> dict[str, Any]:
+    """QA of the trained tiers (held-out and seen speakers) against the
+    voice's bars; writes ``qa.json`` (and the example audio) next to the
+    checkpoints and returns the QA dict (with ``failures`` per tier)."""
+    from .pack import bundle_bytes
+    from .qa import check_thresholds, qa_voice
+
+    cache = load_cache(cache_path)
+    students = {t: load_student(tier_checkpoint(cfg, voice.id, t))[0] for t in tiers}
+    try:
+        blob = bundle_bytes(voice, students, qa=None)
+    except Exception as exc:  # noqa: BLE001 - QA still runs without the native cost
+        blob = None
+        if console is not None:
+            console.log(f"[yellow]native cost skipped: {exc}")
+
+    def say(msg: str) -> None:
+        if console is not None:
+            console.log(f"QA {voice.id}: {msg}")
+
+    t0 = time.time()
+    q = qa_voice(cache, students, tiers, blob, jobs=max(1, os.cpu_count() or 1), progress=say)
+    q["seconds"] = round(time.time() - t0, 1)
+    for t in tiers:
+        q["tiers"][t]["failures"] = check_thresholds(q["tiers"][t], voice.tier(t).qa, t, tiers)
+    ex = q.pop("examples")
+    vd = voice_dir(cfg, voice.id)
+    _save_examples(vd / "examples", ex, int(cache["sample_rate"]))
+    _write_json(vd / "qa.json", q)
+    return q
+
+
+def _save_examples(folder: Path, ex: dict[str, np.ndarray], sr: int) -> None:
+    from .corpus import write_audio_atomic
+
+    for k, a in ex.items():
+        write_audio_atomic(folder / f"{k}.wav", np.asarray(a, np.float32), sr)
+
+
+def _update(prog: Any, task: Any, step: int, steps: int, el: float, budget: float | None,
+            loss: float) -> None:
+    if budget:  # the bar shows the binding limit: steps or wall time
+        frac = max(step / steps, el / budget)
+        prog.update(task, total=1000, completed=int(1000 * min(frac, 1.0)),
+                    info=f"step {step} · loss {loss:.3f}")
+    else:
+        prog.update(task, total=steps, completed=step, info=f"loss {loss:.3f}")
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=_jdefault), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _jdefault(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)

@@ -1,0 +1,84 @@
+"""Packing trained students into a ``.vskin`` bundle.
+
+One bundle per voice: the voice's identity (ID, display name, version), one
+tier per trained student (lowest quality first, as the voice TOML orders
+them), each tier's graph exported from the student
+(:func:`voiceskin_tooling.student.export`), and a QA section with the QA
+scores and provenance. Files are written atomically (temp file + rename by
+:func:`voiceskin.format.save_bundle`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["make_spec", "bundle_bytes", "save", "qa_summary"]
+
+
+def qa_summary(qa: Mapping[str, Any] | None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON stored in the bundle: per-tier scores (no audio), bars,
+    failures, plus provenance in ``extra``."""
+    out: dict[str, Any] = {"format": "voiceskin-qa/1"}
+    if qa:
+        out["tracker"] = qa.get("tracker")
+        out["speaker_encoder"] = qa.get("speaker_encoder")
+        out["reference"] = qa.get("reference")
+        out["tiers"] = qa.get("tiers")
+    if extra:
+        out.update(extra)
+    # round-trip through JSON to drop numpy types and NaN
+    return json.loads(json.dumps(out, default=_jd).replace("NaN", "null"))
+
+
+def _jd(o: Any) -> Any:
+    try:
+        return o.item()
+    except AttributeError:
+        return str(o)
+
+
+def make_spec(voice: Any, students: Mapping[str, Any], qa: Mapping[str, Any] | None = None) -> Any:
+    """BundleSpec for ``voice`` (a VoiceDef) from ``students`` (tier name →
+    Student), tiers in the voice's order."""
+    from voiceskin.format import BundleSpec, TierSpec
+
+    from .student import export, tier_cost
+
+    names = [t.name for t in voice.tiers if t.name in students]
+    missing = [n for n in students if n not in names]
+    if missing:
+        raise ValueError(f"students for tiers {missing} that voice {voice.id!r} does not define")
+    if not names:
+        raise ValueError(f"no trained tier for voice {voice.id!r}")
+    tiers = []
+    for name in names:
+        st = students[name]
+        graph, tensors = export(st)
+        cost = tier_cost(st)
+        c = st.cfg
+        tiers.append(TierSpec(name=name, model_sample_rate=int(c.sample_rate),
+                              hop_samples=int(c.hop), latency_samples=int(c.hop),
+                              parameter_count=cost["parameter_count"],
+                              flops_per_second=cost["flops_per_second"],
+                              graph=graph, tensors=tensors))
+    return BundleSpec(voice_id=voice.id, display_name=voice.display_name,
+                      version=voice.version, tiers=tiers,
+                      qa=dict(qa) if qa is not None else None)
+
+
+def bundle_bytes(voice: Any, students: Mapping[str, Any], qa: Mapping[str, Any] | None = None) -> bytes:
+    from voiceskin.format import write_bundle
+
+    return write_bundle(make_spec(voice, students, qa))
+
+
+def save(voice: Any, students: Mapping[str, Any], path: str | Path,
+         qa: Mapping[str, Any] | None = None) -> Path:
+    """Writes the bundle atomically; returns its path."""
+    from voiceskin.format import save_bundle
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    save_bundle(make_spec(voice, students, qa), p)
+    return p
