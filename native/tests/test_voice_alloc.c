@@ -1,0 +1,220 @@
+/* test_voice_alloc.c — the audio path allocates nothing.
+ *
+ * This executable defines malloc/calloc/realloc/free/aligned_alloc/
+ * posix_memalign/memalign themselves; the shared library's calls resolve to
+ * them (an executable's definitions come first in ELF symbol lookup) and
+ * they forward to glibc's __libc_* entry points while counting calls. A
+ * sanity check first proves the library's own allocations are seen (voice
+ * create is counted), then thousands of vsk_voice_process calls with random
+ * block sizes 1..4096 — with tier switches, mix and bypass changes and
+ * resets in between — must make zero calls. Outputs must stay finite.
+ * Needs glibc; elsewhere the test reports itself skipped (exit 0). */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h> /* defines __GLIBC__ on glibc */
+
+#if defined(__GLIBC__)
+#define VT_INTERPOSE 1
+#else
+#define VT_INTERPOSE 0
+#endif
+
+#if VT_INTERPOSE
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+
+/* Default visibility: the build compiles with -fvisibility=hidden, and a
+ * hidden definition would not be exported for the library to bind to. */
+#define VT_EXPORT __attribute__((visibility("default")))
+
+static atomic_int vt_armed;
+static atomic_long vt_calls;
+
+static void vt_count(void)
+{
+    if (atomic_load_explicit(&vt_armed, memory_order_relaxed))
+        atomic_fetch_add_explicit(&vt_calls, 1, memory_order_relaxed);
+}
+VT_EXPORT void *malloc(size_t n)
+{
+    vt_count();
+    return __libc_malloc(n);
+}
+VT_EXPORT void *calloc(size_t a, size_t b)
+{
+    vt_count();
+    return __libc_calloc(a, b);
+}
+VT_EXPORT void *realloc(void *p, size_t n)
+{
+    vt_count();
+    return __libc_realloc(p, n);
+}
+VT_EXPORT void free(void *p)
+{
+    if (p)
+        vt_count();
+    __libc_free(p);
+}
+VT_EXPORT void *aligned_alloc(size_t a, size_t n)
+{
+    vt_count();
+    return __libc_memalign(a, n);
+}
+VT_EXPORT void *memalign(size_t a, size_t n)
+{
+    vt_count();
+    return __libc_memalign(a, n);
+}
+VT_EXPORT int posix_memalign(void **out, size_t a, size_t n)
+{
+    vt_count();
+    void *p = __libc_memalign(a, n);
+    if (!p)
+        return 12; /* ENOMEM */
+    *out = p;
+    return 0;
+}
+static void vt_arm(void)
+{
+    atomic_store(&vt_calls, 0);
+    atomic_store(&vt_armed, 1);
+}
+static long vt_disarm(void)
+{
+    atomic_store(&vt_armed, 0);
+    return atomic_load(&vt_calls);
+}
+#endif
+
+#include "voice_test_util.h"
+
+#define MAXF 4096
+static float in_buf[MAXF * 8], out_buf[MAXF * 8];
+
+/* A bundle with four tiers at different model rates and hops; one uses
+ * the neural ops (LINEAR, ACT, GRU, ADD) so their kernels run too. */
+static vsk_bundle *make_bundle(void)
+{
+    bb_builder bb;
+    bb_init(&bb, "test.alloc", "Alloc", "1.0.0");
+    bb_identity_tier(&bb, "low", 16000, 64);
+    bb_gain_tier(&bb, "medium", 24000, 96, 384, 0.7f);
+    /* nn tier: y = x + LINEAR(GRU(tanh(LINEAR(FRAME(x))))) */
+    {
+        const uint32_t hop = 80, win = 320, h1 = 24, hg = 16;
+        bb_tier(&bb, "high", 16000, hop, hop);
+        uint32_t x = bb_value(&bb, hop);
+        uint32_t f = bb_frame(&bb, x, win);
+        float *w1 = malloc(sizeof(float) * h1 * win), *b1 = malloc(sizeof(float) * h1);
+        for (uint32_t i = 0; i < h1 * win; i++) w1[i] = (float)(vt_uniform() - 0.5) * 0.1f;
+        for (uint32_t i = 0; i < h1; i++) b1[i] = (float)(vt_uniform() - 0.5) * 0.1f;
+        uint32_t l1 = bb_linear(&bb, f, win, h1, w1, b1);
+        uint32_t a1 = bb_value(&bb, h1);
+        int32_t kind = 2; /* tanh */
+        bb_node(&bb, 4 /* ACT */, &l1, 1, &a1, 1, NULL, 0, &kind, 1, NULL, 0);
+        float *wih = malloc(sizeof(float) * 3 * hg * h1), *whh = malloc(sizeof(float) * 3 * hg * hg);
+        float *bih = malloc(sizeof(float) * 3 * hg), *bhh = malloc(sizeof(float) * 3 * hg);
+        for (uint32_t i = 0; i < 3 * hg * h1; i++) wih[i] = (float)(vt_uniform() - 0.5) * 0.3f;
+        for (uint32_t i = 0; i < 3 * hg * hg; i++) whh[i] = (float)(vt_uniform() - 0.5) * 0.3f;
+        for (uint32_t i = 0; i < 3 * hg; i++) bih[i] = bhh[i] = 0.01f;
+        uint32_t c[4] = {bb_tensor2(&bb, 3 * hg, h1, wih), bb_tensor2(&bb, 3 * hg, hg, whh),
+                         bb_tensor1(&bb, 3 * hg, bih), bb_tensor1(&bb, 3 * hg, bhh)};
+        uint32_t g = bb_value(&bb, hg);
+        bb_node(&bb, 7 /* GRU */, &a1, 1, &g, 1, c, 4, NULL, 0, NULL, 0);
+        float *w2 = malloc(sizeof(float) * hop * hg);
+        for (uint32_t i = 0; i < hop * hg; i++) w2[i] = (float)(vt_uniform() - 0.5) * 0.05f;
+        uint32_t l2 = bb_linear(&bb, g, hg, hop, w2, NULL);
+        uint32_t y = bb_value(&bb, hop);
+        uint32_t add_in[2] = {x, l2};
+        bb_node(&bb, 10 /* ADD */, add_in, 2, &y, 1, NULL, 0, NULL, 0, NULL, 0);
+        bb_io(&bb, x, y);
+        free(w1); free(b1); free(wih); free(whh); free(bih); free(bhh); free(w2);
+    }
+    bb_identity_tier(&bb, "ultra", 48000, 192);
+    return vt_open(&bb);
+}
+
+static void run_rate(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
+{
+#if VT_INTERPOSE
+    vsk_voice_config c;
+    vsk_voice_config_init(&c);
+    c.sample_rate = rate;
+    c.channels = ch;
+    c.max_block_frames = 1024;
+    vsk_voice *v = NULL;
+
+    vt_arm();
+    vsk_status st = vsk_voice_create(b, &c, &v);
+    long created = vt_disarm();
+    CHECK(st == VSK_OK, "create: %s", vsk_status_name(st));
+    CHECK(created >= 1, "interposer did not see the library's allocation");
+
+    double phase = 0;
+    long bad = 0, frames_total = 0;
+    vt_arm();
+    for (int call = 0; call < calls; call++) {
+        uint32_t n = 1 + vt_rand() % MAXF;
+        for (uint32_t i = 0; i < n; i++) {
+            phase += 0.031 + 0.01 * vt_uniform();
+            float s = (float)(0.5 * sin(phase) + 0.1 * (vt_uniform() - 0.5));
+            for (uint32_t k = 0; k < ch; k++)
+                in_buf[i * ch + k] = s * (1.0f - 0.1f * (float)k);
+        }
+        uint32_t r = vt_rand() % 100;
+        if (r < 6)
+            vsk_voice_set_tier(v, vt_rand() % 4);
+        else if (r < 10)
+            vsk_voice_set_mix(v, (float)vt_uniform());
+        else if (r < 13)
+            vsk_voice_set_bypass(v, (int32_t)(vt_rand() & 1));
+        else if (r == 13)
+            vsk_voice_reset(v);
+        uint32_t t;
+        vsk_voice_get_tier(v, &t);
+        int inplace = (vt_rand() & 3) == 0;
+        if (inplace) {
+            for (uint32_t i = 0; i < n * ch; i++)
+                out_buf[i] = in_buf[i];
+            st = vsk_voice_process(v, out_buf, out_buf, n);
+        } else {
+            st = vsk_voice_process(v, in_buf, out_buf, n);
+        }
+        if (st != VSK_OK)
+            bad++;
+        for (uint32_t i = 0; i < n * ch; i++)
+            if (!isfinite(out_buf[i]) || fabsf(out_buf[i]) > 10.0f)
+                bad++;
+        frames_total += n;
+    }
+    long during = vt_disarm();
+    CHECK(during == 0, "%u Hz: %ld allocation calls during %d process calls", rate,
+          during, calls);
+    CHECK(bad == 0, "%u Hz: %ld bad statuses or non-finite/huge samples", rate, bad);
+    printf("%u Hz, %u ch: %d calls, %ld frames, %ld allocation calls\n", rate, ch,
+           calls, frames_total, during);
+    vsk_voice_destroy(v);
+#else
+    (void)b; (void)rate; (void)ch; (void)calls;
+#endif
+}
+
+int main(void)
+{
+#if !VT_INTERPOSE
+    printf("test_voice_alloc: skipped (needs glibc)\n");
+    return 0;
+#else
+    vsk_bundle *b = make_bundle();
+    run_rate(b, 48000, 2, 2000);
+    run_rate(b, 44100, 1, 2000);
+    run_rate(b, 16000, 8, 1000);
+    run_rate(b, 96000, 1, 500);
+    vsk_bundle_release(b);
+    return vt_finish("test_voice_alloc");
+#endif
+}
