@@ -1,0 +1,344 @@
+"""Conformance: every C op (native/src/ops*.c, run through the real library
+via voiceskin.Voice) against the PyTorch reference (voiceskin_tooling.ops via
+voiceskin_tooling.refgraph.run_graph).
+
+Each case builds a one-or-few-op graph with GraphBuilder, packs it with
+voiceskin.format, runs it at the model rate (mono: no resampling, output
+delayed by exactly ``voice.latency`` frames) and compares with the
+whole-signal reference: max abs error <= 1e-4 (f0 in Hz included; a pitch
+tracker feeding HARMONIC end to end: 1e-3, see
+docs/bundle-format.md "Conformance"). Streaming: random block sizes 1..4096
+give bit-identical output to one whole-signal call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voiceskin.format import BundleSpec, TierSpec, write_bundle
+from voiceskin.graph import Act, GraphBuilder, flops_per_step, parameter_count
+
+RATE = 16000
+TOL = 1e-4
+# A graph whose HARMONIC is fed by PITCH_YIN/PITCH_MAP: YIN's f0 may differ
+# from the reference by one float32 ulp (~2e-5 Hz) on some steps, and the
+# phase integrates f0, so harmonic k drifts by 2π·k·Δf·hop/sr per such step.
+# Measured ~2e-4 after 3 s; see docs/bundle-format.md "Conformance".
+E2E_TOL = 1e-3
+
+ops = pytest.importorskip("voiceskin_tooling.ops")
+from voiceskin_tooling.refgraph import run_graph  # noqa: E402
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _bundle(graph, tensors, hop: int, rate: int = RATE) -> bytes:
+    tier = TierSpec("base", rate, hop, hop, parameter_count(tensors),
+                    flops_per_step(graph, tensors) * rate // hop, graph, tensors)
+    return write_bundle(BundleSpec("test.ops", "Ops", "1.0.0", [tier]))
+
+
+def run_c(graph, tensors, x: np.ndarray, hop: int, blocks: list[int] | None = None,
+          rate: int = RATE) -> np.ndarray:
+    """The C graph's whole-signal output for x (aligned: latency removed)."""
+    from voiceskin import Bundle, Voice
+
+    bundle = Bundle.from_bytes(_bundle(graph, tensors, hop, rate))
+    voice = Voice(bundle, sample_rate=rate, channels=1, max_block=4096)
+    lat = voice.latency
+    xin = np.concatenate([x.astype(np.float32), np.zeros(lat + hop, np.float32)])
+    out = np.empty_like(xin)
+    if blocks is None:
+        voice.process_into(xin, out)
+    else:
+        pos, k = 0, 0
+        while pos < len(xin):
+            n = min(blocks[k % len(blocks)], len(xin) - pos)
+            voice.process_into(xin[pos:pos + n], out[pos:pos + n])
+            pos += n
+            k += 1
+    voice.close()
+    return out[lat:lat + len(x)].astype(np.float64)
+
+
+def check(b: GraphBuilder, y, x: np.ndarray, tol: float = TOL,
+          mask: np.ndarray | None = None) -> float:
+    g, t = b.finish(y)
+    ref = run_graph(g, t, x)
+    got = run_c(g, t, x, b.hop)
+    err = np.abs(got - ref)
+    if mask is not None:
+        err = err[mask]
+    e = float(err.max())
+    assert np.all(np.isfinite(got)), "C output has NaN/Inf"
+    assert e <= tol, f"max abs error {e:.3g} > {tol:g} (ref max {np.abs(ref).max():.3g})"
+    print(f"[conformance] max abs error {e:.3g} (ref max {np.abs(ref).max():.3g})")
+    return e
+
+
+def rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def noise_signal(n: int, seed: int = 0, scale: float = 0.5) -> np.ndarray:
+    return (rng(seed).uniform(-1, 1, n) * scale).astype(np.float32)
+
+
+def voice_like(n: int, seed: int = 0) -> np.ndarray:
+    """Periodic voiced segments (gliding f0, harmonics), silence and noise."""
+    r = rng(seed)
+    t = np.arange(n) / RATE
+    f0 = 140 + 60 * np.sin(2 * np.pi * 0.7 * t) + 30 * (t > t[-1] / 2)
+    ph = 2 * np.pi * np.cumsum(f0) / RATE
+    v = sum((0.5 / k) * np.sin(k * ph + r.uniform(0, 6)) for k in range(1, 8))
+    seg = (np.floor(t / 0.4) % 3)          # 0 voiced, 1 voiced, 2 noise/silence
+    v = np.where(seg < 2, v, 0.0)
+    v = v + np.where(seg == 2, 0.05 * r.standard_normal(n) * (t % 0.4 > 0.2), 0.0)
+    v = v + 0.003 * r.standard_normal(n)
+    return v.astype(np.float32)
+
+
+def W(shape: tuple[int, ...], seed: int, scale: float | None = None) -> np.ndarray:
+    fan = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    s = scale if scale is not None else 1.0 / np.sqrt(fan)
+    return (rng(seed).uniform(-1, 1, shape) * s).astype(np.float32)
+
+
+# -------------------------------------------------------------------- ops
+
+
+def test_frame_slice():
+    hop = 64
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, 3 * hop + 5)
+    y = b.slice(f, 7, hop)
+    x = noise_signal(hop * 100, 1)
+    check(b, y, x, tol=0.0)
+
+
+def test_stft_mag():
+    hop = 129                               # = n_fft/2 + 1: the spectrum is the output
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, 200)
+    win = ops.hann(200).numpy().astype(np.float32)
+    y = b.stft_mag(f, win, 256)
+    check(b, y, voice_like(hop * 120, 2))
+
+
+def test_linear():
+    hop = 64
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, 160)
+    y = b.linear(f, W((hop, 160), 3), W((hop,), 4, 0.1))
+    check(b, y, noise_signal(hop * 100, 5))
+
+
+def test_linear_no_bias_odd_sizes():
+    hop = 37
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, 91)
+    h = b.linear(f, W((13, 91), 6))
+    y = b.linear(h, W((hop, 13), 7), W((hop,), 8, 0.1))
+    check(b, y, noise_signal(hop * 100, 9))
+
+
+@pytest.mark.parametrize("kind", list(Act))
+def test_act(kind):
+    hop = 64
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, hop)
+    s = b.affine(f, np.full(hop, 30.0, np.float32), np.linspace(-3, 3, hop).astype(np.float32))
+    y = b.act(s, kind)
+    check(b, y, noise_signal(hop * 50, 10 + int(kind)))
+
+
+def test_log():
+    hop = 64
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, hop)
+    y = b.log(f, 1e-3)
+    check(b, y, noise_signal(hop * 50, 20))
+
+
+@pytest.mark.parametrize("k,d", [(1, 1), (3, 1), (3, 4), (2, 7)])
+def test_conv1d(k, d):
+    hop = 32
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, 48)
+    y = b.conv1d(f, W((hop, 48, k), 30 + k), W((hop,), 31, 0.1), dilation=d)
+    check(b, y, noise_signal(hop * 120, 32))
+
+
+def test_gru():
+    hop, H, I = 48, 48, 40
+    b = GraphBuilder(hop)
+    f = b.slice(b.frame(b.input, 2 * hop), 10, I)
+    s = 1.5 / np.sqrt(H)
+    y = b.gru(f, W((3 * H, I), 40, s), W((3 * H, H), 41, s), W((3 * H,), 42, 0.2),
+              W((3 * H,), 43, 0.2))
+    check(b, y, noise_signal(hop * 150, 44))
+
+
+def test_concat_add_mul_affine():
+    hop = 64
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, 2 * hop)
+    a = b.slice(f, 0, 40)
+    c = b.slice(f, 70, 24)
+    cat = b.concat(a, c)                                    # 64
+    m = b.mul(cat, b.slice(f, hop, hop))
+    s = b.add(m, b.affine(cat, W((hop,), 50, 2.0), W((hop,), 51, 1.0)))
+    check(b, s, noise_signal(hop * 60, 52))
+
+
+# ----------------------------------------------------------- pitch ops
+
+YIN = dict(sample_rate=float(RATE), fmin=60.0, fmax=800.0, threshold=0.15)
+F0_TOL = 1e-4     # Hz: f0 < 512 Hz has a float32 ulp <= 3.1e-5; measured 1.5e-5
+
+
+def _expose(b: GraphBuilder, v, n: int):
+    """A hop-sized output whose first n entries are v (exact 0/1 weights)."""
+    Wsel = np.zeros((b.hop, n), np.float32)
+    Wsel[np.arange(n), np.arange(n)] = 1.0
+    return b.linear(v, Wsel)
+
+
+@pytest.mark.parametrize("win", [512, 768])
+def test_pitch_yin(win):
+    hop = 64
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, win)
+    p = b.pitch_yin(f, **YIN)
+    y = _expose(b, p, 2)
+    x = voice_like(RATE * 3, 60)
+    g, t = b.finish(y)
+    ref = run_graph(g, t, x).reshape(-1, hop)
+    got = run_c(g, t, x, hop).reshape(-1, hop)
+    ef0 = np.abs(got[:, 0] - ref[:, 0]).max()
+    ev = np.abs(got[:, 1] - ref[:, 1]).max()
+    voiced = (ref[:, 1] > 1 - YIN["threshold"]).mean()
+    assert 0.3 < voiced < 0.9, f"test signal should be partly voiced ({voiced:.2f})"
+    print(f"[conformance] yin f0 {ef0:.3g} Hz, voicing {ev:.3g}")
+    assert ef0 <= F0_TOL, f"f0 max abs error {ef0:.3g} Hz"
+    assert ev <= TOL, f"voicing max abs error {ev:.3g}"
+    assert np.all(got[:, 2:] == 0)
+
+
+def test_pitch_map():
+    hop = 64
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, 640)
+    p = b.pitch_yin(f, **YIN)
+    m = b.pitch_map(p, target_mu=np.log(220.0), target_sigma=0.2, prior_mu=np.log(150.0),
+                    prior_sigma=0.25, warmup=25.0, tau=150.0, vthreshold=0.6)
+    y = _expose(b, b.concat(p, m), 3)
+    x = voice_like(RATE * 3, 61)
+    g, t = b.finish(y)
+    ref = run_graph(g, t, x).reshape(-1, hop)
+    got = run_c(g, t, x, hop).reshape(-1, hop)
+    assert (ref[:, 2] > 0).mean() > 0.5
+    emap = np.abs(got[:, 2] - ref[:, 2]).max()
+    print(f"[conformance] pitch_map {emap:.3g} Hz")
+    assert emap <= F0_TOL, f"mapped f0 max abs error {emap:.3g} Hz"
+
+
+def _f0_env(b: GraphBuilder, bins: int, seed: int):
+    """f0 (Hz, some steps 0) and an envelope, both driven by the input."""
+    f = b.frame(b.input, 2 * b.hop)
+    z = b.linear(f, W((1, 2 * b.hop), seed, 0.05), np.array([0.2], np.float32))
+    f0 = b.affine(b.act(z, Act.RELU), np.array([900.0], np.float32),
+                  np.array([0.0], np.float32))
+    env = b.act(b.linear(f, W((bins, 2 * b.hop), seed + 1, 0.3),
+                         W((bins,), seed + 2, 1.0)), Act.EXP_SIGMOID)
+    return f0, env
+
+
+def f0_track(steps: int, seed: int) -> np.ndarray:
+    """Per-step f0 (Hz): a glide 70..450 Hz with unvoiced (0) stretches."""
+    r = rng(seed)
+    f = 200 * np.exp(np.cumsum(r.normal(0, 0.03, steps)).clip(-1.05, 0.8))
+    f[(np.arange(steps) // 37) % 4 == 3] = 0.0
+    f[5] = 0.0
+    return f.astype(np.float32)
+
+
+def f0_signal(hop: int, steps: int, seed: int) -> np.ndarray:
+    """Input whose first sample of each step is that step's f0 (Hz) and the
+    rest noise in [-1, 1] (drives the envelope)."""
+    x = rng(seed).uniform(-1, 1, (steps, hop)).astype(np.float32)
+    x[:, 0] = f0_track(steps, seed + 1)
+    return x.reshape(-1)
+
+
+@pytest.mark.parametrize("hop,bins,kmax", [(64, 65, 100), (80, 2, 7), (128, 33, 200)])
+def test_harmonic(hop, bins, kmax):
+    """f0 reaches HARMONIC bit-exactly (a SLICE of the input), so the check
+    is the op alone (an f0 off by one float32 ulp would move the phase)."""
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, hop)
+    f0 = b.slice(f, 0, 1)
+    env = b.act(b.linear(b.slice(f, 1, hop - 1), W((bins, hop - 1), hop, 0.3),
+                         W((bins,), hop + 1, 1.0)), Act.EXP_SIGMOID)
+    y = b.harmonic(f0, env, kmax, float(RATE))
+    check(b, y, f0_signal(hop, 300, 71 + hop))
+
+
+@pytest.mark.parametrize("hop,bins,seed", [(64, 65, 1234), (128, 2, 0), (16, 9, 2**31 + 5)])
+def test_noise(hop, bins, seed):
+    b = GraphBuilder(hop)
+    _, env = _f0_env(b, bins, 80 + hop)
+    y = b.noise(env, seed)
+    check(b, y, noise_signal(hop * 200, 81))
+
+
+# ------------------------------------------------- student graph, streaming
+
+
+def ddsp_graph(hop: int = 64) -> tuple[GraphBuilder, object]:
+    """A small DDSP-like student: FRAME → STFT_MAG → LINEAR(mel) → LOG →
+    CONV1D → GRU → LINEAR → ACT (envelopes); PITCH_YIN → PITCH_MAP →
+    HARMONIC; NOISE; ADD."""
+    from voiceskin_tooling.student import mel_filterbank
+
+    n_fft, win, M, C, H, Bh, Bn = 512, 512, 40, 32, 48, 33, 17
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, win)
+    mag = b.stft_mag(f, ops.hann(win).numpy().astype(np.float32), n_fft)
+    mel = b.linear(mag, mel_filterbank(RATE, n_fft, M).astype(np.float32))
+    lm = b.log(mel, 1e-5)
+    lm = b.affine(lm, np.full(M, 0.25, np.float32), np.full(M, 1.0, np.float32))
+    c = b.act(b.conv1d(lm, W((C, M, 3), 90), W((C,), 91, 0.1), dilation=2), Act.RELU)
+    p = b.pitch_yin(b.frame(b.input, 768), **YIN)
+    f0 = b.pitch_map(p, target_mu=np.log(200.0), target_sigma=0.18, prior_mu=np.log(140.0),
+                     prior_sigma=0.2, warmup=20.0, tau=200.0, vthreshold=0.6)
+    lf = b.log(f0, 50.0)
+    gin = b.concat(c, lm, lf, b.slice(p, 1, 1))
+    s = 1.2 / np.sqrt(H)
+    g = b.gru(gin, W((3 * H, C + M + 2), 92, s), W((3 * H, H), 93, s),
+              W((3 * H,), 94, 0.1), W((3 * H,), 95, 0.1))
+    he = b.act(b.linear(g, W((Bh, H), 96), np.full(Bh, -2.0, np.float32)), Act.EXP_SIGMOID)
+    ne = b.act(b.linear(g, W((Bn, H), 97), np.full(Bn, -4.0, np.float32)), Act.EXP_SIGMOID)
+    y = b.add(b.harmonic(f0, he, 80, float(RATE)), b.noise(ne, 4242))
+    return b, y
+
+
+def test_ddsp_student_end_to_end():
+    b, y = ddsp_graph()
+    x = voice_like(RATE * 3, 100)
+    check(b, y, x, tol=E2E_TOL)
+
+
+def test_streaming_block_sizes_bit_identical():
+    b, y = ddsp_graph()
+    g, t = b.finish(y)
+    x = voice_like(RATE * 2, 101)
+    whole = run_c(g, t, x, b.hop)
+    blocks = [int(v) for v in rng(102).integers(1, 4097, 64)]
+    blocks[:6] = [1, 2, 3, 63, 65, 4096]
+    streamed = run_c(g, t, x, b.hop, blocks=blocks)
+    assert np.array_equal(whole, streamed)
+    ref = run_graph(g, t, x)
+    assert np.abs(streamed - ref).max() <= E2E_TOL
