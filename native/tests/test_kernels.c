@@ -1,0 +1,120 @@
+/* test_kernels.c — SIMD kernels (dot, sqdiff, matvec) against the plain-C
+ * reference on every ISA this CPU supports, and the double real FFT against
+ * a direct DFT. The kernels are internal (hidden in the library), so their
+ * sources are compiled into this test. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/fft.c"
+#include "../src/kernels.c"
+
+static int failures = 0;
+#define CHECK(cond, ...)                                   \
+    do {                                                   \
+        if (!(cond)) {                                     \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                  \
+            fputc('\n', stderr);                           \
+            ++failures;                                    \
+        }                                                  \
+    } while (0)
+
+static uint32_t rng_state = 12345u;
+static float frand(void)   /* uniform in [-1, 1) */
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)(rng_state >> 8) / 8388608.0f - 1.0f;
+}
+
+static void test_isa(uint32_t isa)
+{
+    enum { MAXN = 1100 };
+    static float a[MAXN + 8], b[MAXN + 8], W[64 * MAXN], y[64], yr[64], bias[64];
+    for (size_t i = 0; i < MAXN + 8; ++i) { a[i] = frand(); b[i] = frand(); }
+    for (size_t i = 0; i < 64 * (size_t)MAXN; ++i) W[i] = frand();
+    for (size_t i = 0; i < 64; ++i) bias[i] = frand();
+    const size_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 255, 513, 1100};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; ++s) {
+        size_t n = sizes[s];
+        for (size_t off = 0; off < 3; ++off) {      /* unaligned starts */
+            double mag = 0.0, mag2 = 0.0;
+            for (size_t i = 0; i < n; ++i) {
+                mag += fabs((double)a[i + off] * b[i]);
+                double d = (double)a[i + off] - b[i];
+                mag2 += d * d;
+            }
+            float r = vsk_dot_ref(a + off, b, n), v = vsk_dot(isa, a + off, b, n);
+            CHECK(fabs((double)v - r) <= 1e-6 * (mag + 1.0), "%s dot n=%zu: %g vs %g",
+                  vsk_isa_name(isa), n, v, r);
+            r = vsk_sqdiff_ref(a + off, b, n);
+            v = vsk_sqdiff(isa, a + off, b, n);
+            CHECK(fabs((double)v - r) <= 1e-6 * (mag2 + 1.0), "%s sqdiff n=%zu: %g vs %g",
+                  vsk_isa_name(isa), n, v, r);
+        }
+        const size_t rows_list[] = {1, 3, 4, 5, 13, 64};
+        for (size_t ri = 0; ri < sizeof rows_list / sizeof *rows_list; ++ri) {
+            size_t rows = rows_list[ri];
+            for (int with_bias = 0; with_bias < 2; ++with_bias) {
+                const float *bb = with_bias ? bias : NULL;
+                vsk_matvec_ref(W, a, bb, yr, rows, n);
+                vsk_matvec(isa, W, a, bb, y, rows, n);
+                for (size_t r = 0; r < rows; ++r) {
+                    double mag = 1.0;
+                    for (size_t i = 0; i < n; ++i) mag += fabs((double)W[r * n + i] * a[i]);
+                    CHECK(fabs((double)y[r] - yr[r]) <= 1e-6 * mag,
+                          "%s matvec rows=%zu cols=%zu r=%zu: %g vs %g", vsk_isa_name(isa),
+                          rows, n, r, y[r], yr[r]);
+                }
+            }
+        }
+    }
+}
+
+static void test_fft(void)
+{
+    enum { MAXN = 2048 };
+    static double table[3 * MAXN], buf[MAXN + 2], x[MAXN];
+    for (uint32_t n = 2; n <= MAXN; n *= 2) {
+        CHECK(vsk_fft_size_ok(n), "size %u", n);
+        CHECK(vsk_rfft_table_doubles(n) <= 3 * MAXN, "table size");
+        vsk_rfft_init(n, table);
+        for (uint32_t j = 0; j < n; ++j) x[j] = buf[j] = frand();
+        vsk_rfft_forward(n, table, buf);
+        double err = 0.0;
+        for (uint32_t k = 0; k <= n / 2; ++k) {
+            double re = 0.0, im = 0.0;
+            for (uint32_t j = 0; j < n; ++j) {
+                double ang = -2.0 * 3.14159265358979323846 * (double)((uint64_t)j * k % n) / n;
+                re += x[j] * cos(ang);
+                im += x[j] * sin(ang);
+            }
+            err = fmax(err, fmax(fabs(re - buf[2 * k]), fabs(im - buf[2 * k + 1])));
+        }
+        CHECK(err < 1e-10 * n, "rfft n=%u max error %g", n, err);
+        vsk_rfft_inverse(n, table, buf);
+        double rt = 0.0;
+        for (uint32_t j = 0; j < n; ++j) rt = fmax(rt, fabs(buf[j] - x[j]));
+        CHECK(rt < 1e-12 * n, "irfft(rfft) n=%u max error %g", n, rt);
+    }
+    CHECK(!vsk_fft_size_ok(0) && !vsk_fft_size_ok(1) && !vsk_fft_size_ok(6), "bad sizes");
+}
+
+int main(void)
+{
+    uint32_t best = vsk_isa_detect();
+    CHECK(vsk_isa_available(best), "detected ISA %u unavailable", best);
+    CHECK(vsk_isa_detect() == best, "detection not deterministic");
+    int tested = 0;
+    for (uint32_t isa = 0; isa < VSK_ISA_COUNT_; ++isa) {
+        if (!vsk_isa_available(isa)) continue;
+        test_isa(isa);
+        printf("kernels: %s ok\n", vsk_isa_name(isa));
+        ++tested;
+    }
+    CHECK(tested >= 1, "no ISA tested");
+    test_fft();
+    printf("best ISA: %s; %d failure(s)\n", vsk_isa_name(best), failures);
+    return failures ? 1 : 0;
+}
