@@ -2,6 +2,8 @@
  * See resample.h for the model. Owned by the voice. */
 #include "resample.h"
 
+#include "kernels.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -147,6 +149,7 @@ void vsk_rs_init(vsk_rs *rs, const vsk_rs_spec *s, const float *table,
     rs->prefill = vsk_rs_prefill(s, extra);
     rs->step_i = s->pout / s->pin;
     rs->step_r = s->pout % s->pin;
+    rs->isa = vsk_isa_detect();
     vsk_rs_reset(rs);
 }
 
@@ -187,49 +190,14 @@ void vsk_rs_push(vsk_rs *rs, const float *in, uint32_t n)
     rs->len += n;
 }
 
-/* Dot products written with 8 independent lanes so the compiler vectorizes
- * them without -ffast-math. */
-static inline float dot(const float *restrict a, const float *restrict x,
-                        uint32_t n)
-{
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (uint32_t k = 0; k < 8; k++)
-            acc[k] += a[i + k] * x[i + k];
-    float t = 0.0f;
-    for (; i < n; i++)
-        t += a[i] * x[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-           ((acc[2] + acc[6]) + (acc[3] + acc[7])) + t;
-}
-
-static inline void dot2(const float *restrict a, const float *restrict b,
-                        const float *restrict x, uint32_t n, float *sa,
-                        float *sb)
-{
-    float pa[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    float pb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (uint32_t k = 0; k < 8; k++) {
-            pa[k] += a[i + k] * x[i + k];
-            pb[k] += b[i + k] * x[i + k];
-        }
-    float ta = 0.0f, tb = 0.0f;
-    for (; i < n; i++) {
-        ta += a[i] * x[i];
-        tb += b[i] * x[i];
-    }
-    *sa = ((pa[0] + pa[4]) + (pa[1] + pa[5])) + ((pa[2] + pa[6]) + (pa[3] + pa[7])) + ta;
-    *sb = ((pb[0] + pb[4]) + (pb[1] + pb[5])) + ((pb[2] + pb[6]) + (pb[3] + pb[7])) + tb;
-}
-
+/* The dot products use the library's SIMD kernels (kernels.h; AVX2+FMA /
+ * SSE2 / NEON chosen once at init). */
 uint32_t vsk_rs_pull(vsk_rs *rs, float *out, uint32_t max)
 {
     const vsk_rs_spec *s = rs->spec;
     const uint32_t taps = s->taps, lead = s->lead, stride = s->stride;
     const uint64_t pin = s->pin;
+    const uint32_t isa = rs->isa;
     int64_t pos_i = rs->pos_i;
     uint64_t pos_r = rs->pos_r;
     const int64_t len = rs->len;
@@ -240,7 +208,7 @@ uint32_t vsk_rs_pull(vsk_rs *rs, float *out, uint32_t max)
         if (s->identity) {
             y = x[0];
         } else if (s->exact) {
-            y = dot(rs->table + (size_t)pos_r * stride, x, taps);
+            y = vsk_dot(isa, rs->table + (size_t)pos_r * stride, x, taps);
         } else {
             double fp = (double)pos_r * (double)VSK_RS_INTERP_PHASES / (double)pin;
             uint32_t r0 = (uint32_t)fp;
@@ -248,8 +216,8 @@ uint32_t vsk_rs_pull(vsk_rs *rs, float *out, uint32_t max)
                 r0 = VSK_RS_INTERP_PHASES - 1;
             float a = (float)(fp - (double)r0);
             const float *row = rs->table + (size_t)r0 * stride;
-            float y0, y1;
-            dot2(row, row + stride, x, taps, &y0, &y1);
+            float y0 = vsk_dot(isa, row, x, taps);
+            float y1 = vsk_dot(isa, row + stride, x, taps);
             y = y0 + a * (y1 - y0);
         }
         out[n++] = y;

@@ -69,6 +69,7 @@ typedef struct vsk_rs {
     uint64_t pos_r;         /* its phase numerator, 0 .. pin-1            */
     uint64_t step_i, step_r;/* pout = step_i*pin + step_r                 */
     uint32_t overflow;      /* pushes dropped for lack of space (a bug)   */
+    uint32_t isa;           /* kernels.h instruction set for the dots     */
 } vsk_rs;
 
 /* Prefill (zeros before time 0) for this spec and extra delay. */

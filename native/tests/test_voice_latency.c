@@ -206,8 +206,47 @@ static void test_channel_mean(uint32_t rate, uint32_t ch)
     free(mono); free(x); free(y); free(y0);
 }
 
+/* A sweep over odd rate/hop combinations (model faster than host, hop 1
+ * with zero latency, hops that are not a divisor of anything, gcd-1 rate
+ * pairs using the interpolated tables): still exactly honest. */
+static void test_sweep(void)
+{
+    static const uint32_t hosts[] = {8000, 11025, 16000, 44100, 48000, 96000, 192000, 44101};
+    static const uint32_t models[] = {8000, 16000, 22050, 32000, 48000, 44100};
+    static const uint32_t hops[] = {1, 7, 64, 333, 1024};
+    int cases = 0;
+    for (size_t h = 0; h < sizeof hosts / sizeof hosts[0]; h++)
+        for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+            uint32_t hop = hops[(h * 7 + m * 3) % (sizeof hops / sizeof hops[0])];
+            bb_builder bb;
+            bb_init(&bb, "test.sweep", "Sweep", "1.0.0");
+            bb_identity_tier(&bb, "only", models[m], hop);
+            vsk_bundle *b = vt_open(&bb);
+            vsk_voice *v = vt_voice(b, hosts[h], 1, 1 + vt_rand() % 3000, 0);
+            uint32_t lat;
+            CHECK_OK(vsk_voice_get_latency(v, &lat));
+            size_t n = lat + hosts[h] / 8;
+            float *x = malloc(n * 4), *y = malloc(n * 4);
+            double lo = hosts[h] < models[m] ? hosts[h] : models[m];
+            vt_multisine(x, n, hosts[h], 40.0, 0.3 * lo, 12);
+            vt_process_random(v, x, y, n, 1, 5000);
+            double e = vt_delay_error(x, y, n, lat + hosts[h] / 50, (long)lat);
+            double ep = vt_delay_error(x, y, n, lat + hosts[h] / 50, (long)lat + 1);
+            CHECK(e < 2e-3 && ep > 20 * e,
+                  "sweep host %u model %u hop %u: latency %u error %.2e (+1: %.2e)",
+                  hosts[h], models[m], hop, lat, e, ep);
+            free(x);
+            free(y);
+            vsk_voice_destroy(v);
+            vsk_bundle_release(b);
+            cases++;
+        }
+    printf("sweep: %d host/model/hop combinations honest\n", cases);
+}
+
 int main(void)
 {
+    test_sweep();
     test_single_tier();
     test_multi_tier();
     test_invariance_and_channels(48000);

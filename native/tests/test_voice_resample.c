@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../src/kernels.c"
 #include "../src/resample.c"
 
 #define TWO_PI 6.283185307179586
