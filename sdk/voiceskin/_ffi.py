@@ -6,9 +6,10 @@ tests/test_sdk_cdef_matches_header.py parses both and fails on any drift.
 The library is located, in order, by:
   1. the ``VOICESKIN_LIBRARY`` environment variable (a path to the file);
   2. ``libvoiceskin.so`` / ``libvoiceskin.dylib`` / ``voiceskin.dll`` (or a
-     versioned ``libvoiceskin.so.0``) inside the ``voiceskin`` package — every
-     entry of the package ``__path__``, which covers regular and editable
-     (scikit-build-core redirect) installs.
+     versioned ``libvoiceskin.so.0``) inside the ``voiceskin`` package: every
+     entry of the package ``__path__``, then the package folder recorded by
+     the installed ``voiceskin`` distribution (regular and editable installs,
+     also when the sources are imported through PYTHONPATH).
 It is loaded on first use (``get_lib()``), not at import.
 """
 
@@ -176,13 +177,35 @@ def _package_dirs() -> list[str]:
     return dirs
 
 
+def _installed_dirs() -> list[str]:
+    """The voiceskin package folder of the installed distribution (covers an
+    editable install imported from the source tree via PYTHONPATH)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+    except ImportError:  # pragma: no cover
+        return []
+    try:
+        dist = distribution("voiceskin")
+    except PackageNotFoundError:
+        return []
+    dirs: list[str] = []
+    for f in dist.files or []:
+        parts = f.parts
+        if len(parts) == 2 and parts[0] == "voiceskin" and parts[1].startswith(
+                ("libvoiceskin", "voiceskin.dll")):
+            d = os.path.dirname(os.path.abspath(str(dist.locate_file(f))))
+            if d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
 def candidate_paths() -> list[str]:
     """Where the library is looked for, in order (for messages and tests)."""
     env = os.environ.get("VOICESKIN_LIBRARY")
     if env:
         return [env]
     found: list[str] = []
-    for d in _package_dirs():
+    for d in _package_dirs() + _installed_dirs():
         for pattern in _NAMES:
             for p in sorted(glob.glob(os.path.join(d, pattern))):
                 if p not in found:
