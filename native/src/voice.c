@@ -31,8 +31,23 @@
 #include "graph.h"
 #include "resample.h"
 
+#if defined(__SSE2__) || defined(_M_X64)
+#include <xmmintrin.h>
+/* Flush-to-zero + denormals-are-zero while processing (restored after):
+ * recurrent states decaying on silence must not fall into slow denormal
+ * arithmetic on the audio thread. */
+#define VSK_NO_DENORMALS_BEGIN                                                \
+    const unsigned int vsk_saved_csr_ = _mm_getcsr();                         \
+    _mm_setcsr(vsk_saved_csr_ | 0x8040u);
+#define VSK_NO_DENORMALS_END _mm_setcsr(vsk_saved_csr_);
+#else
+#define VSK_NO_DENORMALS_BEGIN
+#define VSK_NO_DENORMALS_END
+#endif
+
 #define VSK_VOICE_MAX_BLOCK 65536u
 #define VSK_VOICE_MAX_CHANNELS 8u
+#define VSK_VOICE_MAX_LATENCY_S 4u
 #define VSK_XFADE_S 0.010
 #define VSK_MIX_RAMP_S 0.005
 #define VSK_NO_TIER 0xFFFFFFFFu
@@ -175,7 +190,9 @@ static vsk_status make_plan(const vsk_bundle *b, const vsk_voice_config *c,
         if (l > latency)
             latency = l;
     }
-    if (latency > 0x7FFFFFFFu / VSK_VOICE_MAX_CHANNELS)
+    /* A bundle may declare any lookahead; refuse absurd ones (the dry
+     * delay line and padding would be that long). */
+    if (latency > (uint64_t)VSK_VOICE_MAX_LATENCY_S * host)
         return VSK_ERR_TOO_LARGE;
     p->latency = (uint32_t)latency;
 
@@ -528,6 +545,7 @@ vsk_status vsk_voice_process(vsk_voice *voice, const float *in, float *out,
         return VSK_OK;
     if (!in || !out)
         return VSK_ERR_INVALID_ARGUMENT;
+    VSK_NO_DENORMALS_BEGIN
     take_tier_request(voice);
     const float target = target_wet(voice);
     const size_t ch = voice->channels;
@@ -538,6 +556,7 @@ vsk_status vsk_voice_process(vsk_voice *voice, const float *in, float *out,
         out += (size_t)n * ch;
         frames -= n;
     }
+    VSK_NO_DENORMALS_END
     return VSK_OK;
 }
 

@@ -231,6 +231,24 @@ static void bb_gain_tier(bb_builder *b, const char *name, uint32_t rate,
     bb_io(b, x, y);
 }
 
+/* A tier with `delay` samples of model lookahead: it outputs gain * the
+ * input delayed by `delay` model samples and declares latency_samples =
+ * hop + delay, so the voice must count the delay in its latency. */
+static void bb_delay_tier(bb_builder *b, const char *name, uint32_t rate,
+                          uint32_t hop, uint32_t delay, float gain)
+{
+    const uint32_t win = hop + delay;
+    bb_tier(b, name, rate, hop, hop + delay);
+    uint32_t x = bb_value(b, hop);
+    uint32_t f = bb_frame(b, x, win);
+    float *w = (float *)calloc((size_t)hop * win, sizeof(float));
+    for (uint32_t r = 0; r < hop; r++)
+        w[(size_t)r * win + r] = gain; /* frame[r] = x[t - delay] */
+    uint32_t y = bb_linear(b, f, win, hop, w, NULL);
+    free(w);
+    bb_io(b, x, y);
+}
+
 /* zlib crc32 */
 static uint32_t bb_crc32(const uint8_t *p, size_t n)
 {

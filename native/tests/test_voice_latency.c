@@ -72,13 +72,14 @@ static void test_multi_tier(void)
     bb_identity_tier(&bb, "medium", 16000, 128);
     bb_identity_tier(&bb, "high", 24000, 96);
     bb_gain_tier(&bb, "ultra", 22050, 147, 512, 1.0f);
+    bb_delay_tier(&bb, "lookahead", 16000, 64, 100, 1.0f);
     vsk_bundle *b = vt_open(&bb);
-    const uint32_t model[4] = {16000, 16000, 24000, 22050};
-    printf("4 tiers (16k/64, 16k/128, 24k/96, 22.05k/147):\n");
+    const uint32_t model[5] = {16000, 16000, 24000, 22050, 16000};
+    printf("5 tiers (16k/64, 16k/128, 24k/96, 22.05k/147, 16k/64 + 100 lookahead):\n");
     for (size_t r = 0; r < N_RATES; r++) {
         uint32_t lat0 = 0;
         printf("%8u Hz:", host_rates[r]);
-        for (uint32_t t = 0; t < 4; t++) {
+        for (uint32_t t = 0; t < 5; t++) {
             uint32_t lat;
             double e = honesty(b, host_rates[r], t, model[t], &lat);
             printf(" tier %u %u (%.1e)", t, lat, e);

@@ -246,6 +246,22 @@ static void test_api(vsk_bundle *b)
     vsk_voice_destroy(NULL);
     free(mem);
 
+    /* an absurd declared lookahead (5 s) is refused, not planned */
+    {
+        bb_builder bb;
+        bb_init(&bb, "test.huge", "Huge", "1.0.0");
+        bb_tier(&bb, "x", 16000, 64, 64 + 5 * 16000);
+        uint32_t x = bb_value(&bb, 64);
+        bb_io(&bb, x, bb_frame(&bb, x, 64));
+        vsk_bundle *h = vt_open(&bb);
+        vsk_voice_config hc;
+        vsk_voice_config_init(&hc);
+        vsk_voice *hv = NULL;
+        CHECK(vsk_voice_create(h, &hc, &hv) == VSK_ERR_TOO_LARGE && hv == NULL,
+              "5 s lookahead accepted");
+        vsk_bundle_release(h);
+    }
+
     /* the voice holds its own bundle reference */
     vsk_bundle_retain(b);
     vsk_voice *w = vt_voice(b, 44100, 2, 256, 1);
