@@ -47,8 +47,9 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # ---------------------------------------------------------------- torch (CPU)
-if python -c 'import torch, sys; sys.exit(0 if torch.__version__.split("+")[0] == "2.13.0" else 1)' 2>/dev/null; then
-  log "torch $(python -c 'import torch; print(torch.__version__)') present"
+torch_version="$(python -c 'from importlib.metadata import version; print(version("torch"))' 2>/dev/null || true)"
+if [ "${torch_version%%+*}" = "2.13.0" ]; then
+  log "torch $torch_version present"
 else
   log "installing torch 2.13.0 (CPU)"
   # A local wheel (pip's find-links, e.g. /opt/wheels) is preferred; elsewhere
@@ -57,10 +58,32 @@ else
 fi
 
 # ---------------------------------------------------------------- project
-log "pip install -e .[dev] (builds libvoiceskin)"
-pip install -q -e ".[dev]"
-python - <<'PY'
+# Reinstall only when the build inputs changed (pyproject, native sources,
+# Python version) or the library cannot be loaded; VOICESKIN_SETUP_FORCE=1
+# forces it. Python sources need no reinstall (editable install).
+stamp_file=build/.setup-stamp
+stamp="$( {
+  cat pyproject.toml
+  find native -type f \( -name '*.c' -o -name '*.h' -o -name 'CMakeLists.txt' -o -name '*.in' \) \
+       -not -path 'native/tests/*' | LC_ALL=C sort | xargs sha256sum
+  python -c 'import sys; print(sys.version)'
+} | sha256sum | cut -d' ' -f1)"
+if [ "${VOICESKIN_SETUP_FORCE:-0}" != 1 ] && [ -f "$stamp_file" ] \
+   && [ "$(cat "$stamp_file")" = "$stamp" ] \
+   && (cd / && env -u PYTHONPATH -u VOICESKIN_LIBRARY python -c 'import voiceskin._ffi as f; f.get_lib()') 2>/dev/null; then
+  log "voiceskin up to date (build inputs unchanged)"
+else
+  log "pip install -e .[dev] (builds libvoiceskin into build/)"
+  # Build requirements live in the venv, so no isolated build env is made
+  # on every run (saves ~20 s); cmake/ninja come from pip.
+  pip install -q "scikit-build-core>=0.10" "cffi>=1.16" "cmake>=3.20" "ninja>=1.10"
+  pip install -q --no-build-isolation -e ".[dev]"
+  mkdir -p build
+  echo "$stamp" > "$stamp_file"
+fi
+(cd / && env -u PYTHONPATH -u VOICESKIN_LIBRARY python - <<'PY'
 from voiceskin import library_version
 from voiceskin._ffi import library_path
 print(f"[setup] voiceskin ready: libvoiceskin {library_version()} at {library_path()}")
 PY
+)

@@ -128,16 +128,16 @@ class Voice:
         """Converts ``x`` into ``out`` (same shape; ``out is x`` allowed,
         partial overlap is not). Returns ``out``."""
         frames = self._check_audio(x, "x")
-        self._check_audio(out, "out")
-        if out.shape != x.shape:
-            raise ValueError(f"out has shape {out.shape}, x has {x.shape}")
+        if out is not x:
+            self._check_audio(out, "out")
+            if out.shape != x.shape:
+                raise ValueError(f"out has shape {out.shape}, x has {x.shape}")
+            if np.may_share_memory(x, out) and (
+                    x.__array_interface__["data"][0] != out.__array_interface__["data"][0]):
+                raise ValueError("x and out partially overlap; use the same array or "
+                                 "separate ones")
         if not out.flags.writeable:
             raise ValueError("out is read-only")
-        xi = x.__array_interface__["data"][0]
-        oi = out.__array_interface__["data"][0]
-        if xi != oi and np.may_share_memory(x, out):
-            raise ValueError("x and out partially overlap; use the same array or "
-                             "separate ones")
         ptr = self._ptr
         if ptr is None:
             raise ValueError("voice is closed")
