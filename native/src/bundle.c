@@ -591,7 +591,7 @@ vsk_status vsk_bundle_get_info(const vsk_bundle *bundle, vsk_bundle_info *info)
 {
     if (!bundle || !info)
         return VSK_ERR_INVALID_ARGUMENT;
-    if (info->struct_size < sizeof *info)
+    if (info->struct_size != sizeof *info)
         return VSK_ERR_ABI_MISMATCH;
     info->voice_id = bundle->voice_id;
     info->display_name = bundle->display_name;
@@ -607,7 +607,7 @@ vsk_status vsk_bundle_get_tier_info(const vsk_bundle *bundle, uint32_t index,
     const vsk_tier *t;
     if (!bundle || !info)
         return VSK_ERR_INVALID_ARGUMENT;
-    if (info->struct_size < sizeof *info)
+    if (info->struct_size != sizeof *info)
         return VSK_ERR_ABI_MISMATCH;
     if (index >= bundle->tier_count)
         return VSK_ERR_NOT_FOUND;

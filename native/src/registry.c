@@ -49,7 +49,7 @@ vsk_status vsk_registry_create(const vsk_registry_config *config,
     vsk_registry *r;
     if (!config || !out_registry)
         return VSK_ERR_INVALID_ARGUMENT;
-    if (config->struct_size < sizeof *config ||
+    if (config->struct_size != sizeof *config ||
         config->abi_version != VSK_ABI_VERSION)
         return VSK_ERR_ABI_MISMATCH;
     r = (vsk_registry *)calloc(1, sizeof *r);

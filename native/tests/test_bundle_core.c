@@ -117,6 +117,8 @@ static void test_valid_bundle(void)
     /* Argument and ABI checks. */
     info.struct_size = sizeof info - 1;
     CHECK_ST(vsk_bundle_get_info(b, &info), VSK_ERR_ABI_MISMATCH);
+    info.struct_size = sizeof info + 8; /* exact size only */
+    CHECK_ST(vsk_bundle_get_info(b, &info), VSK_ERR_ABI_MISMATCH);
     ti.struct_size = 4;
     CHECK_ST(vsk_bundle_get_tier_info(b, 0, &ti), VSK_ERR_ABI_MISMATCH);
     CHECK_ST(vsk_bundle_get_info(NULL, &info), VSK_ERR_INVALID_ARGUMENT);
