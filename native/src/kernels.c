@@ -2,6 +2,8 @@
  * (x86-64, via __attribute__((target))) and NEON (aarch64). See kernels.h. */
 #include "kernels.h"
 
+#include <math.h>
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #  define VSK_X86 1
 #  include <cpuid.h>
@@ -91,6 +93,33 @@ void vsk_matvec_ref(const float *W, const float *x, const float *bias,
     for (size_t r = 0; r < rows; ++r) {
         float v = vsk_dot_ref(W + r * cols, x, cols);
         y[r] = bias ? v + bias[r] : v;
+    }
+}
+
+void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
+                         float *out)
+{
+    for (size_t q = 0; q < count; ++q) out[q] = vsk_sqdiff_ref(x, x + t0 + q, W);
+}
+
+void vsk_sigmoid_ref(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+void vsk_tanh_ref(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) y[i] = tanhf(x[i]);
+}
+
+void vsk_exp_sigmoid_ref(const float *x, float *y, size_t n)
+{
+    /* 2·σ(x)^{ln 10} = 2·exp(−ln10 · log1p(e^{−x})), stable for both signs */
+    const float ln10 = 2.302585093f;
+    for (size_t i = 0; i < n; ++i) {
+        float v = x[i];
+        float s = v >= 0.f ? log1pf(expf(-v)) : -v + log1pf(expf(v));
+        y[i] = 2.0f * expf(-ln10 * s) + 1e-7f;
     }
 }
 
@@ -249,6 +278,133 @@ VSK_AVX2 static void matvec_avx2(const float *W, const float *x, const float *bi
         y[r] = bias ? v + bias[r] : v;
     }
 }
+VSK_AVX2 static void sqdiff_lags_avx2(const float *x, size_t W, size_t t0, size_t count,
+                                      float *out)
+{
+    size_t q = 0;
+    for (; q + 4 <= count; q += 4) {
+        const float *b0 = x + t0 + q, *b1 = b0 + 1, *b2 = b0 + 2, *b3 = b0 + 3;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        __m256 u0 = s0, u1 = s0, u2 = s0, u3 = s0;
+        size_t j = 0;
+        for (; j + 16 <= W; j += 16) {
+            __m256 a = _mm256_loadu_ps(x + j), c = _mm256_loadu_ps(x + j + 8), d;
+            d = _mm256_sub_ps(a, _mm256_loadu_ps(b0 + j)); s0 = _mm256_fmadd_ps(d, d, s0);
+            d = _mm256_sub_ps(a, _mm256_loadu_ps(b1 + j)); s1 = _mm256_fmadd_ps(d, d, s1);
+            d = _mm256_sub_ps(a, _mm256_loadu_ps(b2 + j)); s2 = _mm256_fmadd_ps(d, d, s2);
+            d = _mm256_sub_ps(a, _mm256_loadu_ps(b3 + j)); s3 = _mm256_fmadd_ps(d, d, s3);
+            d = _mm256_sub_ps(c, _mm256_loadu_ps(b0 + j + 8)); u0 = _mm256_fmadd_ps(d, d, u0);
+            d = _mm256_sub_ps(c, _mm256_loadu_ps(b1 + j + 8)); u1 = _mm256_fmadd_ps(d, d, u1);
+            d = _mm256_sub_ps(c, _mm256_loadu_ps(b2 + j + 8)); u2 = _mm256_fmadd_ps(d, d, u2);
+            d = _mm256_sub_ps(c, _mm256_loadu_ps(b3 + j + 8)); u3 = _mm256_fmadd_ps(d, d, u3);
+        }
+        for (; j + 8 <= W; j += 8) {
+            __m256 a = _mm256_loadu_ps(x + j), d;
+            d = _mm256_sub_ps(a, _mm256_loadu_ps(b0 + j)); s0 = _mm256_fmadd_ps(d, d, s0);
+            d = _mm256_sub_ps(a, _mm256_loadu_ps(b1 + j)); s1 = _mm256_fmadd_ps(d, d, s1);
+            d = _mm256_sub_ps(a, _mm256_loadu_ps(b2 + j)); s2 = _mm256_fmadd_ps(d, d, s2);
+            d = _mm256_sub_ps(a, _mm256_loadu_ps(b3 + j)); s3 = _mm256_fmadd_ps(d, d, s3);
+        }
+        float r0 = hsum256(_mm256_add_ps(s0, u0)), r1 = hsum256(_mm256_add_ps(s1, u1));
+        float r2 = hsum256(_mm256_add_ps(s2, u2)), r3 = hsum256(_mm256_add_ps(s3, u3));
+        for (; j < W; ++j) {
+            float a = x[j], d0 = a - b0[j], d1 = a - b1[j], d2 = a - b2[j], d3 = a - b3[j];
+            r0 += d0 * d0; r1 += d1 * d1; r2 += d2 * d2; r3 += d3 * d3;
+        }
+        out[q] = r0; out[q + 1] = r1; out[q + 2] = r2; out[q + 3] = r3;
+    }
+    for (; q < count; ++q) out[q] = sqdiff_avx2(x, x + t0 + q, W);
+}
+
+/* exp(x) for x in about [−87, 88] (Cephes expf polynomial, ~1 ulp). */
+VSK_AVX2 static inline __m256 exp256(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* 2^n: n in [−126, 128]; split so that n = 127 + 1 does not overflow */
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i h = _mm256_srai_epi32(ni, 1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+/* ln(x) for normal x > 0 (Cephes logf polynomial, ~1 ulp). */
+VSK_AVX2 static inline __m256 log256(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(1.17549435e-38f));
+    __m256i xi = _mm256_castps_si256(x);
+    __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(126)));
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(xi, _mm256_set1_epi32(0x007FFFFF)),
+                                                   _mm256_set1_epi32(0x3F000000)));  /* [0.5, 1) */
+    __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    e = _mm256_sub_ps(e, _mm256_and_ps(small, _mm256_set1_ps(1.0f)));
+    m = _mm256_sub_ps(_mm256_add_ps(m, _mm256_and_ps(small, m)), _mm256_set1_ps(1.0f));
+    __m256 z = _mm256_mul_ps(m, m);
+    __m256 y = _mm256_set1_ps(7.0376836292e-2f);
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.1514610310e-1f));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(1.1676998740e-1f));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.2420140846e-1f));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(1.4249322787e-1f));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.6668057665e-1f));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(2.0000714765e-1f));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-2.4999993993e-1f));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(3.3333331174e-1f));
+    y = _mm256_mul_ps(_mm256_mul_ps(y, m), z);
+    y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+    y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+    __m256 r = _mm256_add_ps(m, y);
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), r);
+}
+
+VSK_AVX2 static inline __m256 sigmoid256(__m256 x)
+{
+    __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+VSK_AVX2 static void sigmoid_avx2(const float *x, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, sigmoid256(_mm256_loadu_ps(x + i)));
+    if (i < n) vsk_sigmoid_ref(x + i, y + i, n - i);
+}
+
+VSK_AVX2 static void tanh_avx2(const float *x, float *y, size_t n)
+{
+    /* tanh(x) = 2σ(2x) − 1 (absolute error ~1e-7) */
+    size_t i = 0;
+    const __m256 two = _mm256_set1_ps(2.0f), one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 s = sigmoid256(_mm256_mul_ps(two, _mm256_loadu_ps(x + i)));
+        _mm256_storeu_ps(y + i, _mm256_fmsub_ps(two, s, one));
+    }
+    if (i < n) vsk_tanh_ref(x + i, y + i, n - i);
+}
+
+VSK_AVX2 static void exp_sigmoid_avx2(const float *x, float *y, size_t n)
+{
+    /* 2·exp(ln10 · ln σ(x)) + 1e−7 */
+    size_t i = 0;
+    const __m256 ln10 = _mm256_set1_ps(2.302585093f), two = _mm256_set1_ps(2.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 ls = log256(sigmoid256(_mm256_loadu_ps(x + i)));
+        __m256 v = _mm256_mul_ps(two, exp256(_mm256_mul_ps(ln10, ls)));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(v, _mm256_set1_ps(1e-7f)));
+    }
+    if (i < n) vsk_exp_sigmoid_ref(x + i, y + i, n - i);
+}
 #endif /* VSK_X86 */
 
 /* ----------------------------------------------------------------- NEON */
@@ -339,6 +495,43 @@ float vsk_sqdiff(uint32_t isa, const float *a, const float *b, size_t n)
 #endif
     default: return vsk_sqdiff_ref(a, b, n);
     }
+}
+
+void vsk_sqdiff_lags(uint32_t isa, const float *x, size_t W, size_t t0,
+                     size_t count, float *out)
+{
+    switch (isa) {
+#ifdef VSK_X86
+    case VSK_ISA_AVX2: sqdiff_lags_avx2(x, W, t0, count, out); return;
+#endif
+    default:
+        for (size_t q = 0; q < count; ++q) out[q] = vsk_sqdiff(isa, x, x + t0 + q, W);
+        return;
+    }
+}
+
+void vsk_sigmoid(uint32_t isa, const float *x, float *y, size_t n)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { sigmoid_avx2(x, y, n); return; }
+#endif
+    vsk_sigmoid_ref(x, y, n);
+}
+
+void vsk_tanh(uint32_t isa, const float *x, float *y, size_t n)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { tanh_avx2(x, y, n); return; }
+#endif
+    vsk_tanh_ref(x, y, n);
+}
+
+void vsk_exp_sigmoid(uint32_t isa, const float *x, float *y, size_t n)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { exp_sigmoid_avx2(x, y, n); return; }
+#endif
+    vsk_exp_sigmoid_ref(x, y, n);
 }
 
 void vsk_matvec(uint32_t isa, const float *W, const float *x,

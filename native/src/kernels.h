@@ -31,6 +31,15 @@ const char *vsk_isa_name(uint32_t isa);
 float vsk_dot(uint32_t isa, const float *a, const float *b, size_t n);
 /* Σ (a_i − b_i)² */
 float vsk_sqdiff(uint32_t isa, const float *a, const float *b, size_t n);
+/* out[q] = Σ_{j<W} (x_j − x_{j+t0+q})² for q < count (YIN's difference
+ * function; x must hold W + t0 + count − 1 floats). */
+void vsk_sqdiff_lags(uint32_t isa, const float *x, size_t W, size_t t0,
+                     size_t count, float *out);
+/* Elementwise y = σ(x), tanh(x), 2·σ(x)^{ln 10} + 1e−7 (ACT kinds 3, 2, 5);
+ * y may equal x. SIMD variants use polynomial exp/log (≤ ~2e-7 abs). */
+void vsk_sigmoid(uint32_t isa, const float *x, float *y, size_t n);
+void vsk_tanh(uint32_t isa, const float *x, float *y, size_t n);
+void vsk_exp_sigmoid(uint32_t isa, const float *x, float *y, size_t n);
 /* y = W x (+ bias if not NULL); W row-major [rows, cols]. y must not alias
  * W, x or bias. */
 void vsk_matvec(uint32_t isa, const float *W, const float *x,
@@ -41,5 +50,10 @@ float vsk_dot_ref(const float *a, const float *b, size_t n);
 float vsk_sqdiff_ref(const float *a, const float *b, size_t n);
 void vsk_matvec_ref(const float *W, const float *x, const float *bias,
                     float *y, size_t rows, size_t cols);
+void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
+                         float *out);
+void vsk_sigmoid_ref(const float *x, float *y, size_t n);
+void vsk_tanh_ref(const float *x, float *y, size_t n);
+void vsk_exp_sigmoid_ref(const float *x, float *y, size_t n);
 
 #endif

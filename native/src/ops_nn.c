@@ -61,31 +61,21 @@ static vsk_status act_validate(const vsk_node *n, const uint32_t *vs, uint32_t v
     return unary_sizes(n, vs, vc);
 }
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
 static void act_run(const vsk_node *n, float *const *v, void *state)
 {
+    const uint32_t isa = ((nn_hdr *)state)->isa;
     const float *x = v[n->in[0]];
     float *y = v[n->out[0]];
     uint32_t len = vsk_in_size(n, 0);
     switch (n->iattr[0]) {
     case ACT_IDENTITY: memcpy(y, x, len * sizeof *y); break;
     case ACT_RELU: for (uint32_t i = 0; i < len; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f; break;
-    case ACT_TANH: for (uint32_t i = 0; i < len; ++i) y[i] = tanhf(x[i]); break;
-    case ACT_SIGMOID: for (uint32_t i = 0; i < len; ++i) y[i] = sigmoidf(x[i]); break;
+    case ACT_TANH: vsk_tanh(isa, x, y, len); break;
+    case ACT_SIGMOID: vsk_sigmoid(isa, x, y, len); break;
     case ACT_SOFTPLUS:
         for (uint32_t i = 0; i < len; ++i) y[i] = x[i] > 20.f ? x[i] : log1pf(expf(x[i]));
         break;
-    case ACT_EXP_SIGMOID: {
-        const double ln10 = 2.302585092994045684;
-        for (uint32_t i = 0; i < len; ++i) {
-            /* 2·σ(x)^{ln 10} = 2·exp(−ln10 · log1p(e^{−x})) */
-            double s = x[i] >= 0.f ? log1p(exp(-(double)x[i]))
-                                   : -(double)x[i] + log1p(exp((double)x[i]));
-            y[i] = (float)(2.0 * exp(-ln10 * s) + 1e-7);
-        }
-        break;
-    }
+    case ACT_EXP_SIGMOID: vsk_exp_sigmoid(isa, x, y, len); break;
     default: break;
     }
 }
@@ -94,7 +84,8 @@ static uint64_t act_flops(const vsk_node *n, const uint32_t *vs)
     return (n->iattr[0] == ACT_IDENTITY ? 0u : n->iattr[0] == ACT_RELU ? 1u : 20u) *
            (uint64_t)vs[n->in[0]];
 }
-const vsk_op_def vsk_op_def_act = {"ACT", act_validate, no_state, no_reset, act_run, act_flops};
+const vsk_op_def vsk_op_def_act = {"ACT", act_validate, hdr_state_bytes, hdr_reset, act_run,
+                                   act_flops};
 
 /* ------------------------------------------------------------------- LOG */
 
@@ -218,11 +209,14 @@ static void gru_run(const vsk_node *n, float *const *v, void *state)
     vsk_matvec(isa, n->const_[0]->data, v[n->in[0]], n->const_[2]->data, gi, 3 * H, I);
     vsk_matvec(isa, n->const_[1]->data, h, n->const_[3]->data, gh, 3 * H, H);
     float *y = v[n->out[0]];
+    /* r, z = σ(gi + gh) over the first 2H; n = tanh(gi_n + r·gh_n) */
+    for (size_t i = 0; i < 2 * H; ++i) gi[i] += gh[i];
+    vsk_sigmoid(isa, gi, gi, 2 * H);
+    float *r = gi, *z = gi + H, *c = gi + 2 * H;
+    for (size_t i = 0; i < H; ++i) c[i] += r[i] * gh[2 * H + i];
+    vsk_tanh(isa, c, c, H);
     for (size_t i = 0; i < H; ++i) {
-        float r = sigmoidf(gi[i] + gh[i]);
-        float z = sigmoidf(gi[H + i] + gh[H + i]);
-        float c = tanhf(gi[2 * H + i] + r * gh[2 * H + i]);
-        h[i] = (1.f - z) * c + z * h[i];
+        h[i] = (1.f - z[i]) * c[i] + z[i] * h[i];
         y[i] = h[i];
     }
 }

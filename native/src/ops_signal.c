@@ -123,7 +123,8 @@ static vsk_status yin_validate(const vsk_node *n, const uint32_t *vs, uint32_t v
 }
 static size_t yin_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
-    return HDR + vsk_align64(((size_t)vs[n->in[0]]) * sizeof(double));
+    size_t N = vs[n->in[0]];
+    return HDR + vsk_align64(N * sizeof(double)) + vsk_align64(N * sizeof(float));
 }
 static void yin_reset(const vsk_node *n, void *state)
 {
@@ -149,10 +150,12 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
         return;
     }
     const size_t W = N - (size_t)tmax;
+    float *df = (float *)((char *)dp + vsk_align64((size_t)N * sizeof(double)));
+    vsk_sqdiff_lags(hd->isa, x, W, 1, (size_t)tmax, df + 1);
     double cum = 0.0;
     dp[0] = 1.0;
     for (int64_t t = 1; t <= tmax; ++t) {
-        double d = vsk_sqdiff(hd->isa, x, x + t, W);
+        double d = df[t];
         cum += d;
         dp[t] = cum > 0.0 ? d * (double)t / cum : 1.0;
     }

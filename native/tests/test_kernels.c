@@ -72,6 +72,59 @@ static void test_isa(uint32_t isa)
     }
 }
 
+static void test_lags_and_act(uint32_t isa)
+{
+    enum { N = 1024 };
+    static float x[N], out[N], ref[N], y[N], yr[N];
+    for (size_t i = 0; i < N; ++i) x[i] = frand();
+    const size_t Ws[] = {1, 7, 8, 17, 100, 704}, t0s[] = {1, 3}, counts[] = {0, 1, 3, 4, 5, 9, 320};
+    for (size_t a = 0; a < 6; ++a)
+        for (size_t b = 0; b < 2; ++b)
+            for (size_t c = 0; c < 7; ++c) {
+                size_t W = Ws[a], t0 = t0s[b], cnt = counts[c];
+                if (W + t0 + cnt > N) continue;
+                vsk_sqdiff_lags_ref(x, W, t0, cnt, ref);
+                vsk_sqdiff_lags(isa, x, W, t0, cnt, out);
+                for (size_t q = 0; q < cnt; ++q)
+                    CHECK(fabs((double)out[q] - ref[q]) <= 1e-6 * (ref[q] + 1.0),
+                          "%s sqdiff_lags W=%zu t0=%zu q=%zu: %g vs %g", vsk_isa_name(isa), W,
+                          t0, q, out[q], ref[q]);
+            }
+    /* activations over a wide range incl. saturation, every tail length */
+    for (size_t i = 0; i < N; ++i) x[i] = (float)(((double)i - N / 2) * 0.2);   /* ±102 */
+    x[0] = -1e30f; x[1] = 1e30f; x[2] = 0.f; x[3] = -0.f;
+    for (int kind = 0; kind < 3; ++kind) {
+        for (size_t n = 0; n <= 19; n += (n < 10 ? 1 : 9)) {
+            const float *xs = x + N / 2 - 9;   /* around 0 */
+            void (*ref_fn)(const float *, float *, size_t) =
+                kind == 0 ? vsk_sigmoid_ref : kind == 1 ? vsk_tanh_ref : vsk_exp_sigmoid_ref;
+            void (*fn)(uint32_t, const float *, float *, size_t) =
+                kind == 0 ? vsk_sigmoid : kind == 1 ? vsk_tanh : vsk_exp_sigmoid;
+            ref_fn(xs, yr, n);
+            fn(isa, xs, y, n);
+            for (size_t i = 0; i < n; ++i)
+                CHECK(fabs((double)y[i] - yr[i]) <= 4e-7, "%s act %d tail n=%zu", vsk_isa_name(isa), kind, n);
+            ref_fn(x, yr, N);
+            fn(isa, x, y, N);
+            double worst = 0.0;
+            for (size_t i = 0; i < N; ++i) {
+                double e = fabs((double)y[i] - yr[i]);
+                CHECK(isfinite(y[i]) && e <= 4e-7, "%s act %d x=%g: %.9g vs %.9g",
+                      vsk_isa_name(isa), kind, x[i], y[i], yr[i]);
+                if (e > worst) worst = e;
+            }
+            (void)worst;
+        }
+        /* in place */
+        memcpy(y, x, sizeof x);
+                void (*fn)(uint32_t, const float *, float *, size_t) =
+            kind == 0 ? vsk_sigmoid : kind == 1 ? vsk_tanh : vsk_exp_sigmoid;
+        fn(isa, y, y, N);
+        fn(isa, x, yr, N);
+        CHECK(memcmp(y, yr, sizeof y) == 0, "%s act %d in place differs", vsk_isa_name(isa), kind);
+    }
+}
+
 static void test_fft(void)
 {
     enum { MAXN = 2048 };
@@ -110,6 +163,7 @@ int main(void)
     for (uint32_t isa = 0; isa < VSK_ISA_COUNT_; ++isa) {
         if (!vsk_isa_available(isa)) continue;
         test_isa(isa);
+        test_lags_and_act(isa);
         printf("kernels: %s ok\n", vsk_isa_name(isa));
         ++tested;
     }
