@@ -251,7 +251,7 @@ def get_lib() -> Any:
 
 def library_version() -> str:
     """Version string of the loaded native library, e.g. "0.1.0"."""
-    return ffi.string(get_lib().vsk_version_string()).decode()
+    return str(ffi.string(get_lib().vsk_version_string()).decode())
 
 
 def encode_path(path: Any) -> bytes:

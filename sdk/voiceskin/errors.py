@@ -61,7 +61,7 @@ def _describe(status: int) -> str:
         from ._ffi import ffi, get_lib
 
         lib = get_lib()
-        return ffi.string(lib.vsk_status_string(status)).decode("utf-8", "replace")
+        return str(ffi.string(lib.vsk_status_string(status)).decode("utf-8", "replace"))
     except OSError:
         return status_name(status).removeprefix("VSK_ERR_").replace("_", " ").lower()
 
