@@ -1,0 +1,336 @@
+"""Generate the small multi-speaker corpus the project ships (data/corpus).
+
+Run from the repository root (rerunnable; output is replaced atomically)::
+
+    python -m voiceskin_tooling.corpus_gen            # writes data/corpus
+    python -m voiceskin_tooling.corpus_gen --out /tmp/c
+
+Needs the Debian packages in scripts/apt-packages.txt: ``flite`` (voices
+kal16, awb, rms, slt), ``festival`` with ``festvox-kdlpc16k`` (ked) and
+``festvox-us-slt-hts`` (slt, HTS), ``espeak-ng``. Python: pyworld, soxr,
+soundfile.
+
+Speakers (real people behind the synthetic voices: kal, ked, awb, rms, slt):
+
+==============  ========  =====================================================
+speaker         role      source
+==============  ========  =====================================================
+kal             train     flite kal16 (diphone, US male)
+ked             train     festival ked_diphone (US male)
+awb             train     flite awb (clustergen, Scottish male)
+esp_us_m3       train     espeak-ng en-us+m3 (one synthesizer: variety only)
+esp_gb_f2       train     espeak-ng en-gb+f2
+esp_scot_m1     train     espeak-ng en-gb-scotland+m1
+esp_rp_f4       train     espeak-ng en-gb-x-rp+f4
+kal_hi          train     kal, WORLD: F0 x1.7, formants x1.17 (female-like)
+awb_hi          train     awb, WORLD: F0 x1.6, formants x1.15
+ked_lo          train     ked, WORLD: F0 x0.8, formants x0.92 (deeper)
+awb_lo          train     awb, WORLD: F0 x0.85, formants x0.94
+rms             heldout   flite rms (clustergen, US male) — an unseen person
+rms_hi          heldout   rms, WORLD: F0 x1.65, formants x1.16
+esp_car_f3      heldout   espeak-ng en-029+f3 (unseen variant, seen synthesizer)
+slt             target    festival cmu_us_slt_arctic_hts (US female)
+==============  ========  =====================================================
+
+``slt`` is never a student input: flite's slt voice is the same person and is
+not used at all. ``data/corpus/corpus.json`` records all of this.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .corpus import read_audio, write_audio_atomic
+
+SAMPLE_RATE = 16000
+FRAME_MS = 5.0
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog near the river bank.",
+    "Hold the left flank until the second squad reaches the bridge.",
+    "Would you like another cup of tea before we head out?",
+    "Seventeen ravens circled the old lighthouse at dawn.",
+    "I can't believe we finally found the hidden door!",
+    "Please keep your voice down, the guards are sleeping.",
+    "Our ship leaves the harbor at half past nine tomorrow morning.",
+    "She measured the flour, cracked two eggs, and stirred slowly.",
+    "Where did you put the map of the northern mountains?",
+    "The engine coughed twice, then roared back to life.",
+    "Thank you for waiting, your order will be ready shortly.",
+    "Every winter the lake freezes solid for almost three months.",
+    "Watch out, there is something moving behind those crates.",
+    "He whispered the password and the heavy gate swung open.",
+    "My grandmother grew tomatoes, beans and bright yellow squash.",
+    "Reload, take cover, and wait for my signal.",
+    "The museum opens at ten and closes early on Sundays.",
+    "Is this the road that leads to the village by the sea?",
+    "A thin fog rolled across the valley as the sun went down.",
+    "We need four more players before the match can begin.",
+    "The library smelled of dust, leather and candle wax.",
+    "Turn right at the fountain and follow the stone path.",
+    "Nobody expected the storm to arrive so quickly.",
+    "Pick up the blue crystal and bring it back to the camp.",
+    "Her laughter echoed through the empty hallway.",
+    "Two hundred and fifty coins should be more than enough.",
+    "Could you repeat that, the signal keeps breaking up?",
+    "The old clock on the wall stopped at exactly midnight.",
+    "Good morning, captain, the crew is ready for inspection.",
+    "Bright orange leaves drifted down onto the wet pavement.",
+    "If we hurry, we can still catch the last train home.",
+    "The dragon lowered its head and stared at the tiny knight.",
+    "Mix the red paint with a little white to make it softer.",
+    "Nothing about this plan makes any sense to me.",
+    "The children built a fort out of blankets and chairs.",
+    "Stay close, the tunnel gets narrower after the next turn.",
+    "Fresh bread, sweet oranges, and cheese from the mountains!",
+    "I promise I will call you as soon as I land.",
+    "Thunder rumbled far away over the dark hills.",
+    "Great work, team, that was our best round yet.",
+]
+
+
+@dataclass(frozen=True)
+class Voice:
+    name: str
+    role: str  # train | heldout | target
+    source: str  # how it is made (human readable)
+    sentences: tuple[int, ...]
+    kind: str  # flite | festival | espeak | perturb
+    arg: str  # flite voice / festival voice fn / espeak voice / base speaker
+    f0_scale: float = 1.0
+    formant_scale: float = 1.0
+    espeak_pitch: int = 50
+
+
+def _rng(a: int, n: int) -> tuple[int, ...]:
+    return tuple((a + i) % len(SENTENCES) for i in range(n))
+
+
+VOICES: list[Voice] = [
+    Voice("kal", "train", "flite kal16 (diphone; US male)", _rng(0, 12), "flite", "kal16"),
+    Voice("ked", "train", "festival ked_diphone (US male)", _rng(8, 12), "festival", "voice_ked_diphone"),
+    Voice("awb", "train", "flite awb (clustergen; Scottish male)", _rng(16, 12), "flite", "awb"),
+    Voice("esp_us_m3", "train", "espeak-ng en-us+m3", _rng(24, 7), "espeak", "en-us+m3", espeak_pitch=45),
+    Voice("esp_gb_f2", "train", "espeak-ng en-gb+f2", _rng(32, 7), "espeak", "en-gb+f2", espeak_pitch=60),
+    Voice("esp_scot_m1", "train", "espeak-ng en-gb-scotland+m1", _rng(4, 7), "espeak", "en-gb-scotland+m1",
+          espeak_pitch=35),
+    Voice("esp_rp_f4", "train", "espeak-ng en-gb-x-rp+f4", _rng(12, 7), "espeak", "en-gb-x-rp+f4", espeak_pitch=55),
+    Voice("kal_hi", "train", "kal via WORLD: F0 x1.7, formants x1.17", _rng(20, 8), "perturb", "kal", 1.7, 1.17),
+    Voice("awb_hi", "train", "awb via WORLD: F0 x1.6, formants x1.15", _rng(28, 8), "perturb", "awb", 1.6, 1.15),
+    Voice("ked_lo", "train", "ked via WORLD: F0 x0.8, formants x0.92", _rng(36, 8), "perturb", "ked", 0.8, 0.92),
+    Voice("awb_lo", "train", "awb via WORLD: F0 x0.85, formants x0.94", _rng(2, 8), "perturb", "awb", 0.85, 0.94),
+    Voice("rms", "heldout", "flite rms (clustergen; US male) - unseen person", _rng(30, 8), "flite", "rms"),
+    Voice("rms_hi", "heldout", "rms via WORLD: F0 x1.65, formants x1.16", _rng(10, 6), "perturb", "rms", 1.65, 1.16),
+    Voice("esp_car_f3", "heldout", "espeak-ng en-029+f3 (unseen variant of a seen synthesizer)", _rng(18, 6),
+          "espeak", "en-029+f3", espeak_pitch=50),
+    Voice("slt", "target", "festival cmu_us_slt_arctic_hts (US female)", _rng(0, 16), "festival",
+          "voice_cmu_us_slt_arctic_hts"),
+]
+
+
+def _need(tool: str, package: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        raise SystemExit(f"corpus_gen: `{tool}` not found; install the Debian package {package} "
+                         f"(see scripts/apt-packages.txt)")
+    return path
+
+
+def _synth(v: Voice, text: str, wav: Path) -> None:
+    if v.kind == "flite":
+        cmd = [_need("flite", "flite"), "-voice", v.arg, "-t", text, "-o", str(wav)]
+        subprocess.run(cmd, check=True, capture_output=True)
+    elif v.kind == "festival":
+        cmd = [_need("text2wave", "festival"), "-eval", f"({v.arg})", "-o", str(wav)]
+        subprocess.run(cmd, check=True, capture_output=True, input=text.encode())
+    elif v.kind == "espeak":
+        cmd = [_need("espeak-ng", "espeak-ng"), "-v", v.arg, "-p", str(v.espeak_pitch), "-s", "160",
+               "-w", str(wav), text]
+        subprocess.run(cmd, check=True, capture_output=True)
+    else:
+        raise ValueError(v.kind)
+
+
+def perturb(x: np.ndarray, sr: int, f0_scale: float, formant_scale: float) -> np.ndarray:
+    """WORLD analysis/resynthesis with F0 x f0_scale and the spectral envelope
+    and aperiodicity stretched along frequency by formant_scale."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pyworld as pw
+    xd = x.astype(np.float64)
+    f0, t = pw.harvest(xd, sr, f0_floor=50.0, f0_ceil=700.0, frame_period=FRAME_MS)
+    sp = pw.cheaptrick(xd, f0, t, sr)
+    ap = pw.d4c(xd, f0, t, sr)
+    bins = np.arange(sp.shape[1], dtype=np.float64)
+    src = np.clip(bins / formant_scale, 0, sp.shape[1] - 1)
+    sp2 = np.stack([np.interp(src, bins, row) for row in sp])
+    ap2 = np.stack([np.interp(src, bins, row) for row in ap])
+    y = pw.synthesize(f0 * f0_scale, sp2, ap2, sr, FRAME_MS)
+    return y[: len(x)].astype(np.float32)
+
+
+def _normalize(x: np.ndarray, target_dbfs: float = -22.0) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-12)
+    y = x * (10 ** (target_dbfs / 20) / rms)
+    peak = float(np.max(np.abs(y)))
+    if peak > 0.95:
+        y = y * (0.95 / peak)
+    return y.astype(np.float32)
+
+
+def generate(out: Path, log=print) -> dict:
+    from .corpus import trim_silence
+
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.gen-", dir=out.parent))
+    raw_cache: dict[tuple[str, int], np.ndarray] = {}
+    meta: dict = {
+        "sample_rate": SAMPLE_RATE,
+        "generated_by": "python -m voiceskin_tooling.corpus_gen",
+        "inputs": "speakers",
+        "target_dir": "target/slt",
+        "target_speaker": "slt",
+        "train_speakers": [v.name for v in VOICES if v.role == "train"],
+        "heldout_speakers": [v.name for v in VOICES if v.role == "heldout"],
+        "real_people": ["kal", "ked", "awb", "rms", "slt"],
+        "speakers": {},
+    }
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            for v in VOICES:
+                sub = tmp / ("target" if v.role == "target" else "speakers") / v.name
+                secs = 0.0
+                for k, idx in enumerate(v.sentences):
+                    if v.kind == "perturb":
+                        base = next(b for b in VOICES if b.name == v.arg)
+                        x = raw_cache.get((base.name, idx))
+                        if x is None:
+                            x = _make(base, idx, Path(work))
+                        y = perturb(x, SAMPLE_RATE, v.f0_scale, v.formant_scale)
+                    else:
+                        y = _make(v, idx, Path(work))
+                        raw_cache[(v.name, idx)] = y
+                    y = _normalize(trim_silence(y, SAMPLE_RATE, pad_seconds=0.08, max_pause_seconds=None))
+                    write_audio_atomic(sub / f"{v.name}_{k:02d}.flac", y, SAMPLE_RATE)
+                    secs += len(y) / SAMPLE_RATE
+                meta["speakers"][v.name] = {
+                    "role": v.role, "source": v.source, "utterances": len(v.sentences),
+                    "seconds": round(secs, 2), "sentences": list(v.sentences),
+                }
+                log(f"  {v.name:12s} {v.role:8s} {len(v.sentences):3d} utt {secs:6.1f} s  ({v.source})")
+        (tmp / "sentences.txt").write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+        (tmp / "corpus.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        readme = out / "README.md"
+        if readme.exists():  # hand-written documentation survives regeneration
+            shutil.copy2(readme, tmp / "README.md")
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def _make(v: Voice, idx: int, work: Path) -> np.ndarray:
+    wav = work / f"{v.name}_{idx}.wav"
+    _synth(v, SENTENCES[idx], wav)
+    x, _ = read_audio(wav, SAMPLE_RATE)
+    return x
+
+
+# ---------------------------------------------------------------- shipped corpus lookup
+
+
+@dataclass(frozen=True)
+class ShippedCorpus:
+    root: Path
+    inputs: list[Path]  # folders of speaker subfolders (build_corpus inputs)
+    train_speakers: list[str]
+    heldout_speakers: list[str]
+    target_speaker: str
+    target_dir: Path
+
+
+def default_corpus_dir() -> Path:
+    """data/corpus of the source checkout this package lives in."""
+    return Path(__file__).resolve().parents[2] / "data" / "corpus"
+
+
+def shipped_corpus(root: str | Path | None = None) -> ShippedCorpus:
+    root = Path(root) if root is not None else default_corpus_dir()
+    meta_path = root / "corpus.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(
+            f"no shipped corpus at {root} (corpus.json missing); run `python -m voiceskin_tooling.corpus_gen`"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return ShippedCorpus(
+        root=root,
+        inputs=[root / meta["inputs"]],
+        train_speakers=list(meta["train_speakers"]),
+        heldout_speakers=list(meta["heldout_speakers"]),
+        target_speaker=meta["target_speaker"],
+        target_dir=root / meta["target_dir"],
+    )
+
+
+def write_population(corpus_root: Path, out: Path | None = None) -> dict:
+    """Measure the WORLD master's population prior on the corpus' training
+    speakers and write it (default: masters/world_population.json)."""
+    from .masters.world import POPULATION_FILE, population_stats
+
+    info = shipped_corpus(corpus_root)
+    pairs = []
+    for spk in info.train_speakers:
+        for f in sorted((info.inputs[0] / spk).glob("*.flac")):
+            pairs.append((spk, read_audio(f, SAMPLE_RATE)[0]))
+    pop = population_stats(pairs, SAMPLE_RATE, 64)
+    dest = out or POPULATION_FILE
+    tmp = dest.with_suffix(".tmp")
+    tmp.write_text(json.dumps(pop) + "\n", encoding="utf-8")
+    os.replace(tmp, dest)
+    return pop
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=default_corpus_dir(), help="output folder (default data/corpus)")
+    ap.add_argument("--population-only", action="store_true",
+                    help="only re-measure the WORLD master's population prior from an existing corpus")
+    a = ap.parse_args(argv)
+    if a.population_only:
+        pop = write_population(a.out)
+        print(f"population prior: exp(mu)={math.exp(pop['prior_mu']):.1f} Hz sigma={pop['prior_sigma']:.3f}")
+        return 0
+    for tool, pkg in (("flite", "flite"), ("text2wave", "festival"), ("espeak-ng", "espeak-ng")):
+        _need(tool, pkg)
+    print(f"generating corpus in {a.out}")
+    meta = generate(a.out)
+    total = sum(s["seconds"] for s in meta["speakers"].values())
+    size = sum(f.stat().st_size for f in a.out.rglob("*") if f.is_file())
+    print(f"done: {len(meta['speakers'])} speakers, {total:.0f} s, {size / 1e6:.2f} MB")
+    if a.out.resolve() == default_corpus_dir().resolve():
+        pop = write_population(a.out)
+        print(f"population prior: exp(mu)={math.exp(pop['prior_mu']):.1f} Hz sigma={pop['prior_sigma']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
