@@ -1,0 +1,264 @@
+"""Runtime benchmark: per tier, time per buffer through the native library,
+side by side with the same student graph streamed in PyTorch and onnxruntime.
+
+    python benchmarks/bench_runtime.py [--bundle FILE.vskin] [--seconds 20]
+
+Without --bundle it packs the student family at every built-in tier preset
+(random weights: the cost of a graph does not depend on its values) into a
+temporary bundle. Every peer runs in this one process, pinned to one thread,
+on the same input (real speech from data/corpus when present), buffer by
+buffer at 48 kHz with 256-frame buffers:
+
+* native: ``vsk_voice_process`` on the 48 kHz buffer (resampling to the
+  model rate and back included), called through cffi with preallocated
+  buffers; timed around the call.
+* PyTorch / onnxruntime: the same graph as a per-step module
+  (benchmarks/step_torch.py), given the model-rate samples directly (no
+  resampling: that favours the peers), running the steps that fall in each
+  buffer. Times per buffer are the sum of those steps.
+
+Prints median and p99 microseconds per buffer, p99/median, the real-time
+factor (median time / buffer duration) and the peers' ratios to native;
+then the memory of one loaded bundle and of each voice instance.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT / "sdk", ROOT / "tooling", ROOT / "benchmarks"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import voiceskin  # noqa: E402
+from voiceskin import format as vformat  # noqa: E402
+
+HOST_RATE = 48000
+BUFFER = 256
+
+
+def _speech(seconds: float, rate: int) -> np.ndarray:
+    """Real speech from the shipped corpus, looped to `seconds`, else a
+    gliding harmonic tone with noise."""
+    files = sorted((ROOT / "data" / "corpus").rglob("*.flac"))[:40]
+    if files:
+        import soundfile as sf
+        import soxr
+        parts = []
+        total = 0
+        for f in files:
+            a, sr = sf.read(f, dtype="float32", always_2d=True)
+            a = soxr.resample(a.mean(1), sr, rate)
+            parts.append(a)
+            total += len(a)
+            if total >= seconds * rate:
+                break
+        x = np.concatenate(parts)
+        reps = int(np.ceil(seconds * rate / len(x)))
+        return np.tile(x, reps)[: int(seconds * rate)].astype(np.float32)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 140 + 40 * np.sin(2 * np.pi * 0.3 * t)
+    ph = 2 * np.pi * np.cumsum(f0) / rate
+    x = sum(np.sin(k * ph) / k for k in range(1, 20)) * 0.1
+    return (x + 0.01 * np.random.default_rng(0).standard_normal(len(t))).astype(np.float32)
+
+
+def build_bundle() -> bytes:
+    from voiceskin_tooling import student as st
+    from voiceskin_tooling import tiers as tr
+
+    torch.manual_seed(0)
+    specs = []
+    for name in ("low", "medium", "high", "ultra"):
+        s = st.Student(st.config_from_tier(tr.get_tier_preset(name)))
+        graph, tensors = st.export(s)
+        cost = st.tier_cost(s)
+        c = s.cfg
+        specs.append(vformat.TierSpec(
+            name=name, model_sample_rate=int(c.sample_rate), hop_samples=int(c.hop),
+            latency_samples=int(c.hop), parameter_count=cost["parameter_count"],
+            flops_per_second=cost["flops_per_second"], graph=graph, tensors=tensors))
+    spec = vformat.BundleSpec(voice_id="bench.random", display_name="Benchmark (random weights)",
+                              version="0.0.1", tiers=specs)
+    return vformat.write_bundle(spec)
+
+
+def _stats(us: np.ndarray) -> tuple[float, float]:
+    return float(np.median(us)), float(np.percentile(us, 99))
+
+
+def bench_native(bundle: "voiceskin.Bundle", tier: int, x48: np.ndarray) -> np.ndarray:
+    from voiceskin._ffi import ffi, get_lib
+
+    lib = get_lib()
+    v = voiceskin.Voice(bundle, sample_rate=HOST_RATE, channels=1, max_block=BUFFER, tier=tier)
+    handle = v._live
+    buf_in = ffi.new("float[]", BUFFER)
+    buf_out = ffi.new("float[]", BUFFER)
+    nbuf = len(x48) // BUFFER
+    times = np.empty(nbuf)
+    src = np.frombuffer(ffi.buffer(buf_in), dtype=np.float32)
+    clock = time.perf_counter_ns
+    for i in range(nbuf):
+        src[:] = x48[i * BUFFER:(i + 1) * BUFFER]
+        t0 = clock()
+        lib.vsk_voice_process(handle, buf_in, buf_out, BUFFER)
+        times[i] = clock() - t0
+    v.close()
+    return times / 1e3
+
+
+def _step_schedule(n_model: int, hop: int, nbuf: int) -> list[int]:
+    """Model-rate steps completed during each host buffer."""
+    steps = []
+    done = 0
+    for i in range(nbuf):
+        avail = ((i + 1) * BUFFER * n_model) // HOST_RATE
+        k = avail // hop - done
+        steps.append(k)
+        done += k
+    return steps
+
+
+def bench_torch(mod, x_model: np.ndarray, hop: int, sched: list[int]) -> np.ndarray:
+    state = mod.initial_state()
+    xt = torch.from_numpy(x_model)
+    times = np.empty(len(sched))
+    clock = time.perf_counter_ns
+    pos = 0
+    with torch.inference_mode():
+        for i, k in enumerate(sched):
+            t0 = clock()
+            for _ in range(k):
+                out = mod(xt[pos:pos + hop], *state)
+                state = list(out[1:])
+                pos += hop
+            times[i] = clock() - t0
+    return times / 1e3
+
+
+def bench_ort(mod, x_model: np.ndarray, hop: int, sched: list[int]) -> np.ndarray | None:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    state = mod.initial_state()
+    names_in = ["x"] + [f"s{i}" for i in range(len(state))]
+    names_out = ["y"] + [f"o{i}" for i in range(len(state))]
+    f = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(mod, (torch.zeros(hop), *state), f, input_names=names_in,
+                          output_names=names_out, opset_version=17, dynamo=False)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    sess = ort.InferenceSession(f.getvalue(), so, providers=["CPUExecutionProvider"])
+    st = [s.numpy() for s in state]
+    times = np.empty(len(sched))
+    clock = time.perf_counter_ns
+    pos = 0
+    for i, k in enumerate(sched):
+        t0 = clock()
+        for _ in range(k):
+            feed = {"x": x_model[pos:pos + hop]}
+            feed.update({f"s{j}": s for j, s in enumerate(st)})
+            out = sess.run(None, feed)
+            st = out[1:]
+            pos += hop
+        times[i] = clock() - t0
+    return times / 1e3
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bundle", type=Path, help="a .vskin to benchmark (default: random-weight tiers)")
+    ap.add_argument("--seconds", type=float, default=20.0, help="audio per tier and peer")
+    ap.add_argument("--no-peers", action="store_true", help="native only")
+    a = ap.parse_args()
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    data = a.bundle.read_bytes() if a.bundle else build_bundle()
+    bundle = voiceskin.Bundle.from_bytes(data)
+    spec = vformat.read_bundle(data)
+    x48 = _speech(a.seconds, HOST_RATE)
+    buf_ms = 1000.0 * BUFFER / HOST_RATE
+    print(f"voiceskin {voiceskin.library_version()} — {bundle.voice_id}: {len(bundle.tiers)} tiers; "
+          f"{a.seconds:.0f} s of audio, {HOST_RATE} Hz, {BUFFER}-frame buffers ({buf_ms:.2f} ms), one thread")
+    hdr = (f"{'tier':<8}{'params':>8}{'lat ms':>8}{'native med':>11}{'p99':>8}{'p99/med':>8}"
+           f"{'RTF':>9}{'torch med':>11}{'x':>7}{'ort med':>10}{'x':>7}")
+    print(hdr)
+    print("-" * len(hdr))
+    for i, t in enumerate(bundle.tiers):
+        nat = bench_native(bundle, i, x48)
+        med, p99 = _stats(nat[20:])  # skip the first buffers (cold caches)
+        with voiceskin.Voice(bundle, sample_rate=HOST_RATE, max_block=BUFFER, tier=i) as v:
+            lat_ms = 1000.0 * v.latency / HOST_RATE
+        row = (f"{t.name:<8}{t.parameter_count:>8}{lat_ms:>8.2f}{med:>9.1f}us{p99:>8.1f}"
+               f"{p99 / med:>8.2f}{med / (buf_ms * 1000):>9.4f}")
+        if not a.no_peers:
+            ts = spec.tiers[i]
+            import soxr
+            x_model = soxr.resample(x48, HOST_RATE, ts.model_sample_rate).astype(np.float32)
+            from step_torch import StepModule
+            mod = StepModule(ts.graph, ts.tensors, ts.hop_samples).eval()
+            sched = _step_schedule(ts.model_sample_rate, ts.hop_samples, len(x48) // BUFFER)
+            n_t = min(len(sched), int(len(sched) * min(1.0, 5.0 / a.seconds)))  # torch is slow: 5 s
+            tt = bench_torch(mod, x_model, ts.hop_samples, sched[:n_t])
+            tmed = float(np.median(tt[20:]))
+            row += f"{tmed:>9.1f}us{tmed / med:>7.1f}"
+            try:
+                to = bench_ort(mod, x_model, ts.hop_samples, sched)
+            except Exception as e:  # export problems are reported, not hidden
+                to = None
+                print(f"  (onnxruntime peer failed for {t.name}: {type(e).__name__}: {e})")
+            if to is not None:
+                omed = float(np.median(to[20:]))
+                row += f"{omed:>8.1f}us{omed / med:>7.1f}"
+        print(row)
+    print("RTF = median time per buffer / buffer duration (1 core). x = peer median / native median.")
+
+    # memory: one bundle, then voices on it
+    import gc
+    gc.collect()
+    r0 = _rss_kib()
+    extra = [voiceskin.Bundle.from_bytes(data) for _ in range(8)]
+    r1 = _rss_kib()
+    print(f"memory: one loaded bundle ≈ {(r1 - r0) / 8:.0f} KiB (file {len(data) / 1024:.0f} KiB; RSS delta over 8 opens)")
+    del extra
+    from voiceskin._ffi import ffi, get_lib
+    lib = get_lib()
+    for i, t in enumerate(bundle.tiers):
+        cfg = ffi.new("vsk_voice_config *")
+        lib.vsk_voice_config_init(cfg)
+        cfg.sample_rate = HOST_RATE
+        cfg.max_block_frames = BUFFER
+        cfg.initial_tier = i
+        size = ffi.new("size_t *")
+        lib.vsk_voice_get_size(bundle.ptr, cfg, size)
+        print(f"memory: one voice instance (48 kHz mono, 256-frame blocks, all tiers' state) = "
+              f"{size[0] / 1024:.0f} KiB (vsk_voice_get_size)")
+        break
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
