@@ -66,11 +66,12 @@ def _replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
     return data.replace(old, new, 1)
 
 
-def _bad_graph(nodes: list[Node], sizes: list[int], out: int) -> bytes:
+def _bad_graph(nodes: list[Node], sizes: list[int], out: int,
+               tensors: list[np.ndarray] | None = None) -> bytes:
     spec = build_spec("identity")
     t = spec.tiers[0]
     t.graph = Graph(sizes, 0, out, nodes)
-    t.tensors = [np.eye(64, dtype=np.float32)]
+    t.tensors = [np.eye(64, dtype=np.float32)] if tensors is None else tensors
     return write_bundle(spec, validate=False)
 
 
@@ -136,6 +137,20 @@ CASES: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "graph_bad_attr": ("VSK_ERR_CORRUPT", lambda d: _bad_graph(
         [Node(Op.FRAME, [0], [1], [], [HOP], []),
          Node(Op.ACT, [1], [2], [], [42], [])], [HOP, HOP, HOP], 2)),
+    "graph_conv_history_too_large": ("VSK_ERR_TOO_LARGE", lambda d: _bad_graph(
+        [Node(Op.FRAME, [0], [1], [], [HOP], []),
+         Node(Op.CONV1D, [1], [2], [0, 1], [(1 << 18) + 1], [])], [HOP, HOP, HOP], 2,
+        [np.zeros((HOP, HOP, 2), np.float32), np.zeros(HOP, np.float32)])),
+    "graph_stft_too_long": ("VSK_ERR_CORRUPT", lambda d: _bad_graph(
+        [Node(Op.FRAME, [0], [1], [], [HOP], []),
+         Node(Op.STFT_MAG, [1], [2], [0], [131072], []),
+         Node(Op.SLICE, [2], [3], [], [0, HOP], [])], [HOP, HOP, 65536, HOP], 3,
+        [np.ones(HOP, np.float32)])),
+    "graph_value_size_too_large": ("VSK_ERR_TOO_LARGE", lambda d: _bad_graph(
+        [Node(Op.FRAME, [0], [1], [], [HOP], [])], [HOP, HOP, 65537], 1)),
+    "graph_nan_attribute": ("VSK_ERR_CORRUPT", lambda d: _bad_graph(
+        [Node(Op.FRAME, [0], [1], [], [HOP], []),
+         Node(Op.LOG, [1], [2], [], [], [float("nan")])], [HOP, HOP, HOP], 2)),
     "unknown_op": ("VSK_ERR_UNSUPPORTED_OP", lambda d: _bad_graph(
         [Node(Op.FRAME, [0], [1], [], [HOP], []),
          Node(200, [1], [2], [], [], [])], [HOP, HOP, HOP], 2)),

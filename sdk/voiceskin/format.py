@@ -654,10 +654,11 @@ def read_bundle(data: bytes) -> BundleSpec:
             if n.op not in Op._value2member_map_:
                 raise BundleFormatError("VSK_ERR_UNSUPPORTED_OP",
                                         f"tier {i}: op code {n.op} is unknown")
+        from .graph import GraphTooLarge
         try:
             validate_graph(g, hop, shapes, where=f"tier {i} ({name!r})")
-        except BundleFormatError:
-            raise
+        except GraphTooLarge as e:
+            raise BundleFormatError("VSK_ERR_TOO_LARGE", str(e)) from None
         except ValueError as e:
             raise BundleFormatError("VSK_ERR_CORRUPT", str(e)) from None
         used = sorted({cid for n in g.nodes for cid in n.consts})

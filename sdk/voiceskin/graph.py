@@ -26,8 +26,16 @@ import numpy as np
 
 from .format import MAX_NODE_ARGS, MAX_VALUE_SIZE, Graph, Node
 
-__all__ = ["Op", "Act", "Value", "GraphBuilder", "validate_node",
+__all__ = ["Op", "Act", "Value", "GraphBuilder", "GraphTooLarge", "validate_node",
            "parameter_count", "flops_per_step"]
+
+#: CONV1D history ((K-1)·dilation·Cin floats) above this is VSK_ERR_TOO_LARGE.
+CONV_MAX_HISTORY = 1 << 24
+
+
+class GraphTooLarge(ValueError):
+    """A node exceeds a documented size limit (the C library reports
+    VSK_ERR_TOO_LARGE rather than VSK_ERR_CORRUPT)."""
 
 
 class Op(IntEnum):
@@ -125,8 +133,9 @@ def validate_node(op: int, in_sizes: Sequence[int], out_sizes: Sequence[int],
         arity(1, 1, 1, 1, 0)
         win, n = in_sizes[0], iattr[0]
         shape(0, (win,), "window")
-        if not _is_pow2(n) or n < win:
-            fail(f"n_fft {n} must be a power of two >= the frame size {win}")
+        if not _is_pow2(n) or n < max(win, 2) or n > 65536:
+            fail(f"n_fft {n} must be a power of two, >= the frame size {win} "
+                 "and <= 65536")
         out_is(n // 2 + 1)
     elif op == Op.LINEAR:
         arity(1, 1, (1, 2), 0, 0)
@@ -153,6 +162,10 @@ def validate_node(op: int, in_sizes: Sequence[int], out_sizes: Sequence[int],
         shape(1, (cout,), "b")
         if iattr[0] < 1:
             fail(f"dilation {iattr[0]} must be >= 1")
+        hist = (const_shapes[0][2] - 1) * iattr[0] * cin
+        if hist > CONV_MAX_HISTORY:
+            raise GraphTooLarge(f"{where} (CONV1D): history of {hist} floats "
+                                f"exceeds {CONV_MAX_HISTORY}")
     elif op == Op.GRU:
         arity(1, 1, 4, 0, 0)
         i, h = in_sizes[0], out_sizes[0]
