@@ -28,6 +28,13 @@
 #include "cursor.h"
 #include "voiceskin.h"
 
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#endif
+
 #define VSK_MAX_FILE_SIZE ((uint64_t)256 * 1024 * 1024)
 #define VSK_HEADER_SIZE 64u
 #define VSK_TRAILER_SIZE 4u
@@ -521,9 +528,27 @@ vsk_status vsk_bundle_open_memory(const void *data, size_t size,
 #ifdef _WIN32
 #define vsk_fseek _fseeki64
 #define vsk_ftell _ftelli64
+/* Paths are UTF-8: convert to UTF-16 for _wfopen (fopen would use the ANSI
+ * code page). */
+static FILE *vsk_fopen_utf8(const char *path)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    wchar_t *w;
+    FILE *f;
+    if (n <= 0)
+        return NULL;
+    w = (wchar_t *)malloc((size_t)n * sizeof *w);
+    if (!w)
+        return NULL;
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n);
+    f = _wfopen(w, L"rb");
+    free(w);
+    return f;
+}
 #else
 #define vsk_fseek fseeko
 #define vsk_ftell ftello
+#define vsk_fopen_utf8(path) fopen((path), "rb")
 #endif
 
 vsk_status vsk_bundle_open_file(const char *path, vsk_bundle **out_bundle)
@@ -537,7 +562,7 @@ vsk_status vsk_bundle_open_file(const char *path, vsk_bundle **out_bundle)
 
     if (!path || !out_bundle)
         return VSK_ERR_INVALID_ARGUMENT;
-    f = fopen(path, "rb"); /* UTF-8 paths: native on POSIX */
+    f = vsk_fopen_utf8(path);
     if (!f)
         return VSK_ERR_IO;
     if (vsk_fseek(f, 0, SEEK_END) != 0 || (fsize = (int64_t)vsk_ftell(f)) < 0 ||

@@ -237,22 +237,44 @@ static char *join_path(const char *folder, const char *name)
 static vsk_status list_folder(const char *folder, name_list *out)
 {
 #ifdef _WIN32
-    WIN32_FIND_DATAA fd;
+    /* UTF-8 in, UTF-16 to the OS, UTF-8 names back. All entries are listed
+     * ("*") and filtered here: wildcard matching on Windows also looks at
+     * 8.3 short names. */
+    WIN32_FIND_DATAW fd;
     HANDLE h;
-    char *pattern = join_path(folder, "*.vskin");
+    wchar_t *wpattern;
+    char *pattern = join_path(folder, "*");
+    int n;
     if (!pattern)
         return VSK_ERR_NO_MEMORY;
-    h = FindFirstFileA(pattern, &fd);
+    n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, pattern, -1, NULL, 0);
+    if (n <= 0) {
+        free(pattern);
+        return VSK_ERR_IO;
+    }
+    wpattern = (wchar_t *)malloc((size_t)n * sizeof *wpattern);
+    if (!wpattern) {
+        free(pattern);
+        return VSK_ERR_NO_MEMORY;
+    }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, pattern, -1, wpattern, n);
     free(pattern);
+    h = FindFirstFileW(wpattern, &fd);
+    free(wpattern);
     if (h == INVALID_HANDLE_VALUE)
         return GetLastError() == ERROR_FILE_NOT_FOUND ? VSK_OK : VSK_ERR_IO;
     do {
-        if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
-            is_bundle_name(fd.cFileName) && !names_push(out, fd.cFileName)) {
+        char name[MAX_PATH * 4];
+        if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+            continue;
+        if (WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name,
+                                (int)sizeof name, NULL, NULL) <= 0)
+            continue;
+        if (is_bundle_name(name) && !names_push(out, name)) {
             FindClose(h);
             return VSK_ERR_NO_MEMORY;
         }
-    } while (FindNextFileA(h, &fd));
+    } while (FindNextFileW(h, &fd));
     FindClose(h);
     return VSK_OK;
 #else
