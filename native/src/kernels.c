@@ -123,6 +123,21 @@ void vsk_exp_sigmoid_ref(const float *x, float *y, size_t n)
     }
 }
 
+void vsk_harmonic_sum_ref(const double *A0, const double *A1, size_t kmax,
+                          const double *t, const double *c2, double *s1,
+                          double *s0, double *acc, size_t hop)
+{
+    for (size_t k = 1; k <= kmax; ++k) {
+        const double a0 = A0[k], da = A1[k] - A0[k];
+        for (size_t j = 0; j < hop; ++j) {
+            double sk = s1[j];
+            acc[j] += (a0 + t[j] * da) * sk;
+            s1[j] = c2[j] * sk - s0[j];
+            s0[j] = sk;
+        }
+    }
+}
+
 /* ----------------------------------------------------------------- SSE2 */
 
 #ifdef VSK_X86
@@ -405,6 +420,35 @@ VSK_AVX2 static void exp_sigmoid_avx2(const float *x, float *y, size_t n)
     }
     if (i < n) vsk_exp_sigmoid_ref(x + i, y + i, n - i);
 }
+VSK_AVX2 static void harmonic_sum_avx2(const double *A0, const double *A1, size_t kmax,
+                                       const double *t, const double *c2, double *s1,
+                                       double *s0, double *acc, size_t hop)
+{
+    size_t j = 0;
+    /* 16 samples at a time, all recurrences in registers, k innermost */
+    for (; j + 16 <= hop; j += 16) {
+        __m256d S1[4], S0[4], C[4], T[4], Y[4];
+        for (int b = 0; b < 4; ++b) {
+            S1[b] = _mm256_loadu_pd(s1 + j + 4 * b);
+            S0[b] = _mm256_loadu_pd(s0 + j + 4 * b);
+            C[b] = _mm256_loadu_pd(c2 + j + 4 * b);
+            T[b] = _mm256_loadu_pd(t + j + 4 * b);
+            Y[b] = _mm256_loadu_pd(acc + j + 4 * b);
+        }
+        for (size_t k = 1; k <= kmax; ++k) {
+            const __m256d a0 = _mm256_set1_pd(A0[k]), da = _mm256_set1_pd(A1[k] - A0[k]);
+            for (int b = 0; b < 4; ++b) {
+                __m256d sk = S1[b];
+                Y[b] = _mm256_fmadd_pd(_mm256_fmadd_pd(T[b], da, a0), sk, Y[b]);
+                S1[b] = _mm256_fmsub_pd(C[b], sk, S0[b]);
+                S0[b] = sk;
+            }
+        }
+        for (int b = 0; b < 4; ++b) _mm256_storeu_pd(acc + j + 4 * b, Y[b]);
+    }
+    if (j < hop)
+        vsk_harmonic_sum_ref(A0, A1, kmax, t + j, c2 + j, s1 + j, s0 + j, acc + j, hop - j);
+}
 #endif /* VSK_X86 */
 
 /* ----------------------------------------------------------------- NEON */
@@ -508,6 +552,19 @@ void vsk_sqdiff_lags(uint32_t isa, const float *x, size_t W, size_t t0,
         for (size_t q = 0; q < count; ++q) out[q] = vsk_sqdiff(isa, x, x + t0 + q, W);
         return;
     }
+}
+
+void vsk_harmonic_sum(uint32_t isa, const double *A0, const double *A1,
+                      size_t kmax, const double *t, const double *c2,
+                      double *s1, double *s0, double *acc, size_t hop)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) {
+        harmonic_sum_avx2(A0, A1, kmax, t, c2, s1, s0, acc, hop);
+        return;
+    }
+#endif
+    vsk_harmonic_sum_ref(A0, A1, kmax, t, c2, s1, s0, acc, hop);
 }
 
 void vsk_sigmoid(uint32_t isa, const float *x, float *y, size_t n)

@@ -40,6 +40,13 @@ void vsk_sqdiff_lags(uint32_t isa, const float *x, size_t W, size_t t0,
 void vsk_sigmoid(uint32_t isa, const float *x, float *y, size_t n);
 void vsk_tanh(uint32_t isa, const float *x, float *y, size_t n);
 void vsk_exp_sigmoid(uint32_t isa, const float *x, float *y, size_t n);
+/* HARMONIC's inner sum, in double: for j < hop, with s1 = sin φ_j,
+ * s0 = 0 and c2 = 2 cos φ_j on entry,
+ *   acc_j += Σ_{k=1..kmax} (A0_k + t_j·(A1_k − A0_k)) · sin(kφ_j)
+ * using sin((k+1)φ) = c2·sin(kφ) − sin((k−1)φ). s1/s0 are clobbered. */
+void vsk_harmonic_sum(uint32_t isa, const double *A0, const double *A1,
+                      size_t kmax, const double *t, const double *c2,
+                      double *s1, double *s0, double *acc, size_t hop);
 /* y = W x (+ bias if not NULL); W row-major [rows, cols]. y must not alias
  * W, x or bias. */
 void vsk_matvec(uint32_t isa, const float *W, const float *x,
@@ -53,6 +60,9 @@ void vsk_matvec_ref(const float *W, const float *x, const float *bias,
 void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
                          float *out);
 void vsk_sigmoid_ref(const float *x, float *y, size_t n);
+void vsk_harmonic_sum_ref(const double *A0, const double *A1, size_t kmax,
+                          const double *t, const double *c2, double *s1,
+                          double *s0, double *acc, size_t hop);
 void vsk_tanh_ref(const float *x, float *y, size_t n);
 void vsk_exp_sigmoid_ref(const float *x, float *y, size_t n);
 

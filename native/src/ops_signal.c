@@ -243,7 +243,7 @@ const vsk_op_def vsk_op_def_pitch_map = {"PITCH_MAP", pmap_validate, pmap_state_
 /* State (doubles): header (φ, f0_prev) | A_prev[K] | A[K] | t[hop] | φ_j[hop]
  * | s1[hop] | s0[hop] | c2[hop] | acc[hop]. */
 
-typedef struct harm_hdr { double phase, f0_prev; } harm_hdr;
+typedef struct harm_hdr { double phase, f0_prev; uint32_t isa; } harm_hdr;
 
 static vsk_status harm_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
@@ -265,6 +265,7 @@ static size_t harm_state_bytes(const vsk_node *n, const uint32_t *vs)
 static void harm_reset(const vsk_node *n, void *state)
 {
     memset(state, 0, harm_state_bytes(n, NULL));
+    ((harm_hdr *)state)->isa = vsk_isa_detect();
 }
 static void harm_run(const vsk_node *n, float *const *v, void *state)
 {
@@ -295,36 +296,37 @@ static void harm_run(const vsk_node *n, float *const *v, void *state)
         A[k] = a;
         if (a != 0.0 || A_prev[k] != 0.0) kmax = k;
     }
-    /* per-sample phase (sequential, wrapped to [0, 2π)) */
+    /* per-sample phase (sequential, wrapped to [0, 2π)): the state φ
+     * follows the spec exactly; sin φ_j / cos φ_j come from the rotation
+     * e^{iφ_j} = e^{iφ_{j−1}}·e^{i·inc_j}, inc_j = a + (j+1)·b (no per-sample
+     * trig; agrees with sin/cos of φ_j to ~1e-14). */
     const double fp = hd->f0_prev == 0.0 ? f0 : hd->f0_prev;
+    const double a = TWO_PI * fp / sr, b = TWO_PI * (f0 - fp) / (sr * (double)hop);
     double phase = hd->phase;
+    double zr = cos(phase), zi = sin(phase);
+    double wr = cos(a + b), wi = sin(a + b);
+    const double er = cos(b), ei = sin(b);
     for (size_t j = 0; j < hop; ++j) {
         t[j] = (double)(j + 1) / (double)hop;
         double f = fp + t[j] * (f0 - fp);
         phase += TWO_PI * f / sr;
-        phase -= TWO_PI * floor(phase / TWO_PI);
-        if (phase >= TWO_PI) phase -= TWO_PI;   /* rounding guard */
-        ph[j] = phase;
+        if (phase >= TWO_PI || phase < 0.0) {
+            phase -= TWO_PI * floor(phase / TWO_PI);
+            if (phase >= TWO_PI) phase -= TWO_PI;   /* rounding guard */
+        }
+        double nr = zr * wr - zi * wi, ni = zr * wi + zi * wr;
+        zr = nr; zi = ni;
+        double vr = wr * er - wi * ei, vi = wr * ei + wi * er;
+        wr = vr; wi = vi;
+        s1[j] = zi;
+        s0[j] = 0.0;
+        c2[j] = 2.0 * zr;
+        acc[j] = 0.0;
     }
     hd->phase = phase;
     hd->f0_prev = f0;
-    /* y_j = Σ_k a_k(j) sin(kφ_j), sin(kφ) by the Chebyshev recurrence,
-     * vectorised over the hop's samples */
-    for (size_t j = 0; j < hop; ++j) {
-        s1[j] = sin(ph[j]);
-        s0[j] = 0.0;
-        c2[j] = 2.0 * cos(ph[j]);
-        acc[j] = 0.0;
-    }
-    for (size_t k = 1; k <= kmax; ++k) {
-        const double a0 = A_prev[k], da = A[k] - A_prev[k];
-        for (size_t j = 0; j < hop; ++j) {
-            double sk = s1[j];
-            acc[j] += (a0 + t[j] * da) * sk;
-            s1[j] = c2[j] * sk - s0[j];
-            s0[j] = sk;
-        }
-    }
+    (void)ph;
+    vsk_harmonic_sum(hd->isa, A_prev, A, kmax, t, c2, s1, s0, acc, hop);
     float *y = v[n->out[0]];
     for (size_t j = 0; j < hop; ++j) y[j] = (float)acc[j];
     memcpy(A_prev, A, (K + 1) * sizeof(double));

@@ -125,6 +125,40 @@ static void test_lags_and_act(uint32_t isa)
     }
 }
 
+static void test_harmonic_sum(uint32_t isa)
+{
+    enum { HOP = 150, K = 90 };
+    static double A0[K + 1], A1[K + 1], t[HOP], c2[HOP], s1[HOP], s0[HOP], acc[HOP];
+    static double s1r[HOP], s0r[HOP], accr[HOP], acc0[HOP];
+    for (size_t k = 0; k <= K; ++k) { A0[k] = frand(); A1[k] = frand(); }
+    const size_t hops[] = {1, 15, 16, 17, 64, 150}, kmaxs[] = {0, 1, 7, 90};
+    for (size_t a = 0; a < 6; ++a)
+        for (size_t b = 0; b < 4; ++b) {
+            size_t hop = hops[a], kmax = kmaxs[b];
+            for (size_t j = 0; j < hop; ++j) {
+                double ph = 0.37 * (double)j + 0.1;
+                t[j] = (double)(j + 1) / (double)hop;
+                c2[j] = 2.0 * cos(ph);
+                s1[j] = s1r[j] = sin(ph);
+                s0[j] = s0r[j] = 0.0;
+                acc[j] = accr[j] = acc0[j] = frand();
+            }
+            vsk_harmonic_sum_ref(A0, A1, kmax, t, c2, s1r, s0r, accr, hop);
+            vsk_harmonic_sum(isa, A0, A1, kmax, t, c2, s1, s0, acc, hop);
+            for (size_t j = 0; j < hop; ++j) {
+                double direct = 0.0;     /* Σ a_k sin(kφ) computed directly */
+                double ph = 0.37 * (double)j + 0.1;
+                for (size_t k = 1; k <= kmax; ++k)
+                    direct += (A0[k] + t[j] * (A1[k] - A0[k])) * sin((double)k * ph);
+                CHECK(fabs(acc[j] - accr[j]) <= 1e-9, "%s harmonic hop=%zu kmax=%zu j=%zu: %g vs %g",
+                      vsk_isa_name(isa), hop, kmax, j, acc[j], accr[j]);
+                CHECK(fabs(accr[j] - acc0[j] - direct) <= 1e-9,
+                      "harmonic recurrence vs direct sines j=%zu: %g vs %g", j,
+                      accr[j] - acc0[j], direct);
+            }
+        }
+}
+
 static void test_fft(void)
 {
     enum { MAXN = 2048 };
@@ -164,6 +198,7 @@ int main(void)
         if (!vsk_isa_available(isa)) continue;
         test_isa(isa);
         test_lags_and_act(isa);
+        test_harmonic_sum(isa);
         printf("kernels: %s ok\n", vsk_isa_name(isa));
         ++tested;
     }
