@@ -228,3 +228,37 @@ def test_linear_bundle_scales(linear_bytes: bytes) -> None:
         # the converted (mono) voice goes to every channel at gain 0.5
         np.testing.assert_allclose(y[lat:, 0], 0.5 * mono[:-lat], atol=1e-5)
         np.testing.assert_allclose(y[lat:, 1], 0.5 * mono[:-lat], atol=1e-5)
+
+
+# ------------------------------------------------------------ library lookup
+
+def _run_py(code: str, env_extra: dict[str, str]) -> "subprocess.CompletedProcess[str]":
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ)
+    env.update(env_extra)
+    env["PYTHONPATH"] = os.pathsep.join([str(root / "sdk"), str(root / "tooling")])
+    return subprocess.run([sys.executable, "-c", code], env=env, text=True,
+                          capture_output=True, timeout=60)
+
+
+def test_env_library_path_is_used() -> None:
+    from voiceskin._ffi import library_path
+
+    r = _run_py("from voiceskin._ffi import get_lib, library_path; get_lib(); "
+                "print(library_path())", {"VOICESKIN_LIBRARY": library_path()})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == library_path()
+
+
+def test_missing_library_is_a_clear_error() -> None:
+    r = _run_py("import voiceskin.format\n"          # pure-Python parts still work
+                "from voiceskin import Bundle\n"
+                "Bundle.from_bytes(b'')\n",
+                {"VOICESKIN_LIBRARY": "/nonexistent/libvoiceskin.so"})
+    assert r.returncode != 0
+    assert "LibraryNotFoundError" in r.stderr and "/nonexistent/libvoiceskin.so" in r.stderr
