@@ -87,8 +87,12 @@ def get_master(name: str, **settings: Any) -> Master:
     factory = master_factory(name)
     try:
         master = factory(**settings)
+    except MasterError:
+        raise
     except TypeError as exc:
         raise MasterError(f"master {name!r} rejected its settings {sorted(settings)}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a plugin's own failure, re-raised with its name
+        raise MasterError(f"master {name!r} failed to start: {type(exc).__name__}: {exc}") from exc
     if not all(hasattr(master, a) for a in ("fit", "convert", "sample_rate", "hop")):
         raise PluginLoadError(
             f"master {name!r} produced {type(master).__name__}, which lacks fit/convert/sample_rate/hop"
