@@ -99,8 +99,13 @@ static void rich_graph(tb_spec *s, uint32_t tier, uint32_t h)
     tb_node(g, 10, 2, add, 1, &v[11], 0, NULL, 0, NULL, 0, NULL);
 }
 
+/* Bytes before the tensor data (header, table, manifest, graphs, QA,
+ * descriptors): half of the mutations land here. */
+static uint32_t struct_end;
+
 static tb_buf make_base(void)
 {
+    tb_layout L;
     tb_spec s;
     tb_buf f;
     memset(&s, 0, sizeof s);
@@ -119,7 +124,8 @@ static tb_buf make_base(void)
     s.tiers[1].latency = 64;
     rich_graph(&s, 0, 16);
     rich_graph(&s, 1, 32);
-    f = tb_write(&s, NULL);
+    f = tb_write(&s, &L);
+    struct_end = (uint32_t)L.tensor_data_off[0];
     tb_spec_free(&s);
     return f;
 }
@@ -134,7 +140,8 @@ static void mutate(tb_buf *m)
     uint32_t kind = rnd_below(10), pos, len, k;
     if (m->n < 8)
         return;
-    pos = rnd_below((uint32_t)m->n);
+    pos = rnd_below(rnd_below(2) && struct_end < m->n ? struct_end
+                                                      : (uint32_t)m->n);
     switch (kind) {
     case 0: case 1: case 2: /* bit flips */
         len = 1 + rnd_below(4);
