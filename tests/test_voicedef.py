@@ -1,0 +1,218 @@
+"""Voice TOML loading: the shipped demo voice, a full valid file, every
+bad-TOML path (each error names the file, the key and a fix), and tier
+presets from the registry, including one added through an entry point."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plugin_helpers import fake_distribution
+from voiceskin_tooling.tiers import HIGH, LOW, TierPreset, UnknownTierError, available_tiers, get_tier_preset
+from voiceskin_tooling.voicedef import VoiceDefError, load_voice
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "data" / "corpus" / "target" / "slt"
+SPEAKERS = ROOT / "data" / "corpus" / "speakers"
+
+VALID = f"""
+[voice]
+id = "test.voice-1"
+display_name = "Test voice"
+version = "1.2.3"
+
+[master]
+name = "world"
+[master.settings]
+f0_method = "harvest"
+population_path = "pop.json"
+
+[target]
+reference = ["{TARGET}/slt_00.flac", "ref/*.flac", "refdir"]
+
+[corpus]
+inputs = ["{SPEAKERS}"]
+heldout_speakers = ["rms"]
+chunk_seconds = 3
+
+[training]
+steps = 10
+batch_size = 2
+learning_rate = 0.01
+device = "cpu"
+[training.options]
+stft_sizes = [256, 512]
+
+[qa]
+max_logmel_ratio = 0.75
+max_f0_median_cents = 100
+
+[[tiers]]
+name = "high"
+gru_hidden = 80
+[tiers.qa]
+max_logmel_ratio = 0.6
+
+[[tiers]]
+name = "tiny"
+preset = "low"
+sample_rate = 24000
+"""
+
+
+def _setup(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "ref").mkdir(exist_ok=True)
+    (tmp_path / "refdir").mkdir(exist_ok=True)
+    for d, name in (("ref", "a.flac"), ("refdir", "b.wav")):
+        f = tmp_path / d / name
+        if not f.exists():
+            f.write_bytes((TARGET / "slt_01.flac").read_bytes())
+    p = tmp_path / "voice.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_demo_voice_loads() -> None:
+    v = load_voice(ROOT / "voices" / "demo.toml")
+    assert v.id == "demo" and v.master.name == "world"
+    assert [t.name for t in v.tiers] == ["low", "medium", "high"]
+    assert len(v.reference_audio) == 16 and all(p.is_file() for p in v.reference_audio)
+    assert v.corpus is not None and "rms" in (v.corpus.heldout_speakers or [])
+    assert v.tier("high").qa.max_logmel_ratio == 0.6 and v.tier("low").qa.max_logmel_ratio == 0.75
+    assert v.make_master().name == "world"
+
+
+def test_valid_voice(tmp_path: Path) -> None:
+    v = load_voice(_setup(tmp_path, VALID))
+    assert (v.id, v.display_name, v.version) == ("test.voice-1", "Test voice", "1.2.3")
+    assert v.master.settings["f0_method"] == "harvest"
+    assert v.master.settings["population_path"] == str((tmp_path / "pop.json").resolve())
+    assert [p.name for p in v.reference_audio] == ["slt_00.flac", "a.flac", "b.wav"]
+    assert v.training.steps == 10 and v.training.learning_rate == 0.01 and v.training.device == "cpu"
+    assert v.training.options == {"stft_sizes": [256, 512]} and v.training.seed == 0
+    # tiers sorted lowest quality first; overrides applied; per-tier QA merged over [qa]
+    assert [t.name for t in v.tiers] == ["tiny", "high"]
+    tiny, high = v.tiers
+    assert tiny.preset.gru_hidden == LOW.gru_hidden and tiny.sample_rate == 24000 and tiny.preset.name == "tiny"
+    assert high.preset.gru_hidden == 80 and high.preset.n_mels == HIGH.n_mels and high.sample_rate == 16000
+    assert high.qa.max_logmel_ratio == 0.6 and high.qa.max_f0_median_cents == 100
+    assert tiny.qa.max_logmel_ratio == 0.75 and tiny.qa.min_identity_recovery is None
+    assert v.corpus and v.corpus.chunk_seconds == 3.0 and v.corpus.heldout_speakers == ["rms"]
+
+
+def _edit(old: str, new: str) -> str:
+    assert old in VALID, old
+    return VALID.replace(old, new, 1)
+
+
+BAD = [
+    # (case id, toml text, key in the message, words in the message)
+    ("syntax", _edit('version = "1.2.3"', 'version = "1.2.3'), None, "syntax error"),
+    ("no-voice", _edit('[voice]\nid = "test.voice-1"\ndisplay_name = "Test voice"\nversion = "1.2.3"', ""),
+     "voice", "missing"),
+    ("missing-id", _edit('id = "test.voice-1"', ""), "voice.id", "missing"),
+    ("bad-id", _edit('id = "test.voice-1"', 'id = "Bad Voice"'), "voice.id", "not a valid voice id"),
+    ("version-type", _edit('version = "1.2.3"', "version = 1"), "voice.version", "must be a string"),
+    ("version-form", _edit('version = "1.2.3"', 'version = "1.2"'), "voice.version", "MAJOR.MINOR.PATCH"),
+    ("unknown-top", VALID + '\n[extras]\nx = 1\n', "extras", "not a known key"),
+    ("unknown-voice-key", _edit('version = "1.2.3"', 'version = "1.2.3"\ncolour = "red"'), "voice.colour",
+     "not a known key"),
+    ("unknown-master", _edit('name = "world"', 'name = "hal9000"'), "master.name", "unknown master"),
+    ("master-type", _edit('name = "world"', "name = 3"), "master.name", "must be a string"),
+    ("no-master", _edit('[master]\nname = "world"\n[master.settings]\nf0_method = "harvest"\n'
+                        'population_path = "pop.json"\n', ""), "master", "missing"),
+    ("no-target", _edit(f'[target]\nreference = ["{TARGET}/slt_00.flac", "ref/*.flac", "refdir"]', ""),
+     "target", "missing"),
+    ("missing-ref", _edit('"ref/*.flac", "refdir"', '"ref/*.flac", "nothere.wav"'), "target.reference[2]",
+     "does not exist"),
+    ("empty-glob", _edit('"ref/*.flac"', '"ref/*.ogg"'), "target.reference[1]", "matches no audio"),
+    ("ref-not-audio", _edit('"refdir"', '"voice.toml"'), "target.reference[2]", "not .wav"),
+    ("ref-empty", _edit(f'reference = ["{TARGET}/slt_00.flac", "ref/*.flac", "refdir"]', "reference = []"),
+     "target.reference", "empty"),
+    ("ref-type", _edit(f'reference = ["{TARGET}/slt_00.flac", "ref/*.flac", "refdir"]', "reference = 5"),
+     "target.reference", "must be"),
+    ("no-tiers", VALID[: VALID.index("[[tiers]]")], "tiers", "missing"),
+    ("unknown-tier", _edit('preset = "low"', 'preset = "potato"'), "tiers[1].preset", "unknown tier preset"),
+    ("unknown-tier-by-name", _edit('name = "high"', 'name = "potato"'), "tiers[0].name", "unknown tier preset"),
+    ("dup-tier", _edit('name = "tiny"', 'name = "high"\npreset = "low"').replace('preset = "low"\npreset',
+                                                                                    "preset", 1),
+     "tiers[1].name", "appears twice"),
+    ("tier-override-type", _edit("gru_hidden = 80", 'gru_hidden = "big"'), "tiers[0].gru_hidden",
+     "must be an integer"),
+    ("tier-override-unknown", _edit("gru_hidden = 80", "gru_width = 80"), "tiers[0].gru_width", "not a known key"),
+    ("tier-rate", _edit("sample_rate = 24000", "sample_rate = 100"), "tiers[1].sample_rate", "outside"),
+    ("qa-type", _edit("max_f0_median_cents = 100", 'max_f0_median_cents = "low"'), "qa.max_f0_median_cents",
+     "must be a number"),
+    ("qa-unknown", _edit("max_f0_median_cents = 100", "max_f0_cents = 100"), "qa.max_f0_cents",
+     "not a known key"),
+    ("training-type", _edit("steps = 10", "steps = 1.5"), "training.steps", "must be an integer"),
+    ("training-device", _edit('device = "cpu"', 'device = "tpu"'), "training.device", "not a device"),
+    ("corpus-missing-dir", _edit(f'inputs = ["{SPEAKERS}"]', 'inputs = ["no/such/dir"]'), "corpus.inputs[0]",
+     "does not exist"),
+]
+
+
+@pytest.mark.parametrize("case,text,key,words", BAD, ids=[b[0] for b in BAD])
+def test_bad_voice(tmp_path: Path, case: str, text: str, key: str | None, words: str) -> None:
+    p = _setup(tmp_path, text)
+    with pytest.raises(VoiceDefError) as e:
+        load_voice(p)
+    msg = str(e.value)
+    assert str(p) in msg, msg  # names the file
+    assert words in msg, msg
+    assert " — " in msg and len(e.value.fix) > 5  # says what to do
+    if key is not None:
+        assert e.value.key == key and f"[{key}]" in msg, msg
+
+
+def test_syntax_error_names_the_line(tmp_path: Path) -> None:
+    p = _setup(tmp_path, "[voice]\nid = \n")
+    with pytest.raises(VoiceDefError, match="line 2"):
+        load_voice(p)
+
+
+def test_missing_file_and_not_utf8(tmp_path: Path) -> None:
+    with pytest.raises(VoiceDefError, match="does not exist"):
+        load_voice(tmp_path / "nope.toml")
+    p = tmp_path / "latin1.toml"
+    p.write_bytes('[voice]\ndisplay_name = "Zo\xeb"\n'.encode("latin-1"))
+    with pytest.raises(VoiceDefError, match="UTF-8"):
+        load_voice(p)
+
+
+def test_make_master_reports_bad_settings(tmp_path: Path) -> None:
+    v = load_voice(_setup(tmp_path, _edit('f0_method = "harvest"', 'f0_method = "guess"')))
+    with pytest.raises(VoiceDefError, match=r"\[master.settings\].*f0_method"):
+        v.make_master()
+
+
+def test_tier_presets() -> None:
+    tiers = available_tiers()
+    assert list(tiers)[:4] == ["low", "medium", "high", "ultra"]
+    hidden = [tiers[n].gru_hidden for n in ("low", "medium", "high", "ultra")]
+    assert hidden == sorted(hidden) and hidden[-1] <= 128
+    assert get_tier_preset("high") is HIGH
+    with pytest.raises(UnknownTierError, match="ultra"):
+        get_tier_preset("mega")
+    with pytest.raises(KeyError, match="gru_width"):
+        LOW.with_overrides(gru_width=3)
+
+
+def test_entry_point_tier_in_a_voice(tmp_path: Path) -> None:
+    remove = fake_distribution(
+        tmp_path, "console_tiers", {"voiceskin.tiers": {"console": "console_tiers_mod:CONSOLE"}},
+        {"console_tiers_mod": """
+            from voiceskin_tooling.tiers import TierPreset
+            CONSOLE = TierPreset("console", rank=1, gru_hidden=48, conv_channels=40)
+        """},
+    )
+    try:
+        tiers = available_tiers()
+        assert list(tiers).index("console") < list(tiers).index("high")
+        assert isinstance(tiers["console"], TierPreset)
+        v = load_voice(_setup(tmp_path, _edit('preset = "low"', 'preset = "console"')))
+        assert v.tier("tiny").preset.gru_hidden == 48
+    finally:
+        remove()
+    with pytest.raises(UnknownTierError):
+        get_tier_preset("console")
