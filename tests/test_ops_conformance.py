@@ -227,6 +227,36 @@ def test_pitch_yin(win):
     assert np.all(got[:, 2:] == 0)
 
 
+@pytest.mark.parametrize("case", ["nonsliding", "hop_over_window", "silence_gaps"])
+def test_pitch_yin_input_kinds(case):
+    """YIN reuses per-block sums while its input slides by one hop; inputs
+    that do not slide (here a gain that changes every step), a hop longer
+    than the integration window, and digital silence take the other paths."""
+    hop = 256 if case == "hop_over_window" else 64
+    b = GraphBuilder(hop)
+    win = 300 if case == "hop_over_window" else 640
+    f = b.frame(b.input, win)
+    if case == "nonsliding":
+        g = b.act(b.slice(b.frame(b.input, hop), 0, 1), Act.SIGMOID)      # per-step gain
+        gain = b.linear(g, np.ones((win, 1), np.float32))
+        f = b.mul(f, gain)
+    p = b.pitch_yin(f, **YIN)
+    y = _expose(b, p, 2)
+    x = voice_like(RATE * 2, 62)
+    if case == "silence_gaps":
+        x[RATE // 2: RATE] = 0.0
+    if case == "nonsliding":
+        x[::hop] = rng(63).uniform(-3, 3, x[::hop].shape)
+    g_, t_ = b.finish(y)
+    ref = run_graph(g_, t_, x).reshape(-1, hop)
+    got = run_c(g_, t_, x, hop).reshape(-1, hop)
+    ef0 = np.abs(got[:, 0] - ref[:, 0]).max()
+    ev = np.abs(got[:, 1] - ref[:, 1]).max()
+    print(f"[conformance] yin {case}: f0 {ef0:.3g} Hz, voicing {ev:.3g}")
+    assert (ref[:, 1] > 1 - YIN["threshold"]).any()
+    assert ef0 <= F0_TOL and ev <= TOL
+
+
 def test_pitch_map():
     hop = 64
     b = GraphBuilder(hop)

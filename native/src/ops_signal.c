@@ -95,9 +95,23 @@ const vsk_op_def vsk_op_def_stft_mag = {"STFT_MAG", stft_validate, stft_state_by
                                         stft_reset, stft_run, stft_flops};
 
 /* ------------------------------------------------------------- PITCH_YIN */
-/* State: header (isa, last voiced f0) | d'[τmax + 1] (doubles, scratch). */
+/* d(τ) is a sum over j < W. Split W = q·hop + r: the last q·hop terms
+ * form q blocks of hop samples that, when the input is a sliding FRAME
+ * (this frame = the previous one shifted by hop), were each computed once
+ * when they entered at the right edge. A ring keeps each block's float
+ * sums for all lags; a step computes the new block and the r-sample head
+ * (2·hop·τmax work instead of W·τmax) and adds the q blocks in double.
+ * Any other input recomputes all blocks (same kernel on the same data, so
+ * the result does not depend on which path ran).
+ * State: header | d'[N] doubles | head sums[N] floats | previous frame[N]
+ *        | ring[q][τmax] floats. */
 
-typedef struct yin_hdr { uint32_t isa; uint32_t pad; double last_f0; } yin_hdr;
+typedef struct yin_hdr {
+    uint32_t isa, valid, step, pad;
+    double last_f0;
+} yin_hdr;
+
+typedef struct yin_layout { size_t dp, head, prev, ring, total; size_t W, q, r; } yin_layout;
 
 /* τmin = floor(sr/fmax), τmax = min(ceil(sr/fmin), N − 2) (validate
  * requires 1 <= τmin <= τmax). */
@@ -121,15 +135,32 @@ static vsk_status yin_validate(const vsk_node *n, const uint32_t *vs, uint32_t v
     if (tmin < 1 || tmin > tmax) return VSK_ERR_CORRUPT;
     return VSK_OK;
 }
+static yin_layout yin_plan(const vsk_node *n, uint32_t N)
+{
+    int64_t tmin, tmax;
+    yin_taus(n, N, &tmin, &tmax);
+    yin_layout L;
+    L.W = N - (size_t)tmax;
+    L.q = n->hop ? L.W / n->hop : 0;
+    L.r = L.W - L.q * n->hop;
+    L.dp = HDR;
+    L.head = L.dp + vsk_align64((size_t)N * sizeof(double));
+    L.prev = L.head + vsk_align64((size_t)N * sizeof(float));
+    L.ring = L.prev + vsk_align64((size_t)N * sizeof(float));
+    L.total = L.ring + vsk_align64(L.q * (size_t)tmax * sizeof(float));
+    return L;
+}
 static size_t yin_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
-    size_t N = vs[n->in[0]];
-    return HDR + vsk_align64(N * sizeof(double)) + vsk_align64(N * sizeof(float));
+    return yin_plan(n, vs[n->in[0]]).total;
 }
 static void yin_reset(const vsk_node *n, void *state)
 {
-    memset(state, 0, HDR);
-    ((yin_hdr *)state)->isa = vsk_isa_detect();
+    /* all zero = consistent with an all-zero previous frame */
+    memset(state, 0, yin_plan(n, vsk_in_size(n, 0)).total);
+    yin_hdr *hd = state;
+    hd->isa = vsk_isa_detect();
+    hd->valid = 1;
 }
 static void yin_run(const vsk_node *n, float *const *v, void *state)
 {
@@ -142,6 +173,23 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
     int64_t tmin, tmax;
     yin_taus(n, N, &tmin, &tmax);
 
+    const yin_layout L = yin_plan(n, N);
+    const size_t W = L.W, q = L.q, hop = n->hop, T = (size_t)tmax;
+    float *head = (float *)((char *)state + L.head);
+    float *prev = (float *)((char *)state + L.prev);
+    float *ring = (float *)((char *)state + L.ring);
+    if (q > 0) {
+        if (hd->valid && memcmp(x, prev + hop, (N - hop) * sizeof(float)) == 0) {
+            vsk_sqdiff_lags(hd->isa, x + W - hop, hop, 1, T, ring + (hd->step % q) * T);
+        } else {
+            for (size_t m = 0; m < q; ++m)
+                vsk_sqdiff_lags(hd->isa, x + W - hop * (m + 1), hop, 1, T,
+                                ring + ((hd->step + q - m % q) % q) * T);
+        }
+        hd->valid = 1;
+        memcpy(prev, x, N * sizeof(float));
+    }
+    hd->step = q > 0 ? (uint32_t)((hd->step + 1) % q) : 0;
     double ms = 0.0;
     for (uint32_t j = 0; j < N; ++j) ms += (double)x[j] * x[j];
     if (ms / N < 1e-8) {
@@ -149,13 +197,16 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
         y[1] = 0.f;
         return;
     }
-    const size_t W = N - (size_t)tmax;
-    float *df = (float *)((char *)dp + vsk_align64((size_t)N * sizeof(double)));
-    vsk_sqdiff_lags(hd->isa, x, W, 1, (size_t)tmax, df + 1);
+    vsk_sqdiff_lags(hd->isa, x, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
+    for (size_t t = 1; t <= T; ++t) dp[t] = (double)head[t - 1];
+    for (size_t b = 0; b < q; ++b) {
+        const float *blk = ring + b * T;
+        for (size_t t = 1; t <= T; ++t) dp[t] += (double)blk[t - 1];
+    }
     double cum = 0.0;
     dp[0] = 1.0;
     for (int64_t t = 1; t <= tmax; ++t) {
-        double d = df[t];
+        double d = dp[t];
         cum += d;
         dp[t] = cum > 0.0 ? d * (double)t / cum : 1.0;
     }
