@@ -8,15 +8,21 @@
 * tier switches crossfade (no step above the steady-state maximum), mix and
   bypass ramps, reset == a fresh voice;
 * odd inputs: 0 frames, ``out is x``, buffers larger than max_block,
-  8 channels.
-
-The zero-allocation proof of the audio path is the C test
-native/tests/test_voice_alloc.c (a malloc interposer cannot be installed
-under a running Python interpreter, which allocates constantly).
+  8 channels;
+* zero allocations in ``vsk_voice_process`` on the SDK's call path: a child
+  interpreter runs with an LD_PRELOADed malloc shim armed only inside the
+  library call (Linux; skipped without a C compiler). The C-only proof is
+  native/tests/test_voice_alloc.c.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -235,3 +241,130 @@ def test_odd_inputs(tiers_bundle: object) -> None:
     y = Voice(tiers_bundle, sample_rate=48000, channels=8).process(xs)  # type: ignore[arg-type]
     mean = xs.mean(axis=1)
     assert _rel_err(mean, y[:, 5], v8.latency, v8.latency + 1000) < 2e-3
+
+
+# ---------------------------------------------------------------- allocation
+
+_SHIM = r"""
+#include <stddef.h>
+#include <stdint.h>
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+static volatile int armed;
+static volatile long calls;
+#define COUNT() do { if (armed) calls++; } while (0)
+void *malloc(size_t n) { COUNT(); return __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { COUNT(); return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { COUNT(); return __libc_realloc(p, n); }
+void free(void *p) { if (p) COUNT(); __libc_free(p); }
+void *aligned_alloc(size_t a, size_t n) { COUNT(); return __libc_memalign(a, n); }
+void *memalign(size_t a, size_t n) { COUNT(); return __libc_memalign(a, n); }
+int posix_memalign(void **o, size_t a, size_t n)
+{ COUNT(); void *p = __libc_memalign(a, n); if (!p) return 12; *o = p; return 0; }
+typedef int32_t (*process_fn)(void *, const float *, float *, uint32_t);
+typedef int32_t (*open_fn)(const void *, size_t, void **);
+/* Arms the counter only around the library call: no Python runs inside. */
+long vt_counted_process(void *fn, void *voice, const float *in, float *out,
+                        uint32_t frames, int32_t *status)
+{
+    calls = 0; armed = 1;
+    *status = ((process_fn)fn)(voice, in, out, frames);
+    armed = 0; return calls;
+}
+long vt_counted_open(void *fn, const void *data, size_t size, void **out,
+                     int32_t *status)
+{
+    calls = 0; armed = 1;
+    *status = ((open_fn)fn)(data, size, out);
+    armed = 0; return calls;
+}
+"""
+
+_CHILD = r"""
+import json, sys
+import cffi
+import numpy as np
+from voiceskin import Bundle, Voice
+from voiceskin._ffi import ffi, get_lib
+
+shim_path, bundle_path = sys.argv[1], sys.argv[2]
+lib = get_lib()
+sffi = cffi.FFI()
+sffi.cdef('''
+long vt_counted_process(void *fn, void *voice, const float *in, float *out,
+                        uint32_t frames, int32_t *status);
+long vt_counted_open(void *fn, const void *data, size_t size, void **out,
+                     int32_t *status);''')
+shim = sffi.dlopen(shim_path)
+addr = lambda p: sffi.cast("void *", int(ffi.cast("uintptr_t", p)))
+data = open(bundle_path, "rb").read()
+st = sffi.new("int32_t *")
+outp = sffi.new("void **")
+seen = shim.vt_counted_open(addr(lib.vsk_bundle_open_memory), data, len(data), outp, st)
+assert st[0] == 0
+lib.vsk_bundle_release(ffi.cast("vsk_bundle *", int(sffi.cast("uintptr_t", outp[0]))))
+bundle = Bundle.from_bytes(data)
+rng = np.random.default_rng(1)
+total, frames, bad = 0, 0, 0
+for rate, ch in ((48000, 2), (44100, 1), (16000, 8)):
+    v = Voice(bundle, sample_rate=rate, channels=ch, max_block=1024)
+    fn, vp = addr(lib.vsk_voice_process), addr(v._ptr)
+    x = rng.uniform(-0.5, 0.5, size=(4096, ch)).astype(np.float32)
+    y = np.empty_like(x)
+    for i in range(700):
+        n = int(rng.integers(1, 4097))
+        r = int(rng.integers(0, 100))
+        if r < 6: v.tier = int(rng.integers(0, len(bundle.tiers)))
+        elif r < 10: v.mix = float(rng.uniform())
+        elif r < 13: v.bypass = bool(rng.integers(0, 2))
+        elif r == 13: v.reset()
+        total += shim.vt_counted_process(fn, vp, sffi.from_buffer("float[]", x),
+                                         sffi.from_buffer("float[]", y), n, st)
+        bad += st[0] != 0 or not np.isfinite(y[:n]).all()
+        frames += n
+print(json.dumps({"seen_at_open": seen, "during_process": total,
+                  "frames": frames, "bad": int(bad)}))
+"""
+
+
+def test_process_allocates_nothing_through_the_sdk(tmp_path: Path) -> None:
+    """Same proof as native/tests/test_voice_alloc.c, on the SDK's call path:
+    a child Python runs with an LD_PRELOADed malloc shim that counts only
+    while the library call runs."""
+    from voiceskin._ffi import library_path
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("LD_PRELOAD malloc shim needs Linux/glibc")
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler for the malloc shim")
+    d = Path(tmp_path)
+    (d / "shim.c").write_text(_SHIM)
+    shim = d / "libvtshim.so"
+    r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(shim), str(d / "shim.c")],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot build the malloc shim: {r.stderr[-500:]}")
+    spec = BundleSpec("test.alloc", "Alloc", "1.0.0", [
+        identity_tier("low", 64, 16000),
+        linear_tier("medium", 96, 0.5, 24000),
+        identity_tier("high", 128, 16000),
+    ])
+    bundle_path = d / "b.vskin"
+    bundle_path.write_bytes(write_bundle(spec))
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = str(shim)
+    env["VOICESKIN_LIBRARY"] = library_path()
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root / "sdk"), env.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, "-c", _CHILD, str(shim), str(bundle_path)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["seen_at_open"] > 0, "the shim does not see the library's allocations"
+    assert res["bad"] == 0
+    assert res["during_process"] == 0, (
+        f"{res['during_process']} allocation calls in {res['frames']} frames")
