@@ -330,7 +330,7 @@ print(json.dumps({"seen_at_open": seen, "during_process": total,
 """
 
 
-def test_process_allocates_nothing_through_the_sdk(tmp_path: Path) -> None:
+def test_process_allocates_nothing_through_the_sdk(lib: object, tmp_path: Path) -> None:
     """Same proof as native/tests/test_voice_alloc.c, on the SDK's call path:
     a child Python runs with an LD_PRELOADed malloc shim that counts only
     while the library call runs."""
