@@ -38,7 +38,8 @@ void vsk_rfft_init(uint32_t n, double *table)
 }
 
 /* In-place complex FFT of size m (power of two) on interleaved z[2m].
- * sign = -1: forward (table twiddles), +1: inverse (conjugated, unscaled). */
+ * inverse = 0: forward (table twiddles), 1: inverse (conjugated, unscaled).
+ * Stages of length 2 and 4 have trivial twiddles and are done first. */
 static void cfft(uint32_t m, const double *tw, double *z, int inverse)
 {
     /* bit-reversal permutation */
@@ -52,13 +53,34 @@ static void cfft(uint32_t m, const double *tw, double *z, int inverse)
             z[2 * j] = tr; z[2 * j + 1] = ti;
         }
     }
-    for (uint32_t len = 2; len <= m; len <<= 1) {
-        uint32_t half = len >> 1, step = m / len;
-        for (uint32_t s = 0; s < m; s += len) {
-            for (uint32_t k = 0; k < half; ++k) {
-                double wr = tw[2 * k * step];
-                double wi = inverse ? -tw[2 * k * step + 1] : tw[2 * k * step + 1];
-                double *a = z + 2 * (s + k), *b = z + 2 * (s + k + half);
+    if (m >= 2) {                                   /* length 2: w = 1 */
+        for (uint32_t s = 0; s < m; s += 2) {
+            double *a = z + 2 * s, *b = a + 2;
+            double br = b[0], bi = b[1];
+            b[0] = a[0] - br; b[1] = a[1] - bi;
+            a[0] += br; a[1] += bi;
+        }
+    }
+    if (m >= 4) {                                   /* length 4: w = 1, ∓i */
+        const double sg = inverse ? -1.0 : 1.0;
+        for (uint32_t s = 0; s < m; s += 4) {
+            double *a0 = z + 2 * s, *a1 = a0 + 2, *b0 = a0 + 4, *b1 = a0 + 6;
+            double br = b0[0], bi = b0[1];
+            b0[0] = a0[0] - br; b0[1] = a0[1] - bi;
+            a0[0] += br; a0[1] += bi;
+            /* b1·(−i) forward = (b1i, −b1r); inverse (+i) = (−b1i, b1r) */
+            double cr = sg * b1[1], ci = -sg * b1[0];
+            b1[0] = a1[0] - cr; b1[1] = a1[1] - ci;
+            a1[0] += cr; a1[1] += ci;
+        }
+    }
+    const double sg = inverse ? -1.0 : 1.0;
+    for (uint32_t len = 8; len <= m; len <<= 1) {
+        const uint32_t half = len >> 1, step = m / len;
+        for (uint32_t k = 0; k < half; ++k) {
+            const double wr = tw[2 * k * step], wi = sg * tw[2 * k * step + 1];
+            for (uint32_t s = k; s < m; s += len) {
+                double *a = z + 2 * s, *b = z + 2 * (s + half);
                 double br = b[0] * wr - b[1] * wi, bi = b[0] * wi + b[1] * wr;
                 b[0] = a[0] - br; b[1] = a[1] - bi;
                 a[0] += br; a[1] += bi;
