@@ -71,14 +71,37 @@ def _pw() -> Any:
     return pyworld
 
 
+def yin_track(x: np.ndarray, sr: int, hop: int, frame: int = 512, fmin: float = 50.0,
+              fmax: float = 800.0, threshold: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """The runtime's causal PITCH_YIN (``voiceskin_tooling.ops``) on master
+    frames: (f0 held through unvoiced frames [T], voicing [T]),
+    T = len(x)//hop + 1; master frame i uses the YIN frame that ends at
+    sample i·hop (= the student's graph step i−1), frame 0 is (0, 0)."""
+    from ..ops import frame as _frame, pitch_yin_np
+
+    fr = _frame(np.asarray(x, dtype=np.float64), hop, frame).numpy()
+    yin = pitch_yin_np(fr, float(sr), fmin, fmax, threshold)
+    n = len(x) // hop + 1
+    f0 = _fit_len(np.concatenate([[0.0], yin[:, 0]]), n)
+    v = _fit_len(np.concatenate([[0.0], yin[:, 1]]), n)
+    return f0, v
+
+
 def analyze(x: np.ndarray, sr: int, hop: int, f0_method: str = "dio", f0_floor: float = 50.0,
-            f0_ceil: float = 800.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            f0_ceil: float = 800.0, f0: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WORLD analysis at frame period hop/sr: (f0 [T], sp [T, K], ap [T, K]),
-    T = len(x)//hop + 1, K = fft_size/2 + 1."""
+    T = len(x)//hop + 1, K = fft_size/2 + 1. ``f0`` (0 = unvoiced) replaces
+    the F0 estimation (``f0_method="yin"`` passes the causal YIN track)."""
     pw = _pw()
     xd = np.ascontiguousarray(x, dtype=np.float64)
     fp = 1000.0 * hop / sr
-    if f0_method == "harvest":
+    if f0 is not None:
+        t = None
+    elif f0_method == "yin":
+        yf, yv = yin_track(x, sr, hop, fmin=f0_floor, fmax=f0_ceil)
+        f0 = np.where((yv >= 0.5) & (yf > 0), yf, 0.0)
+    elif f0_method == "harvest":
         f0, t = pw.harvest(xd, sr, f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=fp)
     elif f0_method == "dio":
         f0, t = pw.dio(xd, sr, f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=fp)
@@ -192,17 +215,20 @@ class WorldMaster(Master):
         eq_lifter: int = 24,
         ap_mix: float = 0.5,
         population: str | dict[str, Any] | None = None,
+        yin_frame: int = 512,
+        yin_threshold: float = 0.15,
     ) -> None:
         if warp_mode not in ("running", "fixed", "none"):
             raise MasterError(f"warp_mode must be 'running', 'fixed' or 'none', not {warp_mode!r}")
-        if f0_method not in ("dio", "harvest"):
-            raise MasterError(f"f0_method must be 'dio' or 'harvest', not {f0_method!r}")
+        if f0_method not in ("dio", "harvest", "yin"):
+            raise MasterError(f"f0_method must be 'dio', 'harvest' or 'yin', not {f0_method!r}")
         if not (8000 <= int(sample_rate) <= 48000) or int(hop) < 16:
             raise MasterError(f"bad sample_rate/hop {sample_rate}/{hop}")
         lo, hi = float(warp_range[0]), float(warp_range[1])
         if not 0.3 < lo <= 1.0 <= hi < 3.0:
             raise MasterError(f"warp_range {warp_range} must contain 1 and lie in (0.3, 3)")
         self.sample_rate, self.hop = int(sample_rate), int(hop)
+        self.yin_frame, self.yin_threshold = int(yin_frame), float(yin_threshold)
         self.f0_method, self.f0_floor, self.f0_ceil = f0_method, float(f0_floor), float(f0_ceil)
         self.pitch_warmup, self.pitch_tau, self.vthreshold = float(pitch_warmup), float(pitch_tau), float(vthreshold)
         self.warp_mode, self.warp_range = warp_mode, (lo, hi)
@@ -262,6 +288,7 @@ class WorldMaster(Master):
         cfg: dict[str, Any] = {
             "name": self.name, "sample_rate": self.sample_rate, "hop": self.hop,
             "f0_method": self.f0_method, "f0_floor": self.f0_floor, "f0_ceil": self.f0_ceil,
+            "yin_frame": self.yin_frame, "yin_threshold": self.yin_threshold,
             "pitch_warmup": self.pitch_warmup, "pitch_tau": self.pitch_tau, "vthreshold": self.vthreshold,
             "prior_mu": self.prior_mu, "prior_sigma": self.prior_sigma, "warp_mode": self.warp_mode,
             "warp_range": list(self.warp_range), "warp_strength": self.warp_strength,
@@ -344,13 +371,20 @@ class WorldMaster(Master):
         x = resample(as_mono_float32(audio), int(sample_rate), self.sample_rate)
         if len(x) < 2 * self.hop:
             raise MasterError(f"input too short: {len(x)} samples at {self.sample_rate} Hz (need ≥ {2 * self.hop})")
-        f0, sp, ap = analyze(x, self.sample_rate, self.hop, self.f0_method, self.f0_floor, self.f0_ceil)
+        if self.f0_method == "yin":  # exactly the student's PITCH_MAP(PITCH_YIN(frame))
+            yf, yv = yin_track(x, self.sample_rate, self.hop, self.yin_frame, self.f0_floor,
+                               self.f0_ceil, self.yin_threshold)
+            yvoiced = (yv >= self.vthreshold) & (yf > 0)
+            f0, sp, ap = analyze(x, self.sample_rate, self.hop, f0=np.where(yvoiced, yf, 0.0))
+            mapped = pitch_map_np(yf, yv, self.pitch_params())
+        else:
+            f0, sp, ap = analyze(x, self.sample_rate, self.hop, self.f0_method, self.f0_floor, self.f0_ceil)
+            mapped = pitch_map_np(f0, (f0 > 0).astype(np.float64), self.pitch_params())
         n_frames, K = sp.shape
         freqs = np.linspace(0, self.sample_rate / 2, K)
         if len(t["freqs"]) != K:
             raise MasterError("envelope size differs from the fitted one (sample rate changed?)")
         voiced = f0 > 0
-        mapped = pitch_map_np(f0, voiced.astype(np.float64), self.pitch_params())
 
         lsp = np.log(sp + 1e-16)
         prior = self._pop_env(freqs)
