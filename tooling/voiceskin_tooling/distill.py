@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["DistillConfig", "DistillError", "build_cache", "load_cache", "train_tier",
+__all__ = ["DistillConfig", "DistillError", "build_cache", "load_cache", "train_tier", "run_qa",
            "distill", "load_student", "tier_checkpoint", "voice_dir"]
 
 
@@ -68,7 +68,7 @@ class DistillConfig:
     max_seen_qa_seconds: float = 30.0
     # parallelism
     jobs: int = 1                           # worker processes (voices x tiers)
-    threads: int = 0                        # torch threads per worker (0: cores // jobs)
+    threads: int = 1                        # torch threads per worker (small models: 1 is fastest)
     # after training
     qa: bool = True
     fail_on_qa: bool = True
@@ -115,6 +115,7 @@ def pitch_spec_for(master: Any, preset: Any = None) -> "Any":
     settings and neutral mapping statistics are used."""
     from .student import PitchSpec
 
+    spec = _yin_spec(master, preset)
     for attr in ("pitch_spec", "pitch_params", "pitch_map_params"):
         v = getattr(master, attr, None)
         if v is None:
@@ -127,9 +128,24 @@ def pitch_spec_for(master: Any, preset: Any = None) -> "Any":
         for a, b in (("pitch_window", "frame"), ("window", "frame"), ("frame_length", "frame")):
             if a in d and "frame" not in d:
                 d["frame"] = d[a]
-        return PitchSpec.from_mapping(d)
+        return PitchSpec.from_mapping({**asdict(spec), **d})
+    return spec
+
+
+def _yin_spec(master: Any, preset: Any) -> Any:
+    """YIN settings: the master's when it tracks pitch with the runtime's
+    causal YIN (``f0_method = "yin"``: then master and student share the
+    tracker, not only the mapping), else the tier preset's."""
+    from .student import PitchSpec
+
     spec = PitchSpec()
-    if preset is not None:
+    cfg = master.config() if hasattr(master, "config") else {}
+    if cfg.get("f0_method") == "yin":
+        spec.frame = int(cfg.get("yin_frame", spec.frame))
+        spec.fmin = float(cfg.get("f0_floor", spec.fmin))
+        spec.fmax = float(cfg.get("f0_ceil", spec.fmax))
+        spec.threshold = float(cfg.get("yin_threshold", spec.threshold))
+    elif preset is not None:
         spec.frame = int(getattr(preset, "pitch_window", spec.frame))
         spec.fmin = float(getattr(preset, "fmin", spec.fmin))
         spec.fmax = float(getattr(preset, "fmax", spec.fmax))
@@ -236,7 +252,7 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
     t0 = time.time()
     prog = _progress(cfg, console)
     with prog:
-        task = prog.add_task(f"{voice.id}: master converts {len(audios)} chunks", total=len(audios))
+        task = prog.add_task(f"{voice.id}: master converts {len(audios)} chunks", total=len(audios), info="")
         results: list[Any] = []
         if jobs > 1:
             ctx = mp.get_context("fork")
@@ -369,6 +385,7 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
     budget = cfg.time_budget_s if cfg.time_budget_s is not None else (tb.max_minutes * 60 or None)
     device = _resolve_device(cfg.device or tb.device)
     torch.manual_seed(seed)
+    torch.set_flush_denormal(True)
     rng = np.random.default_rng(seed)
 
     cache = load_cache(cache_path)
@@ -419,7 +436,7 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
         torch.nn.utils.clip_grad_norm_(params, 2.0)
         opt.step()
         step += 1
-        lm = float(loss_main)
+        lm = float(loss_main.detach())
         ema = lm if ema is None else 0.95 * ema + 0.05 * lm
         if step % 10 == 0 or step == 1:
             curve.append((step, round(time.time() - t0, 2), round(lm, 4)))
@@ -462,8 +479,7 @@ def _progress(cfg: DistillConfig, console: Any = None) -> Any:
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                    console=console, disable=not cfg.progress, transient=False,
-                    ) if True else None
+                    console=console, disable=not cfg.progress, transient=False)
 
 
 def _job(args: tuple[DistillConfig, str, str, str, int, Any]) -> dict[str, Any]:
