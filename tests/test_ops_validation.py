@@ -1,0 +1,143 @@
+"""The C library's per-op validation (native/src/ops*.c, on bundle open) and
+voiceskin.graph.validate_node (the SDK's writer/reader) accept and refuse
+the same nodes (docs/bundle-format.md, "Ops (version 1)")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from voiceskin.format import BundleSpec, Graph, Node, TierSpec, write_bundle
+from voiceskin.graph import Op, validate_node
+
+HOP = 64
+YIN = [16000.0, 60.0, 800.0, 0.15]
+PMAP = [5.3, 0.2, 5.0, 0.25, 20.0, 100.0, 0.5]
+
+
+def graph_with(op: int, in_sizes: list[int], out_size: int, const_shapes: list[tuple],
+               iattr: list[int], fattr: list[float], hop: int = HOP
+               ) -> tuple[Graph, list[np.ndarray]]:
+    """input -> FRAME -> SLICEs (the op's inputs) -> op -> LINEAR(0) -> out."""
+    sizes = [hop]
+    nodes: list[Node] = []
+    tensors = [np.zeros(s, np.float32) for s in const_shapes]
+    if op == Op.FRAME:
+        ins = [0]
+    else:
+        F = max([hop] + list(in_sizes))
+        sizes.append(F)
+        nodes.append(Node(int(Op.FRAME), [0], [1], [], [F], []))
+        ins = []
+        for s in in_sizes:
+            sizes.append(s)
+            nodes.append(Node(int(Op.SLICE), [1], [len(sizes) - 1], [], [0, s], []))
+            ins.append(len(sizes) - 1)
+    sizes.append(out_size)
+    nodes.append(Node(int(op), ins, [len(sizes) - 1], list(range(len(tensors))), iattr, fattr))
+    o = len(sizes) - 1
+    tensors.append(np.zeros((hop, out_size), np.float32))
+    sizes.append(hop)
+    nodes.append(Node(int(Op.LINEAR), [o], [len(sizes) - 1], [len(tensors) - 1], [], []))
+    return Graph(sizes, 0, len(sizes) - 1, nodes), tensors
+
+
+def c_status(graph: Graph, tensors: list[np.ndarray], hop: int = HOP) -> str:
+    from voiceskin import Bundle
+    from voiceskin.errors import VoiceskinError
+
+    tier = TierSpec("base", 16000, hop, hop, 0, 0, graph, tensors)
+    data = write_bundle(BundleSpec("test.val", "Val", "1.0.0", [tier]), validate=False)
+    try:
+        Bundle.from_bytes(data)
+    except VoiceskinError as e:
+        return e.name
+    return "VSK_OK"
+
+
+# (id, op, in sizes, out size, const shapes, iattr, fattr, valid)
+CASES: list[tuple[Any, ...]] = [
+    ("frame", Op.FRAME, [HOP], 100, [], [100], [], True),
+    ("frame_win_lt_hop", Op.FRAME, [HOP], 32, [], [32], [], False),
+    ("frame_out_mismatch", Op.FRAME, [HOP], 99, [], [100], [], False),
+    ("stft", Op.STFT_MAG, [200], 129, [(200,)], [256], [], True),
+    ("stft_not_pow2", Op.STFT_MAG, [200], 151, [(200,)], [300], [], False),
+    ("stft_n_lt_win", Op.STFT_MAG, [200], 65, [(200,)], [128], [], False),
+    ("stft_window_shape", Op.STFT_MAG, [200], 129, [(201,)], [256], [], False),
+    ("linear", Op.LINEAR, [10], 7, [(7, 10), (7,)], [], [], True),
+    ("linear_nobias", Op.LINEAR, [10], 7, [(7, 10)], [], [], True),
+    ("linear_W_T", Op.LINEAR, [10], 7, [(10, 7)], [], [], False),
+    ("linear_bias", Op.LINEAR, [10], 7, [(7, 10), (8,)], [], [], False),
+    ("linear_W_3d", Op.LINEAR, [10], 7, [(7, 10, 1)], [], [], False),
+    ("act", Op.ACT, [5], 5, [], [5], [], True),
+    ("act_kind", Op.ACT, [5], 5, [], [6], [], False),
+    ("act_neg", Op.ACT, [5], 5, [], [-1], [], False),
+    ("act_size", Op.ACT, [5], 6, [], [1], [], False),
+    ("log", Op.LOG, [5], 5, [], [], [1e-5], True),
+    ("log_eps0", Op.LOG, [5], 5, [], [], [0.0], False),
+    ("log_nan", Op.LOG, [5], 5, [], [], [float("nan")], False),
+    ("conv", Op.CONV1D, [6], 4, [(4, 6, 3), (4,)], [2], [], True),
+    ("conv_dil0", Op.CONV1D, [6], 4, [(4, 6, 3), (4,)], [0], [], False),
+    ("conv_nobias", Op.CONV1D, [6], 4, [(4, 6, 3)], [1], [], False),
+    ("conv_W2d", Op.CONV1D, [6], 4, [(4, 6), (4,)], [1], [], False),
+    ("gru", Op.GRU, [6], 4, [(12, 6), (12, 4), (12,), (12,)], [], [], True),
+    ("gru_whh", Op.GRU, [6], 4, [(12, 6), (12, 5), (12,), (12,)], [], [], False),
+    ("concat", Op.CONCAT, [3, 4], 7, [], [], [], True),
+    ("concat_size", Op.CONCAT, [3, 4], 8, [], [], [], False),
+    ("slice", Op.SLICE, [10], 4, [], [6, 4], [], True),
+    ("slice_oob", Op.SLICE, [10], 4, [], [7, 4], [], False),
+    ("slice_neg", Op.SLICE, [10], 4, [], [-1, 4], [], False),
+    ("add", Op.ADD, [5, 5], 5, [], [], [], True),
+    ("add_size", Op.ADD, [5, 6], 5, [], [], [], False),
+    ("mul_arity", Op.MUL, [5], 5, [], [], [], False),
+    ("affine", Op.AFFINE, [5], 5, [(5,), (5,)], [], [], True),
+    ("affine_shape", Op.AFFINE, [5], 5, [(5,), (4,)], [], [], False),
+    ("yin", Op.PITCH_YIN, [512], 2, [], [], YIN, True),
+    ("yin_fmax_gt_sr", Op.PITCH_YIN, [512], 2, [], [], [16000.0, 60.0, 20000.0, 0.15], False),
+    ("yin_fmin_gt_fmax", Op.PITCH_YIN, [512], 2, [], [], [16000.0, 900.0, 800.0, 0.15], False),
+    ("yin_thr1", Op.PITCH_YIN, [512], 2, [], [], [16000.0, 60.0, 800.0, 1.0], False),
+    ("yin_short_frame", Op.PITCH_YIN, [20], 2, [], [], YIN, False),
+    ("yin_out", Op.PITCH_YIN, [512], 3, [], [], YIN, False),
+    ("pmap", Op.PITCH_MAP, [2], 1, [], [], PMAP, True),
+    ("pmap_warmup0", Op.PITCH_MAP, [2], 1, [], [], PMAP[:4] + [0.0] + PMAP[5:], False),
+    ("pmap_tau", Op.PITCH_MAP, [2], 1, [], [], PMAP[:5] + [0.5, 0.5], False),
+    ("pmap_sigma", Op.PITCH_MAP, [2], 1, [], [], [5.3, -0.2] + PMAP[2:], False),
+    ("pmap_in3", Op.PITCH_MAP, [3], 1, [], [], PMAP, False),
+    ("harm", Op.HARMONIC, [1, 33], HOP, [], [HOP, 80], [16000.0], True),
+    ("harm_hop", Op.HARMONIC, [1, 33], HOP, [], [HOP // 2, 80], [16000.0], False),
+    ("harm_k0", Op.HARMONIC, [1, 33], HOP, [], [HOP, 0], [16000.0], False),
+    ("harm_k_big", Op.HARMONIC, [1, 33], HOP, [], [HOP, 4097], [16000.0], False),
+    ("harm_env1", Op.HARMONIC, [1, 1], HOP, [], [HOP, 8], [16000.0], False),
+    ("harm_sr0", Op.HARMONIC, [1, 33], HOP, [], [HOP, 8], [0.0], False),
+    ("noise", Op.NOISE, [17], HOP, [], [HOP, 7], [], True),
+    ("noise_hop", Op.NOISE, [17], HOP, [], [HOP * 2, 7], [], False),
+    ("noise_env1", Op.NOISE, [1], HOP, [], [HOP, 7], [], False),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_c_and_sdk_validation_agree(case, lib):
+    _, op, ins, out, shapes, ia, fa, valid = case
+    g, t = graph_with(op, ins, out, shapes, ia, fa)
+    try:
+        validate_node(op, ins, [out], shapes, ia, fa, HOP)
+        py_ok = True
+    except ValueError:
+        py_ok = False
+    st = c_status(g, t)
+    assert py_ok == valid, f"voiceskin.graph.validate_node: expected valid={valid}"
+    assert st == ("VSK_OK" if valid else "VSK_ERR_CORRUPT"), f"C returned {st}"
+
+
+def test_noise_needs_pow2_hop(lib):
+    hop = 48                                  # 2·48 = 96 is not a power of two
+    g, t = graph_with(Op.NOISE, [9], hop, [], [hop, 1], [], hop=hop)
+    assert c_status(g, t, hop) == "VSK_ERR_CORRUPT"
+
+
+def test_conv_history_too_large(lib):
+    """CONV1D state over 2^24 floats is VSK_ERR_TOO_LARGE (C-only limit)."""
+    g, t = graph_with(Op.CONV1D, [64], 1, [(1, 64, 3), (1,)], [1 << 20], [])
+    assert c_status(g, t) == "VSK_ERR_TOO_LARGE"
