@@ -38,6 +38,14 @@
     const unsigned int vsk_saved_csr_ = _mm_getcsr();                         \
     _mm_setcsr(vsk_saved_csr_ | 0x8040u);
 #define VSK_NO_DENORMALS_END _mm_setcsr(vsk_saved_csr_);
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+/* Same on AArch64: FPCR.FZ (bit 24). */
+#define VSK_NO_DENORMALS_BEGIN                                                \
+    uint64_t vsk_saved_fpcr_;                                                 \
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(vsk_saved_fpcr_));             \
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(vsk_saved_fpcr_ | (1ull << 24)));
+#define VSK_NO_DENORMALS_END                                                  \
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(vsk_saved_fpcr_));
 #else
 #define VSK_NO_DENORMALS_BEGIN
 #define VSK_NO_DENORMALS_END
