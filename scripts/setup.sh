@@ -52,9 +52,14 @@ if [ "${torch_version%%+*}" = "2.13.0" ]; then
   log "torch $torch_version present"
 else
   log "installing torch 2.13.0 (CPU)"
-  # A local wheel (pip's find-links, e.g. /opt/wheels) is preferred; elsewhere
-  # the CPU index keeps pip from pulling the CUDA build.
-  pip install -q torch==2.13.0 --extra-index-url https://download.pytorch.org/whl/cpu
+  # pip's find-links (here /opt/wheels) holds the CPU wheel, so no multi-GB
+  # CUDA build is pulled. Elsewhere set VOICESKIN_TORCH_INDEX, e.g.
+  # https://download.pytorch.org/whl/cpu, to get the CPU build.
+  if [ -n "${VOICESKIN_TORCH_INDEX:-}" ]; then
+    pip install -q torch==2.13.0 --extra-index-url "$VOICESKIN_TORCH_INDEX"
+  else
+    pip install -q torch==2.13.0
+  fi
 fi
 
 # ---------------------------------------------------------------- project
