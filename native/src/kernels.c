@@ -293,9 +293,57 @@ VSK_AVX2 static void matvec_avx2(const float *W, const float *x, const float *bi
         y[r] = bias ? v + bias[r] : v;
     }
 }
+/* Short windows: vectorise across lags instead (no horizontal sums):
+ * for each j, 8 consecutive lags share the broadcast x_j. */
+VSK_AVX2 static void sqdiff_lags_short_avx2(const float *x, size_t W, size_t t0,
+                                            size_t count, float *out)
+{
+    size_t q = 0;
+    for (; q + 32 <= count; q += 32) {
+        const float *b = x + t0 + q;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (size_t j = 0; j < W; ++j) {
+            const __m256 a = _mm256_broadcast_ss(x + j);
+            __m256 d0 = _mm256_sub_ps(a, _mm256_loadu_ps(b + j));
+            __m256 d1 = _mm256_sub_ps(a, _mm256_loadu_ps(b + j + 8));
+            __m256 d2 = _mm256_sub_ps(a, _mm256_loadu_ps(b + j + 16));
+            __m256 d3 = _mm256_sub_ps(a, _mm256_loadu_ps(b + j + 24));
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            s1 = _mm256_fmadd_ps(d1, d1, s1);
+            s2 = _mm256_fmadd_ps(d2, d2, s2);
+            s3 = _mm256_fmadd_ps(d3, d3, s3);
+        }
+        _mm256_storeu_ps(out + q, s0);
+        _mm256_storeu_ps(out + q + 8, s1);
+        _mm256_storeu_ps(out + q + 16, s2);
+        _mm256_storeu_ps(out + q + 24, s3);
+    }
+    for (; q + 8 <= count; q += 8) {
+        const float *b = x + t0 + q;
+        __m256 s0 = _mm256_setzero_ps();
+        for (size_t j = 0; j < W; ++j) {
+            __m256 d0 = _mm256_sub_ps(_mm256_broadcast_ss(x + j), _mm256_loadu_ps(b + j));
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+        }
+        _mm256_storeu_ps(out + q, s0);
+    }
+    for (; q < count; ++q) {
+        float acc = 0.f;
+        for (size_t j = 0; j < W; ++j) {
+            float d = x[j] - x[j + t0 + q];
+            acc += d * d;
+        }
+        out[q] = acc;
+    }
+}
+
 VSK_AVX2 static void sqdiff_lags_avx2(const float *x, size_t W, size_t t0, size_t count,
                                       float *out)
 {
+    if (W <= 128) {
+        sqdiff_lags_short_avx2(x, W, t0, count, out);
+        return;
+    }
     size_t q = 0;
     for (; q + 4 <= count; q += 4) {
         const float *b0 = x + t0 + q, *b1 = b0 + 1, *b2 = b0 + 2, *b3 = b0 + 3;
@@ -329,6 +377,15 @@ VSK_AVX2 static void sqdiff_lags_avx2(const float *x, size_t W, size_t t0, size_
         out[q] = r0; out[q + 1] = r1; out[q + 2] = r2; out[q + 3] = r3;
     }
     for (; q < count; ++q) out[q] = sqdiff_avx2(x, x + t0 + q, W);
+}
+
+VSK_AVX2 static void acc_f64_avx2(double *acc, const float *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(acc + i, _mm256_add_pd(_mm256_loadu_pd(acc + i),
+                                                _mm256_cvtps_pd(_mm_loadu_ps(src + i))));
+    for (; i < n; ++i) acc[i] += (double)src[i];
 }
 
 /* exp(x) for x in about [−87, 88] (Cephes expf polynomial, ~1 ulp). */
@@ -565,6 +622,14 @@ void vsk_harmonic_sum(uint32_t isa, const double *A0, const double *A1,
     }
 #endif
     vsk_harmonic_sum_ref(A0, A1, kmax, t, c2, s1, s0, acc, hop);
+}
+
+void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { acc_f64_avx2(acc, src, n); return; }
+#endif
+    for (size_t i = 0; i < n; ++i) acc[i] += (double)src[i];
 }
 
 void vsk_sigmoid(uint32_t isa, const float *x, float *y, size_t n)

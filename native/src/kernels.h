@@ -35,6 +35,8 @@ float vsk_sqdiff(uint32_t isa, const float *a, const float *b, size_t n);
  * function; x must hold W + t0 + count − 1 floats). */
 void vsk_sqdiff_lags(uint32_t isa, const float *x, size_t W, size_t t0,
                      size_t count, float *out);
+/* acc_i += (double)src_i */
+void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n);
 /* Elementwise y = σ(x), tanh(x), 2·σ(x)^{ln 10} + 1e−7 (ACT kinds 3, 2, 5);
  * y may equal x. SIMD variants use polynomial exp/log (≤ ~2e-7 abs). */
 void vsk_sigmoid(uint32_t isa, const float *x, float *y, size_t n);

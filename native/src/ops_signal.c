@@ -199,10 +199,7 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
     }
     vsk_sqdiff_lags(hd->isa, x, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
     for (size_t t = 1; t <= T; ++t) dp[t] = (double)head[t - 1];
-    for (size_t b = 0; b < q; ++b) {
-        const float *blk = ring + b * T;
-        for (size_t t = 1; t <= T; ++t) dp[t] += (double)blk[t - 1];
-    }
+    for (size_t b = 0; b < q; ++b) vsk_acc_f64(hd->isa, dp + 1, ring + b * T, T);
     double cum = 0.0;
     dp[0] = 1.0;
     for (int64_t t = 1; t <= tmax; ++t) {
