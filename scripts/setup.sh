@@ -38,9 +38,20 @@ fi
 
 # ---------------------------------------------------------------- venv
 PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-  log "creating .venv with $($PYTHON --version 2>&1)"
-  "$PYTHON" -m venv .venv
+# A venv is only usable where it was made (its scripts hard-code the path):
+# one copied or cloned from elsewhere is recreated.
+venv_ok() {
+  [ -x .venv/bin/python ] && .venv/bin/python -c 'import sys' 2>/dev/null \
+    && grep -qF "VIRTUAL_ENV=\"$ROOT/.venv\"" .venv/bin/activate 2>/dev/null
+}
+if ! venv_ok; then
+  if [ -e .venv ]; then
+    log "recreating .venv (it was made for another location)"
+    "$PYTHON" -m venv --clear .venv
+  else
+    log "creating .venv with $($PYTHON --version 2>&1)"
+    "$PYTHON" -m venv .venv
+  fi
 fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
