@@ -102,6 +102,20 @@ void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
     for (size_t q = 0; q < count; ++q) out[q] = vsk_sqdiff_ref(x, x + t0 + q, W);
 }
 
+void vsk_sqdiff_lags_f64_ref(const float *x, size_t W, size_t t0, size_t count,
+                             double *out)
+{
+    for (size_t q = 0; q < count; ++q) {
+        const float *b = x + t0 + q;
+        double s = 0.0;
+        for (size_t j = 0; j < W; ++j) {
+            double d = (double)x[j] - (double)b[j];
+            s += d * d;
+        }
+        out[q] = s;
+    }
+}
+
 void vsk_sigmoid_ref(const float *x, float *y, size_t n)
 {
     for (size_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + expf(-x[i]));
@@ -379,6 +393,39 @@ VSK_AVX2 static void sqdiff_lags_avx2(const float *x, size_t W, size_t t0, size_
     for (; q < count; ++q) out[q] = sqdiff_avx2(x, x + t0 + q, W);
 }
 
+/* Vectorised across lags: for each j, 4 consecutive lags per register share
+ * the broadcast x_j; 32 lags (8 independent chains) per pass. */
+VSK_AVX2 static void sqdiff_lags_f64_avx2(const float *x, size_t W, size_t t0, size_t count,
+                                          double *out)
+{
+    size_t q = 0;
+    for (; q + 32 <= count; q += 32) {
+        const float *b = x + t0 + q;
+        __m256d s[8];
+        for (int k = 0; k < 8; ++k) s[k] = _mm256_setzero_pd();
+        for (size_t j = 0; j < W; ++j) {
+            const __m256d a = _mm256_set1_pd((double)x[j]);
+            const float *bj = b + j;
+            for (int k = 0; k < 8; ++k) {
+                __m256d d = _mm256_sub_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(bj + 4 * k)));
+                s[k] = _mm256_fmadd_pd(d, d, s[k]);
+            }
+        }
+        for (int k = 0; k < 8; ++k) _mm256_storeu_pd(out + q + 4 * k, s[k]);
+    }
+    for (; q + 4 <= count; q += 4) {
+        const float *b = x + t0 + q;
+        __m256d s0 = _mm256_setzero_pd();
+        for (size_t j = 0; j < W; ++j) {
+            __m256d d = _mm256_sub_pd(_mm256_set1_pd((double)x[j]),
+                                      _mm256_cvtps_pd(_mm_loadu_ps(b + j)));
+            s0 = _mm256_fmadd_pd(d, d, s0);
+        }
+        _mm256_storeu_pd(out + q, s0);
+    }
+    if (q < count) vsk_sqdiff_lags_f64_ref(x, W, t0 + q, count - q, out + q);
+}
+
 VSK_AVX2 static void acc_f64_avx2(double *acc, const float *src, size_t n)
 {
     size_t i = 0;
@@ -622,6 +669,15 @@ void vsk_harmonic_sum(uint32_t isa, const double *A0, const double *A1,
     }
 #endif
     vsk_harmonic_sum_ref(A0, A1, kmax, t, c2, s1, s0, acc, hop);
+}
+
+void vsk_sqdiff_lags_f64(uint32_t isa, const float *x, size_t W, size_t t0,
+                         size_t count, double *out)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { sqdiff_lags_f64_avx2(x, W, t0, count, out); return; }
+#endif
+    vsk_sqdiff_lags_f64_ref(x, W, t0, count, out);
 }
 
 void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n)

@@ -35,6 +35,13 @@ float vsk_sqdiff(uint32_t isa, const float *a, const float *b, size_t n);
  * function; x must hold W + t0 + count − 1 floats). */
 void vsk_sqdiff_lags(uint32_t isa, const float *x, size_t W, size_t t0,
                      size_t count, float *out);
+/* The same in double: out[q] = Σ_{j<W} ((double)x_j − x_{j+t0+q})², with
+ * every difference exact and the squares summed in double (YIN uses this
+ * so its f0 matches a double-precision reference to ~1e-15). */
+void vsk_sqdiff_lags_f64(uint32_t isa, const float *x, size_t W, size_t t0,
+                         size_t count, double *out);
+void vsk_sqdiff_lags_f64_ref(const float *x, size_t W, size_t t0, size_t count,
+                             double *out);
 /* acc_i += (double)src_i */
 void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n);
 /* Elementwise y = σ(x), tanh(x), 2·σ(x)^{ln 10} + 1e−7 (ACT kinds 3, 2, 5);

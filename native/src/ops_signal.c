@@ -95,16 +95,18 @@ const vsk_op_def vsk_op_def_stft_mag = {"STFT_MAG", stft_validate, stft_state_by
                                         stft_reset, stft_run, stft_flops};
 
 /* ------------------------------------------------------------- PITCH_YIN */
-/* d(τ) is a sum over j < W. Split W = q·hop + r: the last q·hop terms
+/* d(τ) is a sum over j < W, computed in double from exact differences
+ * (so f0 matches a double-precision reference to ~1e-15, not just to a
+ * float ulp). Split W = q·hop + r: the last q·hop terms
  * form q blocks of hop samples that, when the input is a sliding FRAME
  * (this frame = the previous one shifted by hop), were each computed once
- * when they entered at the right edge. A ring keeps each block's float
+ * when they entered at the right edge. A ring keeps each block's
  * sums for all lags; a step computes the new block and the r-sample head
- * (2·hop·τmax work instead of W·τmax) and adds the q blocks in double.
+ * (2·hop·τmax work instead of W·τmax) and adds the q blocks.
  * Any other input recomputes all blocks (same kernel on the same data, so
  * the result does not depend on which path ran).
- * State: header | d'[N] doubles | head sums[N] floats | previous frame[N]
- *        | ring[q][τmax] floats. */
+ * State: header | d'[N] doubles | head sums[N] doubles | previous
+ *        frame[N] floats | ring[q][τmax] doubles. */
 
 typedef struct yin_hdr {
     uint32_t isa, valid, step, pad;
@@ -145,9 +147,9 @@ static yin_layout yin_plan(const vsk_node *n, uint32_t N)
     L.r = L.W - L.q * n->hop;
     L.dp = HDR;
     L.head = L.dp + vsk_align64((size_t)N * sizeof(double));
-    L.prev = L.head + vsk_align64((size_t)N * sizeof(float));
+    L.prev = L.head + vsk_align64((size_t)N * sizeof(double));
     L.ring = L.prev + vsk_align64((size_t)N * sizeof(float));
-    L.total = L.ring + vsk_align64(L.q * (size_t)tmax * sizeof(float));
+    L.total = L.ring + vsk_align64(L.q * (size_t)tmax * sizeof(double));
     return L;
 }
 static size_t yin_state_bytes(const vsk_node *n, const uint32_t *vs)
@@ -175,15 +177,15 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
 
     const yin_layout L = yin_plan(n, N);
     const size_t W = L.W, q = L.q, hop = n->hop, T = (size_t)tmax;
-    float *head = (float *)((char *)state + L.head);
+    double *head = (double *)((char *)state + L.head);
     float *prev = (float *)((char *)state + L.prev);
-    float *ring = (float *)((char *)state + L.ring);
+    double *ring = (double *)((char *)state + L.ring);
     if (q > 0) {
         if (hd->valid && memcmp(x, prev + hop, (N - hop) * sizeof(float)) == 0) {
-            vsk_sqdiff_lags(hd->isa, x + W - hop, hop, 1, T, ring + (hd->step % q) * T);
+            vsk_sqdiff_lags_f64(hd->isa, x + W - hop, hop, 1, T, ring + (hd->step % q) * T);
         } else {
             for (size_t m = 0; m < q; ++m)
-                vsk_sqdiff_lags(hd->isa, x + W - hop * (m + 1), hop, 1, T,
+                vsk_sqdiff_lags_f64(hd->isa, x + W - hop * (m + 1), hop, 1, T,
                                 ring + ((hd->step + q - m % q) % q) * T);
         }
         hd->valid = 1;
@@ -197,9 +199,12 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
         y[1] = 0.f;
         return;
     }
-    vsk_sqdiff_lags(hd->isa, x, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
-    for (size_t t = 1; t <= T; ++t) dp[t] = (double)head[t - 1];
-    for (size_t b = 0; b < q; ++b) vsk_acc_f64(hd->isa, dp + 1, ring + b * T, T);
+    vsk_sqdiff_lags_f64(hd->isa, x, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
+    for (size_t t = 1; t <= T; ++t) dp[t] = head[t - 1];
+    for (size_t b = 0; b < q; ++b) {
+        const double *blk = ring + b * T;
+        for (size_t t = 1; t <= T; ++t) dp[t] += blk[t - 1];
+    }
     double cum = 0.0;
     dp[0] = 1.0;
     for (int64_t t = 1; t <= tmax; ++t) {

@@ -90,6 +90,18 @@ static void test_lags_and_act(uint32_t isa)
                           "%s sqdiff_lags W=%zu t0=%zu q=%zu: %g vs %g", vsk_isa_name(isa), W,
                           t0, q, out[q], ref[q]);
             }
+    static double o64[N], r64[N];
+    for (size_t a = 0; a < 6; ++a)
+        for (size_t c = 0; c < 7; ++c) {
+            size_t W = Ws[a], cnt = counts[c] + (c == 6 ? 3 : 0);   /* also a 4-lag tail */
+            if (W + 2 + cnt > N) continue;
+            vsk_sqdiff_lags_f64_ref(x, W, 2, cnt, r64);
+            vsk_sqdiff_lags_f64(isa, x, W, 2, cnt, o64);
+            for (size_t q = 0; q < cnt; ++q)
+                CHECK(fabs(o64[q] - r64[q]) <= 1e-13 * (r64[q] + 1e-30),
+                      "%s sqdiff_lags_f64 W=%zu q=%zu: %.17g vs %.17g", vsk_isa_name(isa), W,
+                      q, o64[q], r64[q]);
+        }
     /* activations over a wide range incl. saturation, every tail length */
     for (size_t i = 0; i < N; ++i) x[i] = (float)(((double)i - N / 2) * 0.2);   /* ±102 */
     x[0] = -1e30f; x[1] = 1e30f; x[2] = 0.f; x[3] = -0.f;
