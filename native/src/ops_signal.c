@@ -331,7 +331,8 @@ static void harm_run(const vsk_node *n, float *const *v, void *state)
     double *c2 = (double *)((char *)s0 + hb), *acc = (double *)((char *)c2 + hb);
 
     const double sr = n->fattr[0], nyq = 0.5 * sr;
-    const double f0 = v[n->in[0]][0];
+    const float f0in = v[n->in[0]][0];
+    const double f0 = isfinite(f0in) ? (double)f0in : 0.0;   /* NaN/Inf: silent */
     const float *env = v[n->in[1]];
     const uint32_t B = vsk_in_size(n, 1);
 

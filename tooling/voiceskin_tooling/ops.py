@@ -337,6 +337,7 @@ def harmonic(f0: TensorLike, env: TensorLike, hop: int, max_harmonics: int,
     sr = float(sample_rate)
     nyq = 0.5 * sr
     fd = f0.to(torch.float64)
+    fd = torch.where(torch.isfinite(fd), fd, torch.zeros_like(fd))   # NaN/Inf f0: 0
     prev = torch.cat([torch.zeros_like(fd[:, :1]), fd[:, :-1]], 1)
     prev = torch.where(prev == 0, fd, prev)
     t = torch.arange(1, hop + 1, dtype=torch.float64, device=fd.device) / hop   # [hop]
