@@ -613,6 +613,55 @@ static void matvec_neon(const float *W, const float *x, const float *bias,
         y[r] = bias ? v + bias[r] : v;
     }
 }
+static void sqdiff_lags_f64_neon(const float *x, size_t W, size_t t0, size_t count,
+                                 double *out)
+{
+    size_t q = 0;
+    for (; q + 16 <= count; q += 16) {
+        const float *b = x + t0 + q;
+        float64x2_t s[8];
+        for (int k = 0; k < 8; ++k) s[k] = vdupq_n_f64(0.0);
+        for (size_t j = 0; j < W; ++j) {
+            const float64x2_t a = vdupq_n_f64((double)x[j]);
+            const float *bj = b + j;
+            for (int k = 0; k < 8; ++k) {
+                float64x2_t d = vsubq_f64(a, vcvt_f64_f32(vld1_f32(bj + 2 * k)));
+                s[k] = vfmaq_f64(s[k], d, d);
+            }
+        }
+        for (int k = 0; k < 8; ++k) vst1q_f64(out + q + 2 * k, s[k]);
+    }
+    if (q < count) vsk_sqdiff_lags_f64_ref(x, W, t0 + q, count - q, out + q);
+}
+
+static void harmonic_sum_neon(const double *A0, const double *A1, size_t kmax,
+                              const double *t, const double *c2, double *s1,
+                              double *s0, double *acc, size_t hop)
+{
+    size_t j = 0;
+    for (; j + 8 <= hop; j += 8) {
+        float64x2_t S1[4], S0[4], C[4], T[4], Y[4];
+        for (int b = 0; b < 4; ++b) {
+            S1[b] = vld1q_f64(s1 + j + 2 * b);
+            S0[b] = vld1q_f64(s0 + j + 2 * b);
+            C[b] = vld1q_f64(c2 + j + 2 * b);
+            T[b] = vld1q_f64(t + j + 2 * b);
+            Y[b] = vld1q_f64(acc + j + 2 * b);
+        }
+        for (size_t k = 1; k <= kmax; ++k) {
+            const float64x2_t a0 = vdupq_n_f64(A0[k]), da = vdupq_n_f64(A1[k] - A0[k]);
+            for (int b = 0; b < 4; ++b) {
+                float64x2_t sk = S1[b];
+                Y[b] = vfmaq_f64(Y[b], vfmaq_f64(a0, T[b], da), sk);
+                S1[b] = vsubq_f64(vmulq_f64(C[b], sk), S0[b]);
+                S0[b] = sk;
+            }
+        }
+        for (int b = 0; b < 4; ++b) vst1q_f64(acc + j + 2 * b, Y[b]);
+    }
+    if (j < hop)
+        vsk_harmonic_sum_ref(A0, A1, kmax, t + j, c2 + j, s1 + j, s0 + j, acc + j, hop - j);
+}
 #endif /* VSK_NEON */
 
 /* ------------------------------------------------------------- dispatch */
@@ -668,6 +717,12 @@ void vsk_harmonic_sum(uint32_t isa, const double *A0, const double *A1,
         return;
     }
 #endif
+#ifdef VSK_NEON
+    if (isa == VSK_ISA_NEON) {
+        harmonic_sum_neon(A0, A1, kmax, t, c2, s1, s0, acc, hop);
+        return;
+    }
+#endif
     vsk_harmonic_sum_ref(A0, A1, kmax, t, c2, s1, s0, acc, hop);
 }
 
@@ -676,6 +731,9 @@ void vsk_sqdiff_lags_f64(uint32_t isa, const float *x, size_t W, size_t t0,
 {
 #ifdef VSK_X86
     if (isa == VSK_ISA_AVX2) { sqdiff_lags_f64_avx2(x, W, t0, count, out); return; }
+#endif
+#ifdef VSK_NEON
+    if (isa == VSK_ISA_NEON) { sqdiff_lags_f64_neon(x, W, t0, count, out); return; }
 #endif
     vsk_sqdiff_lags_f64_ref(x, W, t0, count, out);
 }
