@@ -8,6 +8,13 @@
 
 #include <math.h>
 
+#include "kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  define VSK_FFT_X86 1
+#  include <immintrin.h>
+#endif
+
 #define VSK_TWO_PI 6.283185307179586476925286766559
 
 int vsk_fft_size_ok(uint32_t n)
@@ -40,7 +47,33 @@ void vsk_rfft_init(uint32_t n, double *table)
 /* In-place complex FFT of size m (power of two) on interleaved z[2m].
  * inverse = 0: forward (table twiddles), 1: inverse (conjugated, unscaled).
  * Stages of length 2 and 4 have trivial twiddles and are done first. */
-static void cfft(uint32_t m, const double *tw, double *z, int inverse)
+#ifdef VSK_FFT_X86
+/* Stages of length >= 8 with AVX: butterflies k and k+1 side by side. */
+__attribute__((target("avx"))) static void stages_avx(uint32_t m, const double *tw, double *z,
+                                                      int inverse)
+{
+    const __m256d conj = _mm256_set_pd(inverse ? -0.0 : 0.0, 0.0, inverse ? -0.0 : 0.0, 0.0);
+    for (uint32_t len = 8; len <= m; len <<= 1) {
+        const uint32_t half = len >> 1, step = m / len;
+        for (uint32_t s = 0; s < m; s += len) {
+            for (uint32_t k = 0; k < half; k += 2) {
+                __m256d w = _mm256_set_m128d(_mm_loadu_pd(tw + 2 * (k + 1) * step),
+                                             _mm_loadu_pd(tw + 2 * k * step));
+                w = _mm256_xor_pd(w, conj);
+                double *pa = z + 2 * (s + k), *pb = z + 2 * (s + k + half);
+                __m256d a = _mm256_loadu_pd(pa), b = _mm256_loadu_pd(pb);
+                __m256d wr = _mm256_movedup_pd(w), wi = _mm256_permute_pd(w, 0xF);
+                __m256d bw = _mm256_addsub_pd(_mm256_mul_pd(b, wr),
+                                              _mm256_mul_pd(_mm256_permute_pd(b, 0x5), wi));
+                _mm256_storeu_pd(pa, _mm256_add_pd(a, bw));
+                _mm256_storeu_pd(pb, _mm256_sub_pd(a, bw));
+            }
+        }
+    }
+}
+#endif
+
+static void cfft(uint32_t isa, uint32_t m, const double *tw, double *z, int inverse)
 {
     /* bit-reversal permutation */
     for (uint32_t i = 1, j = 0; i < m; ++i) {
@@ -74,6 +107,12 @@ static void cfft(uint32_t m, const double *tw, double *z, int inverse)
             a1[0] += cr; a1[1] += ci;
         }
     }
+#ifdef VSK_FFT_X86
+    if (isa == VSK_ISA_AVX2) {
+        stages_avx(m, tw, z, inverse);
+        return;
+    }
+#endif
     const double sg = inverse ? -1.0 : 1.0;
     for (uint32_t len = 8; len <= m; len <<= 1) {
         const uint32_t half = len >> 1, step = m / len;
@@ -89,12 +128,12 @@ static void cfft(uint32_t m, const double *tw, double *z, int inverse)
     }
 }
 
-void vsk_rfft_forward(uint32_t n, const double *table, double *buf)
+void vsk_rfft_forward(uint32_t isa, uint32_t n, const double *table, double *buf)
 {
     uint32_t m = n / 2;
     const double *split = table + m;
     /* z_j = x_{2j} + i x_{2j+1}: the real buffer already is that layout */
-    cfft(m, table, buf, 0);
+    cfft(isa, m, table, buf, 0);
     /* X_k = E_k + W^k O_k,  E_k = (Z_k + conj Z_{m-k})/2,
      * O_k = (Z_k - conj Z_{m-k})/(2i); computed for pairs (k, m-k). */
     double z0r = buf[0], z0i = buf[1];
@@ -116,7 +155,7 @@ void vsk_rfft_forward(uint32_t n, const double *table, double *buf)
     }
 }
 
-void vsk_rfft_inverse(uint32_t n, const double *table, double *buf)
+void vsk_rfft_inverse(uint32_t isa, uint32_t n, const double *table, double *buf)
 {
     uint32_t m = n / 2;
     const double *split = table + m;
@@ -140,7 +179,7 @@ void vsk_rfft_inverse(uint32_t n, const double *table, double *buf)
         buf[2 * k] = zkr; buf[2 * k + 1] = zki;
         if (q != k) { buf[2 * q] = zqr; buf[2 * q + 1] = zqi; }
     }
-    cfft(m, table, buf, 1);
+    cfft(isa, m, table, buf, 1);
     double scale = 1.0 / (double)m;
     /* ifft_m scaled by 1/m gives x_{2j} + i x_{2j+1} directly */
     for (uint32_t i = 0; i < n; ++i) buf[i] *= scale;

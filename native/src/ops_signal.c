@@ -43,7 +43,7 @@ const vsk_op_def vsk_op_def_frame = {"FRAME", frame_validate, frame_state_bytes,
                                      frame_reset, frame_run, frame_flops};
 
 /* -------------------------------------------------------------- STFT_MAG */
-/* State: rfft table | buf[n + 2] (doubles). */
+/* State: header (isa) | rfft table | buf[n + 2] (doubles). */
 
 static vsk_status stft_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
@@ -63,24 +63,26 @@ static size_t stft_table_bytes(uint32_t nfft)
 static size_t stft_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
     uint32_t nfft = (uint32_t)n->iattr[0];
-    return stft_table_bytes(nfft) + vsk_align64((nfft + 2) * sizeof(double));
+    return HDR + stft_table_bytes(nfft) + vsk_align64((nfft + 2) * sizeof(double));
 }
 static void stft_reset(const vsk_node *n, void *state)
 {
     uint32_t nfft = (uint32_t)n->iattr[0];
     memset(state, 0, stft_state_bytes(n, NULL));
-    vsk_rfft_init(nfft, state);
+    *(uint32_t *)state = vsk_isa_detect();
+    vsk_rfft_init(nfft, (double *)((char *)state + HDR));
 }
 static void stft_run(const vsk_node *n, float *const *v, void *state)
 {
     const uint32_t nfft = (uint32_t)n->iattr[0], win = vsk_in_size(n, 0);
-    const double *table = state;
-    double *buf = (double *)((char *)state + stft_table_bytes(nfft));
+    const uint32_t isa = *(const uint32_t *)state;
+    const double *table = (const double *)((char *)state + HDR);
+    double *buf = (double *)((char *)state + HDR + stft_table_bytes(nfft));
     const float *x = v[n->in[0]], *w = n->const_[0]->data;
     uint32_t j = 0;
     for (; j < win; ++j) buf[j] = (double)x[j] * (double)w[j];
     for (; j < nfft + 2; ++j) buf[j] = 0.0;
-    vsk_rfft_forward(nfft, table, buf);
+    vsk_rfft_forward(isa, nfft, table, buf);
     float *y = v[n->out[0]];
     for (uint32_t k = 0; k <= nfft / 2; ++k)
         y[k] = (float)sqrt(buf[2 * k] * buf[2 * k] + buf[2 * k + 1] * buf[2 * k + 1]);
@@ -398,7 +400,7 @@ const vsk_op_def vsk_op_def_harmonic = {"HARMONIC", harm_validate, harm_state_by
 /* State: header (step counter c) | rfft table | hann[N] | buf[N + 2]
  * | ola[hop] (doubles). */
 
-typedef struct noise_hdr { uint32_t c; } noise_hdr;
+typedef struct noise_hdr { uint32_t c, isa; } noise_hdr;
 
 static uint32_t lowbias32(uint32_t x)
 {
@@ -440,6 +442,7 @@ static void noise_reset(const vsk_node *n, void *state)
     memset(state, 0, total);
     uint32_t N = 2u * (uint32_t)n->iattr[0];
     vsk_rfft_init(N, (double *)((char *)state + tab));
+    ((noise_hdr *)state)->isa = vsk_isa_detect();
     double *w = (double *)((char *)state + hann);
     for (uint32_t j = 0; j < N; ++j) w[j] = 0.5 - 0.5 * cos(TWO_PI * (double)j / (double)N);
 }
@@ -461,7 +464,7 @@ static void noise_run(const vsk_node *n, float *const *v, void *state)
         uint32_t h = lowbias32(seed ^ ((base + j) * 0x9E3779B9u)) >> 8;
         buf[j] = 2.0 * (double)h / 16777216.0 - 1.0;
     }
-    vsk_rfft_forward(N, tab, buf);
+    vsk_rfft_forward(hd->isa, N, tab, buf);
     for (uint32_t k = 0; k <= half; ++k) {
         double p = (double)k * (double)(B - 1) / (double)half;
         uint32_t i = (uint32_t)p;
@@ -471,7 +474,7 @@ static void noise_run(const vsk_node *n, float *const *v, void *state)
         buf[2 * k] *= H;
         buf[2 * k + 1] *= H;
     }
-    vsk_rfft_inverse(N, tab, buf);
+    vsk_rfft_inverse(hd->isa, N, tab, buf);
     float *y = v[n->out[0]];
     for (uint32_t j = 0; j < hop; ++j) {
         y[j] = (float)(ola[j] + buf[j] * hann[j]);
