@@ -249,7 +249,12 @@ static uint64_t yin_flops(const vsk_node *n, const uint32_t *vs)
     uint32_t N = vs[n->in[0]];
     int64_t tmin, tmax;
     yin_taus(n, N, &tmin, &tmax);
-    return 3ull * (uint64_t)tmax * (N - (uint64_t)tmax) + 2ull * N + 8ull * (uint64_t)tmax;
+    const yin_layout L = yin_plan(n, N);
+    /* steady state (sliding FRAME input): one new block + the head, then
+     * the sum over the q blocks and the normalisation */
+    uint64_t cols = L.q > 0 ? (uint64_t)n->hop + L.r : L.W;
+    return 3ull * cols * (uint64_t)tmax + (uint64_t)L.q * (uint64_t)tmax + 2ull * N +
+           8ull * (uint64_t)tmax;
 }
 const vsk_op_def vsk_op_def_pitch_yin = {"PITCH_YIN", yin_validate, yin_state_bytes,
                                          yin_reset, yin_run, yin_flops};
