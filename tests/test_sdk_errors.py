@@ -262,3 +262,41 @@ def test_missing_library_is_a_clear_error() -> None:
                 {"VOICESKIN_LIBRARY": "/nonexistent/libvoiceskin.so"})
     assert r.returncode != 0
     assert "LibraryNotFoundError" in r.stderr and "/nonexistent/libvoiceskin.so" in r.stderr
+
+
+def test_raw_abi_and_argument_statuses(lib, identity_bytes: bytes) -> None:
+    """Statuses only a misbehaving host can provoke, through the raw cffi
+    binding, map to VoiceskinError names like every other status."""
+    from voiceskin import Bundle, VoiceskinError
+    from voiceskin._ffi import ffi
+    from voiceskin.errors import check
+
+    def name(st: int) -> str:
+        with pytest.raises(VoiceskinError) as ei:
+            check(st)
+        return ei.value.name
+
+    with Bundle.from_bytes(identity_bytes) as b:
+        info = ffi.new("vsk_bundle_info *")
+        info.struct_size = ffi.sizeof("vsk_bundle_info") - 4
+        assert name(lib.vsk_bundle_get_info(b.ptr, info)) == "VSK_ERR_ABI_MISMATCH"
+        cfg = ffi.new("vsk_voice_config *")
+        lib.vsk_voice_config_init(cfg)
+        cfg.abi_version = 99
+        out = ffi.new("vsk_voice **")
+        assert name(lib.vsk_voice_create(b.ptr, cfg, out)) == "VSK_ERR_ABI_MISMATCH"
+        assert name(lib.vsk_voice_create(b.ptr, ffi.NULL, out)) == "VSK_ERR_INVALID_ARGUMENT"
+    rcfg = ffi.new("vsk_registry_config *")
+    lib.vsk_registry_config_init(rcfg)
+    rcfg.struct_size = 4
+    assert name(lib.vsk_registry_create(rcfg, ffi.new("vsk_registry **"))) == \
+        "VSK_ERR_ABI_MISMATCH"
+    assert name(lib.vsk_bundle_open_memory(ffi.NULL, 100, ffi.new("vsk_bundle **"))) == \
+        "VSK_ERR_INVALID_ARGUMENT"
+    # every status has a name and a description in the library, and the
+    # Python table of names agrees with it
+    from voiceskin.errors import status_name
+
+    for code in range(0, -17, -1):
+        assert ffi.string(lib.vsk_status_name(code)).decode() == status_name(code)
+        assert ffi.string(lib.vsk_status_string(code))
