@@ -1,0 +1,153 @@
+"""A tiny end-to-end distillation: voice TOML → master outputs → two tiers
+trained for a few steps → QA → pack → verify → render → inspect → list,
+through the real CLI and the real native library (< 2 minutes on 2 cores).
+
+It checks the plumbing and the contracts, not the quality bars (a few steps
+cannot meet them): the bundle opens natively, the runtime reproduces the
+PyTorch student and the reference graph, the QA JSON has every score for
+held-out and seen speakers, and the master's pitch is the student's pitch.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "data" / "corpus"
+
+
+def _voice(tmp: Path) -> Path:
+    spk = tmp / "speakers"
+    for s, n in (("kal", 2), ("esp_gb_f2", 1), ("rms", 1)):
+        (spk / s).mkdir(parents=True)
+        for f in sorted((CORPUS / "speakers" / s).glob("*.flac"))[:n]:
+            shutil.copy(f, spk / s / f.name)
+    ref = tmp / "ref"
+    ref.mkdir()
+    for f in sorted((CORPUS / "target" / "slt").glob("*.flac"))[:3]:
+        shutil.copy(f, ref / f.name)
+    toml = tmp / "tiny.toml"
+    toml.write_text(f"""
+[voice]
+id = "tiny.test"
+display_name = "Tiny test voice"
+version = "0.0.1"
+
+[master]
+name = "world"
+[master.settings]
+f0_method = "yin"
+
+[target]
+reference = ["{ref}"]
+
+[corpus]
+inputs = ["{spk}"]
+heldout_speakers = ["rms"]
+chunk_seconds = 3.0
+
+[training]
+steps = 12
+batch_size = 4
+segment_seconds = 0.4
+learning_rate = 0.003
+
+[[tiers]]
+name = "low"
+[[tiers]]
+name = "medium"
+""", encoding="utf-8")
+    return toml
+
+
+@pytest.mark.skipif(not (CORPUS / "speakers").is_dir(), reason="shipped corpus missing")
+def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from voiceskin import Bundle, Voice
+
+    from voiceskin_tooling.cli import main
+    from voiceskin_tooling.distill import load_cache, load_student
+    from voiceskin_tooling.student import frontend
+
+    toml = _voice(tmp_path)
+    out = tmp_path / "out"
+    assert main(["distill", str(toml), "-o", str(out), "-j", "2", "-q", "--no-fail"]) == 0
+
+    vd = out / "tiny.test"
+    qa = json.loads((vd / "qa.json").read_text())
+    for tier in ("low", "medium"):
+        assert (vd / "tiers" / f"{tier}.pt").is_file()
+        t = qa["tiers"][tier]
+        for split in ("heldout", "seen"):
+            s = t[split]
+            assert s["utterances"] >= 1
+            for k in ("logmel_distance", "logmel_ratio", "f0_median_cents",
+                      "f0_gross_fraction", "voicing_error"):
+                assert s[k] is not None and np.isfinite(s[k]), (tier, split, k)
+        assert t["heldout"]["speakers"] == ["rms"]
+        assert "rms" not in t["seen"]["speakers"]
+        assert t["parameters"] > 0 and t["flops_per_second"] > 0
+        assert t["core_percent_48k"] > 0
+        assert isinstance(t["failures"], list) and t["bars"]
+    assert (vd / "report.html").is_file()
+    assert "<table>" in (vd / "report.html").read_text()
+    dist = json.loads((vd / "distill.json").read_text())
+    assert dist["training"]["low"]["steps"] == 12
+
+    # the master's F0 is the student's F0: same causal YIN + PITCH_MAP
+    cache = load_cache(dist["cache"])
+    u = next(u for u in cache["utts"] if u["split"] == "heldout")
+    from voiceskin_tooling.masters import get_master
+
+    m = get_master("world", f0_method="yin")
+    m.fit([sf.read(str(p), dtype="float32")[0] for p in sorted((tmp_path / "ref").glob("*.flac"))], 16000)
+    mo = m.convert(u["input"].numpy(), 16000)
+    f0s = u["f0"].numpy()
+    mf = mo.f0[1:len(f0s) + 1]
+    both = (mf > 0)
+    assert both.mean() > 0.3
+    np.testing.assert_allclose(f0s[: len(mf)][both], mf[both], rtol=1e-4)
+
+    # pack (atomic, QA inside) → inspect → verify against refgraph and students
+    bundle = tmp_path / "tiny.vskin"
+    assert main(["pack", str(toml), "--out", str(out), "-o", str(bundle)]) == 0
+    assert bundle.is_file() and not list(tmp_path.glob(".vskin-*"))
+    assert main(["inspect", str(bundle)]) == 0
+    text = capsys.readouterr().out
+    assert "low" in text and "medium" in text and "Tiny test voice" in text
+    assert main(["verify", str(bundle), "--checkpoints", str(vd / "tiers")]) == 0
+    assert "verified" in capsys.readouterr().out
+
+    # render through the native runtime: equals the student, latency compensated
+    wav_in = tmp_path / "in.wav"
+    sf.write(str(wav_in), u["input"].numpy(), 16000, subtype="FLOAT")
+    for tier in ("low", "1"):
+        wav_out = tmp_path / f"out_{tier}.wav"
+        assert main(["render", str(bundle), str(wav_in), str(wav_out), "--tier", tier]) == 0
+        y, sr = sf.read(str(wav_out), dtype="float32")
+        assert sr == 16000 and len(y) == len(u["input"])
+        name = "low" if tier == "low" else "medium"
+        st, _ = load_student(vd / "tiers" / f"{name}.pt")
+        ys = st.convert(u["input"].numpy(), (u["f0"], u["voicing"]))
+        n = len(ys)
+        err = np.max(np.abs(y[:n] - ys))
+        assert err < 0.02 * max(np.max(np.abs(ys)), 1e-3), (tier, err)
+
+    # at 48 kHz the native runtime runs too (resampled), output is finite speech-level audio
+    with Bundle.open(str(bundle)) as b:
+        v = Voice(b, sample_rate=48000, max_block=480, tier="medium")
+        x48 = np.repeat(u["input"].numpy(), 3).astype(np.float32)
+        y48 = v.process(x48)
+        assert np.all(np.isfinite(y48)) and 1e-4 < np.sqrt(np.mean(y48 ** 2)) < 1.0
+
+    # list finds the voice in the folder
+    assert main(["list", str(tmp_path)]) == 0
+    assert "tiny.test" in capsys.readouterr().out
+
+    # the student's front end and the cached pitch agree (no drift between cache and model)
+    fe = frontend(u["input"].numpy(), st.cfg)
+    assert np.allclose(fe.f0.numpy(), u["f0"].numpy()[: fe.f0.numel()])
