@@ -1,0 +1,227 @@
+// VoiceSkin.Native.cs — P/Invoke binding of the whole libvoiceskin ABI
+// (native/include/voiceskin.h, ABI version 1). No Unity dependency.
+//
+// One declaration per C function, with the C names, so the header and this
+// file can be compared line by line (tests/test_unity_package.py does that).
+// Pointers are IntPtr (or float* on the audio path); strings going in are
+// NUL-terminated UTF-8 byte arrays (see Utf8), strings coming out are IntPtr
+// owned by the library (see Utf8.FromNative). size_t is UIntPtr.
+//
+// The library is "voiceskin": libvoiceskin.so / libvoiceskin.dylib /
+// voiceskin.dll, found by the runtime's native library search (Unity: the
+// package's Plugins folders). On iOS the library is linked statically into
+// the player, so the import name is "__Internal".
+
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace VoiceSkin.Interop
+{
+    /// <summary>vsk_status: 0 or a negative error code (int32 on the wire).</summary>
+    public enum VskStatus : int
+    {
+        VSK_OK = 0,
+        VSK_ERR_INVALID_ARGUMENT = -1,
+        VSK_ERR_NO_MEMORY = -2,
+        VSK_ERR_IO = -3,
+        VSK_ERR_BAD_MAGIC = -4,
+        VSK_ERR_UNSUPPORTED_VERSION = -5,
+        VSK_ERR_TRUNCATED = -6,
+        VSK_ERR_CHECKSUM = -7,
+        VSK_ERR_CORRUPT = -8,
+        VSK_ERR_TOO_LARGE = -9,
+        VSK_ERR_UNSUPPORTED_OP = -10,
+        VSK_ERR_ABI_MISMATCH = -11,
+        VSK_ERR_UNSUPPORTED_RATE = -12,
+        VSK_ERR_NOT_FOUND = -13,
+        VSK_ERR_DUPLICATE = -14,
+        VSK_ERR_BUFFER_TOO_SMALL = -15,
+        VSK_ERR_BAD_STATE = -16,
+    }
+
+    /// <summary>vsk_bundle_info. Set struct_size = SizeOf before the call.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct vsk_bundle_info
+    {
+        public uint struct_size;
+        public IntPtr voice_id;       // const char*, owned by the bundle
+        public IntPtr display_name;   // const char*
+        public IntPtr version;        // const char*, "major.minor.patch"
+        public uint tier_count;
+        public uint format_version;
+
+        public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_bundle_info)); } }
+    }
+
+    /// <summary>vsk_tier_info. Set struct_size = SizeOf before the call.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct vsk_tier_info
+    {
+        public uint struct_size;
+        public IntPtr name;           // const char*, owned by the bundle
+        public uint model_sample_rate;
+        public uint hop_samples;
+        public uint latency_samples;
+        public ulong parameter_count;
+        public ulong flops_per_second;
+
+        public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_tier_info)); } }
+    }
+
+    /// <summary>vsk_voice_config. Fill with vsk_voice_config_init first.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct vsk_voice_config
+    {
+        public uint struct_size;
+        public uint abi_version;
+        public uint sample_rate;
+        public uint channels;
+        public uint max_block_frames;
+        public uint initial_tier;
+        public float mix;
+        public uint bypass;
+    }
+
+    /// <summary>vsk_registry_config. Fill with vsk_registry_config_init first.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct vsk_registry_config
+    {
+        public uint struct_size;
+        public uint abi_version;
+        public uint max_voices;
+    }
+
+    /// <summary>The C functions, one to one. Threading classes as in docs/abi.md.</summary>
+    public static unsafe class Native
+    {
+#if (UNITY_IOS || UNITY_TVOS || UNITY_VISIONOS) && !UNITY_EDITOR
+        public const string Library = "__Internal";
+#else
+        public const string Library = "voiceskin";
+#endif
+        /// <summary>VSK_ABI_VERSION this binding was written for.</summary>
+        public const uint VSK_ABI_VERSION = 1;
+        public const uint VSK_VERSION_MAJOR = 0;
+        public const uint VSK_VERSION_MINOR = 1;
+        public const uint VSK_VERSION_PATCH = 0;
+
+        const CallingConvention CC = CallingConvention.Cdecl;
+
+        // ------------------------------------------------------------ versions [any]
+        [DllImport(Library, CallingConvention = CC)] public static extern uint vsk_version();
+        [DllImport(Library, CallingConvention = CC)] public static extern IntPtr vsk_version_string();
+        [DllImport(Library, CallingConvention = CC)] public static extern uint vsk_abi_version();
+
+        // ------------------------------------------------------------ statuses [any]
+        [DllImport(Library, CallingConvention = CC)] public static extern IntPtr vsk_status_name(VskStatus status);
+        [DllImport(Library, CallingConvention = CC)] public static extern IntPtr vsk_status_string(VskStatus status);
+
+        // ------------------------------------------------------------ bundle
+        /// <summary>[control] Copies and validates `size` bytes.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_bundle_open_memory(void* data, UIntPtr size, out IntPtr out_bundle);
+        /// <summary>[control] `path`: NUL-terminated UTF-8 (Utf8.ToNative).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_bundle_open_file(byte[] path, out IntPtr out_bundle);
+        /// <summary>[any]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern void vsk_bundle_retain(IntPtr bundle);
+        /// <summary>[control] The last release frees the bundle.</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern void vsk_bundle_release(IntPtr bundle);
+        /// <summary>[any]</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_bundle_get_info(IntPtr bundle, ref vsk_bundle_info info);
+        /// <summary>[any]</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_bundle_get_tier_info(IntPtr bundle, uint index, ref vsk_tier_info info);
+        /// <summary>[any] `name`: NUL-terminated UTF-8.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_bundle_find_tier(IntPtr bundle, byte[] name, out uint out_index);
+
+        // ------------------------------------------------------------ voice
+        /// <summary>[any] Defaults: 48000 Hz, 1 channel, 1024 frames, tier 0, mix 1, no bypass.</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern void vsk_voice_config_init(ref vsk_voice_config config);
+        /// <summary>[any]</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_voice_get_size(IntPtr bundle, ref vsk_voice_config config, out UIntPtr out_bytes);
+        /// <summary>[control] `memory` 64-byte aligned, at least vsk_voice_get_size bytes.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_voice_init(IntPtr memory, UIntPtr bytes, IntPtr bundle,
+                                                      ref vsk_voice_config config, out IntPtr out_voice);
+        /// <summary>[control]</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_voice_create(IntPtr bundle, ref vsk_voice_config config, out IntPtr out_voice);
+        /// <summary>[control]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern void vsk_voice_destroy(IntPtr voice);
+        /// <summary>[audio] Interleaved frames; in == out allowed.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_voice_process(IntPtr voice, float* @in, float* @out, uint frames);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_tier(IntPtr voice, uint tier);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_get_tier(IntPtr voice, out uint out_tier);
+        /// <summary>[any-rt] 0..1.</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_mix(IntPtr voice, float wet);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_bypass(IntPtr voice, int bypass);
+        /// <summary>[audio]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_reset(IntPtr voice);
+        /// <summary>[any] Host frames, constant.</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_get_latency(IntPtr voice, out uint out_frames);
+
+        // ------------------------------------------------------------ registry
+        /// <summary>[any]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern void vsk_registry_config_init(ref vsk_registry_config config);
+        /// <summary>[control]</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_create(ref vsk_registry_config config, out IntPtr out_registry);
+        /// <summary>[control] Releases every bundle reference it holds.</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern void vsk_registry_destroy(IntPtr registry);
+        /// <summary>[control] The registry adds its own reference.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_add_bundle(IntPtr registry, IntPtr bundle, out uint out_index);
+        /// <summary>[control] `path`: NUL-terminated UTF-8.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_add_file(IntPtr registry, byte[] path, out uint out_index);
+        /// <summary>[control] Bytes are copied.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_add_memory(IntPtr registry, void* data, UIntPtr size, out uint out_index);
+        /// <summary>[control] `folder`: NUL-terminated UTF-8.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_scan_folder(IntPtr registry, byte[] folder,
+                                                                out uint out_added, out uint out_skipped);
+        /// <summary>[control]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_registry_count(IntPtr registry, out uint out_count);
+        /// <summary>[control] Borrowed pointer: vsk_bundle_retain to keep it.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_get(IntPtr registry, uint index, out IntPtr out_bundle);
+        /// <summary>[control] `voice_id`: NUL-terminated UTF-8.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_find(IntPtr registry, byte[] voice_id, out uint out_index);
+    }
+
+    /// <summary>UTF-8 conversions for the binding (control paths only: they allocate).</summary>
+    public static unsafe class Utf8
+    {
+        /// <summary>NUL-terminated UTF-8 bytes of `s` (ArgumentException on an embedded NUL).</summary>
+        public static byte[] ToNative(string s)
+        {
+            if (s == null) throw new ArgumentNullException("s");
+            if (s.IndexOf('\0') >= 0) throw new ArgumentException("string contains a NUL character: " + s);
+            int n = Encoding.UTF8.GetByteCount(s);
+            byte[] b = new byte[n + 1];
+            Encoding.UTF8.GetBytes(s, 0, s.Length, b, 0);
+            return b;
+        }
+
+        /// <summary>A library-owned NUL-terminated UTF-8 string ("" for NULL).</summary>
+        public static string FromNative(IntPtr p)
+        {
+            if (p == IntPtr.Zero) return string.Empty;
+            byte* b = (byte*)p;
+            int n = 0;
+            while (b[n] != 0) n++;
+            return Encoding.UTF8.GetString(b, n);
+        }
+    }
+}

@@ -1,0 +1,273 @@
+// Test program for the Unity package's managed layer, run under Mono by
+// tests/test_unity_mono.py against the real libvoiceskin. Not compiled by
+// Unity (no assembly definition covers this folder).
+//
+//   mono VoiceSkinMonoTest.exe abi
+//   mono VoiceSkinMonoTest.exe process FOLDER VOICE_ID IN.f32 OUT_VOICE.f32 OUT_STREAM.f32 SCHEDULE
+//   mono VoiceSkinMonoTest.exe switch FOLDER ID_A ID_B IN.f32 OUT.f32 SWITCH_BLOCK
+//   mono VoiceSkinMonoTest.exe errors FOLDER CORRUPT_FILE
+//
+// Audio files are raw little-endian float32, stereo interleaved, 48 kHz, a
+// whole number of 1024-frame buffers. SCHEDULE is "block:tier,block:tier"
+// where tier is an index or a name: before processing buffer `block` the
+// tier is requested. Output lines are "key value..." for pytest to parse.
+
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using VoiceSkin;
+using VoiceSkin.Interop;
+
+static class VoiceSkinMonoTest
+{
+    const int Rate = 48000, Channels = 2, Block = 1024;
+
+    static int Main(string[] args)
+    {
+        try
+        {
+            switch (args.Length > 0 ? args[0] : "")
+            {
+                case "abi": return Abi();
+                case "process": return ProcessCmd(args[1], args[2], args[3], args[4], args[5], args[6]);
+                case "switch": return SwitchCmd(args[1], args[2], args[3], args[4], args[5], int.Parse(args[6]));
+                case "errors": return Errors(args[1], args[2]);
+                default:
+                    Console.Error.WriteLine("usage: abi | process ... | switch ... | errors ...");
+                    return 2;
+            }
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine("FAILED: " + e);
+            return 1;
+        }
+    }
+
+    // ------------------------------------------------------------------- abi
+    static void Layout(Type t)
+    {
+        Console.WriteLine("sizeof " + t.Name + " " + Marshal.SizeOf(t));
+        foreach (var f in t.GetFields())
+            if (!f.IsStatic)
+                Console.WriteLine("offset " + t.Name + "." + f.Name + " " + Marshal.OffsetOf(t, f.Name));
+    }
+
+    static int Abi()
+    {
+        Console.WriteLine("version " + Native.vsk_version() + " " + Utf8.FromNative(Native.vsk_version_string()));
+        Console.WriteLine("abi " + Native.vsk_abi_version() + " " + Native.VSK_ABI_VERSION);
+        Layout(typeof(vsk_bundle_info));
+        Layout(typeof(vsk_tier_info));
+        Layout(typeof(vsk_voice_config));
+        Layout(typeof(vsk_registry_config));
+        foreach (VskStatus s in Enum.GetValues(typeof(VskStatus)))
+            Console.WriteLine("status " + (int)s + " " + s + " " + Utf8.FromNative(Native.vsk_status_name(s)));
+        Console.WriteLine("status -99 unknown " + Utf8.FromNative(Native.vsk_status_name((VskStatus)(-99))));
+        var vc = new vsk_voice_config();
+        Native.vsk_voice_config_init(ref vc);
+        Console.WriteLine("voice_config_init " + vc.struct_size + " " + vc.abi_version + " " + vc.sample_rate + " " +
+                          vc.channels + " " + vc.max_block_frames + " " + vc.initial_tier + " " + vc.mix + " " + vc.bypass);
+        var rc = new vsk_registry_config();
+        Native.vsk_registry_config_init(ref rc);
+        Console.WriteLine("registry_config_init " + rc.struct_size + " " + rc.abi_version + " " + rc.max_voices);
+        return 0;
+    }
+
+    // --------------------------------------------------------------- helpers
+    static float[] ReadF32(string path)
+    {
+        byte[] b = File.ReadAllBytes(path);
+        var f = new float[b.Length / 4];
+        Buffer.BlockCopy(b, 0, f, 0, f.Length * 4);
+        return f;
+    }
+
+    static void WriteF32(string path, float[] f)
+    {
+        var b = new byte[f.Length * 4];
+        Buffer.BlockCopy(f, 0, b, 0, b.Length);
+        File.WriteAllBytes(path, b);
+    }
+
+    static Dictionary<int, string> ParseSchedule(string s)
+    {
+        var d = new Dictionary<int, string>();
+        foreach (var item in s.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = item.Split(':');
+            d[int.Parse(kv[0])] = kv[1];
+        }
+        return d;
+    }
+
+    static int TierIndex(VoiceSkinBundle b, string tier)
+    {
+        int i;
+        return int.TryParse(tier, out i) ? b.GetTier(i).Index : b.FindTier(tier).Index;
+    }
+
+    static void Require(bool ok, string what)
+    {
+        if (!ok) throw new Exception("check failed: " + what);
+    }
+
+    // --------------------------------------------------------------- process
+    static int ProcessCmd(string folder, string voiceId, string inPath, string outVoice, string outStream, string sched)
+    {
+        float[] input = ReadF32(inPath);
+        Require(input.Length % (Block * Channels) == 0, "input is whole buffers");
+        int blocks = input.Length / (Block * Channels);
+        var schedule = ParseSchedule(sched);
+
+        using (var reg = VoiceSkinRegistry.FromFolder(folder))
+        using (var bundle = reg.Find(voiceId))
+        {
+            Console.WriteLine("voices " + reg.Count);
+            foreach (var b in reg.GetAll()) { Console.WriteLine("voice " + b.VoiceId + " " + b.Version); b.Dispose(); }
+            foreach (var t in bundle.Tiers) Console.WriteLine("tier " + t.Index + " " + t.Name + " " + t.FlopsPerSecond);
+
+            // 1. VoiceSkinVoice directly: one reusable Unity-sized buffer, in place.
+            var output = new float[input.Length];
+            var buf = new float[Block * Channels];
+            long alloc;
+            using (var voice = new VoiceSkinVoice(bundle, Rate, Channels, Block))
+            {
+                Console.WriteLine("latency " + voice.LatencyFrames);
+                // Tier switches by name look the name up (control path): resolve first.
+                var tiers = new Dictionary<int, int>();
+                foreach (var kv in schedule) tiers[kv.Key] = TierIndex(bundle, kv.Value);
+                // Counted from the first buffer (the constructor warmed up the
+                // P/Invoke stubs, which Mono builds on first call).
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int k = 0; k < blocks; k++)
+                {
+                    int tier;
+                    if (tiers.TryGetValue(k, out tier)) voice.SetTier(tier);
+                    Array.Copy(input, k * buf.Length, buf, 0, buf.Length);
+                    voice.Process(buf);
+                    Array.Copy(buf, 0, output, k * buf.Length, buf.Length);
+                }
+                alloc = GC.GetAllocatedBytesForCurrentThread() - before;
+                Console.WriteLine("tier_after " + voice.Tier + " " + voice.CurrentTier.Name);
+            }
+            Console.WriteLine("alloc_voice " + alloc);
+            WriteF32(outVoice, output);
+
+            // 2. The same through VoiceSkinStream (what VoiceSkinFilter runs),
+            //    by tier name where the schedule says a name.
+            var output2 = new float[input.Length];
+            using (var stream = new VoiceSkinStream())
+            {
+                stream.SetVoice(new VoiceSkinVoice(bundle, Rate, Channels, Block), 0);
+                long allocAudio = 0;
+                for (int k = 0; k < blocks; k++)
+                {
+                    string tier;
+                    if (schedule.TryGetValue(k, out tier)) stream.SetTier(TierIndex(bundle, tier));   // game thread
+                    Array.Copy(input, k * buf.Length, buf, 0, buf.Length);
+                    long b0 = GC.GetAllocatedBytesForCurrentThread();
+                    stream.Process(buf, Channels);                                              // audio thread
+                    allocAudio += GC.GetAllocatedBytesForCurrentThread() - b0;
+                    Array.Copy(buf, 0, output2, k * buf.Length, buf.Length);
+                }
+                Console.WriteLine("alloc_stream " + allocAudio);
+                Console.WriteLine("stream_errors " + stream.ErrorCount);
+            }
+            WriteF32(outStream, output2);
+        }
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- switch
+    static int SwitchCmd(string folder, string idA, string idB, string inPath, string outPath, int switchBlock)
+    {
+        float[] input = ReadF32(inPath);
+        int blocks = input.Length / (Block * Channels);
+        var output = new float[input.Length];
+        var buf = new float[Block * Channels];
+        using (var reg = VoiceSkinRegistry.FromFolder(folder))
+        using (var a = reg.Find(idA))
+        using (var b = reg.Find(idB))
+        using (var stream = new VoiceSkinStream(256))   // small scratch: the switch spans pieces
+        {
+            var va = new VoiceSkinVoice(a, Rate, Channels, Block);
+            stream.SetVoice(va, 0);
+            Console.WriteLine("latency_a " + va.LatencyFrames);
+            int disposed = 0;
+            long allocAudio = 0;
+            int switchingBlocks = 0;
+            for (int k = 0; k < blocks; k++)
+            {
+                if (k == switchBlock)
+                {
+                    var vb = new VoiceSkinVoice(b, Rate, Channels, Block, b.Tiers.Count - 1);
+                    Console.WriteLine("latency_b " + vb.LatencyFrames);
+                    stream.SetVoice(vb, b.Tiers.Count - 1);
+                }
+                Array.Copy(input, k * buf.Length, buf, 0, buf.Length);
+                long b0 = GC.GetAllocatedBytesForCurrentThread();
+                stream.Process(buf, Channels);
+                allocAudio += GC.GetAllocatedBytesForCurrentThread() - b0;
+                if (stream.IsSwitching) switchingBlocks++;
+                Array.Copy(buf, 0, output, k * buf.Length, buf.Length);
+                int d = stream.CollectGarbage();
+                if (d > 0) Console.WriteLine("disposed_at " + k + " " + d);
+                disposed += d;
+            }
+            Require(va.IsDisposed, "the old voice was disposed after the switch");
+            Console.WriteLine("switching_blocks " + switchingBlocks);
+            Console.WriteLine("disposed " + disposed);
+            Console.WriteLine("alloc_stream " + allocAudio);
+            Console.WriteLine("stream_errors " + stream.ErrorCount);
+        }
+        WriteF32(outPath, output);
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- errors
+    static void Expect(string what, Action a)
+    {
+        try
+        {
+            a();
+            Console.WriteLine("noerror " + what);
+        }
+        catch (VoiceSkinException e)
+        {
+            Console.WriteLine("error " + what + " " + e.StatusName + " " + (int)e.Status + " | " + e.Message);
+        }
+    }
+
+    static int Errors(string folder, string corrupt)
+    {
+        Expect("open_corrupt", () => VoiceSkinBundle.OpenFile(corrupt).Dispose());
+        Expect("open_missing", () => VoiceSkinBundle.OpenFile(Path.Combine(folder, "missing.vskin")).Dispose());
+        Expect("bytes_garbage", () => VoiceSkinBundle.FromBytes(new byte[100]).Dispose());
+        Expect("scan_missing", () => VoiceSkinRegistry.FromFolder(Path.Combine(folder, "no-such-folder")).Dispose());
+        using (var reg = new VoiceSkinRegistry())
+        {
+            var r = reg.ScanFolder(folder);
+            Console.WriteLine("scan " + r.Added + " " + r.Skipped);
+            Console.WriteLine("indexof_missing " + reg.IndexOf("no.such.voice"));
+            Expect("find_missing", () => reg.Find("no.such.voice").Dispose());
+            using (var b = reg.Get(0))
+            {
+                Expect("tier_name", () => b.FindTier("no-such-tier"));
+                Expect("tier_index", () => b.GetTier(99));
+                Expect("rate", () => new VoiceSkinVoice(b, 4000, 2).Dispose());
+                Expect("duplicate", () => reg.AddBundle(b));
+                using (var v = new VoiceSkinVoice(b, Rate, Channels, Block))
+                {
+                    Expect("set_tier_name", () => v.SetTier("no-such-tier"));
+                    Console.WriteLine("trysettier " + v.TrySetTier(99));
+                    v.Dispose();
+                    try { v.Process(new float[Block * Channels]); Console.WriteLine("noerror disposed"); }
+                    catch (ObjectDisposedException) { Console.WriteLine("error disposed ObjectDisposedException"); }
+                }
+            }
+        }
+        return 0;
+    }
+}
