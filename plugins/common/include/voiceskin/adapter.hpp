@@ -265,6 +265,7 @@ private:
     }
 
     void publish(Slot *s, uint32_t ch) {
+        s->channels = ch;
         published_channels_ = ch;
         channels_ = ch;
         delete pending_.exchange(s, std::memory_order_acq_rel);  // never seen by the audio thread
