@@ -222,6 +222,10 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
     from .student import StudentConfig, config_from_tier, pitch_track
 
     seed = cfg.seed if cfg.seed is not None else voice.training.seed
+    master = voice.make_master()
+    model_sr = 16000
+    refs, ref_sr = voice.load_reference_audio()  # bad reference audio fails before any work
+    master.fit(refs, ref_sr)
     manifest = _corpus_for(cfg, voice)
     train = _select(manifest.train, cfg.max_train_seconds, seed)
     held = _select(manifest.heldout, cfg.max_heldout_seconds, seed)
@@ -231,10 +235,6 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
     if not held:
         raise DistillError(f"corpus {manifest.root} has no held-out speakers (QA needs them)")
 
-    master = voice.make_master()
-    model_sr = 16000
-    refs, ref_sr = voice.load_reference_audio()
-    master.fit(refs, ref_sr)
     preset = voice.tiers[0].preset
     pitch = pitch_spec_for(master, preset)
     key_src = json.dumps({"master": master.fingerprint(), "pitch": asdict(pitch),
