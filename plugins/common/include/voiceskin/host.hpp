@@ -51,6 +51,14 @@ public:
         if (!reg_) return create_status_;
         return reg_.add_file(utf8_path);
     }
+    /// Adds a bundle from bytes (copied), e.g. read through an engine's
+    /// virtual file system (Godot's res:// inside a .pck).
+    vsk_status add_memory(const void *data, size_t size) {
+        std::lock_guard<std::mutex> g(reg_mu_);
+        if (!reg_) return create_status_;
+        uint32_t index = 0;
+        return vsk_registry_add_memory(reg_.get(), data, size, &index);
+    }
     vsk_status add_bundle(const Bundle &b) {
         std::lock_guard<std::mutex> g(reg_mu_);
         if (!reg_) return create_status_;
