@@ -323,7 +323,7 @@ def _interp(env: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
 
 
 def harmonic(f0: TensorLike, env: TensorLike, hop: int, max_harmonics: int,
-             sample_rate: float, chunk: int = 32) -> torch.Tensor:
+             sample_rate: float, chunk: int = 64) -> torch.Tensor:
     """HARMONIC: f0 [B, T] (Hz), env [B, T, Bn] (linear magnitudes at
     ``b·(sr/2)/(Bn−1)``) -> [B, T*hop]. Phase and frequency in float64;
     differentiable w.r.t. env (and f0). ``chunk`` harmonics are summed at a
@@ -352,14 +352,19 @@ def harmonic(f0: TensorLike, env: TensorLike, hop: int, max_harmonics: int,
     A_prev = torch.cat([torch.zeros_like(A[:, :1]), A[:, :-1]], 1)
     # harmonics never above Nyquist in any frame contribute nothing
     live = int(ok.any(0).any(0).nonzero().max().item()) + 1 if bool(ok.any()) else 0
+    # y_j = Σ_k A_prev,k·sin(kφ_j) + t_j·Σ_k (A_k − A_prev,k)·sin(kφ_j): two batched
+    # mat-vecs per chunk of harmonics. sin(kφ) in the envelope's dtype (the
+    # phase itself is float64 and wrapped, so float32 loses < 3e-5 rad).
     y = torch.zeros(Bsz, T, hop, dtype=env.dtype, device=env.device)
-    tt = t.to(env.dtype).unsqueeze(-1)                                        # [hop,1]
+    tt = t.to(env.dtype)                                                      # [hop]
+    ph = phase.to(env.dtype).unsqueeze(-1)                                    # [B,T,hop,1]
+    kk = k.to(env.dtype)
+    dA = A - A_prev
     for k0 in range(0, live, chunk):
         k1 = min(k0 + chunk, live)
-        s = torch.sin(phase.unsqueeze(-1) * k[k0:k1]).to(env.dtype)          # [B,T,hop,kc]
-        a0 = A_prev[..., k0:k1].unsqueeze(2)                                  # [B,T,1,kc]
-        da = (A[..., k0:k1] - A_prev[..., k0:k1]).unsqueeze(2)
-        y = y + ((a0 + tt * da) * s).sum(-1)
+        s = torch.sin(ph * kk[k0:k1])                                         # [B,T,hop,kc]
+        y = y + (s @ A_prev[..., k0:k1, None]).squeeze(-1) \
+            + tt * (s @ dA[..., k0:k1, None]).squeeze(-1)
     return y.reshape(Bsz, T * hop)
 
 
