@@ -145,7 +145,10 @@ static yin_layout yin_plan(const vsk_node *n, uint32_t N)
     yin_taus(n, N, &tmin, &tmax);
     yin_layout L;
     L.W = N - (size_t)tmax;
-    L.q = n->hop ? L.W / n->hop : 0;
+    /* blocks pay off from a few samples per hop on; their ring is capped
+     * at 2^22 doubles (32 MiB) — beyond that every step sums all of W */
+    L.q = n->hop >= 8 ? L.W / n->hop : 0;
+    if ((uint64_t)L.q * (uint64_t)tmax > (1u << 22)) L.q = 0;
     L.r = L.W - L.q * n->hop;
     L.dp = HDR;
     L.head = L.dp + vsk_align64((size_t)N * sizeof(double));
