@@ -1,0 +1,171 @@
+/*
+ * host.c — loads the VoiceSkin native audio plugin the way Unity does and
+ * drives one effect instance over a file of interleaved float32 audio.
+ * Built and run by tests/test_unity_native_effect.py (Linux/macOS: dlopen).
+ *
+ *   host PLUGIN IN.f32 OUT.f32 CHANNELS BLOCK RATE SCHEDULE [FOLDER]
+ *
+ * SCHEDULE: comma-separated "buffer/parameter/value" items; before buffer
+ * `buffer` is processed, setfloatparameter(parameter, value) is called
+ * (0 = Voice, 1 = Tier, 2 = Dry/Wet). FOLDER, if given, is passed to
+ * audioplugin_voiceskin_set_bundle_folder before the instance is created
+ * (otherwise the plugin reads VOICESKIN_BUNDLE_DIR). Prints "key value"
+ * lines for the test.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unity_audio_plugin.h"
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "host: %s\n", what);
+    return 1;
+}
+
+static float *read_f32(const char *path, size_t *count)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    float *d = malloc(n > 0 ? (size_t)n : 1);
+    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) { free(d); d = NULL; }
+    fclose(f);
+    *count = (size_t)n / sizeof(float);
+    return d;
+}
+
+typedef struct { long block; int param; float value; } change;
+
+static int parse_schedule(const char *s, change *out, int max)
+{
+    int n = 0;
+    while (s && *s && n < max) {
+        char *end;
+        out[n].block = strtol(s, &end, 10);
+        if (*end != '/') break;
+        out[n].param = (int)strtol(end + 1, &end, 10);
+        if (*end != '/') break;
+        out[n].value = strtof(end + 1, &end);
+        n++;
+        s = (*end == ',') ? end + 1 : NULL;
+    }
+    return n;
+}
+
+static float get_buffer(UnityAudioEffectDefinition *d, UnityAudioEffectState *st, const char *name)
+{
+    float v = -1.0f;
+    if (d->getfloatbuffer && d->getfloatbuffer(st, name, &v, 1) != UNITY_AUDIODSP_OK) v = -1.0f;
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 8) return fail("usage: host PLUGIN IN.f32 OUT.f32 CHANNELS BLOCK RATE SCHEDULE [FOLDER]");
+    const int channels = atoi(argv[4]);
+    const unsigned block = (unsigned)atoi(argv[5]);
+    const unsigned rate = (unsigned)atoi(argv[6]);
+    change sched[256];
+    const int nsched = parse_schedule(argv[7], sched, 256);
+
+    void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return fail(dlerror());
+    UnityGetAudioEffectDefinitionsFunc get_defs =
+        (UnityGetAudioEffectDefinitionsFunc)dlsym(lib, "UnityGetAudioEffectDefinitions");
+    if (!get_defs) return fail("UnityGetAudioEffectDefinitions not exported");
+    if (argc > 8) {
+        int (*set_folder)(const char *) =
+            (int (*)(const char *))dlsym(lib, "audioplugin_voiceskin_set_bundle_folder");
+        if (!set_folder || set_folder(argv[8]) != 0) return fail("set_bundle_folder");
+    }
+
+    /* 1. Definitions, as Unity reads them when it loads the library. */
+    UnityAudioEffectDefinition **defs = NULL;
+    int ndefs = get_defs(&defs);
+    printf("effects %d\n", ndefs);
+    if (ndefs < 1 || !defs || !defs[0]) return fail("no effect definitions");
+    UnityAudioEffectDefinition *d = defs[0];
+    printf("name %s\n", d->name);
+    printf("structsize %u %zu\n", d->structsize, sizeof(UnityAudioEffectDefinition));
+    printf("paramstructsize %u %zu\n", d->paramstructsize, sizeof(UnityAudioParameterDefinition));
+    printf("apiversion 0x%06x\n", d->apiversion);
+    printf("channels %u\n", d->channels);
+    printf("flags %llu\n", (unsigned long long)d->flags);
+    printf("statesize %zu\n", sizeof(UnityAudioEffectState));
+    printf("numparameters %u\n", d->numparameters);
+    for (unsigned i = 0; i < d->numparameters; i++) {
+        UnityAudioParameterDefinition *p = &d->paramdefs[i];
+        printf("param %u %s|%s|%g|%g|%g|%g\n", i, p->name, p->unit, p->min, p->max, p->defaultval,
+               p->displayscale);
+    }
+    if (!d->create || !d->release || !d->process || !d->setfloatparameter || !d->getfloatparameter)
+        return fail("missing callbacks");
+
+    /* 2. An instance, with the state Unity fills. */
+    UnityAudioEffectState state;
+    memset(&state, 0, sizeof state);
+    state.structsize = sizeof state;
+    state.samplerate = rate;
+    state.dspbuffersize = block;
+    state.hostapiversion = UNITY_AUDIO_PLUGIN_API_VERSION;
+    state.flags = UnityAudioEffectStateFlags_IsPlaying;
+    static int host_internal;
+    state.internal = &host_internal;
+    if (d->create(&state) != UNITY_AUDIODSP_OK || !state.effectdata) return fail("create failed");
+    /* Unity then sets every parameter to its stored value. */
+    for (unsigned i = 0; i < d->numparameters; i++)
+        d->setfloatparameter(&state, (int)i, d->paramdefs[i].defaultval);
+    printf("latency %g\n", get_buffer(d, &state, "Latency"));
+    printf("voices %g\n", get_buffer(d, &state, "Voices"));
+
+    /* 3. Process the file in buffers of `block` frames (separate in/out). */
+    size_t count = 0;
+    float *in = read_f32(argv[2], &count);
+    if (!in) return fail("cannot read input");
+    size_t frames = count / (size_t)channels;
+    float *out = calloc(count ? count : 1, sizeof(float));
+    float *ib = malloc((size_t)block * channels * sizeof(float));
+    float *ob = malloc((size_t)block * channels * sizeof(float));
+    if (!out || !ib || !ob) return fail("out of memory");
+    long k = 0;
+    for (size_t f0 = 0; f0 < frames; f0 += block, k++) {
+        for (int i = 0; i < nsched; i++) {
+            if (sched[i].block != k) continue;
+            if (d->setfloatparameter(&state, sched[i].param, sched[i].value) != UNITY_AUDIODSP_OK)
+                return fail("setfloatparameter refused");
+            float v = -1.0f;
+            char str[64] = "x";
+            d->getfloatparameter(&state, sched[i].param, &v, str);
+            printf("get %ld %d %g\n", k, sched[i].param, v);
+        }
+        size_t n = frames - f0 < block ? frames - f0 : block;
+        memcpy(ib, in + f0 * channels, n * channels * sizeof(float));
+        if (d->process(&state, ib, ob, (unsigned)n, channels, channels) != UNITY_AUDIODSP_OK)
+            return fail("process failed");
+        memcpy(out + f0 * channels, ob, n * channels * sizeof(float));
+        state.prevdsptick = state.currdsptick;
+        state.currdsptick += n;
+    }
+    printf("tiers %g\n", get_buffer(d, &state, "Tiers"));
+    FILE *fo = fopen(argv[3], "wb");
+    if (!fo || fwrite(out, sizeof(float), count, fo) != count) return fail("cannot write output");
+    fclose(fo);
+
+    /* 4. Reset, one more buffer, release (as Unity does when stopping). */
+    if (d->reset && d->reset(&state) != UNITY_AUDIODSP_OK) return fail("reset failed");
+    memset(ib, 0, (size_t)block * channels * sizeof(float));
+    if (d->process(&state, ib, ob, block, channels, channels) != UNITY_AUDIODSP_OK) return fail("process after reset");
+    int finite = 1;
+    for (size_t i = 0; i < (size_t)block * channels; i++) finite &= ob[i] == ob[i];
+    printf("after_reset_finite %d\n", finite);
+    if (d->release(&state) != UNITY_AUDIODSP_OK) return fail("release failed");
+    printf("released %d\n", state.effectdata == NULL);
+    free(in); free(out); free(ib); free(ob);
+    dlclose(lib);
+    return 0;
+}
