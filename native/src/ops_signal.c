@@ -303,7 +303,7 @@ const vsk_op_def vsk_op_def_pitch_map = {"PITCH_MAP", pmap_validate, pmap_state_
                                          pmap_reset, pmap_run, pmap_flops};
 
 /* -------------------------------------------------------------- HARMONIC */
-/* State (doubles): header (φ, f0_prev) | A_prev[K] | A[K] | t[hop] | φ_j[hop]
+/* State (doubles): header (φ, f0_prev, isa) | A_prev[K+1] | A[K+1] | t[hop]
  * | s1[hop] | s0[hop] | c2[hop] | acc[hop]. */
 
 typedef struct harm_hdr { double phase, f0_prev; uint32_t isa; } harm_hdr;
@@ -323,7 +323,7 @@ static size_t harm_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
     size_t hop = (size_t)n->iattr[0], K = (size_t)n->iattr[1];
     return HDR + 2 * vsk_align64((K + 1) * sizeof(double)) +
-           6 * vsk_align64(hop * sizeof(double));
+           5 * vsk_align64(hop * sizeof(double));
 }
 static void harm_reset(const vsk_node *n, void *state)
 {
@@ -336,8 +336,8 @@ static void harm_run(const vsk_node *n, float *const *v, void *state)
     const size_t kb = vsk_align64((K + 1) * sizeof(double)), hb = vsk_align64(hop * sizeof(double));
     harm_hdr *hd = state;
     double *A_prev = (double *)((char *)state + HDR), *A = (double *)((char *)A_prev + kb);
-    double *t = (double *)((char *)A + kb), *ph = (double *)((char *)t + hb);
-    double *s1 = (double *)((char *)ph + hb), *s0 = (double *)((char *)s1 + hb);
+    double *t = (double *)((char *)A + kb);
+    double *s1 = (double *)((char *)t + hb), *s0 = (double *)((char *)s1 + hb);
     double *c2 = (double *)((char *)s0 + hb), *acc = (double *)((char *)c2 + hb);
 
     const double sr = n->fattr[0], nyq = 0.5 * sr;
@@ -389,7 +389,6 @@ static void harm_run(const vsk_node *n, float *const *v, void *state)
     }
     hd->phase = phase;
     hd->f0_prev = f0;
-    (void)ph;
     vsk_harmonic_sum(hd->isa, A_prev, A, kmax, t, c2, s1, s0, acc, hop);
     float *y = v[n->out[0]];
     for (size_t j = 0; j < hop; ++j) y[j] = (float)acc[j];
