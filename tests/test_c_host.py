@@ -139,3 +139,18 @@ def test_errors_are_clear(host: Path, voices: Path, speech_wav: Path, tmp_path: 
     assert "bad.wav" in out and "data chunk" in out
     out = run(host, "list", tmp_path / "missing", ok=False)
     assert "VSK_ERR_IO" in out
+
+
+def test_pace_runs_in_real_time_with_the_same_output(host: Path, voices: Path,
+                                                     tmp_path: Path) -> None:
+    src = tmp_path / "short.wav"
+    x = speech(1.0)
+    sf.write(src, x, HOST_RATE, subtype="FLOAT")
+    import time
+    t0 = time.monotonic()
+    out = run(host, "render", voices, "test.student", src, tmp_path / "paced.wav", "--pace")
+    assert time.monotonic() - t0 >= 0.9
+    assert "real-time pace" in out
+    timing_of(out)
+    run(host, "render", voices, "test.student", src, tmp_path / "fast.wav")
+    np.testing.assert_array_equal(sf.read(tmp_path / "paced.wav")[0], sf.read(tmp_path / "fast.wav")[0])

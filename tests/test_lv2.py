@@ -157,3 +157,20 @@ def test_missing_voice_folder_passes_through_with_message(build: Path, env: dict
     assert "cannot read voice folder" in r.stderr and "VSK_ERR_IO" in r.stderr
     np.testing.assert_array_equal(sf.read(out, dtype="float32")[0],
                                   sf.read(mono_wav, dtype="float32")[0])
+
+
+def test_paced_timing_mode(build: Path, env: dict[str, str], voices: Path) -> None:
+    """Fixed 256-frame run() calls at real-time pace on voice 1 tier 1: still
+    allocation-free; reports per-run() timing and voice 1's latency."""
+    exe = build / "plugins" / "lv2" / "lv2_rt_check"
+    if not exe.is_file():
+        pytest.skip("lv2_rt_check is built on Linux/glibc only")
+    r = subprocess.run([str(exe), str(build / "lv2" / "voiceskin.lv2"), MONO, "48000", "200",
+                        "256", "1", "1", "1"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "run_allocs=0 " in r.stdout
+    assert f"latency={voiceskin_latency(voices / 'student.vskin', 1)} " in r.stdout
+    m = re.search(r"timing: median ([\d.]+) us, p99 ([\d.]+) us, worst ([\d.]+) us per run\(\) "
+                  r"of 256 frames \(real-time pace\)", r.stdout)
+    assert m, r.stdout
+    assert 0 < float(m[1]) <= float(m[2]) <= float(m[3])
