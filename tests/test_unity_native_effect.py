@@ -156,6 +156,12 @@ def test_stereo_schedule_matches_the_sdk(built: Path, folder: Path, speech: np.n
     assert float(np.max(np.abs(y[120 * BLOCK:, 0] - y[120 * BLOCK:, 1]))) == 0.0
     assert float(np.max(np.abs(ya[a0 + fade:] - yb[warm + fade:]))) > 1e-2
     assert float(np.sqrt(np.mean(y ** 2))) > 1e-3
+    # Real-time contract (glibc: the host counts heap calls process-wide):
+    # create allocates (the counter works), the audio-thread calls never do,
+    # voice switch and crossfade included.
+    if "alloc_create" in out:
+        assert int(out["alloc_create"][0]) > 0
+        assert out["alloc_audio"] == ["0"]
 
 
 def test_mono_buffers_equal_the_sdk_voice(built: Path, folder: Path, speech: np.ndarray,

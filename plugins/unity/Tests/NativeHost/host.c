@@ -11,6 +11,13 @@
  * audioplugin_voiceskin_set_bundle_folder before the instance is created
  * (otherwise the plugin reads VOICESKIN_BUNDLE_DIR). Prints "key value"
  * lines for the test.
+ *
+ * On glibc the host also counts heap calls (malloc, calloc, realloc, free,
+ * the aligned allocators) made by anything in the process while it is inside
+ * create ("alloc_create", must be > 0: proves the counter sees the plugin)
+ * and inside the audio-thread calls process / reset and the parameter calls
+ * ("alloc_audio", must be 0). The executable's definitions interpose on
+ * libc's for the dlopen'ed plugin and libvoiceskin (built with -rdynamic).
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -18,6 +25,37 @@
 #include <string.h>
 
 #include "unity_audio_plugin.h"
+
+static volatile int g_armed;
+static volatile long g_calls;
+#define ARM() (g_armed = 1)
+#define DISARM() (g_armed = 0)
+
+#if defined(__GLIBC__)
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+#define COUNT() do { if (g_armed) g_calls++; } while (0)
+void *malloc(size_t n) { COUNT(); return __libc_malloc(n); }
+void *calloc(size_t n, size_t m) { COUNT(); return __libc_calloc(n, m); }
+void *realloc(void *p, size_t n) { COUNT(); return __libc_realloc(p, n); }
+void free(void *p) { if (p) COUNT(); __libc_free(p); }
+void *aligned_alloc(size_t a, size_t n) { COUNT(); return __libc_memalign(a, n); }
+void *memalign(size_t a, size_t n) { COUNT(); return __libc_memalign(a, n); }
+int posix_memalign(void **out, size_t a, size_t n)
+{
+    COUNT();
+    void *p = __libc_memalign(a, n);
+    if (!p) return 12; /* ENOMEM */
+    *out = p;
+    return 0;
+}
+#define COUNTING 1
+#else
+#define COUNTING 0
+#endif
 
 static int fail(const char *what)
 {
@@ -116,7 +154,12 @@ int main(int argc, char **argv)
     state.flags = UnityAudioEffectStateFlags_IsPlaying;
     static int host_internal;
     state.internal = &host_internal;
-    if (d->create(&state) != UNITY_AUDIODSP_OK || !state.effectdata) return fail("create failed");
+    g_calls = 0;
+    ARM();
+    int created = d->create(&state);
+    DISARM();
+    long alloc_create = g_calls;
+    if (created != UNITY_AUDIODSP_OK || !state.effectdata) return fail("create failed");
     /* Unity then sets every parameter to its stored value. */
     for (unsigned i = 0; i < d->numparameters; i++)
         d->setfloatparameter(&state, (int)i, d->paramdefs[i].defaultval);
@@ -133,20 +176,29 @@ int main(int argc, char **argv)
     float *ob = malloc((size_t)block * channels * sizeof(float));
     if (!out || !ib || !ob) return fail("out of memory");
     long k = 0;
+    long alloc_audio = 0;
     for (size_t f0 = 0; f0 < frames; f0 += block, k++) {
         for (int i = 0; i < nsched; i++) {
             if (sched[i].block != k) continue;
-            if (d->setfloatparameter(&state, sched[i].param, sched[i].value) != UNITY_AUDIODSP_OK)
-                return fail("setfloatparameter refused");
             float v = -1.0f;
             char str[64] = "x";
+            g_calls = 0;
+            ARM();
+            int st = d->setfloatparameter(&state, sched[i].param, sched[i].value);
             d->getfloatparameter(&state, sched[i].param, &v, str);
+            DISARM();
+            alloc_audio += g_calls;
+            if (st != UNITY_AUDIODSP_OK) return fail("setfloatparameter refused");
             printf("get %ld %d %g\n", k, sched[i].param, v);
         }
         size_t n = frames - f0 < block ? frames - f0 : block;
         memcpy(ib, in + f0 * channels, n * channels * sizeof(float));
-        if (d->process(&state, ib, ob, (unsigned)n, channels, channels) != UNITY_AUDIODSP_OK)
-            return fail("process failed");
+        g_calls = 0;
+        ARM();
+        int st = d->process(&state, ib, ob, (unsigned)n, channels, channels);
+        DISARM();
+        alloc_audio += g_calls;
+        if (st != UNITY_AUDIODSP_OK) return fail("process failed");
         memcpy(out + f0 * channels, ob, n * channels * sizeof(float));
         state.prevdsptick = state.currdsptick;
         state.currdsptick += n;
@@ -157,9 +209,16 @@ int main(int argc, char **argv)
     fclose(fo);
 
     /* 4. Reset, one more buffer, release (as Unity does when stopping). */
-    if (d->reset && d->reset(&state) != UNITY_AUDIODSP_OK) return fail("reset failed");
     memset(ib, 0, (size_t)block * channels * sizeof(float));
-    if (d->process(&state, ib, ob, block, channels, channels) != UNITY_AUDIODSP_OK) return fail("process after reset");
+    g_calls = 0;
+    ARM();
+    int rs = d->reset ? d->reset(&state) : UNITY_AUDIODSP_OK;
+    int ps = d->process(&state, ib, ob, block, channels, channels);
+    DISARM();
+    alloc_audio += g_calls;
+    if (rs != UNITY_AUDIODSP_OK) return fail("reset failed");
+    if (ps != UNITY_AUDIODSP_OK) return fail("process after reset");
+    if (COUNTING) printf("alloc_create %ld\nalloc_audio %ld\n", alloc_create, alloc_audio);
     int finite = 1;
     for (size_t i = 0; i < (size_t)block * channels; i++) finite &= ob[i] == ob[i];
     printf("after_reset_finite %d\n", finite);
