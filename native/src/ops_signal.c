@@ -284,7 +284,7 @@ static void pmap_run(const vsk_node *n, float *const *v, void *state)
     const double warmup = f[4], tau = f[5], vthr = f[6];
     const double f0 = v[n->in[0]][0], vo = v[n->in[0]][1];
     float *y = v[n->out[0]];
-    if (!(f0 > 0.0)) { y[0] = 0.f; return; }
+    if (!(f0 > 0.0) || !isfinite(f0)) { y[0] = 0.f; return; }   /* NaN/Inf: as 0 */
     const double l = log(f0);
     if (vo >= vthr) {
         s->n += 1.0;

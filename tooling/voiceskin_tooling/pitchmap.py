@@ -24,7 +24,8 @@ student can follow its master's pitch. The maths (docs/bundle-format.md,
 
 * Output: ``exp(target_mu + target_sigma·(l − μ)/σ)`` whenever ``f0 > 0``
   (voiced or not — YIN holds the last voiced f0 through unvoiced frames),
-  else 0.
+  else 0. A non-finite f0 counts as 0 (it neither updates nor poisons the
+  statistics); a NaN voicing never counts as voiced.
 
 ``target_mu``/``prior_mu`` are natural-log Hz, sigmas are in natural-log
 units, ``warmup`` and ``tau`` in frames (graph steps).
@@ -79,7 +80,7 @@ def pitch_map_np(f0: np.ndarray, voicing: np.ndarray, p: PitchMapParams) -> np.n
     inv_tau = 1.0 / p.tau
     for t in range(f0.shape[0]):
         f = f0[t]
-        if not f > 0.0:
+        if not (f > 0.0 and math.isfinite(f)):   # 0, negative, NaN, Inf: output 0
             continue
         lf = math.log(f)
         if v[t] >= p.vthreshold:
