@@ -276,6 +276,24 @@ def test_pitch_map():
     assert emap <= F0_TOL, f"mapped f0 max abs error {emap:.3g} Hz"
 
 
+def test_pitch_map_direct_inputs_with_nonfinite():
+    """PITCH_MAP on (f0, voicing) straight from the input, including 0,
+    negative, NaN and ±Inf f0 and NaN voicing."""
+    hop = 64
+    b = GraphBuilder(hop)
+    fv = b.slice(b.frame(b.input, hop), 0, 2)
+    m = b.pitch_map(fv, target_mu=np.log(220.0), target_sigma=0.2, prior_mu=np.log(150.0),
+                    prior_sigma=0.25, warmup=8.0, tau=30.0, vthreshold=0.6)
+    y = _expose(b, m, 1)
+    r = rng(64)
+    x = r.uniform(-1, 1, (400, hop)).astype(np.float32)
+    x[:, 0] = f0_track(400, 65)
+    x[:, 1] = r.uniform(0, 1, 400)
+    x[7, 0], x[8, 0], x[9, 0], x[10, 0], x[11, 1] = np.nan, np.inf, -np.inf, -50.0, np.nan
+    x = x.reshape(-1)
+    check(b, y, x, mask=np.isfinite(x))
+
+
 def _f0_env(b: GraphBuilder, bins: int, seed: int):
     """f0 (Hz, some steps 0) and an envelope, both driven by the input."""
     f = b.frame(b.input, 2 * b.hop)
