@@ -174,3 +174,17 @@ def test_paced_timing_mode(build: Path, env: dict[str, str], voices: Path) -> No
                   r"of 256 frames \(real-time pace\)", r.stdout)
     assert m, r.stdout
     assert 0 < float(m[1]) <= float(m[2]) <= float(m[3])
+
+
+def test_turtle_validates_against_the_lv2_specs(build: Path) -> None:
+    """lv2lint is not packaged in Debian; sord_validate (Debian: sordi)
+    checks the bundle's Turtle against every installed LV2 spec (lv2-dev
+    puts them in /usr/lib/lv2): classes, domains, ranges, datatypes."""
+    validator = need("sord_validate")
+    specs = sorted(str(p) for p in Path("/usr/lib/lv2").rglob("*.ttl"))
+    if not specs:
+        pytest.skip("no LV2 specification Turtle in /usr/lib/lv2 (lv2-dev)")
+    bundle = build / "lv2" / "voiceskin.lv2"
+    r = subprocess.run([validator, *specs, str(bundle / "manifest.ttl"),
+                        str(bundle / "voiceskin.ttl")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "Found 0 errors" in r.stdout + r.stderr, r.stdout + r.stderr
