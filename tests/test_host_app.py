@@ -158,6 +158,60 @@ def test_speech_through_jack_is_the_voice_skin(jack: tuple[dict[str, str], Path]
           f"{np.max(np.abs(got - want)):.2e}; {out.strip().splitlines()[-1]}")
 
 
+def test_microphone_path_full_duplex(jack: tuple[dict[str, str], Path], tmp_path: Path) -> None:
+    """Mic mode: another JACK client (jack_simple_client, a sine) is wired to
+    the app's input; what the app played equals the SDK render of what it
+    received (streaming invariance: exactly, whatever the callback sizes)."""
+    env, log = jack
+    sine = subprocess.Popen([_need("jack_simple_client")], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True)
+            if "jack_simple_client:output1" in r.stdout:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("jack_simple_client did not appear")
+        voices = make_voice_folder(tmp_path / "voices")
+        played_wav, mic_wav = tmp_path / "played.wav", tmp_path / "mic.wav"
+        log_before = log.read_text()
+        p = subprocess.Popen([sys.executable, str(APP), "--hostapi", "JACK", "--voices",
+                              str(voices), "--voice", "1", "--blocksize", str(PERIOD),
+                              "--output", str(played_wav), "--record-input", str(mic_wav),
+                              "--duration", "3", "--switch-at", "1.5:1", "--mix", "0.8",
+                              "--no-keys"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert p.stdout is not None
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if line.startswith("streaming:"):
+                subprocess.run(["jack_disconnect", "system:capture_1", "PortAudio:in_0"], env=env)
+                c = subprocess.run(["jack_connect", "jack_simple_client:output1",
+                                    "PortAudio:in_0"], env=env, capture_output=True, text=True)
+                assert c.returncode == 0, c.stderr
+                break
+        rest, err = p.communicate(timeout=60)
+    finally:
+        sine.terminate()
+        sine.wait(10)
+    out = "".join(lines) + rest
+    assert p.returncode == 0, out + err
+    assert "in [" in out                                  # a real input device was opened
+    m = re.search(r"frames (\d+), .* xruns (\d+)", out)
+    assert m and int(m[2]) == 0, out
+    assert "xrun" not in log.read_text()[len(log_before):].lower()
+    mic, _ = sf.read(mic_wav, dtype="float32")
+    played, _ = sf.read(played_wav, dtype="float32")
+    assert len(mic) == len(played) == int(m[1])
+    assert np.sqrt(np.mean(mic[-HOST_RATE:] ** 2)) > 0.01   # the sine arrived
+    sw = [(int(f), int(t)) for f, t in re.findall(r"switch: frame (\d+) -> tier (\d+)", out)]
+    assert [t for _, t in sw] == [1]
+    ref = render_sdk(voices / "student.vskin", mic, sw, mix=0.8)
+    np.testing.assert_allclose(played, ref, atol=1e-5)
+
+
 def test_unsupported_rate_is_explained(jack: tuple[dict[str, str], Path], tmp_path: Path) -> None:
     voices = make_voice_folder(tmp_path / "voices")
     r = app(jack[0], "--hostapi", "JACK", "--voices", voices, "--rate", "44100",
