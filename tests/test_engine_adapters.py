@@ -445,10 +445,10 @@ def test_thread_sanitizer_finds_no_race(tsan_driver: Path, bundles: Path) -> Non
     env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1 exitcode=66")
     r = subprocess.run([str(tsan_driver), "race"], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 66 and "data race" in r.stderr, "ThreadSanitizer did not flag a known race"
-    for ch in (2, 8):
-        r = subprocess.run([str(tsan_driver), "threads", "--folder", str(bundles), "--rate", "48000",
-                            "--channels", str(ch), "--blocks", "600"],
-                           capture_output=True, text=True, env=env, timeout=600)
+    for ch, godot in ((2, False), (8, False), (2, True)):
+        cmd = [str(tsan_driver), "threads", "--folder", str(bundles), "--rate", "48000",
+               "--channels", str(ch), "--blocks", "600"] + (["--godot"] if godot else [])
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
         assert r.returncode == 0 and "ThreadSanitizer" not in r.stderr, r.stderr[-4000:]
         info = json.loads(r.stdout)
         assert info["nonfinite"] == 0 and info["swaps"] >= 1, info
@@ -460,7 +460,8 @@ def test_host_lists_voices_like_the_sdk_registry(driver: Path, bundles: Path) ->
     (not every tick); the host does not keep dead adapters alive."""
     from voiceskin import Bundle, Voice
 
-    r = subprocess.run([str(driver), "host", "--folder", str(bundles), "--rate", "48000"],
+    r = subprocess.run([str(driver), "host", "--folder", str(bundles), "--rate", "48000",
+                        "--memory-file", "student.vskin"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
@@ -475,6 +476,7 @@ def test_host_lists_voices_like_the_sdk_registry(driver: Path, bundles: Path) ->
     assert info["missing_status"] == "VSK_ERR_NOT_FOUND"
     assert info["retry_after_failure"] is False
     assert info["attached_after_drop"] == 1
+    assert info["add_memory_again"] == "VSK_ERR_DUPLICATE"
 
 
 def test_adapter_headers_compile_standalone(tmp_path: Path) -> None:

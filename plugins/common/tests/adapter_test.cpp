@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -342,6 +343,15 @@ int run_host(const Args &a) {
             out += (i ? ", " : "") + json_str(v.tiers[i].name);
         out += "]}";
     }
+    // add_memory (Godot reads res:// through FileAccess): a second copy of a
+    // registered bundle is refused by the duplicate rule.
+    vsk_status dup = VSK_OK;
+    {
+        std::ifstream f(a.str("folder") + "/" + a.str("memory-file"), std::ios::binary);
+        std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (bytes.empty()) die("cannot read --memory-file");
+        dup = host.add_memory(bytes.data(), bytes.size());
+    }
     // Lifetime: the host keeps weak references only.
     auto a1 = std::make_shared<VoiceSkinAdapter>();
     auto a2 = std::make_shared<VoiceSkinAdapter>();
@@ -357,7 +367,8 @@ int run_host(const Args &a) {
     host.service();
     out += "], \"loaded\": " + std::to_string(loaded) + ", \"missing_status\": " + json_str(vsk_status_name(missing)) +
            ", \"retry_after_failure\": " + (retry ? "true" : "false") +
-           ", \"attached_after_drop\": " + std::to_string(host.attached()) + "}";
+           ", \"attached_after_drop\": " + std::to_string(host.attached()) +
+           ", \"add_memory_again\": " + json_str(vsk_status_name(dup)) + "}";
     std::printf("%s\n", out.c_str());
     return 0;
 }
