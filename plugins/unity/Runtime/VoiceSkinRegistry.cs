@@ -17,6 +17,28 @@ namespace VoiceSkin
         public override string ToString() { return "added " + Added + ", skipped " + Skipped; }
     }
 
+    /// <summary>A registry entry as plain data (for inspectors and menus).</summary>
+    public sealed class VoiceInfo
+    {
+        public int Index { get; private set; }
+        public string VoiceId { get; private set; }
+        public string DisplayName { get; private set; }
+        public string Version { get; private set; }
+        /// <summary>Tiers, lowest quality first.</summary>
+        public IList<QualityTier> Tiers { get; private set; }
+
+        public VoiceInfo(int index, string voiceId, string displayName, string version, IList<QualityTier> tiers)
+        {
+            Index = index;
+            VoiceId = voiceId;
+            DisplayName = displayName;
+            Version = version;
+            Tiers = tiers;
+        }
+
+        public override string ToString() { return DisplayName + " (" + VoiceId + " " + Version + ")"; }
+    }
+
     /// <summary>
     /// A registry of voice bundles (vsk_registry): each voice ID at most once,
     /// at its highest version; indexes are stable. All calls are control-thread
@@ -148,6 +170,23 @@ namespace VoiceSkin
                 int n = Count;
                 var list = new List<VoiceSkinBundle>(n);
                 for (int i = 0; i < n; i++) list.Add(Get(i));
+                return list;
+            }
+        }
+
+        /// <summary>Identity and tiers of every voice, for menus (no handles to dispose).</summary>
+        public List<VoiceInfo> ListVoices()
+        {
+            lock (_lock)
+            {
+                var all = GetAll();
+                var list = new List<VoiceInfo>(all.Count);
+                for (int i = 0; i < all.Count; i++)
+                {
+                    var b = all[i];
+                    list.Add(new VoiceInfo(i, b.VoiceId, b.DisplayName, b.Version, b.Tiers));
+                    b.Dispose();
+                }
                 return list;
             }
         }
