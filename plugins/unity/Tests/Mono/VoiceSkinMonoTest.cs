@@ -6,6 +6,7 @@
 //   mono VoiceSkinMonoTest.exe process FOLDER VOICE_ID IN.f32 OUT_VOICE.f32 OUT_STREAM.f32 SCHEDULE
 //   mono VoiceSkinMonoTest.exe switch FOLDER ID_A ID_B IN.f32 OUT.f32 SWITCH_BLOCK
 //   mono VoiceSkinMonoTest.exe errors FOLDER CORRUPT_FILE
+//   mono VoiceSkinMonoTest.exe api FOLDER IN.f32        (every other ABI call)
 //
 // Audio files are raw little-endian float32, stereo interleaved, 48 kHz, a
 // whole number of 1024-frame buffers. SCHEDULE is "block:tier,block:tier"
@@ -33,6 +34,7 @@ static class VoiceSkinMonoTest
                 case "process": return ProcessCmd(args[1], args[2], args[3], args[4], args[5], args[6]);
                 case "switch": return SwitchCmd(args[1], args[2], args[3], args[4], args[5], int.Parse(args[6]));
                 case "errors": return Errors(args[1], args[2]);
+                case "api": return Api(args[1], args[2]);
                 default:
                     Console.Error.WriteLine("usage: abi | process ... | switch ... | errors ...");
                     return 2;
@@ -224,6 +226,146 @@ static class VoiceSkinMonoTest
         }
         WriteF32(outPath, output);
         return 0;
+    }
+
+    // ------------------------------------------------------------------- api
+    static void Ok(string name, bool ok, string detail = "")
+    {
+        Console.WriteLine((ok ? "ok " : "bad ") + name + (ok ? "" : " " + detail));
+    }
+
+    static float MaxDiff(float[] a, float[] b)
+    {
+        float m = 0f;
+        for (int i = 0; i < a.Length; i++) m = Math.Max(m, Math.Abs(a[i] - b[i]));
+        return m;
+    }
+
+    static float[] Run(VoiceSkinVoice v, float[] input)
+    {
+        var output = (float[])input.Clone();
+        var buf = new float[Block * Channels];
+        for (int k = 0; k < input.Length / buf.Length; k++)
+        {
+            Array.Copy(output, k * buf.Length, buf, 0, buf.Length);
+            v.Process(buf);
+            Array.Copy(buf, 0, output, k * buf.Length, buf.Length);
+        }
+        return output;
+    }
+
+    static unsafe int Api(string folder, string inPath)
+    {
+        float[] input = ReadF32(inPath);
+        string[] files = Directory.GetFiles(folder, "*.vskin");
+        Array.Sort(files, StringComparer.Ordinal);
+        using (var reg = new VoiceSkinRegistry())
+        {
+            int i0 = reg.AddFile(files[0]);
+            int i1 = reg.AddBytes(File.ReadAllBytes(files[1]));
+            Ok("add_file_memory", i0 == 0 && i1 == 1 && reg.Count == 2, i0 + " " + i1);
+            var infos = reg.ListVoices();
+            Ok("list_voices", infos.Count == 2 && infos[1].Index == 1 && infos[0].Tiers.Count == 2 &&
+               infos[0].Tiers[1].Name == "medium", infos.Count.ToString());
+            using (var b = reg.Get(0))
+            using (var again = VoiceSkinBundle.OpenFile(files[0]))
+            {
+                Ok("find_tier", b.FindTier("medium").Index == 1 && b.Tiers[0].ModelSampleRate == 16000);
+                Ok("reg_add_bundle_dup", Throws(() => reg.AddBundle(again)) == VskStatus.VSK_ERR_DUPLICATE);
+                Ok("index_of", reg.IndexOf(b.VoiceId) == 0);
+
+                // vsk_voice_get_size + vsk_voice_init in caller memory == vsk_voice_create
+                var cfg = new vsk_voice_config();
+                Native.vsk_voice_config_init(ref cfg);
+                cfg.sample_rate = Rate; cfg.channels = Channels; cfg.max_block_frames = Block; cfg.initial_tier = 1;
+                UIntPtr size;
+                IntPtr bh = b.Handle.DangerousGetHandle();
+                Ok("get_size", Native.vsk_voice_get_size(bh, ref cfg, out size) == VskStatus.VSK_OK && (ulong)size > 0);
+                IntPtr raw = Marshal.AllocHGlobal((IntPtr)((long)size + 64));
+                IntPtr aligned = (IntPtr)(((long)raw + 63) & ~63L);
+                IntPtr v;
+                Ok("init_unaligned", Native.vsk_voice_init((IntPtr)((long)aligned + 4), size, bh, ref cfg, out v) ==
+                   VskStatus.VSK_ERR_INVALID_ARGUMENT);
+                Ok("init_small", Native.vsk_voice_init(aligned, (UIntPtr)((ulong)size - 64), bh, ref cfg, out v) ==
+                   VskStatus.VSK_ERR_BUFFER_TOO_SMALL);
+                Ok("init", Native.vsk_voice_init(aligned, size, bh, ref cfg, out v) == VskStatus.VSK_OK);
+                var outInit = (float[])input.Clone();
+                fixed (float* p = outInit)
+                    for (int k = 0; k < input.Length / (Block * Channels); k++)
+                        Native.vsk_voice_process(v, p + k * Block * Channels, p + k * Block * Channels, Block);
+                uint tier;
+                Ok("get_tier_raw", Native.vsk_voice_get_tier(v, out tier) == VskStatus.VSK_OK && tier == 1);
+                Native.vsk_voice_destroy(v);
+                Marshal.FreeHGlobal(raw);
+                using (var created = new VoiceSkinVoice(b, Rate, Channels, Block, "medium"))
+                {
+                    float d = MaxDiff(Run(created, input), outInit);
+                    Ok("init_equals_create", d == 0f, d.ToString());
+                }
+
+                // Bypass: the dry input delayed by the latency, bit for bit.
+                using (var by = new VoiceSkinVoice(b, Rate, Channels, Block, 0, 1f, true))
+                {
+                    float[] y = Run(by, input);
+                    int lat = by.LatencyFrames * Channels;
+                    var exp = new float[input.Length];
+                    Array.Copy(input, 0, exp, lat, input.Length - lat);
+                    Ok("bypass_is_delayed_dry", MaxDiff(y, exp) == 0f, MaxDiff(y, exp).ToString());
+                    Ok("bypass_flag", by.Bypass);
+                }
+                // Mix 0 set at run time: after the 5 ms ramp, the delayed dry.
+                using (var m = new VoiceSkinVoice(b, Rate, Channels, Block))
+                {
+                    var buf = new float[Block * Channels];
+                    Array.Copy(input, buf, buf.Length);
+                    m.Process(buf);
+                    m.Mix = 0f;
+                    Ok("mix_value", m.Mix == 0f);
+                    bool ok = true;
+                    int lat = m.LatencyFrames;
+                    for (int k = 1; k < input.Length / buf.Length; k++)
+                    {
+                        Array.Copy(input, k * buf.Length, buf, 0, buf.Length);
+                        m.Process(buf);
+                        if (k < 2) continue;
+                        for (int i = 0; i < buf.Length; i++)
+                            ok &= buf[i] == input[k * buf.Length + i - lat * Channels];
+                    }
+                    Ok("mix0_is_delayed_dry", ok);
+                    Ok("mix_range", Throws(() => m.Mix = 1.5f) == VskStatus.VSK_ERR_INVALID_ARGUMENT);
+                }
+                // Reset == a fresh voice.
+                using (var r = new VoiceSkinVoice(b, Rate, Channels, Block))
+                using (var fresh = new VoiceSkinVoice(b, Rate, Channels, Block))
+                {
+                    Run(r, input);
+                    r.Reset();
+                    float d = MaxDiff(Run(r, input), Run(fresh, input));
+                    Ok("reset_equals_fresh", d == 0f, d.ToString());
+                }
+                // Separate in/out arrays == in place.
+                using (var a1 = new VoiceSkinVoice(b, Rate, Channels, Block))
+                using (var a2 = new VoiceSkinVoice(b, Rate, Channels, Block))
+                {
+                    var x = new float[Block * Channels];
+                    Array.Copy(input, x, x.Length);
+                    var y = new float[x.Length];
+                    a1.Process(x, y, Block);
+                    a2.Process(x);
+                    Ok("in_out_equals_in_place", MaxDiff(x, y) == 0f);
+                }
+            }
+            Ok("version", Native.vsk_version() == ((Native.VSK_VERSION_MAJOR << 16) | (Native.VSK_VERSION_MINOR << 8) |
+                                                   Native.VSK_VERSION_PATCH));
+        }
+        return 0;
+    }
+
+    static VskStatus Throws(Action a)
+    {
+        try { a(); return VskStatus.VSK_OK; }
+        catch (VoiceSkinException e) { return e.Status; }
+        catch (ArgumentOutOfRangeException) { return VskStatus.VSK_ERR_INVALID_ARGUMENT; }
     }
 
     // ---------------------------------------------------------------- errors
