@@ -72,8 +72,12 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--voice", default=str(ROOT / "voices" / "demo.toml"))
     ap.add_argument("--out", default=str(ROOT / "out"))
-    ap.add_argument("--budget-minutes", type=float, default=14.0,
-                    help="wall-clock budget of the whole job (default 14, under the 15-minute bar)")
+    ap.add_argument("--budget-minutes", type=float, default=13.0,
+                    help="wall-clock budget of this job (default 13: the 15-minute bar minus setup)")
+    ap.add_argument("--learning-rate", type=float, default=3e-3,
+                    help="short-run learning rate (the voice TOML's is for the full run)")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--segment-seconds", type=float, default=0.5)
     ap.add_argument("--reserve-seconds", type=float, default=150.0,
                     help="time kept for QA, packing and rendering after training")
     ap.add_argument("--max-train-seconds", type=float, default=None,
@@ -99,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     cfg = DistillConfig(voice=a.voice, out_dir=a.out, jobs=a.jobs or len(voice.tiers),
                         max_train_seconds=a.max_train_seconds, max_heldout_seconds=40.0,
-                        max_seen_qa_seconds=20.0, fail_on_qa=False)
+                        max_seen_qa_seconds=20.0, fail_on_qa=False,
+                        learning_rate=a.learning_rate, batch_size=a.batch_size,
+                        segment_seconds=a.segment_seconds)
     # 1. master outputs, once (cached)
     t0 = time.time()
     cache_path = build_cache(DistillConfig(**{**cfg.__dict__, "jobs": cores}), voice, console)
