@@ -148,9 +148,11 @@ def test_pace_runs_in_real_time_with_the_same_output(host: Path, voices: Path,
     sf.write(src, x, HOST_RATE, subtype="FLOAT")
     import time
     t0 = time.monotonic()
-    out = run(host, "render", voices, "test.student", src, tmp_path / "paced.wav", "--pace")
+    out = run(host, "render", voices, "test.student", src, tmp_path / "paced.wav", "--pace",
+              "--rt")
     assert time.monotonic() - t0 >= 0.9
     assert "real-time pace" in out
+    assert re.search(r"scheduling: (SCHED_FIFO 10|normal \(SCHED_FIFO not permitted\))", out)
     timing_of(out)
     run(host, "render", voices, "test.student", src, tmp_path / "fast.wav")
     np.testing.assert_array_equal(sf.read(tmp_path / "paced.wav")[0], sf.read(tmp_path / "fast.wav")[0])

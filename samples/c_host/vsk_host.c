@@ -21,6 +21,9 @@
  *                     buffer is due), as an audio callback is called: the
  *                     timing then includes cold caches after each sleep,
  *                     which a tight loop hides (often several times faster)
+ *   --rt              render on SCHED_FIFO priority 10 if permitted, as an
+ *                     engine's audio thread runs (worst case without
+ *                     preemption by other load)
  *
  * Everything between "audio thread begins" and "audio thread ends" is what
  * an engine runs per buffer: one vsk_voice_process call, plus the [any-rt]
@@ -28,6 +31,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +94,7 @@ static int usage(void) {
             "usage: vsk_host list FOLDER\n"
             "       vsk_host render FOLDER VOICE IN.wav OUT.wav [--tier T] [--buffer N | --stress]\n"
             "              [--seed S] [--switch SEC:TIER]... [--mix W] [--bypass] [--pcm16 | --float]\n"
-            "              [--pace]\n");
+            "              [--pace] [--rt]\n");
     return 2;
 }
 
@@ -145,7 +149,7 @@ int main(int argc, char **argv) {
 
     /* ---- options */
     uint32_t buffer = 256, seed = 1, tier = 0, bypass = 0, nswitch = 0;
-    int stress = 0, out_format = 0, pace = 0;
+    int stress = 0, out_format = 0, pace = 0, rt = 0;
     float mix = 1.0f;
     double switch_sec[MAX_SWITCHES];
     uint32_t switch_tier[MAX_SWITCHES];
@@ -154,6 +158,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--stress")) stress = 1;
         else if (!strcmp(a, "--bypass")) bypass = 1;
         else if (!strcmp(a, "--pace")) pace = 1;
+        else if (!strcmp(a, "--rt")) rt = 1;
         else if (!strcmp(a, "--pcm16")) out_format = WAV_PCM16;
         else if (!strcmp(a, "--float")) out_format = WAV_FLOAT32;
         else if (val && !strcmp(a, "--buffer")) { buffer = (uint32_t)strtoul(val, NULL, 10); i++; }
@@ -214,6 +219,11 @@ int main(int argc, char **argv) {
     if (!times || !out) { fprintf(stderr, "vsk_host: out of memory\n"); free(times); free(out); goto done; }
     uint32_t pos = 0, nbuf = 0, next_switch = 0, seed0 = seed;
     double total_us = 0;
+    if (rt) {
+        struct sched_param sp = {.sched_priority = 10};
+        int e = sched_setscheduler(0, SCHED_FIFO, &sp);
+        printf("scheduling: %s\n", e == 0 ? "SCHED_FIFO 10" : "normal (SCHED_FIFO not permitted)");
+    }
     struct timespec due;
     clock_gettime(CLOCK_MONOTONIC, &due);
     while (pos < in.frames) {
