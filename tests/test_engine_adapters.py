@@ -454,14 +454,19 @@ def test_thread_sanitizer_finds_no_race(tsan_driver: Path, bundles: Path) -> Non
         assert info["nonfinite"] == 0 and info["swaps"] >= 1, info
 
 
-def test_host_lists_voices_like_the_sdk_registry(driver: Path, bundles: Path) -> None:
+def test_host_lists_voices_like_the_sdk_registry(driver: Path, bundles: Path, tmp_path: Path) -> None:
     """AdapterHost (the subsystem core): the registry scan, voice and tier
     lists and latency agree with the Python SDK; a missing voice fails once
-    (not every tick); the host does not keep dead adapters alive."""
+    (not every tick) and loads once a bundle for it is added; the host does
+    not keep dead adapters alive."""
     from voiceskin import Bundle, Voice
+    from voiceskin.format import write_bundle
 
+    late = tmp_path / "late.vskin"
+    late.write_bytes(write_bundle(build_spec("identity", voice_id="test.late")))
     r = subprocess.run([str(driver), "host", "--folder", str(bundles), "--rate", "48000",
-                        "--memory-file", "student.vskin"],
+                        "--memory-file", "student.vskin", "--late-id", "test.late",
+                        "--late-file", str(late)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
@@ -475,8 +480,10 @@ def test_host_lists_voices_like_the_sdk_registry(driver: Path, bundles: Path) ->
     assert info["loaded"] == 1
     assert info["missing_status"] == "VSK_ERR_NOT_FOUND"
     assert info["retry_after_failure"] is False
-    assert info["attached_after_drop"] == 1
+    assert info["attached_after_drop"] == 2  # a1 and a3; a2 was dropped
     assert info["add_memory_again"] == "VSK_ERR_DUPLICATE"
+    assert info["late_before"] == "VSK_ERR_NOT_FOUND" and info["late_add"] == "VSK_OK"
+    assert info["late_loaded"] == 1 and info["late_active"] is True
 
 
 def test_adapter_headers_compile_standalone(tmp_path: Path) -> None:

@@ -363,12 +363,26 @@ int run_host(const Args &a) {
     const size_t loaded = host.service();
     const vsk_status missing = a2->last_status();
     const bool retry = a2->needs_service();  // a failed request is not retried every tick
+    // A voice that arrives later (a new bundle added to the registry) is
+    // loaded by the next service().
+    auto a3 = std::make_shared<VoiceSkinAdapter>();
+    host.attach(a3);
+    a3->request_voice(host.key_of(a.str("late-id").c_str()));
+    host.service();
+    const vsk_status late_before = a3->last_status();
+    const vsk_status late_add = host.add_file(a.str("late-file").c_str());
+    const size_t late_loaded = host.service();
+    const bool late_active = a3->last_status() == VSK_OK && !a3->needs_service();
     a2.reset();
     host.service();
     out += "], \"loaded\": " + std::to_string(loaded) + ", \"missing_status\": " + json_str(vsk_status_name(missing)) +
            ", \"retry_after_failure\": " + (retry ? "true" : "false") +
            ", \"attached_after_drop\": " + std::to_string(host.attached()) +
-           ", \"add_memory_again\": " + json_str(vsk_status_name(dup)) + "}";
+           ", \"add_memory_again\": " + json_str(vsk_status_name(dup)) +
+           ", \"late_before\": " + json_str(vsk_status_name(late_before)) +
+           ", \"late_add\": " + json_str(vsk_status_name(late_add)) +
+           ", \"late_loaded\": " + std::to_string(late_loaded) +
+           ", \"late_active\": " + (late_active ? "true" : "false") + "}";
     std::printf("%s\n", out.c_str());
     return 0;
 }

@@ -21,12 +21,14 @@ static void initialize_voiceskin(ModuleInitializationLevel level) {
     GDREGISTER_CLASS(AudioEffectVoiceSkinInstance);
     GDREGISTER_CLASS(AudioEffectVoiceSkin);
     g_server = memnew(VoiceSkinServer);
+    VoiceSkinServer::set_singleton(g_server);
     Engine::get_singleton()->register_singleton("VoiceSkin", g_server);
 }
 
 static void uninitialize_voiceskin(ModuleInitializationLevel level) {
     if (level != MODULE_INITIALIZATION_LEVEL_SCENE) return;
     Engine::get_singleton()->unregister_singleton("VoiceSkin");
+    VoiceSkinServer::set_singleton(nullptr);
     memdelete(g_server);
     g_server = nullptr;
 }

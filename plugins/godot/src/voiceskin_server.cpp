@@ -14,7 +14,7 @@ namespace godot {
 
 VoiceSkinServer *VoiceSkinServer::singleton_ = nullptr;
 
-VoiceSkinServer::VoiceSkinServer() { singleton_ = this; }
+VoiceSkinServer::VoiceSkinServer() = default;
 
 VoiceSkinServer::~VoiceSkinServer() {
     if (singleton_ == this) singleton_ = nullptr;

@@ -27,6 +27,9 @@ public:
     ~VoiceSkinServer() override;
 
     static VoiceSkinServer *get_singleton() { return singleton_; }
+    /// Set by the extension's initializer only: the engine may construct
+    /// throwaway instances of registered classes (e.g. for default values).
+    static void set_singleton(VoiceSkinServer *server) { singleton_ = server; }
 
     /// Adds every *.vskin directly inside `path` (res://, user:// or an
     /// absolute path). Returns how many were added; errors go to the log.

@@ -219,6 +219,12 @@ namespace VoiceSkin
             _observedChannels = channels;
             Target t = Volatile.Read(ref _target);
             if (!ReferenceEquals(t, _seen)) Adopt(t);
+            if (_cur != null && _cur.Channels != channels && _next != null && _next.Channels == channels)
+            {
+                // The current voice cannot run these buffers (the layout
+                // changed): the replacement takes over at once.
+                FinishSwitch();
+            }
             ApplyControls();
             int frames = data.Length / channels;
             if (_cur != null && _cur.Channels == channels && frames > 0)

@@ -179,6 +179,9 @@ public:
         if (want == failed_key_ && want != 0 && ch == failed_channels_) return false;
         return want != published_key_ || (want != 0 && ch != published_channels_);
     }
+    /// Lets a voice that failed to load be tried again (the host calls this
+    /// when its registry changed).
+    void forget_failure() { failed_key_ = 0; }
     /// Status of the last load_voice (VSK_OK after a success).
     vsk_status last_status() const { return last_status_; }
     /// The channel count a voice built now would have.

@@ -44,12 +44,16 @@ public:
     vsk_status scan_folder(const char *utf8_folder, uint32_t *added = nullptr, uint32_t *skipped = nullptr) {
         std::lock_guard<std::mutex> g(reg_mu_);
         if (!reg_) return create_status_;
-        return reg_.scan_folder(utf8_folder, added, skipped);
+        uint32_t a = 0;
+        vsk_status st = reg_.scan_folder(utf8_folder, &a, skipped);
+        if (added) *added = a;
+        if (a) ++generation_;
+        return st;
     }
     vsk_status add_file(const char *utf8_path) {
         std::lock_guard<std::mutex> g(reg_mu_);
         if (!reg_) return create_status_;
-        return reg_.add_file(utf8_path);
+        return changed(reg_.add_file(utf8_path));
     }
     /// Adds a bundle from bytes (copied), e.g. read through an engine's
     /// virtual file system (Godot's res:// inside a .pck).
@@ -57,12 +61,12 @@ public:
         std::lock_guard<std::mutex> g(reg_mu_);
         if (!reg_) return create_status_;
         uint32_t index = 0;
-        return vsk_registry_add_memory(reg_.get(), data, size, &index);
+        return changed(vsk_registry_add_memory(reg_.get(), data, size, &index));
     }
     vsk_status add_bundle(const Bundle &b) {
         std::lock_guard<std::mutex> g(reg_mu_);
         if (!reg_) return create_status_;
-        return reg_.add_bundle(b);
+        return changed(reg_.add_bundle(b));
     }
     /// Every registered voice, in registry order (for menus).
     std::vector<VoiceEntry> voices() const {
@@ -112,7 +116,8 @@ public:
         adapters_.push_back(a);
     }
     /// Collects retired voices and loads requested ones for every attached
-    /// adapter; drops dead ones. Returns how many adapters got a new voice.
+    /// adapter; drops dead ones. After the registry changed, voices that
+    /// failed to load are tried again. Returns how many adapters got a new voice.
     size_t service() {
         std::vector<std::shared_ptr<VoiceSkinAdapter>> live;
         {
@@ -126,8 +131,16 @@ public:
             }
             adapters_.resize(k);
         }
+        uint64_t gen;
+        {
+            std::lock_guard<std::mutex> g(reg_mu_);
+            gen = generation_;
+        }
+        const bool retry = gen != serviced_generation_;
+        serviced_generation_ = gen;
         size_t loaded = 0;
         for (auto &a : live) {
+            if (retry) a->forget_failure();
             bool now = false;
             service(*a, &now);
             loaded += now ? 1 : 0;
@@ -160,6 +173,10 @@ public:
     }
 
 private:
+    vsk_status changed(vsk_status st) {  // reg_mu_ held
+        if (st == VSK_OK) ++generation_;
+        return st;
+    }
     Bundle find_locked(uint64_t key) const {
         for (uint32_t i = 0, n = reg_.count(); i < n; ++i) {
             Bundle b = reg_.at(i);
@@ -174,6 +191,8 @@ private:
     Registry reg_;
     mutable std::mutex list_mu_;
     std::vector<std::weak_ptr<VoiceSkinAdapter>> adapters_;
+    uint64_t generation_ = 0;           // registry changes (reg_mu_)
+    uint64_t serviced_generation_ = 0;  // seen by service() (control thread)
 };
 
 }  // namespace voiceskin

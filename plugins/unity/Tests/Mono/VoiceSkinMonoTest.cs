@@ -7,6 +7,7 @@
 //   mono VoiceSkinMonoTest.exe switch FOLDER ID_A ID_B IN.f32 OUT.f32 SWITCH_BLOCK
 //   mono VoiceSkinMonoTest.exe errors FOLDER CORRUPT_FILE
 //   mono VoiceSkinMonoTest.exe api FOLDER IN.f32        (every other ABI call)
+//   mono VoiceSkinMonoTest.exe threads FOLDER SECONDS   (game thread vs audio thread)
 //
 // Audio files are raw little-endian float32, stereo interleaved, 48 kHz, a
 // whole number of 1024-frame buffers. SCHEDULE is "block:tier,block:tier"
@@ -35,6 +36,7 @@ static class VoiceSkinMonoTest
                 case "switch": return SwitchCmd(args[1], args[2], args[3], args[4], args[5], int.Parse(args[6]));
                 case "errors": return Errors(args[1], args[2]);
                 case "api": return Api(args[1], args[2]);
+                case "threads": return Threads(args[1], double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
                 default:
                     Console.Error.WriteLine("usage: abi | process ... | switch ... | errors ...");
                     return 2;
@@ -357,6 +359,108 @@ static class VoiceSkinMonoTest
             }
             Ok("version", Native.vsk_version() == ((Native.VSK_VERSION_MAJOR << 16) | (Native.VSK_VERSION_MINOR << 8) |
                                                    Native.VSK_VERSION_PATCH));
+        }
+        return 0;
+    }
+
+    // --------------------------------------------------------------- threads
+    // A real audio thread processes 1024-frame stereo buffers in a loop while
+    // the main thread, like VoiceSkinFilter.Update, switches voices, tiers,
+    // mix and bypass at random and collects old voices; then a channel-layout
+    // change. Checks: no exception, no native error, finite output, every
+    // retired voice disposed, 0 bytes allocated on the audio thread.
+    static volatile bool s_stop;
+
+    static int Threads(string folder, double seconds)
+    {
+        using (var reg = VoiceSkinRegistry.FromFolder(folder))
+        {
+            var bundles = reg.GetAll();
+            var stream = new VoiceSkinStream(512);
+            var created = new List<VoiceSkinVoice>();
+            Func<int, int, int, VoiceSkinVoice> make = (bi, ch, tier) =>
+            {
+                var v = new VoiceSkinVoice(bundles[bi], Rate, ch, Block, tier);
+                created.Add(v);
+                return v;
+            };
+            stream.SetVoice(make(0, Channels, 0), 0);
+            s_stop = false;
+            long buffers = 0, audioAlloc = 0;
+            bool finite = true;
+            Exception audioError = null;
+            var audio = new System.Threading.Thread(() =>
+            {
+                try
+                {
+                    var buf = new float[Block * Channels];
+                    var rng = new Random(1);
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    while (!s_stop)
+                    {
+                        for (int i = 0; i < buf.Length; i++) buf[i] = (float)(rng.NextDouble() - 0.5) * 0.5f;
+                        stream.Process(buf, Channels);
+                        for (int i = 0; i < buf.Length; i++) finite &= !float.IsNaN(buf[i]) && !float.IsInfinity(buf[i]);
+                        buffers++;
+                    }
+                    audioAlloc = GC.GetAllocatedBytesForCurrentThread() - before;
+                }
+                catch (Exception e) { audioError = e; }
+            });
+            audio.Start();
+            var r = new Random(2);
+            var end = DateTime.UtcNow.AddSeconds(seconds);
+            int switches = 0;
+            while (DateTime.UtcNow < end)
+            {
+                System.Threading.Thread.Sleep(r.Next(1, 15));
+                switch (r.Next(5))
+                {
+                    case 0:
+                        int bi = r.Next(bundles.Count);
+                        stream.SetVoice(make(bi, Channels, r.Next(bundles[bi].Tiers.Count)), 0);
+                        switches++;
+                        break;
+                    case 1: stream.SetTier(r.Next(stream.Voice.Bundle.Tiers.Count)); break;
+                    case 2: stream.Mix = (float)r.NextDouble(); break;
+                    case 3: stream.Bypass = r.Next(4) == 0; break;
+                    default: break;
+                }
+                stream.CollectGarbage();
+            }
+            s_stop = true;
+            audio.Join();
+            Ok("audio_thread_ran", buffers > 100 && audioError == null,
+               buffers + " " + (audioError == null ? "" : audioError.ToString()));
+            Ok("finite", finite);
+            Ok("no_native_errors", stream.ErrorCount == 0, stream.ErrorCount.ToString());
+            Console.WriteLine("buffers " + buffers + " voice_switches " + switches);
+            Console.WriteLine("alloc_audio_thread " + audioAlloc);
+            // Two more buffers on this thread: the epoch moves past every hand-over.
+            var b2 = new float[Block * Channels];
+            for (int i = 0; i < 2; i++) stream.Process(b2, Channels);
+            stream.CollectGarbage();
+            int alive = 0;
+            foreach (var v in created) if (!v.IsDisposed) alive++;
+            Ok("old_voices_disposed", alive == (stream.IsSwitching ? 2 : 1) && stream.PendingDisposals == (alive - 1),
+               alive + " alive, " + stream.PendingDisposals + " pending");
+
+            // Layout change: mono buffers pass through until the game thread
+            // hands over a mono voice, which then runs at once.
+            var mono = new float[Block];
+            for (int i = 0; i < mono.Length; i++) mono[i] = 0.25f;
+            var copy = (float[])mono.Clone();
+            stream.Process(mono, 1);
+            Ok("mismatch_passes_through", MaxDiff(mono, copy) == 0f && stream.ChannelMismatch);
+            var mv = make(0, 1, 0);
+            stream.SetVoice(mv, 0);
+            stream.Process(mono, 1);
+            Ok("mismatch_replaced_at_once", !stream.ChannelMismatch && !stream.IsSwitching && MaxDiff(mono, copy) > 0f);
+            stream.Dispose();
+            alive = 0;
+            foreach (var v in created) if (!v.IsDisposed) alive++;
+            Ok("dispose_frees_all", alive == 0, alive.ToString());
+            foreach (var b in bundles) b.Dispose();
         }
         return 0;
     }
