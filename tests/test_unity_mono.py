@@ -311,3 +311,15 @@ def test_every_other_abi_call(mono_exe: Path, bundles: Path, speech: np.ndarray,
         "init_unaligned", "init_small", "init", "get_tier_raw", "init_equals_create",
         "bypass_is_delayed_dry", "bypass_flag", "mix_value", "mix0_is_delayed_dry", "mix_range",
         "reset_equals_fresh", "in_out_equals_in_place", "version"}
+
+
+def test_game_thread_changes_while_the_audio_thread_runs(mono_exe: Path, bundles: Path) -> None:
+    """A real audio thread processes buffers while the main thread switches
+    voices, tiers, mix and bypass at random and collects old voices (as
+    VoiceSkinFilter.Update does); then a channel-layout change."""
+    out = run_mono(mono_exe, "threads", str(bundles), "3")
+    assert "bad" not in out, out["bad"]
+    assert set(out["ok"]) == {"audio_thread_ran", "finite", "no_native_errors", "old_voices_disposed",
+                              "mismatch_passes_through", "mismatch_replaced_at_once", "dispose_frees_all"}
+    assert int(out["buffers"][0].split()[2]) >= 20   # voice switches happened
+    assert out["alloc_audio_thread"] == ["0"]
