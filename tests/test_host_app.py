@@ -212,6 +212,50 @@ def test_microphone_path_full_duplex(jack: tuple[dict[str, str], Path], tmp_path
     np.testing.assert_allclose(played, ref, atol=1e-5)
 
 
+def test_keys_switch_tier_bypass_and_quit(jack: tuple[dict[str, str], Path],
+                                          tmp_path: Path) -> None:
+    """Keys from a terminal (a pseudo-terminal here): '1' picks tier 1, 'b'
+    bypasses, ']' raises the mix, 'q' quits before --duration."""
+    env = jack[0]
+    voices = make_voice_folder(tmp_path / "voices")
+    src = tmp_path / "speech.wav"
+    sf.write(src, speech(3.0), HOST_RATE, subtype="FLOAT")
+    master, slave = os.openpty()
+    p = subprocess.Popen([sys.executable, str(APP), "--hostapi", "JACK", "--voices", str(voices),
+                          "--voice", "1", "--mix", "0.5", "--input", str(src),
+                          "--duration", "20"],
+                         env=env, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    os.close(slave)
+    try:
+        assert p.stdout is not None
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if line.startswith("streaming:"):
+                break
+        for key in "1b]":
+            time.sleep(0.3)
+            os.write(master, key.encode())
+        time.sleep(0.3)
+        os.write(master, b"q")
+        rest, err = p.communicate(timeout=30)
+    finally:
+        os.close(master)
+        if p.poll() is None:
+            p.kill()
+    out = "".join(lines) + rest
+    assert p.returncode == 0, out + err
+    keys = re.findall(r"key: '(.)' at frame (\d+): tier (\d) (\w+), mix ([\d.]+), (\w+)", out)
+    assert [(k[0], k[2], k[4], k[5]) for k in keys] == [
+        ("1", "1", "0.5", "wet"), ("b", "1", "0.5", "bypass"), ("]", "1", "0.6", "bypass"),
+        ("q", "1", "0.6", "bypass")], out
+    frames = [int(k[1]) for k in keys]
+    assert frames == sorted(frames) and frames[0] > 0     # pressed while streaming
+    m = re.search(r"summary: buffers \d+, frames (\d+)", out)
+    assert m and int(m[1]) < 5 * HOST_RATE              # 'q' stopped it long before 20 s
+
+
 def test_unsupported_rate_is_explained(jack: tuple[dict[str, str], Path], tmp_path: Path) -> None:
     voices = make_voice_folder(tmp_path / "voices")
     r = app(jack[0], "--hostapi", "JACK", "--voices", voices, "--rate", "44100",

@@ -195,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
 
+    key_log: list[str] = []
+
     def on_key(ch: str) -> None:
         n = len(tiers)
         if ch.isdigit() and int(ch) < n:
@@ -211,6 +213,11 @@ def run(args: argparse.Namespace) -> int:
             voice.mix = min(1.0, round(voice.mix + 0.1, 2))
         elif ch in "qQ":
             stop.set()
+        else:
+            return
+        key_log.append(f"key: {ch!r} at frame {engine.position}: tier {voice.tier} "
+                       f"{voice.tier_name}, mix {voice.mix:.1f}, "
+                       f"{'bypass' if voice.bypass else 'wet'}")
 
     # The callback runs on the audio thread and needs the GIL: make the main
     # thread hand it over within 0.5 ms (the default is 5 ms, a whole buffer).
@@ -271,6 +278,8 @@ def run(args: argparse.Namespace) -> int:
     wall = time.monotonic() - t_start
     for s in engine.switches_done:
         print(f"switch: frame {s.frame} -> tier {s.tier}")
+    for line in key_log:
+        print(line)
     st = engine.stats()
     period_us = 1e6 * st["frames"] / rate if st["frames"] else 0.0
     print(f"summary: buffers {engine.buffers}, frames {engine.position}, "
