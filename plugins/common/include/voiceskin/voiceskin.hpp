@@ -74,7 +74,9 @@ public:
     Bundle(const Bundle &o) : b_(o.b_) { if (b_) vsk_bundle_retain(b_); }
     Bundle(Bundle &&o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
     Bundle &operator=(Bundle o) noexcept { std::swap(b_, o.b_); return *this; }
-    ~Bundle() { vsk_bundle_release(b_); }
+    ~Bundle() {
+        if (b_) vsk_bundle_release(b_);  // no library call for an empty handle
+    }
 
     explicit operator bool() const { return b_ != nullptr; }
     vsk_bundle *get() const { return b_; }
@@ -131,7 +133,9 @@ public:
     Voice &operator=(Voice &&o) noexcept { std::swap(v_, o.v_); return *this; }
     Voice(const Voice &) = delete;
     Voice &operator=(const Voice &) = delete;
-    ~Voice() { vsk_voice_destroy(v_); }
+    ~Voice() {
+        if (v_) vsk_voice_destroy(v_);
+    }
 
     explicit operator bool() const { return v_ != nullptr; }
     vsk_voice *get() const { return v_; }
@@ -165,7 +169,9 @@ public:
     Registry &operator=(Registry &&o) noexcept { std::swap(r_, o.r_); return *this; }
     Registry(const Registry &) = delete;
     Registry &operator=(const Registry &) = delete;
-    ~Registry() { vsk_registry_destroy(r_); }
+    ~Registry() {
+        if (r_) vsk_registry_destroy(r_);
+    }
 
     explicit operator bool() const { return r_ != nullptr; }
     vsk_registry *get() const { return r_; }
