@@ -5,7 +5,9 @@ target, before and after conversion (no speaker-embedding model needed).
 master on the shipped corpus' target speaker and prints, per input speaker:
 log-F0 mean (Hz) and spread before/after, and the long-term log-mel distance
 to the target's long-term log-mel spectrum (dB RMS over 40 mel bands,
-80 Hz – 7.6 kHz, frames within 30 dB of the utterance peak) before/after.
+80 Hz – 7.6 kHz, frames within 30 dB of the utterance peak) before/after,
+and — when resemblyzer is installed — the cosine similarity of the speaker
+embedding (mean over the utterances) to the target's, before/after.
 """
 from __future__ import annotations
 
@@ -71,6 +73,35 @@ class SpeakerResult:
     logmel_out_db: float
     seconds: float
     convert_seconds: float
+    sim_in: float = float("nan")
+    sim_out: float = float("nan")
+
+
+class _Similarity:
+    """resemblyzer speaker-embedding cosine similarity (if installed)."""
+
+    def __init__(self, target: list[np.ndarray], sr: int) -> None:
+        try:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from resemblyzer import VoiceEncoder, preprocess_wav
+            self._enc = VoiceEncoder("cpu", verbose=False)
+            self._pre = preprocess_wav
+            self.sr = sr
+            self.target = self._embed(target)
+        except Exception:  # noqa: BLE001 - optional
+            self._enc = None
+
+    def _embed(self, xs: list[np.ndarray]) -> np.ndarray:
+        e = np.mean([self._enc.embed_utterance(self._pre(x, source_sr=self.sr)) for x in xs], axis=0)
+        return e / np.linalg.norm(e)
+
+    def __call__(self, xs: list[np.ndarray]) -> float:
+        if self._enc is None:
+            return float("nan")
+        return float(self._embed(xs) @ self.target)
 
 
 def measure(master: Master, inputs: dict[str, list[np.ndarray]], target: list[np.ndarray],
@@ -78,6 +109,7 @@ def measure(master: Master, inputs: dict[str, list[np.ndarray]], target: list[np
     from .world import analyze
 
     tgt_lm = long_term_logmel(target, sr)
+    sim = _Similarity(target, sr)
     tf0 = np.concatenate([analyze(x, sr, master.hop)[0] for x in target])
     t_hz, t_sig = f0_stats(tf0)
     res = []
@@ -93,7 +125,7 @@ def measure(master: Master, inputs: dict[str, list[np.ndarray]], target: list[np
         d_in = float(np.sqrt(np.mean((long_term_logmel(xs, sr) - tgt_lm) ** 2)))
         d_out = float(np.sqrt(np.mean((long_term_logmel([o.audio for o in outs], sr) - tgt_lm) ** 2)))
         res.append(SpeakerResult(spk, i_hz, o_hz, i_sig, o_sig, d_in, d_out,
-                                 sum(len(x) for x in xs) / sr, dt))
+                                 sum(len(x) for x in xs) / sr, dt, sim(xs), sim([o.audio for o in outs])))
     return {"f0_hz": t_hz, "sigma": t_sig}, res
 
 
@@ -128,17 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     tstats, res = measure(m, inputs, target, sr)
     print(f"target: F0 {tstats['f0_hz']:.1f} Hz, sigma {tstats['sigma']:.3f}")
     print(f"{'speaker':12s} {'split':7s} {'F0 in':>7s} {'F0 out':>7s} {'sd in':>6s} {'sd out':>6s} "
-          f"{'mel in':>7s} {'mel out':>7s} {'xRT':>5s}")
+          f"{'mel in':>7s} {'mel out':>7s} {'sim in':>6s} {'sim out':>7s} {'xRT':>5s}")
     for r in res:
         split = "heldout" if r.speaker in info.heldout_speakers else "train"
         print(f"{r.speaker:12s} {split:7s} {r.f0_in_hz:7.1f} {r.f0_out_hz:7.1f} {r.sigma_in:6.3f} "
-              f"{r.sigma_out:6.3f} {r.logmel_in_db:7.2f} {r.logmel_out_db:7.2f} {r.seconds / r.convert_seconds:5.1f}")
+              f"{r.sigma_out:6.3f} {r.logmel_in_db:7.2f} {r.logmel_out_db:7.2f} {r.sim_in:6.3f} {r.sim_out:7.3f} "
+              f"{r.seconds / r.convert_seconds:5.1f}")
     for split in ("train", "heldout"):
         sel = [r for r in res if (r.speaker in info.heldout_speakers) == (split == "heldout")]
         print(f"mean {split}: log-mel distance to target {np.mean([r.logmel_in_db for r in sel]):.2f} dB "
               f"-> {np.mean([r.logmel_out_db for r in sel]):.2f} dB; "
               f"|log F0 mean - target| {np.mean([abs(math.log(r.f0_in_hz / tstats['f0_hz'])) for r in sel]):.3f} "
-              f"-> {np.mean([abs(math.log(r.f0_out_hz / tstats['f0_hz'])) for r in sel]):.3f}")
+              f"-> {np.mean([abs(math.log(r.f0_out_hz / tstats['f0_hz'])) for r in sel]):.3f}; "
+              f"speaker similarity {np.mean([r.sim_in for r in sel]):.3f} -> {np.mean([r.sim_out for r in sel]):.3f}")
     return 0
 
 

@@ -212,7 +212,7 @@ class WorldMaster(Master):
         env_warmup: float = 100.0,
         env_tau: float = 2500.0,
         eq_strength: float = 1.0,
-        eq_lifter: int = 24,
+        eq_lifter: int = 48,
         ap_mix: float = 0.5,
         population: str | dict[str, Any] | None = None,
         yin_frame: int = 512,
