@@ -193,3 +193,40 @@ def test_unknown_voice_index_fades_to_delayed_dry(built: Path, folder: Path, spe
 @pytest.fixture(scope="module")
 def speech() -> np.ndarray:
     return speech_stereo()
+
+
+def test_from_source_build_installs_a_self_contained_plugin_folder(tmp_path: Path, folder: Path,
+                                                                   speech: np.ndarray) -> None:
+    """The packaging path: native/ built from source with the plugin, installed
+    (component "unity") into a Plugins folder: plain file names, the effect
+    finds libvoiceskin next to itself ($ORIGIN), nothing else installed."""
+    b, dest = tmp_path / "build", tmp_path / "Plugins" / "Linux" / "x86_64"
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    for cmd in (["cmake", "-S", str(PKG / "native"), "-B", str(b), *gen, "-DCMAKE_BUILD_TYPE=Release",
+                 f"-DVSK_UNITY_PLUGIN_DIR={dest}", "-DVSK_UNITY_TEST_HOST=ON"],
+                ["cmake", "--build", str(b)],
+                ["cmake", "--install", str(b), "--component", "unity"]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "warning" not in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
+    assert sorted(p.name for p in dest.iterdir()) == ["audioplugin_voiceskin.so", "libvoiceskin.so"]
+    assert not (b / "sdk-install").exists()
+    dyn = subprocess.run(["readelf", "-d", str(dest / "audioplugin_voiceskin.so")], capture_output=True,
+                         text=True).stdout if shutil.which("readelf") else ""
+    if dyn:
+        assert "[libvoiceskin.so]" in dyn and "[$ORIGIN]" in dyn
+        soname = subprocess.run(["readelf", "-d", str(dest / "libvoiceskin.so")], capture_output=True,
+                                text=True).stdout
+        assert "Library soname: [libvoiceskin.so]" in soname
+    # The installed effect runs on its own (no LD_LIBRARY_PATH), close to the SDK.
+    x = np.ascontiguousarray(speech[: 20 * BLOCK, 0])
+    inp, outp = tmp_path / "in.f32", tmp_path / "out.f32"
+    x.tofile(inp)
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "VOICESKIN_BUNDLE_DIR")}
+    r = subprocess.run([str(b / "unity_native_host"), str(dest / "audioplugin_voiceskin.so"), str(inp),
+                        str(outp), "1", str(BLOCK), str(RATE), "", str(folder)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert parse_lines(r.stdout)["voices"] == ["2"]
+    ref, _ = mono_voice(folder / "a.vskin", x, 0, {})
+    assert float(np.max(np.abs(np.fromfile(outp, F32) - ref))) <= 1e-4
