@@ -122,8 +122,12 @@ public:
     // AdapterHost's lock); they may overlap process().
 
     /// Creates a voice of `bundle` for this adapter's rate and channel count,
-    /// starting at the current tier/mix/bypass, and publishes it to the audio
-    /// thread. On failure nothing changes and the status is returned.
+    /// starting at the current tier/mix/bypass, and publishes it under `key`
+    /// to the audio thread. On failure the current voice stays, the failure
+    /// is remembered (needs_service() is false for it) and the status is
+    /// returned. Does not touch the request: a newer request_voice() made
+    /// meanwhile is still served next time. Call request_voice(key) first
+    /// when an AdapterHost services this adapter.
     vsk_status load_voice(const Bundle &bundle, uint64_t key) {
         collect();
         uint32_t ch = wanted_channels();
@@ -139,7 +143,6 @@ public:
         c.bypass = bypass() ? 1u : 0u;
         vsk_status st = VSK_ERR_NOT_FOUND;
         Voice v = bundle ? Voice::create(bundle, c, &st) : Voice();
-        requested_.store(key, std::memory_order_relaxed);
         published_key_ = key;
         if (st != VSK_OK) {
             failed_key_ = key;
@@ -165,7 +168,6 @@ public:
     void unload_voice() {
         collect();
         Slot *s = new Slot();
-        requested_.store(0, std::memory_order_relaxed);
         published_key_ = 0;
         publish(s, wanted_channels());
     }
