@@ -132,7 +132,7 @@ def mono_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("unity-mono")
     exe = d / "VoiceSkinMonoTest.exe"
     srcs = [str(p) for p in core_sources()] + [str(p) for p in sorted((PKG / "Tests" / "Mono").glob("*.cs"))]
-    r = subprocess.run(["mcs", "-unsafe", "-warnaserror+", "-nowarn:420", "-target:exe",
+    r = subprocess.run(["mcs", "-unsafe", "-warnaserror+", "-target:exe",
                         f"-out:{exe}", *srcs], capture_output=True, text=True)
     assert r.returncode == 0, f"mcs failed:\n{r.stdout}\n{r.stderr}"
     # Mono resolves DllImport("voiceskin") to libvoiceskin.so next to the exe.

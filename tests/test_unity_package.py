@@ -116,7 +116,7 @@ def test_unity_glue_compiles_against_the_api_stubs(tmp_path: Path) -> None:
     srcs = sorted(str(p) for p in (PKG / "Runtime").glob("*.cs")) + \
         sorted(str(p) for p in (PKG / "Editor").glob("*.cs")) + \
         sorted(str(p) for p in (PKG / "Tests" / "Mono" / "UnityApiStubs").glob("*.cs"))
-    r = subprocess.run(["mcs", "-unsafe", "-warnaserror+", "-nowarn:420", "-target:library",
+    r = subprocess.run(["mcs", "-unsafe", "-warnaserror+", "-target:library",
                         f"-out:{tmp_path / 'glue.dll'}", *srcs], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
 

@@ -105,8 +105,7 @@ namespace VoiceSkin.Editor
                 if (t.Name == _tierName.stringValue) selected = i;
             }
             int chosen = EditorGUILayout.Popup("Quality Tier", selected, labels);
-            if (chosen != selected || _tierName.stringValue != voice.Tiers[chosen].Name)
-                _tierName.stringValue = voice.Tiers[chosen].Name;
+            if (chosen != selected) _tierName.stringValue = voice.Tiers[chosen].Name;   // "" = lowest
         }
     }
 }

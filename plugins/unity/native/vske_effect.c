@@ -107,6 +107,7 @@ struct vske_effect {
     atomic_uint req_mix_bits;
     /* audio thread */
     int seen_voice, seen_tier, off, started;
+    int counted;                             /* holds a g_instances count */
     int cur, next;
     uint32_t next_frames, warmup, fade_pos, fade_len;
     float wet, wet_step;
@@ -137,6 +138,7 @@ vske_effect *vske_create(uint32_t sample_rate, uint32_t max_block)
 
     lock();
     g_instances++;
+    fx->counted = 1;
     vsk_registry *reg = registry_acquire_locked();
     uint32_t count = 0;
     if (reg) vsk_registry_count(reg, &count);
@@ -187,13 +189,14 @@ void vske_destroy(vske_effect *fx)
     free(fx->conv_a);
     free(fx->conv_b);
     free(fx->dry);
-    lock();
-    if (--g_instances <= 0 && g_registry) {     /* the next create rescans */
-        g_instances = 0;
-        vsk_registry_destroy(g_registry);
-        g_registry = NULL;
+    if (fx->counted) {
+        lock();
+        if (--g_instances == 0 && g_registry) {  /* the next create rescans */
+            vsk_registry_destroy(g_registry);
+            g_registry = NULL;
+        }
+        unlock();
     }
-    unlock();
     free(fx);
 }
 
