@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import queue
 import sys
 import threading
 import time
@@ -101,7 +102,10 @@ def open_voice(args: argparse.Namespace, rate: int, max_block: int) -> voiceskin
 
 def load_input(path: str, rate: int) -> np.ndarray:
     import soundfile as sf
-    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    try:
+        x, sr = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as e:  # soundfile.LibsndfileError, OSError
+        raise DeviceError(f"cannot read {path}: {e}") from None
     x = x.mean(axis=1)
     if sr != rate:
         try:
@@ -127,19 +131,23 @@ def parse_schedule(specs: list[str], voice: voiceskin.Voice, rate: int) -> list[
 
 
 class Writer:
-    """Drains a queue of blocks into a WAV file on the main thread."""
+    """Drains a queue of blocks into a float WAV file on the main thread."""
 
-    def __init__(self, path: str, rate: int, q: "object") -> None:
+    def __init__(self, path: str, rate: int, q: "queue.Queue[np.ndarray]") -> None:
         import soundfile as sf
-        self.f = sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="FLOAT")
+        try:
+            self.f = sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="FLOAT")
+        except Exception as e:  # soundfile.LibsndfileError, OSError
+            raise DeviceError(f"cannot create {path}: {e}") from None
         self.q = q
 
     def drain(self) -> None:
         while True:
             try:
-                self.f.write(self.q.get_nowait())  # type: ignore[attr-defined]
-            except Exception:
+                block = self.q.get_nowait()
+            except queue.Empty:
                 return
+            self.f.write(block)
 
     def close(self) -> None:
         self.drain()
@@ -155,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
                                args.output_device, need_input=args.input is None)
     if args.input is not None and args.record_input is None:
         inp = None                    # a file replaces the microphone: output-only stream
+    if args.record_input is not None and inp is None:
+        print("host_app: no input device, --record-input ignored", file=sys.stderr)
     out_info = sd.query_devices(out)
     rate = int(args.rate or out_info["default_samplerate"])
     out_ch = args.channels or min(2, int(out_info["max_output_channels"]))
