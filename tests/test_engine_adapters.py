@@ -500,5 +500,55 @@ def test_adapter_headers_compile_standalone(tmp_path: Path) -> None:
         assert r.returncode == 0, f"{h}:\n{r.stderr}"
 
 
+_UE_INCLUDES = ["CoreMinimal", "Sound/SoundEffectSubmix", "Sound/SoundEffectSource",
+                "Subsystems/EngineSubsystem", "Containers/Ticker", "Interfaces/IPluginManager",
+                "Misc/Paths", "HAL/PlatformProcess", "Modules/ModuleInterface",
+                "Modules/ModuleManager", "Logging/LogMacros", "SubmixEffectVoiceSkin.generated",
+                "SourceEffectVoiceSkin.generated", "VoiceSkinSubsystem.generated"]
+_GODOT_INCLUDES = ["classes/object", "classes/audio_effect", "classes/audio_effect_instance",
+                   "classes/audio_frame", "classes/audio_server", "classes/dir_access",
+                   "classes/engine", "classes/file_access", "classes/scene_tree", "core/class_db",
+                   "core/property_info", "core/defs", "core/memory", "variant/packed_string_array",
+                   "variant/string", "variant/callable_method_pointer", "variant/packed_byte_array",
+                   "variant/utility_functions", "godot"]
+
+
+def _forwarders(root: Path, stub: Path, names: list[str], suffix: str) -> None:
+    for n in names:
+        f = root / f"{n}{suffix}"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(f'#pragma once\n#include "{stub}"\n')
+
+
+@pytest.mark.parametrize("engine", ["unreal", "godot"])
+def test_engine_glue_compiles_against_api_stubs(tmp_path: Path, engine: str) -> None:
+    """The Unreal plugin's and the Godot extension's C++ compile (syntax and
+    types, -Wall -Wextra -Wshadow -Werror) against declarations of the engine
+    API they use (plugins/common/tests/engine_stubs, transcribed from UE 5.3
+    and godot-cpp 4.3) plus the real adapter headers. This is not an engine
+    build: it catches glue that no longer matches the adapter or those
+    signatures, nothing more."""
+    cxx = os.environ.get("CXX") or shutil.which("g++") or "g++"
+    stubs = COMMON / "tests" / "engine_stubs"
+    if engine == "unreal":
+        module = ROOT / "plugins" / "unreal" / "VoiceSkin" / "Source" / "VoiceSkin"
+        _forwarders(tmp_path, stubs / "ue_api_stub.h", _UE_INCLUDES, ".h")
+        sources = sorted((module / "Private").glob("*.cpp"))
+        incs = [tmp_path, module / "Public", module / "Private"]
+    else:
+        _forwarders(tmp_path / "godot_cpp", stubs / "godot_api_stub.hpp", _GODOT_INCLUDES, ".hpp")
+        (tmp_path / "gdextension_interface.h").write_text(
+            f'#pragma once\n#include "{stubs / "godot_api_stub.hpp"}"\n')
+        sources = sorted((ROOT / "plugins" / "godot" / "src").glob("*.cpp"))
+        incs = [tmp_path, ROOT / "plugins" / "godot" / "src"]
+    assert len(sources) >= 3
+    for src in sources:
+        r = subprocess.run([cxx, "-std=c++17", "-fsyntax-only", "-fno-exceptions", "-Wall", "-Wextra",
+                            "-Wshadow", "-Wno-unused-parameter", "-Werror",
+                            *[f"-I{i}" for i in incs], f"-I{ROOT / 'native' / 'include'}",
+                            f"-I{COMMON / 'include'}", str(src)], capture_output=True, text=True)
+        assert r.returncode == 0, f"{src.name}:\n{r.stderr}"
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
