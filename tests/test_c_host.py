@@ -156,3 +156,18 @@ def test_pace_runs_in_real_time_with_the_same_output(host: Path, voices: Path,
     timing_of(out)
     run(host, "render", voices, "test.student", src, tmp_path / "fast.wav")
     np.testing.assert_array_equal(sf.read(tmp_path / "paced.wav")[0], sf.read(tmp_path / "fast.wav")[0])
+
+
+def test_extensible_wav_four_channels(host: Path, voices: Path, tmp_path: Path) -> None:
+    """A WAVE_FORMAT_EXTENSIBLE file (format WAVEX) with four channels: vsk_host
+    reads it and renders all four channels like the SDK."""
+    x = speech(0.5)
+    quad = np.ascontiguousarray(np.stack([x, 0.5 * x, -x, 0.25 * x], 1))
+    src = tmp_path / "quad.wav"
+    sf.write(src, quad, HOST_RATE, subtype="PCM_16", format="WAVEX")
+    assert src.read_bytes()[20:22] == b"\xfe\xff"       # the extensible format tag
+    out_wav = tmp_path / "quad_out.wav"
+    run(host, "render", voices, "test.student", src, out_wav, "--float")
+    y, _ = sf.read(out_wav, dtype="float32", always_2d=True)
+    q16, _ = sf.read(src, dtype="float32", always_2d=True)
+    np.testing.assert_allclose(y, render_sdk(voices / "student.vskin", q16), atol=1e-5)
