@@ -22,11 +22,13 @@ callable returning one::
     [project.entry-points."voiceskin.tiers"]
     console = "my_package.tiers:CONSOLE"
 
-Cost guide (rough, FLOPs per second of audio at 16 kHz, 250 steps/s): the
-GRU costs ``2*3*H*(I+H)`` per step; ``ultra`` (H=128) is about 0.05 GFLOP/s
-for the recurrent part; the harmonic synthesiser costs about
-``max_harmonics*hop`` sines per step. Every preset is meant to stay at or
-under ~1% of one desktop core.
+Cost (the student's exported graph, ``voiceskin.graph.flops_per_step``
+estimates, 16 kHz): low 26k parameters / 119 MFLOP/s, medium 62k / 138,
+high 145k / 185, ultra 271k / 249. About 100 MFLOP/s of that is the shared
+front end (PITCH_YIN on 512 samples, STFT, synthesis), the same for every
+tier; the rest scales with ``conv_channels``, ``gru_hidden`` and ``hidden``.
+At a few GFLOP/s per core even ``ultra`` stays around 1% of one core; the
+QA measures the real cost through the native library.
 """
 from __future__ import annotations
 
@@ -78,10 +80,12 @@ class TierPreset:
     env_bins: int = 64
     noise_bins: int = 32
     max_harmonics: int = 64
-    #: PITCH_YIN frame length (samples) and search range
-    pitch_window: int = 1024
-    fmin: float = 50.0
-    fmax: float = 800.0
+    #: PITCH_YIN frame length (samples) and search range. Keep these equal
+    #: across the tiers of one voice: the master-output cache and the pitch
+    #: path are shared by all tiers (YIN costs ~3·N²/2 FLOPs per step).
+    pitch_window: int = 512
+    fmin: float = 60.0
+    fmax: float = 600.0
     #: free-form extras for future student versions
     extra: dict[str, Any] = field(default_factory=dict)
 
