@@ -27,8 +27,9 @@ estimates, 16 kHz): low 26k parameters / 119 MFLOP/s, medium 62k / 138,
 high 145k / 185, ultra 271k / 249. About 100 MFLOP/s of that is the shared
 front end (PITCH_YIN on 512 samples, STFT, synthesis), the same for every
 tier; the rest scales with ``conv_channels``, ``gru_hidden`` and ``hidden``.
-At a few GFLOP/s per core even ``ultra`` stays around 1% of one core; the
-QA measures the real cost through the native library.
+A modern core sustains tens of GFLOP/s on these SIMD kernels, so ``ultra``
+is meant to stay around 1% of one core; the estimate counts YIN's worst
+case, and the QA measures the real cost through the native library.
 """
 from __future__ import annotations
 
