@@ -230,3 +230,47 @@ def test_from_source_build_installs_a_self_contained_plugin_folder(tmp_path: Pat
     assert parse_lines(r.stdout)["voices"] == ["2"]
     ref, _ = mono_voice(folder / "a.vskin", x, 0, {})
     assert float(np.max(np.abs(np.fromfile(outp, F32) - ref))) <= 1e-4
+
+
+@pytest.fixture(scope="module")
+def built_tsan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    b = tmp_path_factory.mktemp("unity-native-tsan")
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    flags = "-fsanitize=thread"
+    cfg = subprocess.run(["cmake", "-S", str(PKG / "native"), "-B", str(b), *gen, "-DCMAKE_BUILD_TYPE=Release",
+                          f"-DVSK_UNITY_PREBUILT={native_library()}", "-DVSK_UNITY_TEST_HOST=ON",
+                          f"-DCMAKE_C_FLAGS={flags} -g", f"-DCMAKE_EXE_LINKER_FLAGS={flags}",
+                          f"-DCMAKE_MODULE_LINKER_FLAGS={flags}"], capture_output=True, text=True)
+    assert cfg.returncode == 0, cfg.stdout + cfg.stderr
+    bld = subprocess.run(["cmake", "--build", str(b)], capture_output=True, text=True)
+    if bld.returncode != 0 and "tsan" in (bld.stdout + bld.stderr).lower():
+        pytest.skip("ThreadSanitizer runtime not available: " + bld.stdout[-300:])
+    assert bld.returncode == 0, bld.stdout + bld.stderr
+    for name in ("libvoiceskin.so", "libvoiceskin.so.0"):
+        shutil.copyfile(native_library(), b / name)
+    return b
+
+
+@pytest.mark.parametrize("mode", ["paramthread", "race"])
+def test_parameter_thread_under_thread_sanitizer(built_tsan: Path, folder: Path, speech: np.ndarray,
+                                                 tmp_path: Path, mode: str) -> None:
+    """A second thread sets and reads parameters (voice, tier, dry/wet,
+    including invalid voices) as fast as it can while the main thread
+    processes: ThreadSanitizer finds no race in the effect. In "race" mode
+    the host adds a deliberate race, which must be reported (sanitizer live)."""
+    x = speech[: 60 * BLOCK]
+    inp, outp = tmp_path / "in.f32", tmp_path / "out.f32"
+    x.tofile(inp)
+    env = {k: v for k, v in os.environ.items() if k != "VOICESKIN_BUNDLE_DIR"}
+    env["TSAN_OPTIONS"] = "halt_on_error=0 exitcode=66"
+    r = subprocess.run([str(built_tsan / "unity_native_host"), str(built_tsan / "audioplugin_voiceskin.so"),
+                        str(inp), str(outp), "2", str(BLOCK), str(RATE), "", str(folder), mode],
+                       capture_output=True, text=True, env=env, timeout=300)
+    if mode == "race":
+        assert "ThreadSanitizer: data race" in r.stderr and "param_thread" in r.stderr
+        return
+    assert r.returncode == 0 and "ThreadSanitizer" not in r.stderr, r.stderr[-3000:]
+    out = parse_lines(r.stdout)
+    assert int(out["param_calls"][0]) > 1000
+    assert out["voices"] == ["2"]
+    assert np.all(np.isfinite(np.fromfile(outp, F32)))

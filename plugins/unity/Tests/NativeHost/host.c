@@ -3,7 +3,7 @@
  * drives one effect instance over a file of interleaved float32 audio.
  * Built and run by tests/test_unity_native_effect.py (Linux/macOS: dlopen).
  *
- *   host PLUGIN IN.f32 OUT.f32 CHANNELS BLOCK RATE SCHEDULE [FOLDER]
+ *   host PLUGIN IN.f32 OUT.f32 CHANNELS BLOCK RATE SCHEDULE [FOLDER [MODE]]
  *
  * SCHEDULE: comma-separated "buffer/parameter/value" items; before buffer
  * `buffer` is processed, setfloatparameter(parameter, value) is called
@@ -12,7 +12,13 @@
  * (otherwise the plugin reads VOICESKIN_BUNDLE_DIR). Prints "key value"
  * lines for the test.
  *
- * On glibc the host also counts heap calls (malloc, calloc, realloc, free,
+ * MODE "paramthread": a second thread calls setfloatparameter /
+ * getfloatparameter / getfloatbuffer with random values for as long as the
+ * main thread processes (what a game thread does while Unity's mixer thread
+ * runs); built with -fsanitize=thread by the test. MODE "race": also a
+ * deliberate data race on a host variable, to show the sanitizer is live.
+ *
+ * On glibc (not under a sanitizer, which has its own allocator) the host also counts heap calls (malloc, calloc, realloc, free,
  * the aligned allocators) made by anything in the process while it is inside
  * create ("alloc_create", must be > 0: proves the counter sees the plugin)
  * and inside the audio-thread calls process / reset and the parameter calls
@@ -20,6 +26,8 @@
  * libc's for the dlopen'ed plugin and libvoiceskin (built with -rdynamic).
  */
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +39,7 @@ static volatile long g_calls;
 #define ARM() (g_armed = 1)
 #define DISARM() (g_armed = 0)
 
-#if defined(__GLIBC__)
+#if defined(__GLIBC__) && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -78,6 +86,35 @@ static float *read_f32(const char *path, size_t *count)
 }
 
 typedef struct { long block; int param; float value; } change;
+
+typedef struct {
+    UnityAudioEffectDefinition *def;
+    UnityAudioEffectState *state;
+    atomic_int stop;
+    long calls;
+    int race;
+} param_job;
+
+static long g_racy;   /* MODE "race": written by both threads without synchronisation */
+
+static void *param_thread(void *arg)
+{
+    param_job *job = arg;
+    unsigned seed = 12345u;
+    while (!atomic_load(&job->stop)) {
+        seed = seed * 1103515245u + 12345u;
+        int p = (int)((seed >> 16) % 3u);
+        float v = p == 2 ? (float)((seed >> 8) & 1023u) / 1023.0f : (float)((seed >> 12) % 3u);
+        job->def->setfloatparameter(job->state, p, v);
+        float got;
+        job->def->getfloatparameter(job->state, p, &got, NULL);
+        float buf[2];
+        job->def->getfloatbuffer(job->state, "Tiers", buf, 2);
+        job->calls++;
+        if (job->race) g_racy++;
+    }
+    return NULL;
+}
 
 static int parse_schedule(const char *s, change *out, int max)
 {
@@ -175,6 +212,11 @@ int main(int argc, char **argv)
     float *ib = malloc((size_t)block * channels * sizeof(float));
     float *ob = malloc((size_t)block * channels * sizeof(float));
     if (!out || !ib || !ob) return fail("out of memory");
+    const char *mode = argc > 9 ? argv[9] : "";
+    param_job job = { d, &state, 0, 0, strcmp(mode, "race") == 0 };
+    pthread_t worker;
+    int threaded = strcmp(mode, "paramthread") == 0 || job.race;
+    if (threaded && pthread_create(&worker, NULL, param_thread, &job) != 0) return fail("pthread_create");
     long k = 0;
     long alloc_audio = 0;
     for (size_t f0 = 0; f0 < frames; f0 += block, k++) {
@@ -202,6 +244,12 @@ int main(int argc, char **argv)
         memcpy(out + f0 * channels, ob, n * channels * sizeof(float));
         state.prevdsptick = state.currdsptick;
         state.currdsptick += n;
+        if (job.race) g_racy++;
+    }
+    if (threaded) {
+        atomic_store(&job.stop, 1);
+        pthread_join(worker, NULL);
+        printf("param_calls %ld\n", job.calls);
     }
     printf("tiers %g\n", get_buffer(d, &state, "Tiers"));
     FILE *fo = fopen(argv[3], "wb");
