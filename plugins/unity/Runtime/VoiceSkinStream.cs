@@ -78,6 +78,7 @@ namespace VoiceSkin
             _scratch = new float[_scratchSamples];
             SwitchWarmupSeconds = 0.1;
             SwitchFadeSeconds = 0.02;
+            VoiceSkinVoice.PrepareAudioPath(typeof(VoiceSkinStream));   // JIT here, not on the audio thread
         }
 
         // =============================================================== game thread
