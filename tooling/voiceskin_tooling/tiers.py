@@ -34,7 +34,6 @@ case, and the QA measures the real cost through the native library.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
