@@ -172,6 +172,10 @@ def test_world_moves_input_toward_target(world) -> None:
         assert s_out < 0.6 * s_in, (spk, s_in, s_out)
         # the formant warp moves a male voice up
         assert out.features["warp"][-1] > 1.05
+        # loudness follows the input frame by frame (no utterance-wide gain)
+        rms_db = lambda a: 10 * np.log10(np.mean(a.astype(np.float64) ** 2))  # noqa: E731
+        assert abs(rms_db(out.audio) - rms_db(x)) < 2.0
+        assert np.abs(out.audio).max() <= 1.0
 
 
 def test_world_source_statistics_are_causal(world) -> None:
