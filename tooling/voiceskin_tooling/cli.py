@@ -38,7 +38,10 @@ class CheckFailed(Exception):
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    c = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not c.is_terminal:  # logs and pipes: wide enough for the QA tables
+        c = Console(stderr=stderr, highlight=False, soft_wrap=True, width=150)
+    return c
 
 
 # ------------------------------------------------------------------ corpus

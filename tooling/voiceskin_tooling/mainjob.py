@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="short-run learning rate (the voice TOML's is for the full run)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--segment-seconds", type=float, default=0.5)
-    ap.add_argument("--reserve-seconds", type=float, default=150.0,
+    ap.add_argument("--reserve-seconds", type=float, default=200.0,
                     help="time kept for QA, packing and rendering after training")
     ap.add_argument("--max-train-seconds", type=float, default=None,
                     help="cap the training speech the master converts (default: all)")
@@ -87,16 +87,15 @@ def main(argv: list[str] | None = None) -> int:
 
     t_start = time.time()
     deadline = t_start + 60 * a.budget_minutes
-    from rich.console import Console
     from rich.table import Table
 
-    from .cli import _print_qa
+    from .cli import _console, _print_qa
     from .distill import DistillConfig, DistillError, build_cache, distill, load_cache
     from .pack import qa_summary, save
     from .voicedef import load_voice
 
-    console = Console(stderr=True)
-    out = Console()
+    console = _console(stderr=True)
+    out = _console()
     voice = load_voice(a.voice)
     console.rule(f"voiceskin main job — {voice.display_name} ({voice.id}), "
                  f"{len(voice.tiers)} tiers: {', '.join(t.name for t in voice.tiers)}")
@@ -109,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     # 1. master outputs, once (cached)
     t0 = time.time()
     cache_path = build_cache(DistillConfig(**{**cfg.__dict__, "jobs": cores}), voice, console)
-    console.log(f"master outputs: {cache_path} ({time.time() - t0:.0f} s)")
+    cache_s = time.time() - t0
+    console.log(f"master outputs: {cache_path} ({cache_s:.0f} s)")
     # 2. training budget = what is left minus the reserve
     left = deadline - time.time() - a.reserve_seconds
     if left < 30:
@@ -154,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     tr = vs["training"]
     out.print("training: " + "; ".join(f"{k} {i['steps']} steps in {i['seconds']:.0f} s "
                                         f"({i['audio_seconds_per_second']} audio-s/s)" for k, i in tr.items()))
-    out.print(f"wall time: {wall / 60:.1f} min (budget {a.budget_minutes:.0f} min; master "
-              f"{summary['cache_seconds']:.0f} s, training {summary['train_seconds']:.0f} s)")
+    out.print(f"wall time: {wall / 60:.1f} min (budget {a.budget_minutes:.0f} min; corpus + master "
+              f"{cache_s:.0f} s, training {summary['train_seconds']:.0f} s, QA "
+              f"{vs.get('qa', {}).get('seconds', 0):.0f} s)")
     if fails:
         out.print(f"[yellow]this short run misses {len(fails)} bar(s)[/] (the bars hold for the full "
                   f"distillation, `voiceskin distill {a.voice}`):\n  " + "\n  ".join(fails))

@@ -9,7 +9,8 @@ Per step of ``hop`` samples at ``sample_rate`` (16 kHz, hop 64 = 4 ms)::
                                   └SLICE(voicing) ────────────────────┤
                                                          CONCAT ◄──────┘
        → [CONV1D(causal) → ACT relu] × L → CONCAT(features) → GRU
-       → LINEAR → ACT exp_sigmoid → harmonic envelope ─ HARMONIC(f0) ─┐
+       → LINEAR → ACT exp_sigmoid → × voicing gate → harmonic envelope
+                                                    ─ HARMONIC(f0) ─┐
        → LINEAR → ACT exp_sigmoid → noise envelope ──── NOISE ────────ADD → y
 
 Pitch is never learned: ``f0 = PITCH_MAP(PITCH_YIN(frame))`` is the very
@@ -93,6 +94,7 @@ class StudentConfig:
     max_harmonics: int = 64
     noise_seed: int = 1234
     log_eps: float = 1e-5
+    voicing_gate: float = 50.0  # harmonic gate sigmoid(k·(voicing − vthreshold)); 0 = off
     pitch: PitchSpec = field(default_factory=PitchSpec)
 
     def to_dict(self) -> dict[str, Any]:
@@ -313,7 +315,16 @@ class Student(nn.Module):
             g = F.relu(self.dense(g))
             if hidden is not None:
                 hidden["dense"] = g
-        return exp_sigmoid(self.harm_head(g)), exp_sigmoid(self.noise_head(g))
+        he = exp_sigmoid(self.harm_head(g))
+        if self.cfg.voicing_gate:
+            he = he * self.gate(voicing).unsqueeze(-1)
+        return he, exp_sigmoid(self.noise_head(g))
+
+    def gate(self, voicing: torch.Tensor) -> torch.Tensor:
+        """The master's voiced decision (voicing ≥ vthreshold), as a steep
+        sigmoid: harmonics are silent where the master's output is unvoiced."""
+        k = self.cfg.voicing_gate
+        return torch.sigmoid(k * voicing - k * self.cfg.pitch.vthreshold)
 
     def forward(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                 noise_seed: int | None = None, return_hidden: bool = False
@@ -397,6 +408,12 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
         g = b.act(b.linear(g, npy(student.dense.weight), npy(student.dense.bias)), Act.RELU)
     he = b.act(b.linear(g, npy(student.harm_head.weight), npy(student.harm_head.bias)),
                Act.EXP_SIGMOID)
+    if c.voicing_gate:  # he · sigmoid(k·v − k·vthreshold), the gate spread over B bins
+        k = float(c.voicing_gate)
+        gate = b.act(b.affine(voi, np.array([k], np.float32),
+                              np.array([-k * p.vthreshold], np.float32)), Act.SIGMOID)
+        gate_b = b.linear(gate, np.ones((c.harm_bins, 1), np.float32))
+        he = b.mul(he, gate_b)
     ne = b.act(b.linear(g, npy(student.noise_head.weight), npy(student.noise_head.bias)),
                Act.EXP_SIGMOID)
     y = b.add(b.harmonic(f0, he, c.max_harmonics, float(c.sample_rate)),
