@@ -262,6 +262,18 @@ static void take_tier_request(vsk_voice *v)
     /* While crossfading, a new request waits for the fade to finish. */
 }
 
+/* dry·(1 − wet) + y·wet, except that at the ends only one term is used:
+ * fully wet never reads the dry sample and fully dry never reads the
+ * converted one, so a NaN/Inf on the muted path cannot leak (0·NaN = NaN). */
+static inline float mix_sample(float dry, float y, float wet, float dw)
+{
+    if (wet >= 1.0f)
+        return y;
+    if (wet <= 0.0f)
+        return dry;
+    return dry * dw + y * wet;
+}
+
 static void process_chunk(vsk_voice *v, const float *in, float *out,
                           uint32_t n, float target)
 {
@@ -321,14 +333,14 @@ static void process_chunk(vsk_voice *v, const float *in, float *out,
                 float x = in[base + c];
                 float dry = d[c];
                 d[c] = x;
-                out[base + c] = dry * dw + y * wet;
+                out[base + c] = mix_sample(dry, y, wet, dw);
             }
             if (++v->dry_pos == lat)
                 v->dry_pos = 0;
         } else {
             for (uint32_t c = 0; c < ch; c++) {
                 float x = in[base + c];
-                out[base + c] = x * dw + y * wet;
+                out[base + c] = mix_sample(x, y, wet, dw);
             }
         }
     }
