@@ -190,6 +190,24 @@ def test_world_source_statistics_are_causal(world) -> None:
     np.testing.assert_allclose(out_ab.f0[:k], out_a.f0[:k], rtol=2e-3, atol=0.5)
 
 
+def test_world_yin_mode_is_the_runtime_pitch_path() -> None:
+    """f0_method="yin": the master's F0 is PITCH_MAP(PITCH_YIN(FRAME)) of the
+    reference ops — what the student's graph computes — frame for frame."""
+    from voiceskin_tooling.masters.world import yin_track
+
+    m = get_master("world", f0_method="yin", yin_frame=512, f0_floor=60.0, f0_ceil=600.0)
+    m.fit(_files("slt", 3, "target"), SR)
+    x = _files("rms", 1)[0]
+    out = m.convert(x, SR)
+    yf, yv = yin_track(x, SR, 64, 512, 60.0, 600.0, 0.15)
+    ref = pitch_map_np(yf, yv, m.pitch_params())
+    voiced = (yv >= 0.5) & (yf > 0)
+    assert voiced.mean() > 0.4
+    np.testing.assert_allclose(out.f0[voiced], ref[voiced], rtol=1e-6)
+    assert np.all(out.f0[~voiced] == 0)
+    assert m.config()["f0_method"] == "yin" and m.config()["yin_frame"] == 512
+
+
 def test_world_state_roundtrip_and_fingerprint(world) -> None:
     m2 = get_master("world")
     m2.load_state_dict(world.state_dict())

@@ -113,7 +113,7 @@ def analyze(x: np.ndarray, sr: int, hop: int, f0_method: str = "dio", f0_floor: 
         f0, t = pw.dio(xd, sr, f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=fp)
         f0 = pw.stonemask(xd, f0, t, sr)
     else:
-        raise MasterError(f"f0_method must be 'dio' or 'harvest', not {f0_method!r}")
+        raise MasterError(f"f0_method must be 'dio', 'harvest' or 'yin', not {f0_method!r}")
     n = len(x) // hop + 1
     f0, t = _fit_len(f0, n), np.arange(n, dtype=np.float64) * hop / sr
     sp = pw.cheaptrick(xd, f0, t, sr, f0_floor=min(f0_floor, 71.0))
@@ -319,6 +319,17 @@ class WorldMaster(Master):
             }
         return cfg
 
+    def _analyze(self, x: np.ndarray, with_yin: bool = False) -> Any:
+        """WORLD analysis with this master's F0 settings (for "yin": the
+        runtime's PITCH_YIN with yin_frame/yin_threshold, voiced where
+        voicing ≥ vthreshold — the same decision PITCH_MAP makes)."""
+        if self.f0_method != "yin":
+            return analyze(x, self.sample_rate, self.hop, self.f0_method, self.f0_floor, self.f0_ceil)
+        yf, yv = yin_track(x, self.sample_rate, self.hop, self.yin_frame, self.f0_floor,
+                           self.f0_ceil, self.yin_threshold)
+        f0, sp, ap = analyze(x, self.sample_rate, self.hop, f0=np.where((yv >= self.vthreshold) & (yf > 0), yf, 0.0))
+        return (f0, sp, ap, (yf, yv)) if with_yin else (f0, sp, ap)
+
     # ---------------------------------------------------------------- fit
     def fit(self, reference_audio: Sequence[np.ndarray], sample_rate: int) -> None:
         if len(reference_audio) == 0:
@@ -328,7 +339,7 @@ class WorldMaster(Master):
             x = resample(as_mono_float32(a), int(sample_rate), self.sample_rate)
             if len(x) < 4 * self.hop:
                 raise MasterError(f"reference recording {i} is too short ({len(x)} samples)")
-            f0, sp, ap = analyze(x, self.sample_rate, self.hop, self.f0_method, self.f0_floor, self.f0_ceil)
+            f0, sp, ap = self._analyze(x)
             v = f0 > 0
             lf0.append(np.log(f0[v]))
             lsp.append(np.log(sp[v] + 1e-16))
@@ -387,13 +398,10 @@ class WorldMaster(Master):
         if len(x) < 2 * self.hop:
             raise MasterError(f"input too short: {len(x)} samples at {self.sample_rate} Hz (need ≥ {2 * self.hop})")
         if self.f0_method == "yin":  # exactly the student's PITCH_MAP(PITCH_YIN(frame))
-            yf, yv = yin_track(x, self.sample_rate, self.hop, self.yin_frame, self.f0_floor,
-                               self.f0_ceil, self.yin_threshold)
-            yvoiced = (yv >= self.vthreshold) & (yf > 0)
-            f0, sp, ap = analyze(x, self.sample_rate, self.hop, f0=np.where(yvoiced, yf, 0.0))
+            f0, sp, ap, (yf, yv) = self._analyze(x, with_yin=True)
             mapped = pitch_map_np(yf, yv, self.pitch_params())
         else:
-            f0, sp, ap = analyze(x, self.sample_rate, self.hop, self.f0_method, self.f0_floor, self.f0_ceil)
+            f0, sp, ap = self._analyze(x)
             mapped = pitch_map_np(f0, (f0 > 0).astype(np.float64), self.pitch_params())
         n_frames, K = sp.shape
         freqs = np.linspace(0, self.sample_rate / 2, K)
