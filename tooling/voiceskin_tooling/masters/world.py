@@ -12,10 +12,14 @@ maps the population's mean envelope onto ``T``).
 statistics*: nothing derived from the source looks at the future or at the
 whole utterance, so a streaming student can follow the master.
 
-1. F0: WORLD's F0 (``dio``+StoneMask by default, or ``harvest``) through
-   :func:`voiceskin_tooling.pitchmap.pitch_map_np` — the same running
-   statistics with warm-up as the runtime's PITCH_MAP op, with this master's
-   ``pitch_params()``.
+1. F0: a pitch track through :func:`voiceskin_tooling.pitchmap.pitch_map_np`
+   — the same running statistics with warm-up as the runtime's PITCH_MAP op,
+   with this master's ``pitch_params()``. The track is the runtime's causal
+   PITCH_YIN with ``f0_method="yin"`` (``yin_frame``, ``yin_threshold``,
+   ``f0_floor``/``f0_ceil``; the demo voice's choice: a student's F0 then
+   equals the master's frame for frame), or WORLD's ``dio``+StoneMask
+   (default) / ``harvest`` — better trackers, but their running statistics
+   differ from YIN's, so a causal student lands 35–150 cents off.
 2. Envelope warp: a running mean ``M`` of the source's log envelope over
    voiced frames (``a = max(1/n, 1/env_tau)``, like PITCH_MAP), blended with
    the population prior ``P`` during warm-up (``w = min(n/env_warmup, 1)``:
