@@ -16,9 +16,9 @@ whole utterance, so a streaming student can follow the master.
    — the same running statistics with warm-up as the runtime's PITCH_MAP op,
    with this master's ``pitch_params()``. The track is the runtime's causal
    PITCH_YIN with ``f0_method="yin"`` (``yin_frame``, ``yin_threshold``,
-   ``f0_floor``/``f0_ceil``; the demo voice's choice: a student's F0 then
-   equals the master's frame for frame), or WORLD's ``dio``+StoneMask
-   (default) / ``harvest`` — better trackers, but their running statistics
+   ``f0_floor``/``f0_ceil``; the default: a student's F0 then equals the
+   master's frame for frame), or WORLD's ``dio``+StoneMask / ``harvest`` —
+   better trackers for resynthesis, but their running statistics
    differ from YIN's, so a causal student lands 35–150 cents off.
 2. Envelope warp: a running mean ``M`` of the source's log envelope over
    voiced frames (``a = max(1/n, 1/env_tau)``, like PITCH_MAP), blended with
@@ -207,7 +207,7 @@ class WorldMaster(Master):
         self,
         sample_rate: int = 16000,
         hop: int = 64,
-        f0_method: str = "dio",
+        f0_method: str = "yin",
         f0_floor: float = 50.0,
         f0_ceil: float = 800.0,
         pitch_warmup: float = 50.0,
