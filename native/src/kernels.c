@@ -96,6 +96,45 @@ void vsk_matvec_ref(const float *W, const float *x, const float *bias,
     }
 }
 
+void vsk_dot_batch_ref(const float *const *a, const float *const *b, size_t n,
+                       size_t count, float *out)
+{
+    for (size_t i = 0; i < count; ++i) out[i] = vsk_dot_ref(a[i], b[i], n);
+}
+
+void vsk_sum_rows_f64_ref(const double *first, const double *rows, size_t nrows,
+                          size_t n, double *out)
+{
+    for (size_t t = 0; t < n; ++t) {
+        double s = first[t];
+        for (size_t b = 0; b < nrows; ++b) s += rows[b * n + t];
+        out[t] = s;
+    }
+}
+
+double vsk_sumsq_f64_ref(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t j = 0; j < n; ++j) s += (double)x[j] * x[j];
+    return s;
+}
+
+static uint32_t lowbias32_ref(uint32_t x)
+{
+    x ^= x >> 16; x *= 0x7feb352du;
+    x ^= x >> 15; x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+void vsk_noise_uniform_ref(uint32_t seed, uint32_t base, size_t n, double *out)
+{
+    for (size_t j = 0; j < n; ++j) {
+        uint32_t h = lowbias32_ref(seed ^ ((base + (uint32_t)j) * 0x9E3779B9u)) >> 8;
+        out[j] = 2.0 * (double)h / 16777216.0 - 1.0;
+    }
+}
+
 void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
                          float *out)
 {
@@ -252,6 +291,43 @@ VSK_AVX2 static float dot_avx2(const float *a, const float *b, size_t n)
     float s = hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; ++i) s += a[i] * b[i];
     return s;
+}
+
+/* Four dots at a time (independent FMA chains, loop overhead shared); every
+ * output takes the same operations whether it is computed in a group of
+ * four or alone, so the result does not depend on how a caller batches. */
+VSK_AVX2 static inline float dot_one_avx2(const float *a, const float *b, size_t n)
+{
+    __m256 s = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s);
+    float r = hsum256(s);
+    for (; j < n; ++j) r = fmaf(a[j], b[j], r);   /* explicit: same in both paths */
+    return r;
+}
+VSK_AVX2 static void dot_batch_avx2(const float *const *a, const float *const *b, size_t n,
+                                    size_t count, float *out)
+{
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        const float *a0 = a[i], *a1 = a[i + 1], *a2 = a[i + 2], *a3 = a[i + 3];
+        const float *b0 = b[i], *b1 = b[i + 1], *b2 = b[i + 2], *b3 = b[i + 3];
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        size_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + j), _mm256_loadu_ps(b0 + j), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + j), _mm256_loadu_ps(b1 + j), s1);
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + j), _mm256_loadu_ps(b2 + j), s2);
+            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + j), _mm256_loadu_ps(b3 + j), s3);
+        }
+        float r0 = hsum256(s0), r1 = hsum256(s1), r2 = hsum256(s2), r3 = hsum256(s3);
+        for (; j < n; ++j) {
+            r0 = fmaf(a0[j], b0[j], r0); r1 = fmaf(a1[j], b1[j], r1);
+            r2 = fmaf(a2[j], b2[j], r2); r3 = fmaf(a3[j], b3[j], r3);
+        }
+        out[i] = r0; out[i + 1] = r1; out[i + 2] = r2; out[i + 3] = r3;
+    }
+    for (; i < count; ++i) out[i] = dot_one_avx2(a[i], b[i], n);
 }
 
 VSK_AVX2 static float sqdiff_avx2(const float *a, const float *b, size_t n)
@@ -424,6 +500,81 @@ VSK_AVX2 static void sqdiff_lags_f64_avx2(const float *x, size_t W, size_t t0, s
         _mm256_storeu_pd(out + q, s0);
     }
     if (q < count) vsk_sqdiff_lags_f64_ref(x, W, t0 + q, count - q, out + q);
+}
+
+/* Same per-element order as the reference (first, then rows 0, 1, ...):
+ * bit-identical to it; 16 elements per pass, each row added from memory. */
+VSK_AVX2 static void sum_rows_f64_avx2(const double *first, const double *rows,
+                                       size_t nrows, size_t n, double *out)
+{
+    size_t t = 0;
+    for (; t + 16 <= n; t += 16) {
+        __m256d s0 = _mm256_loadu_pd(first + t), s1 = _mm256_loadu_pd(first + t + 4);
+        __m256d s2 = _mm256_loadu_pd(first + t + 8), s3 = _mm256_loadu_pd(first + t + 12);
+        const double *r = rows + t;
+        for (size_t b = 0; b < nrows; ++b, r += n) {
+            s0 = _mm256_add_pd(s0, _mm256_loadu_pd(r));
+            s1 = _mm256_add_pd(s1, _mm256_loadu_pd(r + 4));
+            s2 = _mm256_add_pd(s2, _mm256_loadu_pd(r + 8));
+            s3 = _mm256_add_pd(s3, _mm256_loadu_pd(r + 12));
+        }
+        _mm256_storeu_pd(out + t, s0); _mm256_storeu_pd(out + t + 4, s1);
+        _mm256_storeu_pd(out + t + 8, s2); _mm256_storeu_pd(out + t + 12, s3);
+    }
+    for (; t + 4 <= n; t += 4) {
+        __m256d s0 = _mm256_loadu_pd(first + t);
+        for (size_t b = 0; b < nrows; ++b) s0 = _mm256_add_pd(s0, _mm256_loadu_pd(rows + b * n + t));
+        _mm256_storeu_pd(out + t, s0);
+    }
+    if (t < n) {
+        for (; t < n; ++t) {
+            double s = first[t];
+            for (size_t b = 0; b < nrows; ++b) s += rows[b * n + t];
+            out[t] = s;
+        }
+    }
+}
+/* Σ x² in double, 16 partial sums (products exact). */
+VSK_AVX2 static double sumsq_f64_avx2(const float *x, size_t n)
+{
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + j)), b = _mm256_cvtps_pd(_mm_loadu_ps(x + j + 4));
+        __m256d c = _mm256_cvtps_pd(_mm_loadu_ps(x + j + 8)), d = _mm256_cvtps_pd(_mm_loadu_ps(x + j + 12));
+        s0 = _mm256_fmadd_pd(a, a, s0); s1 = _mm256_fmadd_pd(b, b, s1);
+        s2 = _mm256_fmadd_pd(c, c, s2); s3 = _mm256_fmadd_pd(d, d, s3);
+    }
+    __m256d s = _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3));
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    double r = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    for (; j < n; ++j) r += (double)x[j] * x[j];
+    return r;
+}
+
+/* 8 hashes per pass in 32-bit lanes; h < 2^24, so h·2^-23 − 1 is exact and
+ * equals the reference bit for bit. */
+VSK_AVX2 static void noise_uniform_avx2(uint32_t seed, uint32_t base, size_t n, double *out)
+{
+    const __m256i golden = _mm256_set1_epi32((int)0x9E3779B9u), sd = _mm256_set1_epi32((int)seed);
+    const __m256i m1 = _mm256_set1_epi32(0x7feb352d), m2 = _mm256_set1_epi32((int)0x846ca68bu);
+    const __m256d scale = _mm256_set1_pd(1.0 / 8388608.0), one = _mm256_set1_pd(1.0);
+    __m256i idx = _mm256_add_epi32(_mm256_set1_epi32((int)base), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i eight = _mm256_set1_epi32(8);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256i x = _mm256_xor_si256(sd, _mm256_mullo_epi32(idx, golden));
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16)); x = _mm256_mullo_epi32(x, m1);
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15)); x = _mm256_mullo_epi32(x, m2);
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+        x = _mm256_srli_epi32(x, 8);
+        __m256d lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(x));
+        __m256d hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256(x, 1));
+        _mm256_storeu_pd(out + j, _mm256_sub_pd(_mm256_mul_pd(lo, scale), one));
+        _mm256_storeu_pd(out + j + 4, _mm256_sub_pd(_mm256_mul_pd(hi, scale), one));
+        idx = _mm256_add_epi32(idx, eight);
+    }
+    if (j < n) vsk_noise_uniform_ref(seed, base + (uint32_t)j, n - j, out + j);
 }
 
 VSK_AVX2 static void acc_f64_avx2(double *acc, const float *src, size_t n)
@@ -680,6 +831,15 @@ float vsk_dot(uint32_t isa, const float *a, const float *b, size_t n)
     }
 }
 
+void vsk_dot_batch(uint32_t isa, const float *const *a, const float *const *b, size_t n,
+                   size_t count, float *out)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { dot_batch_avx2(a, b, n, count, out); return; }
+#endif
+    for (size_t i = 0; i < count; ++i) out[i] = vsk_dot(isa, a[i], b[i], n);
+}
+
 float vsk_sqdiff(uint32_t isa, const float *a, const float *b, size_t n)
 {
     switch (isa) {
@@ -736,6 +896,31 @@ void vsk_sqdiff_lags_f64(uint32_t isa, const float *x, size_t W, size_t t0,
     if (isa == VSK_ISA_NEON) { sqdiff_lags_f64_neon(x, W, t0, count, out); return; }
 #endif
     vsk_sqdiff_lags_f64_ref(x, W, t0, count, out);
+}
+
+void vsk_sum_rows_f64(uint32_t isa, const double *first, const double *rows, size_t nrows,
+                      size_t n, double *out)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { sum_rows_f64_avx2(first, rows, nrows, n, out); return; }
+#endif
+    vsk_sum_rows_f64_ref(first, rows, nrows, n, out);
+}
+
+double vsk_sumsq_f64(uint32_t isa, const float *x, size_t n)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) return sumsq_f64_avx2(x, n);
+#endif
+    return vsk_sumsq_f64_ref(x, n);
+}
+
+void vsk_noise_uniform(uint32_t isa, uint32_t seed, uint32_t base, size_t n, double *out)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { noise_uniform_avx2(seed, base, n, out); return; }
+#endif
+    vsk_noise_uniform_ref(seed, base, n, out);
 }
 
 void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n)

@@ -29,6 +29,11 @@ const char *vsk_isa_name(uint32_t isa);
 
 /* Σ a_i b_i */
 float vsk_dot(uint32_t isa, const float *a, const float *b, size_t n);
+/* out[i] = Σ_{j<n} a[i][j]·b[i][j] for i < count (a resampler's outputs:
+ * table row and input window per output). Each out[i] is bit-identical
+ * to what a call with that pair alone (count 1) gives on the same isa. */
+void vsk_dot_batch(uint32_t isa, const float *const *a, const float *const *b, size_t n,
+                   size_t count, float *out);
 /* Σ (a_i − b_i)² */
 float vsk_sqdiff(uint32_t isa, const float *a, const float *b, size_t n);
 /* out[q] = Σ_{j<W} (x_j − x_{j+t0+q})² for q < count (YIN's difference
@@ -42,6 +47,21 @@ void vsk_sqdiff_lags_f64(uint32_t isa, const float *x, size_t W, size_t t0,
                          size_t count, double *out);
 void vsk_sqdiff_lags_f64_ref(const float *x, size_t W, size_t t0, size_t count,
                              double *out);
+/* out[t] = first[t] + rows[0][t] + rows[1][t] + ... (rows: nrows × n,
+ * row-major), added in exactly that order on every ISA (bit-identical). */
+void vsk_sum_rows_f64(uint32_t isa, const double *first, const double *rows, size_t nrows,
+                      size_t n, double *out);
+void vsk_sum_rows_f64_ref(const double *first, const double *rows, size_t nrows,
+                          size_t n, double *out);
+/* Σ (double)x_j² (SIMD: partial sums, so rounding differs from the
+ * sequential reference by ~1e-16 relative). */
+double vsk_sumsq_f64(uint32_t isa, const float *x, size_t n);
+double vsk_sumsq_f64_ref(const float *x, size_t n);
+/* NOISE's white noise: out[j] = 2·h_j/2^24 − 1 with h_j the top 24 bits of
+ * lowbias32(seed ^ ((base + j)·0x9E3779B9)), all mod 2^32 (bit-identical
+ * on every ISA). */
+void vsk_noise_uniform(uint32_t isa, uint32_t seed, uint32_t base, size_t n, double *out);
+void vsk_noise_uniform_ref(uint32_t seed, uint32_t base, size_t n, double *out);
 /* acc_i += (double)src_i */
 void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n);
 /* Elementwise y = σ(x), tanh(x), 2·σ(x)^{ln 10} + 1e−7 (ACT kinds 3, 2, 5);
@@ -64,6 +84,8 @@ void vsk_matvec(uint32_t isa, const float *W, const float *x,
 /* The plain-C references (also what VSK_ISA_SCALAR runs). */
 float vsk_dot_ref(const float *a, const float *b, size_t n);
 float vsk_sqdiff_ref(const float *a, const float *b, size_t n);
+void vsk_dot_batch_ref(const float *const *a, const float *const *b, size_t n,
+                       size_t count, float *out);
 void vsk_matvec_ref(const float *W, const float *x, const float *bias,
                     float *y, size_t rows, size_t cols);
 void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,

@@ -200,6 +200,87 @@ static void test_fft(uint32_t isa)
     CHECK(!vsk_fft_size_ok(0) && !vsk_fft_size_ok(1) && !vsk_fft_size_ok(6), "bad sizes");
 }
 
+/* vsk_dot_batch: each output against the reference, and bit-identical to
+ * the same pair computed alone (a resampler's block-size invariance). */
+static void test_dot_batch(uint32_t isa)
+{
+    enum { MAXN = 200, PAIRS = 11 };
+    static float a[PAIRS][MAXN + 3], b[PAIRS][MAXN + 3];
+    for (int i = 0; i < PAIRS; ++i)
+        for (int j = 0; j < MAXN + 3; ++j) { a[i][j] = frand(); b[i][j] = frand(); }
+    const size_t sizes[] = {0, 1, 7, 8, 9, 16, 64, 65, 192, 200};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; ++s) {
+        size_t n = sizes[s];
+        const float *pa[PAIRS], *pb[PAIRS];
+        for (int i = 0; i < PAIRS; ++i) { pa[i] = a[i] + i % 3; pb[i] = b[(i * 5) % PAIRS] + (i + 1) % 3; }
+        float ref[PAIRS], all[PAIRS], one;
+        vsk_dot_batch_ref(pa, pb, n, PAIRS, ref);
+        vsk_dot_batch(isa, pa, pb, n, PAIRS, all);
+        for (int i = 0; i < PAIRS; ++i) {
+            double mag = 0.0;
+            for (size_t j = 0; j < n; ++j) mag += fabs((double)pa[i][j] * pb[i][j]);
+            CHECK(fabs((double)all[i] - ref[i]) <= 1e-6 * (mag + 1.0),
+                  "%s dot_batch n=%zu #%d: %g vs %g", vsk_isa_name(isa), n, i, all[i], ref[i]);
+            vsk_dot_batch(isa, pa + i, pb + i, n, 1, &one);
+            CHECK(memcmp(&one, &all[i], sizeof one) == 0,
+                  "%s dot_batch n=%zu #%d: alone %a, batched %a", vsk_isa_name(isa), n, i,
+                  one, all[i]);
+        }
+        for (size_t c = 0; c <= PAIRS; ++c) {   /* every group size */
+            float part[PAIRS];
+            vsk_dot_batch(isa, pa, pb, n, c, part);
+            CHECK(c == 0 || memcmp(part, all, c * sizeof(float)) == 0,
+                  "%s dot_batch n=%zu count=%zu differs", vsk_isa_name(isa), n, c);
+        }
+    }
+}
+
+/* YIN helpers: the block sum is bit-identical to the reference on every
+ * ISA; the sum of squares agrees to rounding. */
+static void test_yin_helpers(uint32_t isa)
+{
+    enum { T = 271, Q = 15 };
+    static double first[T], rows[Q * T], r1[T], r2[T];
+    static float x[600];
+    for (size_t i = 0; i < T; ++i) first[i] = frand();
+    for (size_t i = 0; i < (size_t)Q * T; ++i) rows[i] = frand() * 1e3;
+    const size_t ns[] = {0, 1, 3, 4, 15, 16, 17, 267, 271};
+    for (size_t k = 0; k < sizeof ns / sizeof *ns; ++k)
+        for (size_t q = 0; q <= Q; q += 3) {
+            memset(r1, 0, sizeof r1); memset(r2, 0, sizeof r2);
+            vsk_sum_rows_f64_ref(first, rows, q, ns[k], r1);
+            vsk_sum_rows_f64(isa, first, rows, q, ns[k], r2);
+            CHECK(memcmp(r1, r2, sizeof r1) == 0, "%s sum_rows n=%zu q=%zu not bit-identical",
+                  vsk_isa_name(isa), ns[k], q);
+        }
+    for (size_t i = 0; i < 600; ++i) x[i] = frand();
+    const size_t ms[] = {0, 1, 15, 16, 17, 512, 600};
+    for (size_t k = 0; k < sizeof ms / sizeof *ms; ++k) {
+        double a = vsk_sumsq_f64_ref(x, ms[k]), b = vsk_sumsq_f64(isa, x, ms[k]);
+        CHECK(fabs(a - b) <= 1e-13 * (a + 1e-300), "%s sumsq n=%zu: %.17g vs %.17g",
+              vsk_isa_name(isa), ms[k], b, a);
+    }
+}
+
+/* NOISE's hash: every ISA bit-identical to the reference, across the
+ * 2^32 wrap of the index. */
+static void test_noise_uniform(uint32_t isa)
+{
+    static double a[300], b[300];
+    const uint32_t bases[] = {0, 12345, 0xFFFFFF80u};
+    const size_t ns[] = {0, 1, 7, 8, 9, 128, 300};
+    for (size_t i = 0; i < 3; ++i)
+        for (size_t k = 0; k < sizeof ns / sizeof *ns; ++k) {
+            memset(a, 0, sizeof a); memset(b, 0, sizeof b);
+            vsk_noise_uniform_ref(1234u + (uint32_t)i, bases[i], ns[k], a);
+            vsk_noise_uniform(isa, 1234u + (uint32_t)i, bases[i], ns[k], b);
+            CHECK(memcmp(a, b, sizeof a) == 0, "%s noise_uniform base=%u n=%zu differs",
+                  vsk_isa_name(isa), bases[i], ns[k]);
+        }
+    vsk_noise_uniform_ref(0u, 0u, 1, a);     /* h(0, 0) = 0: u = −1 */
+    CHECK(a[0] == -1.0, "noise_uniform(0, 0) = %g", a[0]);
+}
+
 int main(void)
 {
     uint32_t best = vsk_isa_detect();
@@ -211,6 +292,9 @@ int main(void)
         test_isa(isa);
         test_lags_and_act(isa);
         test_harmonic_sum(isa);
+        test_dot_batch(isa);
+        test_yin_helpers(isa);
+        test_noise_uniform(isa);
         test_fft(isa);
         printf("kernels: %s ok\n", vsk_isa_name(isa));
         ++tested;
