@@ -99,12 +99,12 @@ const vsk_op_def vsk_op_def_stft_mag = {"STFT_MAG", stft_validate, stft_state_by
 /* ------------------------------------------------------------- PITCH_YIN */
 /* d(τ) is a sum over j < W, computed in double from exact differences
  * (so f0 matches a double-precision reference to ~1e-15, not just to a
- * float ulp). Split W = q·hop + r: the last q·hop terms
- * form q blocks of hop samples that, when the input is a sliding FRAME
- * (this frame = the previous one shifted by hop), were each computed once
- * when they entered at the right edge. A ring keeps each block's
- * sums for all lags; a step computes the new block and the r-sample head
- * (2·hop·τmax work instead of W·τmax) and adds the q blocks.
+ * float ulp). Split W = q·g + r (g a divisor of hop, yin_block): the last
+ * q·g terms form q blocks of g samples that, when the input is a sliding
+ * FRAME (this frame = the previous one shifted by hop), were each computed
+ * once when they entered at the right edge. A ring keeps each block's
+ * sums for all lags; a step computes the hop/g new blocks and the r-sample
+ * head ((hop + r)·τmax work instead of W·τmax, r < g) and adds the q blocks.
  * Any other input recomputes all blocks (same kernel on the same data, so
  * the result does not depend on which path ran).
  * State: header | d'[N] doubles | head sums[N] doubles | previous
@@ -115,7 +115,7 @@ typedef struct yin_hdr {
     double last_f0;
 } yin_hdr;
 
-typedef struct yin_layout { size_t dp, head, prev, ring, total; size_t W, q, r; } yin_layout;
+typedef struct yin_layout { size_t dp, head, prev, ring, total; size_t W, g, q, r; } yin_layout;
 
 /* τmin = floor(sr/fmax), τmax = min(ceil(sr/fmin), N − 2) (validate
  * requires 1 <= τmin <= τmax). */
@@ -139,6 +139,22 @@ static vsk_status yin_validate(const vsk_node *n, const uint32_t *vs, uint32_t v
     if (tmin < 1 || tmin > tmax) return VSK_ERR_CORRUPT;
     return VSK_OK;
 }
+/* Block length g: a divisor of hop (>= 8) minimising the per-step work
+ * 3·(hop + W mod g) (new blocks + head, in lags·samples) + W/g (adding up
+ * the ring), ties to the larger g. Smaller blocks shrink the head that is
+ * recomputed every step (W mod hop samples with g = hop). */
+static size_t yin_block(size_t hop, size_t W)
+{
+    size_t best = hop, best_cost = (size_t)-1;
+    for (size_t d = 1; d <= 64 && hop / d >= 8; ++d) {
+        if (hop % d) continue;
+        size_t g = hop / d;
+        if (W / g < hop / g) continue;
+        size_t cost = 3 * (hop + W % g) + W / g;
+        if (cost < best_cost) { best_cost = cost; best = g; }
+    }
+    return best;
+}
 static yin_layout yin_plan(const vsk_node *n, uint32_t N)
 {
     int64_t tmin, tmax;
@@ -147,9 +163,10 @@ static yin_layout yin_plan(const vsk_node *n, uint32_t N)
     L.W = N - (size_t)tmax;
     /* blocks pay off from a few samples per hop on; their ring is capped
      * at 2^22 doubles (32 MiB) — beyond that every step sums all of W */
-    L.q = n->hop >= 8 ? L.W / n->hop : 0;
+    L.g = n->hop >= 8 && L.W >= n->hop ? yin_block(n->hop, L.W) : n->hop;
+    L.q = n->hop >= 8 && L.W >= n->hop ? L.W / L.g : 0;
     if ((uint64_t)L.q * (uint64_t)tmax > (1u << 22)) L.q = 0;
-    L.r = L.W - L.q * n->hop;
+    L.r = L.W - L.q * L.g;
     L.dp = HDR;
     L.head = L.dp + vsk_align64((size_t)N * sizeof(double));
     L.prev = L.head + vsk_align64((size_t)N * sizeof(double));
@@ -181,35 +198,33 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
     yin_taus(n, N, &tmin, &tmax);
 
     const yin_layout L = yin_plan(n, N);
-    const size_t W = L.W, q = L.q, hop = n->hop, T = (size_t)tmax;
+    const size_t W = L.W, g = L.g, q = L.q, hop = n->hop, T = (size_t)tmax;
     double *head = (double *)((char *)state + L.head);
     float *prev = (float *)((char *)state + L.prev);
     double *ring = (double *)((char *)state + L.ring);
     if (q > 0) {
-        if (hd->valid && memcmp(x, prev + hop, (N - hop) * sizeof(float)) == 0) {
-            vsk_sqdiff_lags_f64(hd->isa, x + W - hop, hop, 1, T, ring + (hd->step % q) * T);
-        } else {
-            for (size_t m = 0; m < q; ++m)
-                vsk_sqdiff_lags_f64(hd->isa, x + W - hop * (m + 1), hop, 1, T,
-                                ring + ((hd->step + q - m % q) % q) * T);
-        }
+        /* logical block m (0 = newest) covers x[W − g(m+1), W − g·m) and
+         * lives in slot (P − m) mod q, P = the newest block's slot; a slide
+         * by hop brings nb = hop/g new blocks into the oldest slots */
+        const size_t nb = hop / g, P = (hd->step + nb) % q;
+        const size_t fresh =
+            hd->valid && memcmp(x, prev + hop, (N - hop) * sizeof(float)) == 0 ? nb : q;
+        for (size_t m = 0; m < fresh; ++m)
+            vsk_sqdiff_lags_f64(hd->isa, x + W - g * (m + 1), g, 1, T,
+                                ring + ((P + q - m) % q) * T);
+        hd->step = (uint32_t)P;
         hd->valid = 1;
         memcpy(prev, x, N * sizeof(float));
     }
-    hd->step = q > 0 ? (uint32_t)((hd->step + 1) % q) : 0;
-    double ms = 0.0;
-    for (uint32_t j = 0; j < N; ++j) ms += (double)x[j] * x[j];
+    const double ms = vsk_sumsq_f64(hd->isa, x, N);
     if (ms / N < 1e-8) {
         y[0] = (float)hd->last_f0;
         y[1] = 0.f;
         return;
     }
     vsk_sqdiff_lags_f64(hd->isa, x, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
-    for (size_t t = 1; t <= T; ++t) dp[t] = head[t - 1];
-    for (size_t b = 0; b < q; ++b) {
-        const double *blk = ring + b * T;
-        for (size_t t = 1; t <= T; ++t) dp[t] += blk[t - 1];
-    }
+    /* dp[t] = head + the q blocks, in slot order (same order on every ISA) */
+    vsk_sum_rows_f64(hd->isa, head, ring, q, T, dp + 1);
     double cum = 0.0;
     dp[0] = 1.0;
     for (int64_t t = 1; t <= tmax; ++t) {
