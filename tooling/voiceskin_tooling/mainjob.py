@@ -158,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{cache_s:.0f} s, training {summary['train_seconds']:.0f} s, QA "
               f"{vs.get('qa', {}).get('seconds', 0):.0f} s)")
     if fails:
-        out.print(f"[yellow]this short run misses {len(fails)} bar(s)[/] (the bars hold for the full "
-                  f"distillation, `voiceskin distill {a.voice}`):\n  " + "\n  ".join(fails))
+        out.print(f"[yellow]this short run misses {len(fails)} bar(s)[/] (the bars are set for the "
+                  f"full distillation, `voiceskin distill {a.voice}`; this run trained "
+                  f"{summary['train_seconds']:.0f} s per tier):\n  " + "\n  ".join(fails))
     else:
         out.print("[green]every tier meets its quality bars[/]")
     return 0
