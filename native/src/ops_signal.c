@@ -424,13 +424,6 @@ const vsk_op_def vsk_op_def_harmonic = {"HARMONIC", harm_validate, harm_state_by
 
 typedef struct noise_hdr { uint32_t c, isa; } noise_hdr;
 
-static uint32_t lowbias32(uint32_t x)
-{
-    x ^= x >> 16; x *= 0x7feb352du;
-    x ^= x >> 15; x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
-}
 static vsk_status noise_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
     if (vsk_check_counts(n, 1, 1, 0, 0, 2, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
@@ -449,7 +442,19 @@ static void noise_layout(const vsk_node *n, size_t *tab, size_t *hann, size_t *b
     *hann = *tab + vsk_align64(vsk_rfft_table_doubles(N) * sizeof(double));
     *buf = *hann + vsk_align64(N * sizeof(double));
     *ola = *buf + vsk_align64((N + 2) * sizeof(double));
-    *total = *ola + vsk_align64((N / 2) * sizeof(double));
+    /* then the bin interpolation (fixed by B and N): fr[N/2+1] doubles,
+     * lo[N/2+1] uint32 */
+    *total = *ola + vsk_align64((N / 2) * sizeof(double)) +
+             vsk_align64((N / 2 + 1) * sizeof(double)) + vsk_align64((N / 2 + 1) * sizeof(uint32_t));
+}
+static double *noise_fr(const vsk_node *n, void *state, size_t ola)
+{
+    return (double *)((char *)state + ola + vsk_align64((size_t)n->iattr[0] * sizeof(double)));
+}
+static uint32_t *noise_lo(const vsk_node *n, void *state, size_t ola)
+{
+    return (uint32_t *)((char *)noise_fr(n, state, ola) +
+                        vsk_align64(((size_t)n->iattr[0] + 1) * sizeof(double)));
 }
 static size_t noise_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
@@ -467,6 +472,16 @@ static void noise_reset(const vsk_node *n, void *state)
     ((noise_hdr *)state)->isa = vsk_isa_detect();
     double *w = (double *)((char *)state + hann);
     for (uint32_t j = 0; j < N; ++j) w[j] = 0.5 - 0.5 * cos(TWO_PI * (double)j / (double)N);
+    const uint32_t B = vsk_in_size(n, 0), half = N / 2;
+    double *frs = noise_fr(n, state, ola);
+    uint32_t *los = noise_lo(n, state, ola);
+    for (uint32_t k = 0; k <= half; ++k) {
+        double p = (double)k * (double)(B - 1) / (double)half;
+        uint32_t i = (uint32_t)p;
+        if (i > B - 2) i = B - 2;
+        los[k] = i;
+        frs[k] = p - (double)i;
+    }
 }
 static void noise_run(const vsk_node *n, float *const *v, void *state)
 {
@@ -479,19 +494,14 @@ static void noise_run(const vsk_node *n, float *const *v, void *state)
     const uint32_t hop = (uint32_t)n->iattr[0], N = 2u * hop, half = N / 2;
     const uint32_t seed = (uint32_t)n->iattr[1];
     const float *env = v[n->in[0]];
-    const uint32_t B = vsk_in_size(n, 0);
 
-    const uint32_t base = hd->c * N;
-    for (uint32_t j = 0; j < N; ++j) {
-        uint32_t h = lowbias32(seed ^ ((base + j) * 0x9E3779B9u)) >> 8;
-        buf[j] = 2.0 * (double)h / 16777216.0 - 1.0;
-    }
+    vsk_noise_uniform(hd->isa, seed, hd->c * N, N, buf);
     vsk_rfft_forward(hd->isa, N, tab, buf);
+    const double *frs = noise_fr(n, state, ola_o);
+    const uint32_t *los = noise_lo(n, state, ola_o);
     for (uint32_t k = 0; k <= half; ++k) {
-        double p = (double)k * (double)(B - 1) / (double)half;
-        uint32_t i = (uint32_t)p;
-        if (i > B - 2) i = B - 2;
-        double fr = p - (double)i;
+        const uint32_t i = los[k];
+        const double fr = frs[k];
         double H = (double)env[i] * (1.0 - fr) + (double)env[i + 1] * fr;
         buf[2 * k] *= H;
         buf[2 * k + 1] *= H;
