@@ -135,6 +135,34 @@ void vsk_noise_uniform_ref(uint32_t seed, uint32_t base, size_t n, double *out)
     }
 }
 
+void vsk_sqdiff_lags_f64d_ref(const double *x, size_t W, size_t t0, size_t count,
+                              double *out)
+{
+    for (size_t q = 0; q < count; ++q) {
+        const double *b = x + t0 + q;
+        double s = 0.0;
+        for (size_t j = 0; j < W; ++j) {
+            double d = x[j] - b[j];
+            s += d * d;
+        }
+        out[q] = s;
+    }
+}
+
+void vsk_cabs_f32_ref(const double *z, size_t n, float *y)
+{
+    for (size_t k = 0; k < n; ++k) {
+        const double re = z[2 * k], im = z[2 * k + 1];
+        const double p = re * re, q = im * im;   /* no FMA: the same everywhere */
+        y[k] = (float)sqrt(p + q);
+    }
+}
+
+void vsk_mul_f32_to_f64_ref(const float *a, const float *b, size_t n, double *out)
+{
+    for (size_t j = 0; j < n; ++j) out[j] = (double)a[j] * (double)b[j];
+}
+
 void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
                          float *out)
 {
@@ -293,41 +321,45 @@ VSK_AVX2 static float dot_avx2(const float *a, const float *b, size_t n)
     return s;
 }
 
-/* Four dots at a time (independent FMA chains, loop overhead shared); every
- * output takes the same operations whether it is computed in a group of
- * four or alone, so the result does not depend on how a caller batches. */
-VSK_AVX2 static inline float dot_one_avx2(const float *a, const float *b, size_t n)
+/* Four dots at a time (independent FMA chains, loop overhead shared, one
+ * hadd tree for the four sums). A short group is padded with copies of its
+ * first pair, so every output takes exactly the same operations in any
+ * slot and group: the result does not depend on how a caller batches. */
+VSK_AVX2 static void dot4_avx2(const float *const *a, const float *const *b, size_t n,
+                               float *r)
 {
-    __m256 s = _mm256_setzero_ps();
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+    const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     size_t j = 0;
-    for (; j + 8 <= n; j += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s);
-    float r = hsum256(s);
-    for (; j < n; ++j) r = fmaf(a[j], b[j], r);   /* explicit: same in both paths */
-    return r;
+    for (; j + 8 <= n; j += 8) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + j), _mm256_loadu_ps(b0 + j), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + j), _mm256_loadu_ps(b1 + j), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + j), _mm256_loadu_ps(b2 + j), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + j), _mm256_loadu_ps(b3 + j), s3);
+    }
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
+    _mm_storeu_ps(r, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    for (; j < n; ++j) {   /* explicit FMA: the same in every slot */
+        r[0] = fmaf(a0[j], b0[j], r[0]); r[1] = fmaf(a1[j], b1[j], r[1]);
+        r[2] = fmaf(a2[j], b2[j], r[2]); r[3] = fmaf(a3[j], b3[j], r[3]);
+    }
 }
 VSK_AVX2 static void dot_batch_avx2(const float *const *a, const float *const *b, size_t n,
                                     size_t count, float *out)
 {
     size_t i = 0;
-    for (; i + 4 <= count; i += 4) {
-        const float *a0 = a[i], *a1 = a[i + 1], *a2 = a[i + 2], *a3 = a[i + 3];
-        const float *b0 = b[i], *b1 = b[i + 1], *b2 = b[i + 2], *b3 = b[i + 3];
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        size_t j = 0;
-        for (; j + 8 <= n; j += 8) {
-            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + j), _mm256_loadu_ps(b0 + j), s0);
-            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + j), _mm256_loadu_ps(b1 + j), s1);
-            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + j), _mm256_loadu_ps(b2 + j), s2);
-            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + j), _mm256_loadu_ps(b3 + j), s3);
+    for (; i + 4 <= count; i += 4) dot4_avx2(a + i, b + i, n, out + i);
+    if (i < count) {
+        const float *pa[4], *pb[4];
+        float r[4];
+        for (size_t k = 0; k < 4; ++k) {
+            pa[k] = a[i + k < count ? i + k : i];
+            pb[k] = b[i + k < count ? i + k : i];
         }
-        float r0 = hsum256(s0), r1 = hsum256(s1), r2 = hsum256(s2), r3 = hsum256(s3);
-        for (; j < n; ++j) {
-            r0 = fmaf(a0[j], b0[j], r0); r1 = fmaf(a1[j], b1[j], r1);
-            r2 = fmaf(a2[j], b2[j], r2); r3 = fmaf(a3[j], b3[j], r3);
-        }
-        out[i] = r0; out[i + 1] = r1; out[i + 2] = r2; out[i + 3] = r3;
+        dot4_avx2(pa, pb, n, r);
+        for (size_t k = 0; i + k < count; ++k) out[i + k] = r[k];
     }
-    for (; i < count; ++i) out[i] = dot_one_avx2(a[i], b[i], n);
 }
 
 VSK_AVX2 static float sqdiff_avx2(const float *a, const float *b, size_t n)
@@ -575,6 +607,74 @@ VSK_AVX2 static void noise_uniform_avx2(uint32_t seed, uint32_t base, size_t n, 
         idx = _mm256_add_epi32(idx, eight);
     }
     if (j < n) vsk_noise_uniform_ref(seed, base + (uint32_t)j, n - j, out + j);
+}
+
+/* The same on a frame already widened to double (each sample converted
+ * once per step instead of once per lag group): per 4 lags one load-sub
+ * and one FMA. Same per-lag order as the reference up to the 4-lane
+ * grouping of lags (sums over j are sequential per lag: bit-identical). */
+VSK_AVX2 static void sqdiff_lags_f64d_avx2(const double *x, size_t W, size_t t0, size_t count,
+                                           double *out)
+{
+    size_t q = 0;
+    for (; q + 32 <= count; q += 32) {
+        const double *b = x + t0 + q;
+        __m256d s[8];
+        for (int k = 0; k < 8; ++k) s[k] = _mm256_setzero_pd();
+        for (size_t j = 0; j < W; ++j) {
+            const __m256d a = _mm256_broadcast_sd(x + j);
+            const double *bj = b + j;
+            for (int k = 0; k < 8; ++k) {
+                __m256d d = _mm256_sub_pd(a, _mm256_loadu_pd(bj + 4 * k));
+                s[k] = _mm256_fmadd_pd(d, d, s[k]);
+            }
+        }
+        for (int k = 0; k < 8; ++k) _mm256_storeu_pd(out + q + 4 * k, s[k]);
+    }
+    for (; q + 4 <= count; q += 4) {
+        const double *b = x + t0 + q;
+        __m256d s0 = _mm256_setzero_pd();
+        for (size_t j = 0; j < W; ++j) {
+            __m256d d = _mm256_sub_pd(_mm256_broadcast_sd(x + j), _mm256_loadu_pd(b + j));
+            s0 = _mm256_fmadd_pd(d, d, s0);
+        }
+        _mm256_storeu_pd(out + q, s0);
+    }
+    for (; q < count; ++q) {
+        const double *b = x + t0 + q;
+        double s0 = 0.0;
+        for (size_t j = 0; j < W; ++j) {
+            double d = x[j] - b[j];
+            s0 = fma(d, d, s0);
+        }
+        out[q] = s0;
+    }
+}
+
+/* |z_k| for 4 bins per pass: squares, pairwise add, sqrt, round to float
+ * (the reference's operations: bit-identical). */
+VSK_AVX2 static void cabs_f32_avx2(const double *z, size_t n, float *y)
+{
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        __m256d a = _mm256_loadu_pd(z + 2 * k), b = _mm256_loadu_pd(z + 2 * k + 4);
+        __m256d h = _mm256_hadd_pd(_mm256_mul_pd(a, a), _mm256_mul_pd(b, b)); /* k, k+2, k+1, k+3 */
+        h = _mm256_permute4x64_pd(h, 0xD8);                                      /* k..k+3 */
+        _mm_storeu_ps(y + k, _mm256_cvtpd_ps(_mm256_sqrt_pd(h)));
+    }
+    if (k < n) vsk_cabs_f32_ref(z + 2 * k, n - k, y + k);
+}
+/* (double)a·(double)b (exact products), 8 per pass. */
+VSK_AVX2 static void mul_f32_to_f64_avx2(const float *a, const float *b, size_t n, double *out)
+{
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256d a0 = _mm256_cvtps_pd(_mm_loadu_ps(a + j)), a1 = _mm256_cvtps_pd(_mm_loadu_ps(a + j + 4));
+        __m256d b0 = _mm256_cvtps_pd(_mm_loadu_ps(b + j)), b1 = _mm256_cvtps_pd(_mm_loadu_ps(b + j + 4));
+        _mm256_storeu_pd(out + j, _mm256_mul_pd(a0, b0));
+        _mm256_storeu_pd(out + j + 4, _mm256_mul_pd(a1, b1));
+    }
+    if (j < n) vsk_mul_f32_to_f64_ref(a + j, b + j, n - j, out + j);
 }
 
 VSK_AVX2 static void acc_f64_avx2(double *acc, const float *src, size_t n)
@@ -921,6 +1021,31 @@ void vsk_noise_uniform(uint32_t isa, uint32_t seed, uint32_t base, size_t n, dou
     if (isa == VSK_ISA_AVX2) { noise_uniform_avx2(seed, base, n, out); return; }
 #endif
     vsk_noise_uniform_ref(seed, base, n, out);
+}
+
+void vsk_sqdiff_lags_f64d(uint32_t isa, const double *x, size_t W, size_t t0, size_t count,
+                          double *out)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { sqdiff_lags_f64d_avx2(x, W, t0, count, out); return; }
+#endif
+    vsk_sqdiff_lags_f64d_ref(x, W, t0, count, out);
+}
+
+void vsk_cabs_f32(uint32_t isa, const double *z, size_t n, float *y)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { cabs_f32_avx2(z, n, y); return; }
+#endif
+    vsk_cabs_f32_ref(z, n, y);
+}
+
+void vsk_mul_f32_to_f64(uint32_t isa, const float *a, const float *b, size_t n, double *out)
+{
+#ifdef VSK_X86
+    if (isa == VSK_ISA_AVX2) { mul_f32_to_f64_avx2(a, b, n, out); return; }
+#endif
+    vsk_mul_f32_to_f64_ref(a, b, n, out);
 }
 
 void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n)

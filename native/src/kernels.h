@@ -62,6 +62,19 @@ double vsk_sumsq_f64_ref(const float *x, size_t n);
  * on every ISA). */
 void vsk_noise_uniform(uint32_t isa, uint32_t seed, uint32_t base, size_t n, double *out);
 void vsk_noise_uniform_ref(uint32_t seed, uint32_t base, size_t n, double *out);
+/* The same with x already in double (x holds W + t0 + count − 1 values;
+ * a frame widened from float keeps every difference exact). */
+void vsk_sqdiff_lags_f64d(uint32_t isa, const double *x, size_t W, size_t t0, size_t count,
+                          double *out);
+void vsk_sqdiff_lags_f64d_ref(const double *x, size_t W, size_t t0, size_t count,
+                              double *out);
+/* STFT_MAG: y_k = (float)sqrt(re_k² + im_k²) for n interleaved complex
+ * doubles, and out_j = (double)a_j·(double)b_j (both bit-identical on
+ * every ISA). */
+void vsk_cabs_f32(uint32_t isa, const double *z, size_t n, float *y);
+void vsk_cabs_f32_ref(const double *z, size_t n, float *y);
+void vsk_mul_f32_to_f64(uint32_t isa, const float *a, const float *b, size_t n, double *out);
+void vsk_mul_f32_to_f64_ref(const float *a, const float *b, size_t n, double *out);
 /* acc_i += (double)src_i */
 void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n);
 /* Elementwise y = σ(x), tanh(x), 2·σ(x)^{ln 10} + 1e−7 (ACT kinds 3, 2, 5);

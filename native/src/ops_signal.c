@@ -108,14 +108,14 @@ const vsk_op_def vsk_op_def_stft_mag = {"STFT_MAG", stft_validate, stft_state_by
  * Any other input recomputes all blocks (same kernel on the same data, so
  * the result does not depend on which path ran).
  * State: header | d'[N] doubles | head sums[N] doubles | previous
- *        frame[N] floats | ring[q][τmax] doubles. */
+ *        frame[N] floats | frame[N] in double | ring[q][τmax] doubles. */
 
 typedef struct yin_hdr {
     uint32_t isa, valid, step, pad;
     double last_f0;
 } yin_hdr;
 
-typedef struct yin_layout { size_t dp, head, prev, ring, total; size_t W, g, q, r; } yin_layout;
+typedef struct yin_layout { size_t dp, head, prev, xd, ring, total; size_t W, g, q, r; } yin_layout;
 
 /* τmin = floor(sr/fmax), τmax = min(ceil(sr/fmin), N − 2) (validate
  * requires 1 <= τmin <= τmax). */
@@ -170,7 +170,8 @@ static yin_layout yin_plan(const vsk_node *n, uint32_t N)
     L.dp = HDR;
     L.head = L.dp + vsk_align64((size_t)N * sizeof(double));
     L.prev = L.head + vsk_align64((size_t)N * sizeof(double));
-    L.ring = L.prev + vsk_align64((size_t)N * sizeof(float));
+    L.xd = L.prev + vsk_align64((size_t)N * sizeof(float));
+    L.ring = L.xd + vsk_align64((size_t)N * sizeof(double));
     L.total = L.ring + vsk_align64(L.q * (size_t)tmax * sizeof(double));
     return L;
 }
@@ -202,6 +203,8 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
     double *head = (double *)((char *)state + L.head);
     float *prev = (float *)((char *)state + L.prev);
     double *ring = (double *)((char *)state + L.ring);
+    double *xd = (double *)((char *)state + L.xd);   /* the frame in double */
+    for (uint32_t j = 0; j < N; ++j) xd[j] = (double)x[j];
     if (q > 0) {
         /* logical block m (0 = newest) covers x[W − g(m+1), W − g·m) and
          * lives in slot (P − m) mod q, P = the newest block's slot; a slide
@@ -210,8 +213,8 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
         const size_t fresh =
             hd->valid && memcmp(x, prev + hop, (N - hop) * sizeof(float)) == 0 ? nb : q;
         for (size_t m = 0; m < fresh; ++m)
-            vsk_sqdiff_lags_f64(hd->isa, x + W - g * (m + 1), g, 1, T,
-                                ring + ((P + q - m) % q) * T);
+            vsk_sqdiff_lags_f64d(hd->isa, xd + W - g * (m + 1), g, 1, T,
+                                 ring + ((P + q - m) % q) * T);
         hd->step = (uint32_t)P;
         hd->valid = 1;
         memcpy(prev, x, N * sizeof(float));
@@ -222,7 +225,7 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
         y[1] = 0.f;
         return;
     }
-    vsk_sqdiff_lags_f64(hd->isa, x, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
+    vsk_sqdiff_lags_f64d(hd->isa, xd, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
     /* dp[t] = head + the q blocks, in slot order (same order on every ISA) */
     vsk_sum_rows_f64(hd->isa, head, ring, q, T, dp + 1);
     double cum = 0.0;

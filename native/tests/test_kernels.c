@@ -102,6 +102,24 @@ static void test_lags_and_act(uint32_t isa)
                       "%s sqdiff_lags_f64 W=%zu q=%zu: %.17g vs %.17g", vsk_isa_name(isa), W,
                       q, o64[q], r64[q]);
         }
+    /* the double-input variant on the widened frame: against the float
+     * reference (exact differences, so only summation order differs) */
+    static double xd[N];
+    for (size_t i = 0; i < N; ++i) xd[i] = (double)x[i];
+    for (size_t a = 0; a < 6; ++a)
+        for (size_t c = 0; c < 7; ++c) {
+            size_t W = Ws[a], cnt = counts[c] + (c == 6 ? 3 : 0);
+            if (W + 2 + cnt > N) continue;
+            vsk_sqdiff_lags_f64_ref(x, W, 2, cnt, r64);
+            vsk_sqdiff_lags_f64d(isa, xd, W, 2, cnt, o64);
+            for (size_t q = 0; q < cnt; ++q)
+                CHECK(fabs(o64[q] - r64[q]) <= 1e-13 * (r64[q] + 1e-30),
+                      "%s sqdiff_lags_f64d W=%zu q=%zu: %.17g vs %.17g", vsk_isa_name(isa), W,
+                      q, o64[q], r64[q]);
+            vsk_sqdiff_lags_f64d_ref(xd, W, 2, cnt, o64);
+            for (size_t q = 0; q < cnt; ++q)
+                CHECK(o64[q] == r64[q], "sqdiff_lags_f64d_ref W=%zu q=%zu differs", W, q);
+        }
     /* activations over a wide range incl. saturation, every tail length */
     for (size_t i = 0; i < N; ++i) x[i] = (float)(((double)i - N / 2) * 0.2);   /* ±102 */
     x[0] = -1e30f; x[1] = 1e30f; x[2] = 0.f; x[3] = -0.f;
@@ -295,6 +313,29 @@ static void test_noise_uniform(uint32_t isa)
     CHECK(a[0] == -1.0, "noise_uniform(0, 0) = %g", a[0]);
 }
 
+/* STFT_MAG helpers: bit-identical to the reference on every ISA. */
+static void test_stft_helpers(uint32_t isa)
+{
+    static double z[2 * 260], p1[260], p2[260];
+    static float a[260], b[260], y1[130], y2[130];
+    for (size_t i = 0; i < 2 * 260; ++i) z[i] = frand() * 30.0;
+    z[0] = 0.0; z[1] = -0.0;
+    for (size_t i = 0; i < 260; ++i) { a[i] = frand(); b[i] = frand(); }
+    const size_t ns[] = {0, 1, 3, 4, 5, 8, 129, 130};
+    for (size_t k = 0; k < sizeof ns / sizeof *ns; ++k) {
+        memset(y1, 0, sizeof y1); memset(y2, 0, sizeof y2);
+        vsk_cabs_f32_ref(z, ns[k], y1);
+        vsk_cabs_f32(isa, z, ns[k], y2);
+        CHECK(memcmp(y1, y2, sizeof y1) == 0, "%s cabs n=%zu differs", vsk_isa_name(isa), ns[k]);
+        memset(p1, 0, sizeof p1); memset(p2, 0, sizeof p2);
+        vsk_mul_f32_to_f64_ref(a, b, 2 * ns[k], p1);
+        vsk_mul_f32_to_f64(isa, a, b, 2 * ns[k], p2);
+        CHECK(memcmp(p1, p2, sizeof p1) == 0, "%s mul_f32_to_f64 n=%zu differs",
+              vsk_isa_name(isa), 2 * ns[k]);
+    }
+    CHECK(y1[0] == 0.0f, "cabs(0) = %g", y1[0]);
+}
+
 int main(void)
 {
     uint32_t best = vsk_isa_detect();
@@ -309,6 +350,7 @@ int main(void)
         test_dot_batch(isa);
         test_yin_helpers(isa);
         test_noise_uniform(isa);
+        test_stft_helpers(isa);
         test_fft(isa);
         printf("kernels: %s ok\n", vsk_isa_name(isa));
         ++tested;
