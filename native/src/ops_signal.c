@@ -79,13 +79,10 @@ static void stft_run(const vsk_node *n, float *const *v, void *state)
     const double *table = (const double *)((char *)state + HDR);
     double *buf = (double *)((char *)state + HDR + stft_table_bytes(nfft));
     const float *x = v[n->in[0]], *w = n->const_[0]->data;
-    uint32_t j = 0;
-    for (; j < win; ++j) buf[j] = (double)x[j] * (double)w[j];
-    for (; j < nfft + 2; ++j) buf[j] = 0.0;
+    vsk_mul_f32_to_f64(isa, x, w, win, buf);
+    for (uint32_t j = win; j < nfft + 2; ++j) buf[j] = 0.0;
     vsk_rfft_forward(isa, nfft, table, buf);
-    float *y = v[n->out[0]];
-    for (uint32_t k = 0; k <= nfft / 2; ++k)
-        y[k] = (float)sqrt(buf[2 * k] * buf[2 * k] + buf[2 * k + 1] * buf[2 * k + 1]);
+    vsk_cabs_f32(isa, buf, nfft / 2 + 1, v[n->out[0]]);
 }
 static uint64_t stft_flops(const vsk_node *n, const uint32_t *vs)
 {
