@@ -258,6 +258,20 @@ static void test_dot_batch(uint32_t isa)
                   "%s dot_batch n=%zu #%d: alone %a, batched %a", vsk_isa_name(isa), n, i,
                   one, all[i]);
         }
+        {   /* one shared row (a decimating resampler) vs distinct copies of it */
+            static float rowcopy[PAIRS][MAXN + 3];
+            const float *sa[PAIRS], *ca[PAIRS];
+            float r1[PAIRS], r2[PAIRS];
+            for (int i = 0; i < PAIRS; ++i) {
+                memcpy(rowcopy[i], a[0], sizeof rowcopy[i]);
+                sa[i] = a[0];
+                ca[i] = rowcopy[i];
+            }
+            vsk_dot_batch(isa, sa, pb, n, PAIRS, r1);
+            vsk_dot_batch(isa, ca, pb, n, PAIRS, r2);
+            CHECK(memcmp(r1, r2, sizeof r1) == 0, "%s dot_batch n=%zu shared row differs",
+                  vsk_isa_name(isa), n);
+        }
         for (size_t c = 0; c <= PAIRS; ++c) {   /* every group size */
             float part[PAIRS];
             vsk_dot_batch(isa, pa, pb, n, c, part);
