@@ -413,6 +413,34 @@ VSK_AVX2 static void matvec_avx2(const float *W, const float *x, const float *bi
                                  float *y, size_t rows, size_t cols)
 {
     size_t r = 0;
+    /* 8 rows per pass share each x load; per row the same FMAs, hadd tree
+     * and tail as the 4-row pass below (bit-identical to it) */
+    for (; r + 8 <= rows && cols >= 128; r += 8) {
+        const float *w0 = W + r * cols;
+        __m256 s[8];
+        for (int k = 0; k < 8; ++k) s[k] = _mm256_setzero_ps();
+        size_t i = 0;
+        for (; i + 8 <= cols; i += 8) {
+            const __m256 xv = _mm256_loadu_ps(x + i);
+            for (int k = 0; k < 8; ++k)
+                s[k] = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k * cols + i), xv, s[k]);
+        }
+        for (int g = 0; g < 2; ++g) {
+            __m256 h01 = _mm256_hadd_ps(s[4 * g], s[4 * g + 1]);
+            __m256 h23 = _mm256_hadd_ps(s[4 * g + 2], s[4 * g + 3]);
+            __m256 h = _mm256_hadd_ps(h01, h23);
+            __m128 sum = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+            float out[4];
+            _mm_storeu_ps(out, sum);
+            const float *wg = w0 + (size_t)(4 * g) * cols;
+            for (size_t t = i; t < cols; ++t) {
+                out[0] += wg[t] * x[t]; out[1] += wg[cols + t] * x[t];
+                out[2] += wg[2 * cols + t] * x[t]; out[3] += wg[3 * cols + t] * x[t];
+            }
+            for (int k = 0; k < 4; ++k)
+                y[r + 4 * g + k] = bias ? out[k] + bias[r + 4 * g + k] : out[k];
+        }
+    }
     for (; r + 4 <= rows; r += 4) {
         const float *w0 = W + r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
