@@ -182,8 +182,8 @@ class StepModule(nn.Module):
                 new_state[si:si + 3] = [a, b, cc]
             elif op == Op.NOISE:
                 y, new_state[si] = self._noise(idx, ins[0], state[si])
-            else:  # pragma: no cover
-                raise NotImplementedError(op)
+            else:  # every v1 op is handled above; a newer op code is refused
+                raise ValueError(f"op {op!r} has no per-step peer implementation")
             vals[nd.outputs[0]] = y
         return (vals[g.output_value], *new_state)
 
