@@ -25,6 +25,9 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#if defined(_WIN32)
+#include <malloc.h> /* _aligned_malloc, _aligned_free */
+#endif
 #include <string.h>
 
 #include "voice.h"
@@ -180,6 +183,26 @@ vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
     return VSK_OK;
 }
 
+/* 64-byte aligned heap block for vsk_voice_create (control thread only).
+ * C11 aligned_alloc is missing from MSVC's and mingw's C runtimes. */
+static void *vsk_aligned_alloc64(size_t bytes)
+{
+#if defined(_WIN32)
+    return _aligned_malloc(bytes, 64);
+#else
+    return aligned_alloc(64, bytes);
+#endif
+}
+
+static void vsk_aligned_free(void *p)
+{
+#if defined(_WIN32)
+    _aligned_free(p);
+#else
+    free(p);
+#endif
+}
+
 vsk_status vsk_voice_create(vsk_bundle *bundle, const vsk_voice_config *config,
                             vsk_voice **out_voice)
 {
@@ -189,13 +212,13 @@ vsk_status vsk_voice_create(vsk_bundle *bundle, const vsk_voice_config *config,
     vsk_status st = vsk_voice_get_size(bundle, config, &bytes);
     if (st != VSK_OK)
         return st;
-    void *mem = aligned_alloc(64, VSK_A64(bytes));
+    void *mem = vsk_aligned_alloc64(VSK_A64(bytes));
     if (!mem)
         return VSK_ERR_NO_MEMORY;
     vsk_voice *v;
     st = vsk_voice_init(mem, bytes, bundle, config, &v);
     if (st != VSK_OK) {
-        free(mem);
+        vsk_aligned_free(mem);
         return st;
     }
     v->owned = mem;
@@ -210,7 +233,7 @@ void vsk_voice_destroy(vsk_voice *voice)
     void *owned = voice->owned;
     vsk_bundle_release(voice->bundle);
     voice->bundle = NULL;
-    free(owned);
+    vsk_aligned_free(owned);
 }
 
 /* ------------------------------------------------------------ processing */
