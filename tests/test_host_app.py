@@ -28,7 +28,11 @@ import soundfile as sf
 from hosts_helpers import HOST_RATE, ROOT, best_lag, make_voice_folder, render_sdk, speech
 
 APP = ROOT / "samples" / "host_app" / "host_app.py"
-PERIOD = 256
+# JACK period and app block size. 1024 frames (21 ms, Unity's default DSP
+# buffer) rather than 256: on a shared 2-core CI VM a client thread can be
+# descheduled for several ms, which a 5.3 ms period turns into an xrun
+# (seen once in the full suite at 256, with a worst callback of 0.7 ms).
+PERIOD = 1024
 
 
 def _need(tool: str) -> str:
