@@ -38,7 +38,7 @@ PERIOD = 1024
 def _need(tool: str) -> str:
     p = shutil.which(tool)
     if p is None:
-        pytest.skip(f"{tool} not installed (Debian: jackd2, see scripts/apt-packages.txt)")
+        pytest.fail(f"{tool} not installed: run scripts/setup.sh (Debian: jackd2, see scripts/apt-packages.txt)")
     return p
 
 
@@ -49,7 +49,7 @@ def jack(tmp_path_factory: pytest.TempPathFactory, lib: object) -> Iterator[tupl
     try:
         import sounddevice  # noqa: F401
     except (ImportError, OSError) as e:
-        pytest.skip(f"sounddevice/PortAudio unavailable: {e}")
+        pytest.fail(f"sounddevice/PortAudio unavailable ({e}): run scripts/setup.sh (Debian: libportaudio2)")
     name = f"vsktest{os.getpid()}"
     env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1",
            "JACK_NO_START_SERVER": "1"}
@@ -274,7 +274,7 @@ def test_no_server_no_device_is_explained(tmp_path: Path, lib: object) -> None:
     try:
         import sounddevice  # noqa: F401
     except (ImportError, OSError) as e:
-        pytest.skip(f"sounddevice/PortAudio unavailable: {e}")
+        pytest.fail(f"sounddevice/PortAudio unavailable ({e}): run scripts/setup.sh (Debian: libportaudio2)")
     voices = make_voice_folder(tmp_path / "voices")
     r = app(env, "--hostapi", "JACK", "--voices", voices, "--no-keys")
     assert r.returncode == 2

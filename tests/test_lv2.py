@@ -24,8 +24,8 @@ MONO, STEREO = URI + "#mono", URI + "#stereo"
 def need(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        pytest.skip(f"{tool} not installed (Debian: lilv-utils / lv2file, see "
-                    "scripts/apt-packages.txt)")
+        pytest.fail(f"{tool} not installed: run scripts/setup.sh (Debian: lilv-utils / lv2file, "
+                    "see scripts/apt-packages.txt)")
     return path
 
 
