@@ -53,6 +53,7 @@ chunk_seconds = 3.0
 
 [training]
 steps = 12
+augment = 1
 batch_size = 4
 segment_seconds = 0.4
 learning_rate = 0.003
@@ -100,6 +101,18 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
 
     # the master's F0 is the student's F0: same causal YIN + PITCH_MAP
     cache = load_cache(dist["cache"])
+    # augment = 1: every training chunk is also in the cache once perturbed
+    # (a different input, converted by the master), never in held-out or QA
+    train = [u for u in cache["utts"] if u["split"] == "train"]
+    aug = [u for u in train if u["augmented"]]
+    assert len(aug) == len(train) // 2 and not any(u["seen_qa"] for u in aug)
+    assert all(u["speaker"].endswith("+aug") for u in aug)
+    assert not any(u["augmented"] for u in cache["utts"] if u["split"] == "heldout")
+    orig = {u["path"]: u for u in train if not u["augmented"]}
+    a0 = aug[0]
+    src = orig[a0["path"].split("+aug(")[0]]
+    n = min(len(a0["input"]), len(src["input"]))
+    assert not np.allclose(a0["input"][:n].numpy(), src["input"][:n].numpy(), atol=1e-3)
     u = next(u for u in cache["utts"] if u["split"] == "heldout")
     from voiceskin_tooling.masters import get_master
 

@@ -294,6 +294,46 @@ def test_pitch_map_direct_inputs_with_nonfinite():
     check(b, y, x, mask=np.isfinite(x))
 
 
+def test_running_mean_gated_by_yin_voicing():
+    """RUNNING_MEAN of log-mel-like features gated by PITCH_YIN's voicing
+    (as students use it), against the float64 reference."""
+    hop = 64
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, 512)
+    feats = b.log(b.linear(b.stft_mag(f, np.hanning(512).astype(np.float32), 512),
+                           np.abs(W((12, 257), 70, 0.1))), 1e-5)
+    voi = b.slice(b.pitch_yin(f, **YIN), 1, 1)
+    prior = np.linspace(-3, 1, 12).astype(np.float32)
+    m = b.running_mean(feats, voi, prior, warmup=20.0, tau=60.0, vthreshold=0.5)
+    y = _expose(b, m, 12)
+    x = voice_like(RATE * 2, 71)
+    g, t = b.finish(y)
+    ref = run_graph(g, t, x).reshape(-1, hop)[:, :12]
+    got = run_c(g, t, x, hop).reshape(-1, hop)[:, :12]
+    assert np.abs(ref[0] - prior).max() < 0.2      # starts at the prior
+    assert np.abs(ref[-1] - prior).max() > 0.5     # and moves to the signal's mean
+    e = float(np.abs(got - ref).max())
+    print(f"[conformance] running_mean {e:.3g}")
+    assert e <= TOL
+
+
+def test_running_mean_direct_inputs_with_nonfinite():
+    """RUNNING_MEAN on values straight from the input: NaN/Inf features
+    never enter the mean, a NaN gate never opens it."""
+    hop = 64
+    b = GraphBuilder(hop)
+    fr = b.frame(b.input, hop)
+    m = b.running_mean(b.slice(fr, 0, 5), b.slice(fr, 5, 1), np.arange(5, dtype=np.float32),
+                       warmup=4.0, tau=10.0, vthreshold=0.3)
+    y = _expose(b, m, 5)
+    r = rng(72)
+    x = r.uniform(-1, 1, (300, hop)).astype(np.float32)
+    x[:, 5] = r.uniform(0, 1, 300)
+    x[5, 2], x[9, 0], x[12, 4], x[20, 5] = np.nan, np.inf, -np.inf, np.nan
+    x = x.reshape(-1)
+    check(b, y, x, mask=np.isfinite(x))
+
+
 def _f0_env(b: GraphBuilder, bins: int, seed: int):
     """f0 (Hz, some steps 0) and an envelope, both driven by the input."""
     f = b.frame(b.input, 2 * b.hop)

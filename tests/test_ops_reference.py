@@ -214,3 +214,26 @@ def test_pitch_map_warmup_and_api_forms():
     assert np.allclose(a[0].numpy(), out)
     with pytest.raises(ValueError):
         PitchMapParams(0, 0.2, 0, 0.2, 0.0, 10, 0.5)
+
+
+def test_running_mean_warmup_tau_and_gate():
+    """RUNNING_MEAN: only gated, finite steps update the mean (1/n, then
+    1/tau); the output blends with the prior over the first ``warmup``."""
+    prior = np.array([1.0, -1.0])
+    x = np.array([[3.0, 3.0], [5.0, 5.0], [np.nan, 0.0], [7.0, 7.0], [9.0, 9.0], [9.0, 9.0]])
+    g = np.array([1.0, 0.2, 1.0, 1.0, 1.0, 1.0])
+    out = ops.running_mean_np(x, g, prior, warmup=2.0, tau=2.0, vthreshold=0.5)
+    # step 0: n = 1, m = x0, w = 1/2
+    assert np.allclose(out[0], 0.5 * x[0] + 0.5 * prior)
+    # step 1 (gate closed) and step 2 (NaN feature) leave the state alone
+    assert np.allclose(out[1], out[0]) and np.allclose(out[2], out[0])
+    # step 3: n = 2, a = 1/2, m = 5; w = 1
+    assert np.allclose(out[3], [5.0, 5.0])
+    # steps 4, 5: a = max(1/n, 1/tau) = 1/2
+    assert np.allclose(out[4], [7.0, 7.0]) and np.allclose(out[5], [8.0, 8.0])
+    t = ops.running_mean(torch.tensor(x[None], dtype=torch.float32), torch.tensor(g[None]),
+                         prior, 2.0, 2.0, 0.5)
+    assert t.dtype == torch.float32 and t.shape == (1, 6, 2)
+    assert np.allclose(t[0].numpy(), out)
+    with pytest.raises(ValueError):
+        ops.running_mean_np(x, g[:3], prior, 2.0, 2.0, 0.5)

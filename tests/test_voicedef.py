@@ -147,6 +147,11 @@ BAD = [
      "not a known key"),
     ("training-type", _edit("steps = 10", "steps = 1.5"), "training.steps", "must be an integer"),
     ("training-device", _edit('device = "cpu"', 'device = "tpu"'), "training.device", "not a device"),
+    ("tier-norm-negative", _edit("gru_hidden = 80", "norm_tau = -5"), "tiers[0].norm_tau", "must be positive"),
+    ("tier-norm-keep-type", _edit("gru_hidden = 80", "norm_keep_mean = 1"), "tiers[0].norm_keep_mean",
+     "must be a boolean"),
+    ("training-augment", _edit("steps = 10", "steps = 10\naugment = -1"), "training.augment",
+     "must not be negative"),
     ("corpus-missing-dir", _edit(f'inputs = ["{SPEAKERS}"]', 'inputs = ["no/such/dir"]'), "corpus.inputs[0]",
      "does not exist"),
 ]
@@ -216,3 +221,17 @@ def test_entry_point_tier_in_a_voice(tmp_path: Path) -> None:
         remove()
     with pytest.raises(UnknownTierError):
         get_tier_preset("console")
+
+
+def test_speaker_normalisation_and_augment_settings(tmp_path: Path) -> None:
+    """norm_tau = 0 turns the student's RUNNING_MEAN off; booleans override
+    booleans; [training] augment is read."""
+    v = load_voice(_setup(tmp_path, _edit("gru_hidden = 80", "gru_hidden = 80\nnorm_tau = 0\nnorm_keep_mean = true")
+                          .replace("steps = 10", "steps = 10\naugment = 3")))
+    high = v.tiers[1].preset
+    assert high.norm_tau == 0 and high.norm_keep_mean is True
+    assert v.tiers[0].preset.norm_tau == LOW.norm_tau > 0
+    assert v.training.augment == 3
+    from voiceskin_tooling.student import config_from_tier
+
+    assert config_from_tier(high).norm_tau == 0 and config_from_tier(v.tiers[0].preset).norm_tau > 0

@@ -63,6 +63,7 @@ const vsk_op_def *vsk_op_lookup(uint32_t op)
     case VSK_OP_PITCH_MAP: return &vsk_op_def_pitch_map;
     case VSK_OP_HARMONIC: return &vsk_op_def_harmonic;
     case VSK_OP_NOISE: return &vsk_op_def_noise;
+    case VSK_OP_RUNNING_MEAN: return &vsk_op_def_running_mean;
     default: return NULL;
     }
 }

@@ -14,7 +14,7 @@ enum {
     VSK_OP_LOG = 5, VSK_OP_CONV1D = 6, VSK_OP_GRU = 7, VSK_OP_CONCAT = 8,
     VSK_OP_SLICE = 9, VSK_OP_ADD = 10, VSK_OP_MUL = 11, VSK_OP_AFFINE = 12,
     VSK_OP_PITCH_YIN = 13, VSK_OP_PITCH_MAP = 14, VSK_OP_HARMONIC = 15,
-    VSK_OP_NOISE = 16,
+    VSK_OP_NOISE = 16, VSK_OP_RUNNING_MEAN = 17,
     VSK_OP_COUNT_ /* one past the last code */
 };
 

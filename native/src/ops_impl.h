@@ -36,6 +36,7 @@ extern const vsk_op_def vsk_op_def_frame, vsk_op_def_stft_mag,
     vsk_op_def_linear, vsk_op_def_act, vsk_op_def_log, vsk_op_def_conv1d,
     vsk_op_def_gru, vsk_op_def_concat, vsk_op_def_slice, vsk_op_def_add,
     vsk_op_def_mul, vsk_op_def_affine, vsk_op_def_pitch_yin,
-    vsk_op_def_pitch_map, vsk_op_def_harmonic, vsk_op_def_noise;
+    vsk_op_def_pitch_map, vsk_op_def_harmonic, vsk_op_def_noise,
+    vsk_op_def_running_mean;
 
 #endif

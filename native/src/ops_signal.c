@@ -317,6 +317,51 @@ static uint64_t pmap_flops(const vsk_node *n, const uint32_t *vs) { return 80; }
 const vsk_op_def vsk_op_def_pitch_map = {"PITCH_MAP", pmap_validate, pmap_state_bytes,
                                          pmap_reset, pmap_run, pmap_flops};
 
+/* ---------------------------------------------------------- RUNNING_MEAN */
+/* State: double n | double m[C]. m starts at the prior (reset). */
+
+static vsk_status rmean_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 2, 1, 1, 1, 0, 3) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    uint32_t C = vs[n->in[0]];
+    if (vs[n->in[1]] != 1 || vs[n->out[0]] != C || !vsk_fattr_finite(n)) return VSK_ERR_CORRUPT;
+    if (!vsk_tensor_is(n->const_[0], 1, C, 0, 0)) return VSK_ERR_CORRUPT;
+    const float *f = n->fattr;   /* warmup, tau, vthreshold */
+    if (!(f[0] > 0.f) || !(f[1] >= 1.f)) return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t rmean_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    return vsk_align64(sizeof(double) * (1u + (size_t)vs[n->in[0]]));
+}
+static void rmean_reset(const vsk_node *n, void *state)
+{
+    double *s = state;
+    const float *prior = n->const_[0]->data;
+    s[0] = 0.0;
+    for (uint32_t i = 0, C = vsk_in_size(n, 0); i < C; ++i) s[1 + i] = prior[i];
+}
+static void rmean_run(const vsk_node *n, float *const *v, void *state)
+{
+    double *s = state, *m = s + 1;
+    const float *x = v[n->in[0]], *prior = n->const_[0]->data;
+    const double warmup = n->fattr[0], tau = n->fattr[1], vthr = n->fattr[2];
+    const uint32_t C = vsk_in_size(n, 0);
+    float *y = v[n->out[0]];
+    int finite = 1;
+    for (uint32_t i = 0; i < C; ++i) finite &= isfinite(x[i]) != 0;
+    if ((double)v[n->in[1]][0] >= vthr && finite) {   /* NaN gate: no update */
+        s[0] += 1.0;
+        const double a = 1.0 / s[0] > 1.0 / tau ? 1.0 / s[0] : 1.0 / tau;
+        for (uint32_t i = 0; i < C; ++i) m[i] += a * ((double)x[i] - m[i]);
+    }
+    const double w = s[0] / warmup < 1.0 ? s[0] / warmup : 1.0;
+    for (uint32_t i = 0; i < C; ++i) y[i] = (float)(w * m[i] + (1.0 - w) * (double)prior[i]);
+}
+static uint64_t rmean_flops(const vsk_node *n, const uint32_t *vs) { return 6ull * vs[n->in[0]]; }
+const vsk_op_def vsk_op_def_running_mean = {"RUNNING_MEAN", rmean_validate, rmean_state_bytes,
+                                            rmean_reset, rmean_run, rmean_flops};
+
 /* -------------------------------------------------------------- HARMONIC */
 /* State (doubles): header (φ, f0_prev, isa) | A_prev[K+1] | A[K+1] | t[hop]
  * | s1[hop] | s0[hop] | c2[hop] | acc[hop]. */

@@ -57,6 +57,7 @@ class Op(IntEnum):
     PITCH_MAP = 14
     HARMONIC = 15
     NOISE = 16
+    RUNNING_MEAN = 17
 
 
 class Act(IntEnum):
@@ -221,6 +222,18 @@ def validate_node(op: int, in_sizes: Sequence[int], out_sizes: Sequence[int],
         if not tau >= 1:
             fail(f"tau {tau} must be >= 1")
         out_is(1)
+    elif op == Op.RUNNING_MEAN:
+        arity(2, 1, 1, 0, 3)
+        n = in_sizes[0]
+        if in_sizes[1] != 1:
+            fail(f"second input must be the gate of size 1, is {in_sizes[1]}")
+        shape(0, (n,), "prior")
+        warmup, tau, _vth = fattr
+        if not warmup > 0:
+            fail(f"warmup {warmup} must be > 0")
+        if not tau >= 1:
+            fail(f"tau {tau} must be >= 1")
+        out_is(n)
     elif op == Op.HARMONIC:
         arity(2, 1, 0, 2, 1)
         h, max_h = iattr
@@ -431,6 +444,14 @@ class GraphBuilder:
         """Running log-F0 statistics mapping (f0, v) -> target f0 (size 1)."""
         return self._add(Op.PITCH_MAP, [p], 1, fattr=[
             target_mu, target_sigma, prior_mu, prior_sigma, warmup, tau, vthreshold])
+
+    def running_mean(self, x: Value, gate: Value, prior: Any, warmup: float,
+                     tau: float, vthreshold: float) -> Value:
+        """Running mean of x[C] over the steps where gate[1] >= vthreshold
+        (``a = max(1/n, 1/tau)``), blended with ``prior`` during ``warmup``
+        gated steps; the same definition as PITCH_MAP's statistics."""
+        return self._add(Op.RUNNING_MEAN, [x, gate], x.size if isinstance(x, Value) else 1,
+                         consts=[(prior, "prior")], fattr=[warmup, tau, vthreshold])
 
     def harmonic(self, f0: Value, env: Value, max_harmonics: int,
                  sample_rate: float) -> Value:

@@ -104,7 +104,9 @@ def cmd_distill(a: argparse.Namespace) -> int:
                         time_budget_s=a.minutes * 60 if a.minutes else None,
                         device=a.device, jobs=a.jobs, qa=not a.no_qa,
                         fail_on_qa=not a.no_fail, progress=not a.quiet,
-                        max_train_seconds=a.max_train_seconds)
+                        max_train_seconds=a.max_train_seconds, augment=a.augment)
+    if a.augment is not None and a.augment < 0:
+        raise CliError(f"--augment {a.augment}: must be 0 or more")
     if a.corpus and not (Path(a.corpus) / "manifest.json").is_file():
         raise CliError(f"--corpus {a.corpus}: no manifest.json there (build one with `voiceskin corpus`)")
     console = _console(True)
@@ -445,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tiers", help="comma-separated subset of the voice's tiers")
     s.add_argument("--steps", type=int, help="training steps per tier (default: the voice's)")
     s.add_argument("--minutes", type=float, help="wall-clock budget per tier")
+    s.add_argument("--augment", type=int, metavar="N",
+                   help="perturbed copies of each training chunk (default: the voice's [training] augment)")
     s.add_argument("--corpus", help="use this built corpus instead of the voice's [corpus]")
     s.add_argument("--max-train-seconds", type=float, help="cap the training speech the master converts")
     s.add_argument("--device", choices=["auto", "cpu", "cuda"])

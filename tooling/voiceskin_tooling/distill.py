@@ -62,6 +62,14 @@ class DistillConfig:
     kd_pairs: tuple[tuple[str, str], ...] = (("gru", "*"),)  # (student layer, teacher feature|*)
     device: str | None = None               # "auto" | "cpu" | "cuda" (None: the voice's)
     seed: int | None = None
+    # speaker augmentation: each training chunk also enters the cache as
+    # ``augment`` WORLD-perturbed copies (random F0 and formant scale, log-
+    # uniform in the ranges; random gain), each converted by the master —
+    # more "speakers" for the student to generalise from
+    augment: int | None = None              # None: the voice's [training] augment
+    augment_f0: tuple[float, float] = (0.7, 1.7)
+    augment_formant: tuple[float, float] = (0.87, 1.18)
+    augment_gain_db: tuple[float, float] = (-10.0, 6.0)
     # corpus limits (keep the master's one-off cost bounded)
     max_train_seconds: float | None = None
     max_heldout_seconds: float | None = 60.0
@@ -193,16 +201,25 @@ def _corpus_for(cfg: DistillConfig, voice: Any) -> Any:
 _WORKER_MASTER: Any = None
 
 
-def _convert_one(args: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    audio, sr, model_sr = args
+def _convert_one(args: tuple[np.ndarray, int, int, tuple[float, float, float] | None]
+                 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(input, master output at model_sr, master features); the input is
+    first perturbed when a (f0 scale, formant scale, gain dB) is given."""
+    audio, sr, model_sr, aug = args
     from .masters.base import resample
 
+    if aug is not None:
+        from .corpus_gen import perturb
+
+        f0s, fs, gain_db = aug
+        audio = perturb(np.asarray(audio, np.float32), sr, f0s, fs, f0_method="dio")
+        audio = np.clip(audio * np.float32(10 ** (gain_db / 20)), -1.0, 1.0).astype(np.float32)
     out = _WORKER_MASTER.convert(audio, sr)
     y = resample(np.asarray(out.audio, np.float32), int(out.sample_rate), model_sr)
     feats = {k: np.asarray(v, np.float32) for k, v in (out.features or {}).items()
              if np.ndim(v) == 2}
     feats["_hop"] = np.array([out.hop * model_sr / out.sample_rate], np.float32)
-    return y, feats
+    return audio, y, feats
 
 
 def _init_worker(master: Any) -> None:
@@ -222,6 +239,7 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
     from .student import StudentConfig, config_from_tier, pitch_track
 
     seed = cfg.seed if cfg.seed is not None else voice.training.seed
+    augment = cfg.augment if cfg.augment is not None else voice.training.augment
     master = voice.make_master()
     model_sr = 16000
     refs, ref_sr = voice.load_reference_audio()  # bad reference audio fails before any work
@@ -239,15 +257,25 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
     pitch = pitch_spec_for(master, preset)
     key_src = json.dumps({"master": master.fingerprint(), "pitch": asdict(pitch),
                           "train": [e.path for e in train], "held": [e.path for e in held],
-                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 2},
+                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 3,
+                          "augment": [augment, cfg.augment_f0, cfg.augment_formant,
+                                      cfg.augment_gain_db]},
                          sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     path = voice_dir(cfg, voice.id) / "cache" / f"master-{key}.pt"
     if path.is_file():
         return path
 
-    entries = [(e, "train") for e in train] + [(e, "heldout") for e in held]
-    audios = [manifest.load(e) for e, _ in entries]
+    entries = [(e, "train", None) for e in train] + [(e, "heldout", None) for e in held]
+    arng = np.random.default_rng(seed + 7)
+    lg = np.log
+    for k in range(augment):
+        for e in train:
+            entries.append((e, "train", (float(np.exp(arng.uniform(lg(cfg.augment_f0[0]), lg(cfg.augment_f0[1])))),
+                                         float(np.exp(arng.uniform(lg(cfg.augment_formant[0]),
+                                                                   lg(cfg.augment_formant[1])))),
+                                         float(arng.uniform(*cfg.augment_gain_db)))))
+    audios = [manifest.load(e) for e, _, _ in entries]
     jobs = max(1, cfg.jobs)
     t0 = time.time()
     prog = _progress(cfg, console)
@@ -257,24 +285,27 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
         if jobs > 1:
             ctx = mp.get_context("fork")
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(master,)) as pool:
-                for r in pool.imap(_convert_one, [(a, manifest.sample_rate, model_sr) for a in audios]):
+                for r in pool.imap(_convert_one, [(a, manifest.sample_rate, model_sr, aug)
+                                                  for a, (_, _, aug) in zip(audios, entries)]):
                     results.append(r)
                     prog.advance(task)
         else:
             _init_worker(master)
             torch.set_num_threads(max(1, os.cpu_count() or 1))
-            for a in audios:
-                results.append(_convert_one((a, manifest.sample_rate, model_sr)))
+            for a, (_, _, aug) in zip(audios, entries):
+                results.append(_convert_one((a, manifest.sample_rate, model_sr, aug)))
                 prog.advance(task)
     scfg = StudentConfig(pitch=pitch)
     utts = []
-    for (e, split), a, (y, feats) in zip(entries, audios, results):
+    for (e, split, aug), (a, y, feats) in zip(entries, results):
         x = resample(a, manifest.sample_rate, model_sr)
         n = min(len(x), len(y)) // scfg.hop * scfg.hop
         x, y = x[:n], y[:n]
         f0, v = pitch_track(torch.from_numpy(x), scfg)
-        utts.append({"path": e.path, "speaker": e.speaker, "split": split,
-                     "seen_qa": split == "train" and e in seen_qa,
+        tag = "" if aug is None else "+aug(f0 x{:.2f}, formants x{:.2f}, {:+.1f} dB)".format(*aug)
+        utts.append({"path": e.path + tag, "speaker": e.speaker + ("+aug" if aug else ""),
+                     "split": split, "augmented": aug is not None,
+                     "seen_qa": split == "train" and aug is None and e in seen_qa,
                      "input": torch.from_numpy(x.copy()), "master": torch.from_numpy(y.copy()),
                      "f0": f0.float(), "voicing": v.float(),
                      "features": {k: torch.from_numpy(v2) for k, v2 in feats.items()}})
@@ -304,6 +335,8 @@ class _Segments:
         from .student import frontend
 
         self.hop = scfg.hop
+        self.vthreshold = scfg.pitch.vthreshold
+        self.rmeans: list[Any] | None = None
         self.L = seg_frames
         self.device = device
         self.rng = rng
@@ -320,11 +353,20 @@ class _Segments:
         self.weights = np.array([it[0].f0.numel() for it in self.items], np.float64)
         self.weights /= self.weights.sum()
 
-    def feature_stats(self) -> tuple[Any, Any]:
+    def feature_stats(self) -> tuple[Any, Any, Any]:
+        """(mean, std, voiced mean) of the log-mel features over the corpus;
+        the voiced mean is the RUNNING_MEAN prior."""
         import torch
 
         allm = torch.cat([it[0].logmel for it in self.items], 0)
-        return allm.mean(0), allm.std(0).clamp(min=1e-3)
+        voiced = torch.cat([it[0].voicing for it in self.items], 0) >= self.vthreshold
+        prior = allm[voiced].mean(0) if bool(voiced.any()) else allm.mean(0)
+        return allm.mean(0), allm.std(0).clamp(min=1e-3), prior
+
+    def set_running_means(self, model: Any) -> None:
+        """Precomputes each utterance's RUNNING_MEAN from its first step (as
+        the master's own running statistics start there); segments slice it."""
+        self.rmeans = [model.running_mean(fe.logmel, fe.voicing) for fe, *_ in self.items]
 
     def teacher_dims(self) -> dict[str, int]:
         return {k: int(v.shape[-1]) for k, v in self.items[0][2].items()}
@@ -333,12 +375,14 @@ class _Segments:
         import torch
 
         idx = self.rng.choice(len(self.items), size=n, p=self.weights)
-        lm, f0, vo, y, tf = [], [], [], [], {}
+        lm, rm, f0, vo, y, tf = [], [], [], [], [], {}
         for i in idx:
             fe, m, feats, thop = self.items[i]
             T = fe.f0.numel()
             s = int(self.rng.integers(0, T - self.L))
             lm.append(fe.logmel[s:s + self.L])
+            if self.rmeans is not None:
+                rm.append(self.rmeans[i][s:s + self.L])
             f0.append(fe.f0[s:s + self.L])
             vo.append(fe.voicing[s:s + self.L])
             y.append(m[s * self.hop:(s + self.L) * self.hop])
@@ -349,6 +393,7 @@ class _Segments:
                 tf.setdefault(k, []).append(v[j])
         d = self.device
         return {"logmel": torch.stack(lm).to(d), "f0": torch.stack(f0).to(d),
+                "rmean": torch.stack(rm).to(d) if rm else None,
                 "voicing": torch.stack(vo).to(d), "target": torch.stack(y).to(d),
                 "teacher": {k: torch.stack(v).to(d) for k, v in tf.items()}}
 
@@ -396,16 +441,19 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
     data = _Segments([u for u in cache["utts"] if u["split"] == "train"], scfg, seg_frames,
                      device, rng)
     model = Student(scfg).to(device)
-    mean, std = data.feature_stats()
+    mean, std, prior = data.feature_stats()
     model.feat_mean.copy_(mean)
     model.feat_std.copy_(std)
+    model.norm_prior.copy_(prior)
+    if scfg.norm_tau > 0:
+        data.set_running_means(model)
     stft_loss = MultiResolutionSTFTLoss(cfg.fft_sizes).to(device)
     kd_cfg = _kd_config(cfg, data.teacher_dims())
     distiller = None
     params = list(model.parameters())
     if kd_cfg is not None:
         b = data.batch(2)
-        _, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True)
+        _, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True, rmean=b["rmean"])
         distiller = LayerDistiller(kd_cfg).build(hid, b["teacher"]).to(device)
         params += list(distiller.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
@@ -422,7 +470,8 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
         for g in opt.param_groups:   # linear warm-up, cosine decay to 5%
             g["lr"] = lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
         b = data.batch(bs)
-        y, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True)
+        y, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True,
+                       rmean=b["rmean"])
         loss_main = stft_loss(y[:, w0:], b["target"][:, w0:])
         if distiller is not None:
             w = cfg.warmup_frames

@@ -12,7 +12,7 @@ Functions run in the dtype of their input (float32 for training, float64 for
 conformance checks; see :mod:`voiceskin_tooling.refgraph`). Differentiable:
 linear, act, log, conv1d, gru, affine, concat/slice/add/mul, stft_mag,
 harmonic (w.r.t. the envelope, and f0) and noise (w.r.t. the envelope).
-pitch_yin / pitch_map are not differentiable (numpy, float64).
+pitch_yin / pitch_map / running_mean are not differentiable (numpy, float64).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - SDK not on the path
         FRAME = 1; STFT_MAG = 2; LINEAR = 3; ACT = 4; LOG = 5; CONV1D = 6  # noqa: E702
         GRU = 7; CONCAT = 8; SLICE = 9; ADD = 10; MUL = 11; AFFINE = 12  # noqa: E702
         PITCH_YIN = 13; PITCH_MAP = 14; HARMONIC = 15; NOISE = 16  # noqa: E702
+        RUNNING_MEAN = 17
 
     class Act(IntEnum):  # type: ignore[no-redef]
         IDENTITY = 0; RELU = 1; TANH = 2; SIGMOID = 3; SOFTPLUS = 4  # noqa: E702
@@ -45,8 +46,8 @@ __all__ = [
     "ACT_IDENTITY", "ACT_RELU", "ACT_TANH", "ACT_SIGMOID", "ACT_SOFTPLUS",
     "ACT_EXP_SIGMOID",
     "frame", "stft_mag", "linear", "act", "log", "conv1d", "gru", "concat",
-    "slice_", "add", "mul", "affine", "pitch_yin", "pitch_map", "harmonic",
-    "noise", "hashed_noise", "hann", "yin_lags",
+    "slice_", "add", "mul", "affine", "pitch_yin", "pitch_map", "running_mean",
+    "running_mean_np", "harmonic", "noise", "hashed_noise", "hann", "yin_lags",
 ]
 
 ACT_IDENTITY = int(Act.IDENTITY)
@@ -304,6 +305,48 @@ def pitch_map(f0: TensorLike, voicing: TensorLike | None = None,
                     for a, b in zip(fn.reshape(-1, T), vn.reshape(-1, T))])
     dt = f.dtype if f.is_floating_point() else torch.float32
     return torch.from_numpy(out.reshape(*lead, T)).to(dt)
+
+
+def running_mean_np(x: np.ndarray, gate: np.ndarray, prior: np.ndarray, warmup: float,
+                    tau: float, vthreshold: float) -> np.ndarray:
+    """RUNNING_MEAN over a whole sequence from zero state: ``x`` [T, C],
+    ``gate`` [T], ``prior`` [C] -> [T, C] (float64) — the same maths as the
+    C op. Where ``gate[t] >= vthreshold``: ``n += 1``, ``a = max(1/n, 1/tau)``,
+    ``m += a·(x[t] − m)`` (``m`` starts at ``prior``); every step outputs
+    ``w·m + (1 − w)·prior`` with ``w = min(n/warmup, 1)``. Non-finite inputs
+    never enter the mean."""
+    x = np.asarray(x, dtype=np.float64)
+    g = np.asarray(gate, dtype=np.float64).reshape(-1)
+    pr = np.asarray(prior, dtype=np.float64).reshape(-1)
+    if x.ndim != 2 or x.shape[0] != g.shape[0] or x.shape[1] != pr.shape[0]:
+        raise ValueError(f"running_mean: x {x.shape}, gate {g.shape}, prior {pr.shape} disagree")
+    out = np.empty_like(x)
+    m = pr.copy()
+    n = 0.0
+    inv_tau = 1.0 / tau
+    for t in range(x.shape[0]):
+        if g[t] >= vthreshold and np.isfinite(x[t]).all():
+            n += 1.0
+            m += max(1.0 / n, inv_tau) * (x[t] - m)
+        w = min(n / warmup, 1.0)
+        out[t] = w * m + (1.0 - w) * pr
+    return out
+
+
+def running_mean(x: TensorLike, gate: TensorLike, prior: TensorLike, warmup: float, tau: float,
+                 vthreshold: float) -> torch.Tensor:
+    """RUNNING_MEAN (:func:`running_mean_np`) over the last-but-one axis:
+    ``x`` [..., T, C], ``gate`` [..., T] -> [..., T, C] in ``x``'s dtype (no
+    gradient: the op has no weights and its input is the fixed front end)."""
+    xt, gt = _t(x), _t(gate)
+    xn = xt.detach().cpu().numpy()
+    gn = gt.detach().cpu().numpy()
+    T, C = xn.shape[-2:]
+    pr = _t(prior).detach().cpu().numpy()
+    out = np.stack([running_mean_np(a, b, pr, warmup, tau, vthreshold)
+                    for a, b in zip(xn.reshape(-1, T, C), gn.reshape(-1, T))])
+    dt = xt.dtype if xt.is_floating_point() else torch.float32
+    return torch.from_numpy(out.reshape(xn.shape)).to(dt)
 
 
 # -------------------------------------------------------------- synthesis

@@ -86,6 +86,15 @@ class TierPreset:
     pitch_window: int = 512
     fmin: float = 60.0
     fmax: float = 600.0
+    #: speaker normalisation: RUNNING_MEAN of the log-mel features over voiced
+    #: steps (time constant and warm-up in steps; norm_tau = 0 turns it off)
+    norm_tau: float = 2500.0
+    norm_warmup: float = 100.0
+    #: feed the network the whole running mean too (default: only its band
+    #: average, the source's level; the timbre would let it memorise speakers)
+    norm_keep_mean: bool = False
+    #: linear skip from the input features to the envelope heads
+    skip: bool = False
     #: free-form extras for future student versions
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -110,6 +110,9 @@ class TrainingBudget:
     max_minutes: float = 0.0
     #: "auto" (CUDA when present), "cpu" or "cuda"
     device: str = "auto"
+    #: speaker augmentation: WORLD-perturbed copies (F0, formants, gain) of
+    #: every training chunk that the master also converts (0 = none)
+    augment: int = 0
     #: free-form table [training.options] for the student trainer
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -397,9 +400,14 @@ def load_voice(path: str | Path) -> VoiceDef:
         over: dict[str, Any] = {}
         for k in sorted(set(t) & preset_fields):
             d = getattr(preset, k)
+            if isinstance(d, bool):
+                over[k] = r.get(t, pre, k, bool)
+                continue
             typ = int if isinstance(d, int) else _NUM
             val = r.get(t, pre, k, typ)
-            if val <= 0:
+            if k == "norm_tau" and val == 0:
+                pass  # 0 turns speaker normalisation off
+            elif val <= 0:
                 raise r.err(f"{pre}.{k}", f"must be positive, got {val}", "use a positive number")
             over[k] = float(val) if typ is _NUM else val
         if over:
