@@ -90,6 +90,8 @@ class StepModule(nn.Module):
                 self.aux[idx] = (tmin, tmax, W, idx_t)
             elif op == Op.PITCH_MAP:
                 self.state_shapes.append((3,))  # n, m, s2
+            elif op == Op.RUNNING_MEAN:
+                self.state_shapes.append((vs[nd.inputs[0]] + 1,))  # n, mean − prior
             elif op == Op.HARMONIC:
                 K = nd.iattr[1]
                 self.state_shapes += [(1,), (1,), (K,)]  # phase, f0_prev, A_prev
@@ -177,6 +179,8 @@ class StepModule(nn.Module):
                 y, new_state[si] = self._yin(idx, nd, ins[0], state[si])
             elif op == Op.PITCH_MAP:
                 y, new_state[si] = self._pmap(nd, ins[0], state[si])
+            elif op == Op.RUNNING_MEAN:
+                y, new_state[si] = self._rmean(nd, ins[0], ins[1], c[nd.consts[0]], state[si])
             elif op == Op.HARMONIC:
                 y, a, b, cc = self._harm(idx, nd, ins[0], ins[1], *state[si:si + 3])
                 new_state[si:si + 3] = [a, b, cc]
@@ -231,6 +235,16 @@ class StepModule(nn.Module):
         sig = torch.clamp(w * torch.sqrt(s2) + (1 - w) * psig, min=0.02)
         out = torch.where(pos, torch.exp(tmu + tsig * (lf - mu) / sig), torch.zeros(()))
         return out.reshape(1), torch.stack([n, m, s2])
+
+    def _rmean(self, nd: Any, x: torch.Tensor, gate: torch.Tensor, prior: torch.Tensor,
+               st: torch.Tensor):
+        warm, tau, vthr = nd.fattr[:3]
+        upd = (gate[0] >= vthr) & torch.isfinite(x).all()
+        n = st[0] + upd.to(st.dtype)
+        a = torch.maximum(1.0 / n.clamp(min=1), torch.full((), 1.0 / tau))
+        d = torch.where(upd, st[1:] + a * ((x - prior) - st[1:]), st[1:])
+        w = torch.clamp(n / warm, max=1.0)
+        return prior + w * d, torch.cat([n.reshape(1), d])
 
     def _harm(self, idx: int, nd: Any, f0v: torch.Tensor, env: torch.Tensor,
               phase: torch.Tensor, fprev: torch.Tensor, aprev: torch.Tensor):
