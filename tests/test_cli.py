@@ -141,6 +141,13 @@ def test_distill_unknown_tier_subset(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert not (tmp_path / "out").exists()
 
 
+def test_distill_negative_augment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _voice_toml(tmp_path)
+    assert main(["distill", str(p), "--augment", "-1", "-o", str(tmp_path / "out")]) == 2
+    assert "--augment" in _err(capsys)
+    assert not (tmp_path / "out").exists()
+
+
 def test_distill_corpus_without_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = _voice_toml(tmp_path)
     assert main(["distill", str(p), "--corpus", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
