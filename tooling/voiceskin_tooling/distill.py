@@ -198,6 +198,10 @@ def _corpus_for(cfg: DistillConfig, voice: Any) -> Any:
                         heldout_fraction=voice.corpus.heldout_fraction)
 
 
+def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return float(np.exp(rng.uniform(math.log(bounds[0]), math.log(bounds[1]))))
+
+
 _WORKER_MASTER: Any = None
 
 
@@ -268,32 +272,29 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
 
     entries = [(e, "train", None) for e in train] + [(e, "heldout", None) for e in held]
     arng = np.random.default_rng(seed + 7)
-    lg = np.log
-    for k in range(augment):
+    for _ in range(augment):
         for e in train:
-            entries.append((e, "train", (float(np.exp(arng.uniform(lg(cfg.augment_f0[0]), lg(cfg.augment_f0[1])))),
-                                         float(np.exp(arng.uniform(lg(cfg.augment_formant[0]),
-                                                                   lg(cfg.augment_formant[1])))),
-                                         float(arng.uniform(*cfg.augment_gain_db)))))
-    audios = [manifest.load(e) for e, _, _ in entries]
+            f0s = _log_uniform(arng, cfg.augment_f0)
+            fs = _log_uniform(arng, cfg.augment_formant)
+            entries.append((e, "train", (f0s, fs, float(arng.uniform(*cfg.augment_gain_db)))))
+    tasks = [(manifest.load(e), manifest.sample_rate, model_sr, aug) for e, _, aug in entries]
     jobs = max(1, cfg.jobs)
     t0 = time.time()
     prog = _progress(cfg, console)
     with prog:
-        task = prog.add_task(f"{voice.id}: master converts {len(audios)} chunks", total=len(audios), info="")
+        task = prog.add_task(f"{voice.id}: master converts {len(tasks)} chunks", total=len(tasks), info="")
         results: list[Any] = []
         if jobs > 1:
             ctx = mp.get_context("fork")
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(master,)) as pool:
-                for r in pool.imap(_convert_one, [(a, manifest.sample_rate, model_sr, aug)
-                                                  for a, (_, _, aug) in zip(audios, entries)]):
+                for r in pool.imap(_convert_one, tasks):
                     results.append(r)
                     prog.advance(task)
         else:
             _init_worker(master)
             torch.set_num_threads(max(1, os.cpu_count() or 1))
-            for a, (_, _, aug) in zip(audios, entries):
-                results.append(_convert_one((a, manifest.sample_rate, model_sr, aug)))
+            for t in tasks:
+                results.append(_convert_one(t))
                 prog.advance(task)
     scfg = StudentConfig(pitch=pitch)
     utts = []
