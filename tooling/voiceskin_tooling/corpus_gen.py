@@ -6,11 +6,16 @@ Run from the repository root (rerunnable; output is replaced atomically)::
     python -m voiceskin_tooling.corpus_gen --out /tmp/c
 
 Needs the Debian packages in scripts/apt-packages.txt: ``flite`` (voices
-kal16, awb, rms, slt), ``festival`` with ``festvox-kdlpc16k`` (ked) and
-``festvox-us-slt-hts`` (slt, HTS), ``espeak-ng``. Python: pyworld, soxr,
-soundfile.
+kal16, awb, rms), ``festival`` with ``festvox-kdlpc16k`` (ked),
+``festvox-us-slt-hts`` (slt, HTS) and the other-language voices below
+(``festvox-czech-*``, ``festvox-suopuhe-*``, ``festvox-ital*16k``,
+``festvox-ca-ona-hts``), ``espeak-ng``. Python: pyworld, soxr, soundfile.
 
-Speakers (real people behind the synthetic voices: kal, ked, awb, rms, slt):
+Real people behind the voices: kal, ked, awb, rms, slt (CMU/Festvox English)
+and nine festival voices of other languages. Language does not matter to a
+voice-conversion student (it maps envelopes and pitch); vocal tracts do, and
+each of these is a different person — four of them women and one a boy,
+which the English set lacks.
 
 ==============  ========  =====================================================
 speaker         role      source
@@ -26,11 +31,25 @@ kal_hi          train     kal, WORLD: F0 x1.7, formants x1.17 (female-like)
 awb_hi          train     awb, WORLD: F0 x1.6, formants x1.15
 ked_lo          train     ked, WORLD: F0 x0.8, formants x0.92 (deeper)
 awb_lo          train     awb, WORLD: F0 x0.85, formants x0.94
+cs_dita         train     festival czech_dita (Czech female)
+cs_krb          train     festival czech_krb (Czech boy)
+cs_machac       train     festival czech_machac (Czech male)
+cs_ph           train     festival czech_ph (Czech male)
+fi_lj           train     festival suo_fi_lj_diphone (Finnish female)
+it_pc           train     festival pc_diphone (Italian male)
+ca_ona          train     festival upc_ca_ona_hts (Catalan female, HTS)
 rms             heldout   flite rms (clustergen, US male) — an unseen person
 rms_hi          heldout   rms, WORLD: F0 x1.65, formants x1.16
 esp_car_f3      heldout   espeak-ng en-029+f3 (unseen variant, seen synthesizer)
+it_lp           heldout   festival lp_diphone (Italian female) — unseen person
+fi_mv           heldout   festival hy_fi_mv_diphone (Finnish male) — unseen
 slt             target    festival cmu_us_slt_arctic_hts (US female)
 ==============  ========  =====================================================
+
+Festival's Czech voices read ISO-8859-2 text, the Finnish and Italian ones
+ISO-8859-1, the Catalan one ISO-8859-15 (fed UTF-8, they spell out the bytes
+of accented letters: a sentence takes up to 3x as long); ``Voice.encoding``
+says which.
 
 ``slt`` is never a student input: flite's slt voice is the same person and is
 not used at all. ``data/corpus/corpus.json`` records all of this.
@@ -99,6 +118,69 @@ SENTENCES = [
     "Great work, team, that was our best round yet.",
 ]
 
+# Sentences for the non-English festival voices (written for this project).
+# The speaker encoder and the master care about vocal tracts, not language:
+# these voices are here because each is a different real person.
+SENTENCES_BY_LANG: dict[str, list[str]] = {
+    "en": SENTENCES,
+    "cs": [
+        "Ráno jsme vyrazili na dlouhou procházku podél řeky.",
+        "Zavřete prosím okno, venku začíná pršet.",
+        "Na náměstí stojí stará kašna se sochou lva.",
+        "Kapitán rozkázal, aby všichni zůstali na palubě.",
+        "Moje babička peče nejlepší koláče v celé vesnici.",
+        "Vlak do Prahy odjíždí přesně v deset hodin.",
+        "Za tím kopcem je schovaný malý dřevěný most.",
+        "Děti si postavily sněhuláka s mrkví místo nosu.",
+        "Nezapomeň si vzít klíče a mapu starého hradu.",
+        "V lese bylo ticho, jen vítr šuměl v korunách stromů.",
+        "Potřebujeme ještě dva hráče, než začne zápas.",
+        "Knihovna dnes zavírá dříve kvůli svátku.",
+    ],
+    "it": [
+        "Questa mattina siamo andati al mercato vicino al porto.",
+        "Chiudi la finestra, per favore, sta cominciando a piovere.",
+        "Il treno per Roma parte alle nove e mezza di sera.",
+        "Mia nonna prepara la pasta fresca ogni domenica.",
+        "Dietro quella collina si trova un vecchio castello.",
+        "I bambini giocano a pallone nel cortile della scuola.",
+        "Non dimenticare le chiavi e la mappa della montagna.",
+        "Il capitano ordina a tutti di restare sulla nave.",
+        "La biblioteca chiude presto il sabato pomeriggio.",
+        "Abbiamo bisogno di altri quattro giocatori per la partita.",
+        "Una nebbia leggera copriva la valle al tramonto.",
+        "Grazie mille, il tuo ordine arriva tra poco.",
+    ],
+    "fi": [
+        "Huomenna lähdemme aikaisin aamulla kohti pohjoista.",
+        "Sulje ikkuna, ulkona alkaa sataa vettä.",
+        "Vanha majakka seisoo kallion reunalla meren rannalla.",
+        "Isoäiti leipoi pullaa koko perheelle sunnuntaina.",
+        "Juna Helsinkiin lähtee tasan kello kymmenen.",
+        "Metsässä oli hiljaista, vain tuuli humisi puissa.",
+        "Lapset rakensivat lumiukon pihalle koulun jälkeen.",
+        "Älä unohda avaimia äläkä karttaa vuorille.",
+        "Kapteeni käski kaikkien pysyä laivan kannella.",
+        "Tarvitsemme vielä neljä pelaajaa ennen ottelua.",
+        "Kirjasto sulkeutuu tänään aikaisemmin kuin tavallisesti.",
+        "Kiitos odottamisesta, tilauksesi on pian valmis.",
+    ],
+    "ca": [
+        "Aquest matí hem anat al mercat que hi ha prop del port.",
+        "Tanca la finestra, si us plau, que comença a ploure.",
+        "El tren cap a Barcelona surt a les nou i mitja.",
+        "La meva àvia fa el millor pa de tot el poble.",
+        "Darrere d'aquell turó hi ha un castell molt antic.",
+        "Els nens juguen a pilota al pati de l'escola.",
+        "No oblidis les claus ni el mapa de la muntanya.",
+        "El capità ha ordenat que tothom es quedi a bord.",
+        "La biblioteca tanca aviat els dissabtes a la tarda.",
+        "Necessitem quatre jugadors més abans del partit.",
+        "Una boira suau cobria la vall quan es ponia el sol.",
+        "Moltes gràcies, la teva comanda arribarà aviat.",
+    ],
+}
+
 
 @dataclass(frozen=True)
 class Voice:
@@ -111,10 +193,17 @@ class Voice:
     f0_scale: float = 1.0
     formant_scale: float = 1.0
     espeak_pitch: int = 50
+    lang: str = "en"  # key of SENTENCES_BY_LANG
+    encoding: str = "utf-8"  # text encoding the festival voice reads
 
 
-def _rng(a: int, n: int) -> tuple[int, ...]:
-    return tuple((a + i) % len(SENTENCES) for i in range(n))
+def _rng(a: int, n: int, lang: str = "en") -> tuple[int, ...]:
+    return tuple((a + i) % len(SENTENCES_BY_LANG[lang]) for i in range(n))
+
+
+def _fest(name: str, role: str, source: str, first: int, n: int, fn: str, lang: str,
+          encoding: str = "utf-8") -> Voice:
+    return Voice(name, role, source, _rng(first, n, lang), "festival", fn, lang=lang, encoding=encoding)
 
 
 VOICES: list[Voice] = [
@@ -130,10 +219,25 @@ VOICES: list[Voice] = [
     Voice("awb_hi", "train", "awb via WORLD: F0 x1.6, formants x1.15", _rng(28, 8), "perturb", "awb", 1.6, 1.15),
     Voice("ked_lo", "train", "ked via WORLD: F0 x0.8, formants x0.92", _rng(36, 8), "perturb", "ked", 0.8, 0.92),
     Voice("awb_lo", "train", "awb via WORLD: F0 x0.85, formants x0.94", _rng(2, 8), "perturb", "awb", 0.85, 0.94),
+    # other real people: festival voices of other languages (Debian festvox-*)
+    _fest("cs_dita", "train", "festival czech_dita (Czech female)", 0, 10, "voice_czech_dita", "cs", "iso-8859-2"),
+    _fest("cs_krb", "train", "festival czech_krb (Czech boy)", 2, 10, "voice_czech_krb", "cs", "iso-8859-2"),
+    _fest("cs_machac", "train", "festival czech_machac (Czech male)", 4, 10, "voice_czech_machac", "cs",
+          "iso-8859-2"),
+    _fest("cs_ph", "train", "festival czech_ph (Czech male)", 6, 10, "voice_czech_ph", "cs", "iso-8859-2"),
+    _fest("fi_lj", "train", "festival suo_fi_lj_diphone (Finnish female)", 0, 10, "voice_suo_fi_lj_diphone",
+          "fi", "iso-8859-1"),
+    _fest("it_pc", "train", "festival pc_diphone (Italian male)", 0, 10, "voice_pc_diphone", "it", "iso-8859-1"),
+    _fest("ca_ona", "train", "festival upc_ca_ona_hts (Catalan female)", 0, 10, "voice_upc_ca_ona_hts", "ca",
+          "iso-8859-15"),
     Voice("rms", "heldout", "flite rms (clustergen; US male) - unseen person", _rng(30, 8), "flite", "rms"),
     Voice("rms_hi", "heldout", "rms via WORLD: F0 x1.65, formants x1.16", _rng(10, 6), "perturb", "rms", 1.65, 1.16),
     Voice("esp_car_f3", "heldout", "espeak-ng en-029+f3 (unseen variant of a seen synthesizer)", _rng(18, 6),
           "espeak", "en-029+f3", espeak_pitch=50),
+    _fest("it_lp", "heldout", "festival lp_diphone (Italian female) - unseen person", 4, 8, "voice_lp_diphone", "it",
+          "iso-8859-1"),
+    _fest("fi_mv", "heldout", "festival hy_fi_mv_diphone (Finnish male) - unseen person", 4, 8,
+          "voice_hy_fi_mv_diphone", "fi", "iso-8859-1"),
     Voice("slt", "target", "festival cmu_us_slt_arctic_hts (US female)", _rng(0, 16), "festival",
           "voice_cmu_us_slt_arctic_hts"),
 ]
@@ -153,7 +257,7 @@ def _synth(v: Voice, text: str, wav: Path) -> None:
         subprocess.run(cmd, check=True, capture_output=True)
     elif v.kind == "festival":
         cmd = [_need("text2wave", "festival"), "-eval", f"({v.arg})", "-o", str(wav)]
-        subprocess.run(cmd, check=True, capture_output=True, input=text.encode())
+        subprocess.run(cmd, check=True, capture_output=True, input=text.encode(v.encoding))
     elif v.kind == "espeak":
         cmd = [_need("espeak-ng", "espeak-ng"), "-v", v.arg, "-p", str(v.espeak_pitch), "-s", "160",
                "-w", str(wav), text]
@@ -213,7 +317,8 @@ def generate(out: Path, log=print) -> dict:
         "target_speaker": "slt",
         "train_speakers": [v.name for v in VOICES if v.role == "train"],
         "heldout_speakers": [v.name for v in VOICES if v.role == "heldout"],
-        "real_people": ["kal", "ked", "awb", "rms", "slt"],
+        "real_people": ["kal", "ked", "awb", "rms", "slt"]
+        + [v.name for v in VOICES if v.kind == "festival" and v.lang != "en"],
         "speakers": {},
     }
     try:
@@ -236,10 +341,12 @@ def generate(out: Path, log=print) -> dict:
                     secs += len(y) / SAMPLE_RATE
                 meta["speakers"][v.name] = {
                     "role": v.role, "source": v.source, "utterances": len(v.sentences),
-                    "seconds": round(secs, 2), "sentences": list(v.sentences),
+                    "seconds": round(secs, 2), "sentences": list(v.sentences), "language": v.lang,
                 }
                 log(f"  {v.name:12s} {v.role:8s} {len(v.sentences):3d} utt {secs:6.1f} s  ({v.source})")
-        (tmp / "sentences.txt").write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+        (tmp / "sentences.txt").write_text(
+            "".join(f"[{lang}]\n" + "\n".join(lines) + "\n\n" for lang, lines in SENTENCES_BY_LANG.items()),
+            encoding="utf-8")
         (tmp / "corpus.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         readme = out / "README.md"
         if readme.exists():  # hand-written documentation survives regeneration
@@ -259,7 +366,7 @@ def generate(out: Path, log=print) -> dict:
 
 def _make(v: Voice, idx: int, work: Path) -> np.ndarray:
     wav = work / f"{v.name}_{idx}.wav"
-    _synth(v, SENTENCES[idx], wav)
+    _synth(v, SENTENCES_BY_LANG[v.lang][idx], wav)
     x, _ = read_audio(wav, SAMPLE_RATE)
     return x
 
