@@ -75,18 +75,13 @@ def _speech(seconds: float, rate: int) -> np.ndarray:
 def build_bundle() -> bytes:
     from voiceskin_tooling import student as st
     from voiceskin_tooling import tiers as tr
+    from voiceskin_tooling.pack import tier_spec
 
     torch.manual_seed(0)
     specs = []
     for name in ("low", "medium", "high", "ultra"):
         s = st.Student(st.config_from_tier(tr.get_tier_preset(name)))
-        graph, tensors = st.export(s)
-        cost = st.tier_cost(s)
-        c = s.cfg
-        specs.append(vformat.TierSpec(
-            name=name, model_sample_rate=int(c.sample_rate), hop_samples=int(c.hop),
-            latency_samples=int(c.hop), parameter_count=cost["parameter_count"],
-            flops_per_second=cost["flops_per_second"], graph=graph, tensors=tensors))
+        specs.append(tier_spec(name, s))
     spec = vformat.BundleSpec(voice_id="bench.random", display_name="Benchmark (random weights)",
                               version="0.0.1", tiers=specs)
     return vformat.write_bundle(spec)

@@ -54,18 +54,13 @@ def student_bundle_bytes(voice_id: str = "test.student", tiers: Sequence[str] = 
     from voiceskin import format as vformat
     from voiceskin_tooling import student as st
     from voiceskin_tooling import tiers as tr
+    from voiceskin_tooling.pack import tier_spec
 
     torch.manual_seed(seed)
     specs = []
     for name in tiers:
         s = st.Student(st.config_from_tier(tr.get_tier_preset(name)))
-        graph, tensors = st.export(s)
-        cost = st.tier_cost(s)
-        c = s.cfg
-        specs.append(vformat.TierSpec(
-            name=name, model_sample_rate=int(c.sample_rate), hop_samples=int(c.hop),
-            latency_samples=int(c.hop), parameter_count=cost["parameter_count"],
-            flops_per_second=cost["flops_per_second"], graph=graph, tensors=tensors))
+        specs.append(tier_spec(name, s))
     return vformat.write_bundle(vformat.BundleSpec(
         voice_id=voice_id, display_name="Student (random weights)", version="0.0.1",
         tiers=specs))

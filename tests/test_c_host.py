@@ -65,7 +65,8 @@ def test_render_fixed_buffers_with_switches_equals_sdk(host: Path, voices: Path,
     out_wav = tmp_path / "out.wav"
     out = run(host, "render", voices, "test.student", speech_wav, out_wav, "--buffer", 256,
               "--switch", "1:high", "--switch", "2:0", "--float")
-    assert "latency: 383 frames (7.98 ms at 48000 Hz)" in out
+    # 383 frames of hop buffering and resampling + the students' 8 ms lookahead (384 frames)
+    assert "latency: 767 frames (15.98 ms at 48000 Hz)" in out
     sw = switches_of(out)
     assert sw == [(48128, 1), (96000, 0)]          # first 256-frame boundary at/after 1 s, 2 s
     t = timing_of(out)

@@ -148,6 +148,10 @@ BAD = [
     ("training-type", _edit("steps = 10", "steps = 1.5"), "training.steps", "must be an integer"),
     ("training-device", _edit('device = "cpu"', 'device = "tpu"'), "training.device", "not a device"),
     ("tier-norm-negative", _edit("gru_hidden = 80", "norm_tau = -5"), "tiers[0].norm_tau", "must be positive"),
+    ("tier-lookahead-not-hop-multiple", _edit("gru_hidden = 80", "lookahead = 100"), "tiers[0].lookahead",
+     "not a multiple of hop 64"),
+    ("tier-lookahead-negative", _edit("gru_hidden = 80", "lookahead = -64"), "tiers[0].lookahead",
+     "must be positive"),
     ("tier-norm-keep-type", _edit("gru_hidden = 80", "norm_keep_mean = 1"), "tiers[0].norm_keep_mean",
      "must be a boolean"),
     ("training-augment", _edit("steps = 10", "steps = 10\naugment = -1"), "training.augment",
@@ -235,3 +239,19 @@ def test_speaker_normalisation_and_augment_settings(tmp_path: Path) -> None:
     from voiceskin_tooling.student import config_from_tier
 
     assert config_from_tier(high).norm_tau == 0 and config_from_tier(v.tiers[0].preset).norm_tau > 0
+
+
+def test_lookahead_setting(tmp_path: Path) -> None:
+    """lookahead = 0 turns it off; the presets train 128 samples (8 ms) late
+    and a student declares hop + lookahead as its latency."""
+    v = load_voice(_setup(tmp_path, _edit("gru_hidden = 80", "gru_hidden = 80\nlookahead = 0")))
+    from voiceskin_tooling.student import Student, config_from_tier
+
+    assert v.tiers[1].preset.lookahead == 0 and v.tiers[0].preset.lookahead == LOW.lookahead == 128
+    assert config_from_tier(v.tiers[1].preset).lookahead == 0
+    cfg = config_from_tier(v.tiers[0].preset)
+    assert cfg.lookahead_steps == 2
+    from voiceskin_tooling.pack import tier_spec
+
+    spec = tier_spec("low", Student(cfg))
+    assert spec.latency_samples == spec.hop_samples + 128

@@ -72,7 +72,7 @@ class DistillConfig:
     augment_gain_db: tuple[float, float] = (-10.0, 6.0)
     # corpus limits (keep the master's one-off cost bounded)
     max_train_seconds: float | None = None
-    max_heldout_seconds: float | None = 60.0
+    max_heldout_seconds: float | None = 120.0
     max_seen_qa_seconds: float = 30.0
     # parallelism
     jobs: int = 1                           # worker processes (voices x tiers)
@@ -336,6 +336,7 @@ class _Segments:
         from .student import frontend
 
         self.hop = scfg.hop
+        self.lookahead = scfg.lookahead  # the student outputs the master this many samples late
         self.vthreshold = scfg.pitch.vthreshold
         self.rmeans: list[Any] | None = None
         self.L = seg_frames
@@ -343,7 +344,7 @@ class _Segments:
         self.rng = rng
         self.items = []
         for u in utts:
-            if u["input"].numel() < (seg_frames + 1) * scfg.hop:
+            if u["input"].numel() < (seg_frames + 1 + scfg.lookahead_steps) * scfg.hop:
                 continue
             fe = frontend(u["input"].numpy(), scfg, (u["f0"], u["voicing"]))
             feats = {k: v for k, v in u["features"].items() if not k.startswith("_")}
@@ -377,18 +378,20 @@ class _Segments:
 
         idx = self.rng.choice(len(self.items), size=n, p=self.weights)
         lm, rm, f0, vo, y, tf = [], [], [], [], [], {}
+        D = self.lookahead
         for i in idx:
             fe, m, feats, thop = self.items[i]
             T = fe.f0.numel()
-            s = int(self.rng.integers(0, T - self.L))
+            s = int(self.rng.integers(D // self.hop, T - self.L))
             lm.append(fe.logmel[s:s + self.L])
             if self.rmeans is not None:
                 rm.append(self.rmeans[i][s:s + self.L])
             f0.append(fe.f0[s:s + self.L])
             vo.append(fe.voicing[s:s + self.L])
-            y.append(m[s * self.hop:(s + self.L) * self.hop])
-            # teacher frame i is centred on sample i*thop; student step t ends at (t+1)*hop
-            ends = (torch.arange(s, s + self.L) + 1) * self.hop
+            y.append(m[s * self.hop - D:(s + self.L) * self.hop - D])
+            # teacher frame i is centred on sample i*thop; student step t ends at
+            # (t+1)*hop and speaks for the master D samples earlier
+            ends = (torch.arange(s, s + self.L) + 1) * self.hop - D
             for k, v in feats.items():
                 j = torch.clamp(torch.round(ends / thop).long(), max=v.shape[0] - 1)
                 tf.setdefault(k, []).append(v[j])

@@ -38,12 +38,25 @@ def _jd(o: Any) -> Any:
         return str(o)
 
 
+def tier_spec(name: str, student: Any) -> Any:
+    """One bundle tier from a Student: its exported graph, cost, and the
+    latency it declares (hop + the lookahead it was trained with)."""
+    from voiceskin.format import TierSpec
+
+    from .student import export, tier_cost
+
+    graph, tensors = export(student)
+    cost = tier_cost(student)
+    c = student.cfg
+    return TierSpec(name=name, model_sample_rate=int(c.sample_rate), hop_samples=int(c.hop),
+                    latency_samples=int(c.hop + c.lookahead), parameter_count=cost["parameter_count"],
+                    flops_per_second=cost["flops_per_second"], graph=graph, tensors=tensors)
+
+
 def make_spec(voice: Any, students: Mapping[str, Any], qa: Mapping[str, Any] | None = None) -> Any:
     """BundleSpec for ``voice`` (a VoiceDef) from ``students`` (tier name →
     Student), tiers in the voice's order."""
-    from voiceskin.format import BundleSpec, TierSpec
-
-    from .student import export, tier_cost
+    from voiceskin.format import BundleSpec
 
     names = [t.name for t in voice.tiers if t.name in students]
     missing = [n for n in students if n not in names]
@@ -51,19 +64,8 @@ def make_spec(voice: Any, students: Mapping[str, Any], qa: Mapping[str, Any] | N
         raise ValueError(f"students for tiers {missing} that voice {voice.id!r} does not define")
     if not names:
         raise ValueError(f"no trained tier for voice {voice.id!r}")
-    tiers = []
-    for name in names:
-        st = students[name]
-        graph, tensors = export(st)
-        cost = tier_cost(st)
-        c = st.cfg
-        tiers.append(TierSpec(name=name, model_sample_rate=int(c.sample_rate),
-                              hop_samples=int(c.hop), latency_samples=int(c.hop),
-                              parameter_count=cost["parameter_count"],
-                              flops_per_second=cost["flops_per_second"],
-                              graph=graph, tensors=tensors))
     return BundleSpec(voice_id=voice.id, display_name=voice.display_name,
-                      version=voice.version, tiers=tiers,
+                      version=voice.version, tiers=[tier_spec(n, students[n]) for n in names],
                       qa=dict(qa) if qa is not None else None)
 
 

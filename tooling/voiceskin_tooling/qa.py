@@ -365,7 +365,7 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
         r: dict[str, Any] = {"heldout": agg("heldout", name), "seen": agg("seen", name),
                              "parameters": cost["parameter_count"],
                              "flops_per_second": cost["flops_per_second"],
-                             "algorithmic_latency_ms": round(1000 * c.hop / c.sample_rate, 2)}
+                             "algorithmic_latency_ms": round(1000 * (c.hop + c.lookahead) / c.sample_rate, 2)}
         if bundle_bytes is not None:
             step(f"native cost of {name}")
             try:

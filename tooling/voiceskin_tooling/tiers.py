@@ -95,6 +95,9 @@ class TierPreset:
     norm_keep_mean: bool = False
     #: linear skip from the input features to the envelope heads
     skip: bool = False
+    #: output delay the student trains with (samples, multiple of hop): its
+    #: analysis window then centres on the sound it makes; adds to latency
+    lookahead: int = 128
     #: free-form extras for future student versions
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -405,13 +405,16 @@ def load_voice(path: str | Path) -> VoiceDef:
                 continue
             typ = int if isinstance(d, int) else _NUM
             val = r.get(t, pre, k, typ)
-            if k == "norm_tau" and val == 0:
-                pass  # 0 turns speaker normalisation off
+            if k in ("norm_tau", "lookahead") and val == 0:
+                pass  # 0 turns speaker normalisation / the lookahead off
             elif val <= 0:
                 raise r.err(f"{pre}.{k}", f"must be positive, got {val}", "use a positive number")
             over[k] = float(val) if typ is _NUM else val
         if over:
             preset = preset.with_overrides(**over)
+        if preset.lookahead % preset.hop:
+            raise r.err(f"{pre}.lookahead", f"{preset.lookahead} is not a multiple of hop {preset.hop}",
+                        f"use 0, {preset.hop}, {2 * preset.hop}, ...")
         sr = r.get(t, pre, "sample_rate", int, 16000)
         if not 8000 <= sr <= 192000:
             raise r.err(f"{pre}.sample_rate", f"{sr} is outside 8000..192000", "use e.g. 16000")
