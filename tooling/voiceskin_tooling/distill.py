@@ -370,6 +370,13 @@ class _Segments:
         the master's own running statistics start there); segments slice it."""
         self.rmeans = [model.running_mean(fe.logmel, fe.voicing) for fe, *_ in self.items]
 
+    def warp_fit_stats(self, model: Any) -> tuple[Any, Any]:
+        """Mean and std of the student's warp-fit features over the corpus."""
+        import torch
+
+        e = torch.cat([model.warp_fit(r) for r in self.rmeans], 0)
+        return e.mean(0), e.std(0).clamp(min=1e-3)
+
     def teacher_dims(self) -> dict[str, int]:
         return {k: int(v.shape[-1]) for k, v in self.items[0][2].items()}
 
@@ -416,6 +423,20 @@ def _kd_config(cfg: DistillConfig, teacher_dims: dict[str, int]) -> Any:
                               loss_balancer=StaticLossBalancer(kd_loss_weight=cfg.kd_weight))
 
 
+def _target_logmel_mean(cache: dict[str, Any], scfg: Any) -> Any:
+    """Mean log-mel of the target's reference audio over voiced steps."""
+    import torch
+
+    from .student import frontend
+
+    fes = [frontend(r.numpy(), scfg) for r in cache.get("reference", [])]
+    if not fes:
+        raise DistillError("warp_grid needs the target's reference audio in the cache")
+    lm = torch.cat([f.logmel for f in fes], 0)
+    v = torch.cat([f.voicing for f in fes], 0) >= scfg.pitch.vthreshold
+    return lm[v].mean(0) if bool(v.any()) else lm.mean(0)
+
+
 def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name: str,
                report: Any = None) -> dict[str, Any]:
     """Trains one tier's student on the cache; saves its checkpoint and
@@ -451,6 +472,11 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
     model.norm_prior.copy_(prior)
     if scfg.norm_tau > 0:
         data.set_running_means(model)
+    if scfg.warp_grid:
+        model.set_warp_target(_target_logmel_mean(cache, scfg))
+        mu, sd = data.warp_fit_stats(model)
+        model.warp_mu.copy_(mu)
+        model.warp_sd.copy_(sd)
     stft_loss = MultiResolutionSTFTLoss(cfg.fft_sizes).to(device)
     kd_cfg = _kd_config(cfg, data.teacher_dims())
     distiller = None

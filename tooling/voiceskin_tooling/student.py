@@ -128,6 +128,11 @@ class StudentConfig:
     skip: bool = False
     # output delay the student is trained with, in samples (a multiple of hop)
     lookahead: int = 0
+    # warp-fit features (0 = off; needs norm_tau > 0): for warp_grid factors g
+    # on a log grid over WARP_RANGE, the log mean squared difference between
+    # the detrended, g-warped running mean and the target's mean log-mel
+    # (150 Hz – 5 kHz) — the curve the master minimises to pick its warp
+    warp_grid: int = 0
     pitch: PitchSpec = field(default_factory=PitchSpec)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,7 +159,7 @@ class StudentConfig:
     @property
     def n_features(self) -> int:
         if self.norm_tau > 0:
-            return self.n_mels + (self.n_mels if self.norm_keep_mean else 1) + 2
+            return self.n_mels + (self.n_mels if self.norm_keep_mean else 1) + 2 + self.warp_grid
         return self.n_mels + 2
 
 
@@ -172,7 +177,7 @@ _TIER_KEYS = {
     "hop": "hop", "hop_samples": "hop",
     "win": "win", "n_fft": "n_fft",
     "norm_tau": "norm_tau", "norm_warmup": "norm_warmup", "norm_keep_mean": "norm_keep_mean",
-    "skip": "skip", "lookahead": "lookahead",
+    "skip": "skip", "lookahead": "lookahead", "warp_grid": "warp_grid",
 }
 
 
@@ -299,6 +304,47 @@ def frontend(audio: torch.Tensor | np.ndarray, cfg: StudentConfig,
     return Frontend(logmel(a, cfg), f0[:T].float(), v[:T].float())
 
 
+WARP_RANGE = (0.7, 1.45)
+WARP_EPS = 1e-4  # the WORLD master's default warp_range
+WARP_BAND_HZ = (150.0, 5000.0)
+
+
+def mel_centres(sr: int, n_mels: int, fmin: float = 40.0) -> np.ndarray:
+    """Centre frequencies (Hz) of :func:`mel_filterbank`'s bands."""
+    def hz2mel(f: float) -> float:
+        return 2595.0 * math.log10(1.0 + f / 700.0)
+
+    m = np.linspace(hz2mel(fmin), hz2mel(sr / 2), n_mels + 2)[1:-1]
+    return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+
+def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
+    """[G·B, n_mels]: for each warp factor g, the running mean warped by g
+    (value at f/g, linear interpolation between band centres), restricted to
+    the B centres in WARP_BAND_HZ and detrended there (mean and linear tilt
+    in Hz removed) — the master's ``_WarpBank`` on the student's features."""
+    c = mel_centres(cfg.sample_rate, cfg.n_mels)
+    sel = np.flatnonzero((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1]))
+    A = np.stack([np.ones(len(sel)), c[sel]], 1)
+    P = np.eye(len(sel)) - A @ np.linalg.pinv(A)
+    grid = np.exp(np.linspace(math.log(WARP_RANGE[0]), math.log(WARP_RANGE[1]), cfg.warp_grid))
+    rows = []
+    for g in grid:
+        W = np.zeros((len(sel), cfg.n_mels))
+        for i, m in enumerate(sel):
+            f = min(max(c[m] / g, c[0]), c[-1])
+            j = min(int(np.searchsorted(c, f, side="right")) - 1, cfg.n_mels - 2)
+            w = (f - c[j]) / (c[j + 1] - c[j])
+            W[i, j], W[i, j + 1] = 1.0 - w, w
+        rows.append(P @ W)
+    return np.concatenate(rows, 0)
+
+
+def warp_fit_band(cfg: StudentConfig) -> int:
+    c = mel_centres(cfg.sample_rate, cfg.n_mels)
+    return int(np.sum((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1])))
+
+
 def delay_steps(x: torch.Tensor, k: int) -> torch.Tensor:
     """``x`` [..., T] delayed by ``k`` steps (zeros first): the graph's
     CONV1D with one unit tap ``k`` steps back, from a reset state."""
@@ -325,6 +371,14 @@ class Student(nn.Module):
         self.register_buffer("feat_std", torch.ones(M))
         # RUNNING_MEAN prior: the corpus' mean log-mel over voiced steps
         self.register_buffer("norm_prior", torch.zeros(M))
+        if cfg.warp_grid:
+            if cfg.norm_tau <= 0:
+                raise ValueError("warp_grid needs the running mean (norm_tau > 0)")
+            GB = cfg.warp_grid * warp_fit_band(cfg)
+            self.register_buffer("warp_W", torch.from_numpy(warp_fit_matrix(cfg)).float())
+            self.register_buffer("warp_b", torch.zeros(GB))        # −(detrended target), tiled
+            self.register_buffer("warp_mu", torch.zeros(cfg.warp_grid))
+            self.register_buffer("warp_sd", torch.ones(cfg.warp_grid))
         self.convs = nn.ModuleList()
         cin = cfg.n_features
         for i in range(cfg.conv_layers):
@@ -381,9 +435,27 @@ class Student(nn.Module):
             r = (rmean - self.feat_mean) / self.feat_std
             if not self.cfg.norm_keep_mean:
                 r = r.mean(-1, keepdim=True)
+            if self.cfg.warp_grid:
+                tail.append((self.warp_fit(rmean) - self.warp_mu) / self.warp_sd)
             return torch.cat([d, r, *tail], -1)
         m = (logmel - self.feat_mean) / self.feat_std
         return torch.cat([m, *tail], -1)
+
+    def warp_fit(self, rmean: torch.Tensor) -> torch.Tensor:
+        """ln of the mean squared warp-fit error per grid factor [..., G]."""
+        v = rmean @ self.warp_W.T + self.warp_b
+        e = (v * v).reshape(*v.shape[:-1], self.cfg.warp_grid, -1).mean(-1)
+        return torch.log(torch.clamp(e, min=WARP_EPS))
+
+    def set_warp_target(self, target_logmel_mean: torch.Tensor) -> None:
+        """The target's mean log-mel (voiced steps of its reference audio),
+        detrended over the warp band like the warped running mean."""
+        c = mel_centres(self.cfg.sample_rate, self.cfg.n_mels)
+        sel = np.flatnonzero((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1]))
+        A = np.stack([np.ones(len(sel)), c[sel]], 1)
+        P = np.eye(len(sel)) - A @ np.linalg.pinv(A)
+        t = P @ target_logmel_mean.detach().cpu().double().numpy()[sel]
+        self.warp_b.copy_(torch.from_numpy(np.tile(-t, self.cfg.warp_grid)).float())
 
     def envelopes(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                   hidden: dict[str, torch.Tensor] | None = None,
@@ -497,7 +569,16 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
         r = b.affine(rm, inv, (-mn / std).astype(np.float32))
         if not c.norm_keep_mean:  # band average
             r = b.linear(r, np.full((1, c.n_mels), 1.0 / c.n_mels, np.float32))
-        xin = b.concat(d, r, lf0, voi)
+        tail = [lf0, voi]
+        if c.warp_grid:  # ln mean((W·M̂ + b)²) per grid factor, normalised
+            G = c.warp_grid
+            v = b.linear(rm, npy(student.warp_W), npy(student.warp_b))
+            Bn = v.size // G
+            avg = np.kron(np.eye(G), np.full((1, Bn), 1.0 / Bn)).astype(np.float32)
+            e = b.log(b.linear(b.mul(v, v), avg), WARP_EPS)
+            sd = npy(student.warp_sd)
+            tail.append(b.affine(e, (1.0 / sd).astype(np.float32), (-npy(student.warp_mu) / sd).astype(np.float32)))
+        xin = b.concat(d, r, *tail)
     else:
         feat = b.affine(lm, inv, (-mn / std).astype(np.float32))
         xin = b.concat(feat, lf0, voi)

@@ -98,6 +98,9 @@ class TierPreset:
     #: output delay the student trains with (samples, multiple of hop): its
     #: analysis window then centres on the sound it makes; adds to latency
     lookahead: int = 128
+    #: warp-fit features: how well the running mean, warped by each of
+    #: warp_grid factors, matches the target (0 = off; needs norm_tau > 0)
+    warp_grid: int = 0
     #: free-form extras for future student versions
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -405,7 +405,7 @@ def load_voice(path: str | Path) -> VoiceDef:
                 continue
             typ = int if isinstance(d, int) else _NUM
             val = r.get(t, pre, k, typ)
-            if k in ("norm_tau", "lookahead") and val == 0:
+            if k in ("norm_tau", "lookahead", "warp_grid") and val == 0:
                 pass  # 0 turns speaker normalisation / the lookahead off
             elif val <= 0:
                 raise r.err(f"{pre}.{k}", f"must be positive, got {val}", "use a positive number")

@@ -1,0 +1,91 @@
+"""The student family's exported graph: what the runtime runs is what trained.
+
+Random-weight students (no training needed): the native library, the
+reference graph interpreter and the PyTorch student agree, with the lookahead
+compensated, and the warp-fit features read a speaker's formant scale.
+"""
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from voiceskin import Bundle, Voice
+from voiceskin import format as vformat
+from voiceskin_tooling import student as st
+from voiceskin_tooling import tiers as tr
+from voiceskin_tooling.distill import _target_logmel_mean
+from voiceskin_tooling.pack import tier_spec
+from voiceskin_tooling.refgraph import run_graph
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+
+
+def _speech(speaker: str, i: int = 0) -> np.ndarray:
+    x, sr = sf.read(CORPUS / "speakers" / speaker / f"{speaker}_{i:02d}.flac", dtype="float32")
+    assert sr == 16000
+    return x[: len(x) // 64 * 64]
+
+
+def _student(**over: int) -> st.Student:
+    torch.manual_seed(0)
+    cfg = st.config_from_tier(tr.get_tier_preset("low").with_overrides(**over))
+    s = st.Student(cfg)
+    if cfg.warp_grid:
+        ref = [torch.from_numpy(sf.read(f, dtype="float32")[0])
+               for f in sorted(glob.glob(str(CORPUS / "target" / "slt" / "*.flac")))[:4]]
+        s.set_warp_target(_target_logmel_mean({"reference": ref}, cfg))
+    return s
+
+
+@pytest.mark.parametrize("over", [{"lookahead": 0}, {"lookahead": 128}, {"lookahead": 64, "warp_grid": 7}],
+                         ids=["no-lookahead", "lookahead-128", "lookahead-64-warp-fit"])
+def test_runtime_reference_graph_and_student_agree(lib, over: dict[str, int]) -> None:
+    s = _student(**over)
+    x = _speech("rms")
+    ys = s.convert(x)                       # lookahead compensated, last D samples left out
+    D = s.cfg.lookahead
+    assert len(ys) == len(x) - D
+    spec = tier_spec("t", s)
+    assert spec.latency_samples == s.cfg.hop + D
+    ref = run_graph(spec.graph, spec.tensors, x).astype(np.float32)[D:]
+    peak = float(np.max(np.abs(ys)))
+    assert peak > 1e-3
+    assert np.max(np.abs(ref[: len(ys)] - ys)) < 0.02 * peak
+    data = vformat.write_bundle(vformat.BundleSpec(voice_id="t.graph", display_name="t", version="0.0.1",
+                                                   tiers=[spec]))
+    with Bundle.from_bytes(data) as b:
+        v = Voice(b, sample_rate=16000, max_block=64, tier=0)
+        assert v.latency == s.cfg.hop - 1 + D  # hop buffering (hop − 1 frames) + lookahead
+        y = v.process(np.concatenate([x, np.zeros(v.latency, np.float32)]))[v.latency:]
+    assert np.max(np.abs(y[: len(ys)] - ys)) < 0.02 * peak
+
+
+def test_lookahead_delays_the_synthesis_pitch_by_whole_steps() -> None:
+    """f0 and voicing reach HARMONIC lookahead/hop steps late (zeros first,
+    as the graph's CONV1D from a reset state); other lookaheads are refused."""
+    f0 = torch.tensor([[100.0, 110.0, 120.0, 130.0, 140.0]])
+    assert st.delay_steps(f0, 2).tolist() == [[0.0, 0.0, 100.0, 110.0, 120.0]]
+    assert st.delay_steps(f0, 0) is f0
+    with pytest.raises(ValueError, match="multiple of hop"):
+        st.StudentConfig(lookahead=100).lookahead_steps
+
+
+def test_warp_fit_features_read_the_formant_scale() -> None:
+    """The warp that best maps a speaker's running mean onto the female
+    target is larger for men than for women (the master's warp choice)."""
+    s = _student(warp_grid=13)
+    grid = np.exp(np.linspace(np.log(st.WARP_RANGE[0]), np.log(st.WARP_RANGE[1]), 13))
+    best = {}
+    for spk in ("rms", "fi_mv", "it_lp", "cs_dita"):
+        x = np.concatenate([_speech(spk, i) for i in range(3)])
+        fe = st.frontend(x, s.cfg)
+        e = s.warp_fit(s.running_mean(fe.logmel, fe.voicing))[-1]
+        best[spk] = float(grid[int(torch.argmin(e))])
+    assert min(best["rms"], best["fi_mv"]) > max(best["it_lp"], best["cs_dita"]), best
+    with pytest.raises(ValueError, match="norm_tau"):
+        st.Student(st.StudentConfig(warp_grid=5, norm_tau=0.0))
