@@ -324,9 +324,7 @@ def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
     the B centres in WARP_BAND_HZ and detrended there (mean and linear tilt
     in Hz removed) — the master's ``_WarpBank`` on the student's features."""
     c = mel_centres(cfg.sample_rate, cfg.n_mels)
-    sel = np.flatnonzero((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1]))
-    A = np.stack([np.ones(len(sel)), c[sel]], 1)
-    P = np.eye(len(sel)) - A @ np.linalg.pinv(A)
+    sel, P = _warp_band(cfg)
     grid = np.exp(np.linspace(math.log(WARP_RANGE[0]), math.log(WARP_RANGE[1]), cfg.warp_grid))
     rows = []
     for g in grid:
@@ -340,9 +338,13 @@ def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
     return np.concatenate(rows, 0)
 
 
-def warp_fit_band(cfg: StudentConfig) -> int:
+def _warp_band(cfg: StudentConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the mel bands centred in WARP_BAND_HZ and the projection
+    that removes mean and linear tilt (in Hz) over them."""
     c = mel_centres(cfg.sample_rate, cfg.n_mels)
-    return int(np.sum((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1])))
+    sel = np.flatnonzero((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1]))
+    A = np.stack([np.ones(len(sel)), c[sel]], 1)
+    return sel, np.eye(len(sel)) - A @ np.linalg.pinv(A)
 
 
 def delay_steps(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -374,9 +376,9 @@ class Student(nn.Module):
         if cfg.warp_grid:
             if cfg.norm_tau <= 0:
                 raise ValueError("warp_grid needs the running mean (norm_tau > 0)")
-            GB = cfg.warp_grid * warp_fit_band(cfg)
-            self.register_buffer("warp_W", torch.from_numpy(warp_fit_matrix(cfg)).float())
-            self.register_buffer("warp_b", torch.zeros(GB))        # −(detrended target), tiled
+            W = warp_fit_matrix(cfg)
+            self.register_buffer("warp_W", torch.from_numpy(W).float())
+            self.register_buffer("warp_b", torch.zeros(W.shape[0]))  # −(detrended target), tiled
             self.register_buffer("warp_mu", torch.zeros(cfg.warp_grid))
             self.register_buffer("warp_sd", torch.ones(cfg.warp_grid))
         self.convs = nn.ModuleList()
@@ -450,10 +452,7 @@ class Student(nn.Module):
     def set_warp_target(self, target_logmel_mean: torch.Tensor) -> None:
         """The target's mean log-mel (voiced steps of its reference audio),
         detrended over the warp band like the warped running mean."""
-        c = mel_centres(self.cfg.sample_rate, self.cfg.n_mels)
-        sel = np.flatnonzero((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1]))
-        A = np.stack([np.ones(len(sel)), c[sel]], 1)
-        P = np.eye(len(sel)) - A @ np.linalg.pinv(A)
+        sel, P = _warp_band(self.cfg)
         t = P @ target_logmel_mean.detach().cpu().double().numpy()[sel]
         self.warp_b.copy_(torch.from_numpy(np.tile(-t, self.cfg.warp_grid)).float())
 
