@@ -218,19 +218,19 @@ def config_from_tier(tier: Any, pitch: PitchSpec | None = None) -> StudentConfig
 # ------------------------------------------------------------- signal parts
 
 
+def _mel_points(fmin: float, fmax: float, n_mels: int) -> np.ndarray:
+    """n_mels + 2 HTK-mel-spaced frequencies (Hz) from fmin to fmax: band
+    edges and centres of :func:`mel_filterbank`."""
+    lo, hi = (2595.0 * np.log10(1.0 + np.array(f) / 700.0) for f in (fmin, fmax))
+    return 700.0 * (10 ** (np.linspace(lo, hi, n_mels + 2) / 2595.0) - 1.0)
+
+
 def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 40.0,
                    fmax: float | None = None) -> np.ndarray:
     """Triangular HTK-mel filterbank [n_mels, n_fft/2+1] (area-normalised)."""
     fmax = fmax or sr / 2
-
-    def hz2mel(f: np.ndarray) -> np.ndarray:
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    def mel2hz(m: np.ndarray) -> np.ndarray:
-        return 700.0 * (10 ** (m / 2595.0) - 1.0)
-
     freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
-    pts = mel2hz(np.linspace(hz2mel(np.array(fmin)), hz2mel(np.array(fmax)), n_mels + 2))
+    pts = _mel_points(fmin, fmax, n_mels)
     fb = np.zeros((n_mels, freqs.size), dtype=np.float64)
     for m in range(n_mels):
         lo, c, hi = pts[m], pts[m + 1], pts[m + 2]
@@ -304,18 +304,14 @@ def frontend(audio: torch.Tensor | np.ndarray, cfg: StudentConfig,
     return Frontend(logmel(a, cfg), f0[:T].float(), v[:T].float())
 
 
-WARP_RANGE = (0.7, 1.45)
-WARP_EPS = 1e-4  # the WORLD master's default warp_range
+WARP_RANGE = (0.7, 1.45)  # the WORLD master's default warp_range
+WARP_EPS = 1e-4
 WARP_BAND_HZ = (150.0, 5000.0)
 
 
 def mel_centres(sr: int, n_mels: int, fmin: float = 40.0) -> np.ndarray:
     """Centre frequencies (Hz) of :func:`mel_filterbank`'s bands."""
-    def hz2mel(f: float) -> float:
-        return 2595.0 * math.log10(1.0 + f / 700.0)
-
-    m = np.linspace(hz2mel(fmin), hz2mel(sr / 2), n_mels + 2)[1:-1]
-    return 700.0 * (10 ** (m / 2595.0) - 1.0)
+    return _mel_points(fmin, sr / 2, n_mels)[1:-1]
 
 
 def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
