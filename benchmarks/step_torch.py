@@ -181,6 +181,10 @@ class StepModule(nn.Module):
                 y, new_state[si] = self._pmap(nd, ins[0], state[si])
             elif op == Op.RUNNING_MEAN:
                 y, new_state[si] = self._rmean(nd, ins[0], ins[1], c[nd.consts[0]], state[si])
+            elif op == Op.ARGMIN:
+                y = self._argmin(ins[0])
+            elif op == Op.WARP:
+                y = self._warp(ins[0], ins[1], c[nd.consts[0]])
             elif op == Op.HARMONIC:
                 y, a, b, cc = self._harm(idx, nd, ins[0], ins[1], *state[si:si + 3])
                 new_state[si:si + 3] = [a, b, cc]
@@ -235,6 +239,28 @@ class StepModule(nn.Module):
         sig = torch.clamp(w * torch.sqrt(s2) + (1 - w) * psig, min=0.02)
         out = torch.where(pos, torch.exp(tmu + tsig * (lf - mu) / sig), torch.zeros(()))
         return out.reshape(1), torch.stack([n, m, s2])
+
+    @staticmethod
+    def _argmin(x: torch.Tensor) -> torch.Tensor:
+        G = x.shape[0]
+        fin = torch.isfinite(x)
+        i = torch.argmin(torch.where(fin, x, torch.full_like(x, float("inf"))))
+        im, ip = torch.clamp(i - 1, min=0), torch.clamp(i + 1, max=G - 1)
+        xm, x0, xp = x[im], x[i], x[ip]
+        d = xm - 2.0 * x0 + xp
+        ok = (i > 0) & (i < G - 1) & torch.isfinite(xm) & torch.isfinite(xp) & (d > 0)
+        off = torch.clamp(0.5 * (xm - xp) / torch.where(ok, d, torch.ones_like(d)), -1.0, 1.0)
+        return (i.to(x.dtype) + torch.where(ok, off, torch.zeros_like(off))).reshape(1)
+
+    @staticmethod
+    def _warp(x: torch.Tensor, s: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        C = x.shape[0]
+        s = torch.clamp(torch.where(torch.isfinite(s), s, torch.zeros_like(s)), -80.0, 80.0)
+        q = torch.minimum(torch.maximum(pos * torch.exp(-s), pos[:1]), pos[-1:])
+        j = torch.clamp((pos[None, :] <= q[:, None]).sum(-1) - 1, 0, C - 2)
+        p0, p1 = pos[j], pos[j + 1]
+        w = (q - p0) / (p1 - p0)
+        return x[j] * (1 - w) + x[j + 1] * w
 
     def _rmean(self, nd: Any, x: torch.Tensor, gate: torch.Tensor, prior: torch.Tensor,
                st: torch.Tensor):

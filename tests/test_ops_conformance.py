@@ -334,6 +334,121 @@ def test_running_mean_direct_inputs_with_nonfinite():
     check(b, y, x, mask=np.isfinite(x))
 
 
+def _argmin_rows(T: int, G: int, seed: int) -> np.ndarray:
+    """[T, G] test curves for ARGMIN: parabola-like bowls whose minimum lies
+    anywhere (also beyond either edge), noise, integer-valued rows (ties),
+    NaN/±Inf entries (also next to the minimum) and all-NaN / all-Inf rows."""
+    r = rng(seed)
+    k = np.arange(G)
+    c = r.uniform(-3.0, G + 2.0, (T, 1))
+    x = r.uniform(0.01, 0.5, (T, 1)) * (k[None] - c) ** 2 + 0.05 * r.standard_normal((T, G))
+    x[0::7] = r.uniform(-1.0, 1.0, (len(x[0::7]), G))               # plain noise
+    x[1::9] = np.round(r.uniform(-2.0, 2.0, (len(x[1::9]), G)))      # many ties
+    x[2::11] = 1.0                                                    # all equal
+    m = r.random((T, G)) < 0.06
+    x[m] = r.choice([np.nan, np.inf, -np.inf], m.sum())
+    i = np.argmin(np.where(np.isfinite(x), x, np.inf), axis=1)
+    for t in range(3, T, 13):                                         # a non-finite neighbour
+        if 0 < i[t] < G - 1:
+            x[t, i[t] + (1 if t % 2 else -1)] = np.nan
+    x[4::23] = np.nan
+    x[5::29] = np.inf
+    x[6::31] = -np.inf
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize("G", [1, 2, 3, 24, 60])
+def test_argmin_curves_with_edges_ties_and_nonfinite(G):
+    """ARGMIN on curves straight from the input: minima inside and at both
+    edges, ties (first index wins), NaN/±Inf entries and all-non-finite rows,
+    against the float64 reference; the C output is always finite."""
+    hop, T = 64, 600
+    b = GraphBuilder(hop)
+    p = b.argmin(b.slice(b.frame(b.input, hop), 0, G))
+    y = _expose(b, p, 1)
+    x = np.zeros((T, hop), np.float32)
+    x[:, :G] = _argmin_rows(T, G, 80 + G)
+    g, t = b.finish(y)
+    ref = run_graph(g, t, x.reshape(-1)).reshape(T, hop)[:, 0]
+    got = run_c(g, t, x.reshape(-1), hop).reshape(T, hop)[:, 0]
+    assert np.all(np.isfinite(got)) and np.all((got >= 0) & (got <= G - 1))
+    assert np.all(got[4::23] == 0) and np.all(got[5::29] == 0)    # nothing finite: 0
+    if G >= 10:
+        frac = np.abs(ref - np.round(ref)) > 1e-3
+        assert frac.mean() > 0.3, "the test curves should mostly refine between indices"
+    e = float(np.abs(got - ref).max())
+    print(f"[conformance] argmin G={G} {e:.3g}")
+    assert e <= TOL
+
+
+def _mel_centres(sr: int, n: int, fmin: float = 40.0) -> np.ndarray:
+    """HTK-mel band centres (Hz), as a student's log-mel bands."""
+    lo, hi = (2595.0 * np.log10(1.0 + f / 700.0) for f in (fmin, sr / 2))
+    return (700.0 * (10 ** (np.linspace(lo, hi, n + 2) / 2595.0) - 1.0))[1:-1].astype(np.float32)
+
+
+def _log_factors(T: int, seed: int) -> np.ndarray:
+    """WARP log factors: mostly in [-0.4, 0.4], some large |s| that clamp
+    everything to an end position (up to 1e30: beyond exp's range, and the
+    ±700 clamp), NaN and ±Inf."""
+    r = rng(seed)
+    s = r.uniform(-0.4, 0.4, T)
+    s[0::10] = r.choice([-1.0, 1.0], len(s[0::10])) * r.uniform(1.0, 8.0, len(s[0::10]))
+    s[1::17] = np.array([-1e30, 1e30, -750.0, 750.0, -60.0, 60.0])[np.arange(len(s[1::17])) % 6]
+    s[2::19] = np.array([np.nan, np.inf, -np.inf])[np.arange(len(s[2::19])) % 3]
+    s[3::23] = 0.0
+    return s.astype(np.float32)
+
+
+@pytest.mark.parametrize("C,positions", [
+    (40, "mel"), (2, "mel"), (33, "linear0"), (12, "negative"),
+])
+def test_warp_direct_inputs(C, positions):
+    """WARP of random features by log factors straight from the input (small,
+    huge, NaN/Inf), at mel band centres, at linear bins from 0 Hz (a position
+    0 with |s| beyond exp's range) and at positions below zero."""
+    hop, T = 64, 500
+    pos = {"mel": _mel_centres(16000, C),
+           "linear0": np.linspace(0.0, 8000.0, C).astype(np.float32),
+           "negative": np.linspace(-5.0, 3.0, C).astype(np.float32) ** 3}[positions]
+    b = GraphBuilder(hop)
+    fr = b.frame(b.input, hop)
+    y = _expose(b, b.warp(b.slice(fr, 0, C), b.slice(fr, C, 1), pos), C)
+    r = rng(90 + C)
+    x = np.zeros((T, hop), np.float32)
+    x[:, :C] = r.standard_normal((T, C))
+    x[:, C] = _log_factors(T, 91 + C)
+    g, t = b.finish(y)
+    ref = run_graph(g, t, x.reshape(-1)).reshape(T, hop)[:, :C]
+    got = run_c(g, t, x.reshape(-1), hop).reshape(T, hop)[:, :C]
+    assert np.all(np.isfinite(got)) and np.all(np.isfinite(ref))
+    ident = ~np.isfinite(x[:, C]) | (x[:, C] == 0)
+    assert np.array_equal(got[ident], x[ident, :C])            # s = 0 / non-finite: y = x
+    e = float(np.abs(got - ref).max())
+    print(f"[conformance] warp C={C} {positions} {e:.3g}")
+    assert e <= TOL
+
+
+def test_warp_log_mel_by_network_factor():
+    """WARP as a student uses it: log-mel features warped by a log factor a
+    small network computes (tanh, scaled to ±0.4), against the reference."""
+    hop, n_mels, win = 64, 32, 512
+    b = GraphBuilder(hop)
+    f = b.frame(b.input, win)
+    fb = np.abs(W((n_mels, win // 2 + 1), 92, 0.05))
+    feats = b.log(b.linear(b.stft_mag(f, np.hanning(win).astype(np.float32), win), fb), 1e-5)
+    s = b.affine(b.act(b.linear(feats, W((1, n_mels), 93, 0.3), np.array([0.1], np.float32)),
+                       Act.TANH), np.array([0.4], np.float32), np.array([0.0], np.float32))
+    y = _expose(b, b.warp(feats, s, _mel_centres(RATE, n_mels)), n_mels)
+    x = voice_like(RATE * 2, 94)
+    g, t = b.finish(y)
+    ref = run_graph(g, t, x).reshape(-1, hop)[:, :n_mels]
+    got = run_c(g, t, x, hop).reshape(-1, hop)[:, :n_mels]
+    e = float(np.abs(got - ref).max())
+    print(f"[conformance] warp log-mel {e:.3g}")
+    assert e <= TOL
+
+
 def _f0_env(b: GraphBuilder, bins: int, seed: int):
     """f0 (Hz, some steps 0) and an envelope, both driven by the input."""
     f = b.frame(b.input, 2 * b.hop)

@@ -237,3 +237,90 @@ def test_running_mean_warmup_tau_and_gate():
     assert np.allclose(t[0].numpy(), out)
     with pytest.raises(ValueError):
         ops.running_mean_np(x, g[:3], prior, 2.0, 2.0, 0.5)
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("x,want", [
+    ([3.0, 2.0, 1.5, 2.5, 4.0], 2 + 0.5 * (2.0 - 2.5) / 1.5),     # 1.8333: parabola vertex
+    ([2.0, 1.0, 1.0, 2.0], 1.5),          # tie: first minimum, then the parabola
+    ([3.0, 1.0, 1.0, 1.0, 3.0], 1.5),     # flat run: first index, d = 2
+    ([1.0, 2.0, 3.0], 0.0),               # minimum at the left edge: no refinement
+    ([3.0, 2.0, 1.0], 2.0),               # at the right edge
+    ([3.0, NAN, 1.0, 2.0], 2.0),          # non-finite neighbour: no refinement
+    ([NAN, 4.0, -INF, 0.5, INF], 3.0),    # -Inf is skipped; neighbour +Inf: no refinement
+    ([NAN, NAN, NAN], 0.0),               # nothing finite: 0
+    ([INF, -INF], 0.0),
+    ([5.0], 0.0),                         # G = 1
+    ([2.0, 1.0], 1.0),                    # G = 2
+    ([1.0, 1.0, 1.0], 0.0),               # all equal: first, at the edge
+])
+def test_argmin_first_finite_minimum_with_parabolic_refinement(x, want):
+    """ARGMIN: first index of the smallest finite element, refined by the
+    vertex of the parabola through it and its finite neighbours."""
+    y = ops.argmin(torch.tensor(x, dtype=D))
+    assert y.shape == (1,) and y.dtype == D
+    assert y.item() == pytest.approx(want, abs=1e-12)
+
+
+def test_argmin_batched_shapes_and_dtype():
+    """ARGMIN over the last axis of [B, T, G]; float32 in, float32 out."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 5, 9, generator=g)
+    y = ops.argmin(x)
+    assert y.shape == (2, 5, 1) and y.dtype == torch.float32
+    i = x.argmin(-1, keepdim=True).to(torch.float32)
+    assert torch.all((y - i).abs() <= 0.5 + 1e-6)      # the shift is within ±0.5 at a minimum
+
+
+POS = [100.0, 200.0, 400.0, 800.0]
+
+
+@pytest.mark.parametrize("s,want", [
+    (math.log(2.0), [1.0, 1.0, 2.0, 3.0]),        # q = pos/2: features move up by 2
+    (-math.log(2.0), [2.0, 3.0, 4.0, 4.0]),       # q = 2·pos: move down (clamped at the top)
+    (math.log(4.0 / 3.0), [1.0, 1.5, 2.5, 3.5]),  # q = 0.75·pos: halfway interpolation
+    (0.0, [1.0, 2.0, 3.0, 4.0]),                  # identity
+    (NAN, [1.0, 2.0, 3.0, 4.0]),                  # non-finite counts as 0
+    (INF, [1.0, 2.0, 3.0, 4.0]),
+    (-INF, [1.0, 2.0, 3.0, 4.0]),
+    (50.0, [1.0, 1.0, 1.0, 1.0]),                 # everything clamps to the first position
+    (-50.0, [4.0, 4.0, 4.0, 4.0]),                # ... or to the last
+])
+def test_warp_hand_computed(s, want):
+    """WARP: y_c = x(pos_c·e^{-s}), linear interpolation between positions,
+    clamped to the first and last."""
+    y = ops.warp(torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=D), torch.tensor([[s]], dtype=D),
+                 np.array(POS, np.float32))
+    assert y.shape == (1, 4)
+    assert y[0].tolist() == pytest.approx(want, abs=1e-12)
+
+
+def test_warp_position_zero_and_extreme_factor():
+    """A position 0 with a huge negative log factor gives 0 (the clamp of s
+    to [-700, 700]), not 0·inf = NaN."""
+    x = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=D)
+    pos = np.array([0.0, 100.0, 200.0, 400.0], np.float32)
+    for s, want in [(-800.0, [1.0, 4.0, 4.0, 4.0]), (-1e30, [1.0, 4.0, 4.0, 4.0]),
+                    (800.0, [1.0, 1.0, 1.0, 1.0])]:
+        y = ops.warp(x, torch.tensor([[s]], dtype=D), pos)
+        assert y[0].tolist() == pytest.approx(want, abs=1e-12), s
+
+
+def test_warp_batched_and_differentiable_in_x():
+    """WARP over [B, T, C] with s [B, T, 1]: float32, gradient w.r.t. x is
+    the interpolation weights (each output's weights sum to 1)."""
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(2, 3, 6, generator=g, requires_grad=True)
+    s = (torch.rand(2, 3, 1, generator=g) - 0.5) * 0.8
+    pos = np.geomspace(80.0, 7000.0, 6).astype(np.float32)
+    y = ops.warp(x, s, pos)
+    assert y.shape == (2, 3, 6) and y.dtype == torch.float32
+    y.sum().backward()
+    assert torch.allclose(x.grad.sum(-1), torch.full((2, 3), 6.0))
+    # straightforward per-element check against numpy interpolation
+    q = np.clip(pos[None, None, :] * np.exp(-s.numpy().astype(np.float64)), pos[0], pos[-1])
+    ref = np.stack([[np.interp(q[b, t], pos, x.detach().numpy()[b, t]) for t in range(3)]
+                    for b in range(2)])
+    assert np.allclose(y.detach().numpy(), ref, atol=1e-5)

@@ -17,13 +17,20 @@ YIN = [16000.0, 60.0, 800.0, 0.15]
 PMAP = [5.3, 0.2, 5.0, 0.25, 20.0, 100.0, 0.5]
 
 
-def graph_with(op: int, in_sizes: list[int], out_size: int, const_shapes: list[tuple],
+def const_tensors(consts: list[Any]) -> list[np.ndarray]:
+    """A case's consts: a shape (tuple) is a zero tensor of that shape, an
+    array is that tensor (for ops that check const contents)."""
+    return [np.asarray(c, np.float32) if isinstance(c, np.ndarray) else np.zeros(c, np.float32)
+            for c in consts]
+
+
+def graph_with(op: int, in_sizes: list[int], out_size: int, const_shapes: list[Any],
                iattr: list[int], fattr: list[float], hop: int = HOP
                ) -> tuple[Graph, list[np.ndarray]]:
     """input -> FRAME -> SLICEs (the op's inputs) -> op -> LINEAR(0) -> out."""
     sizes = [hop]
     nodes: list[Node] = []
-    tensors = [np.zeros(s, np.float32) for s in const_shapes]
+    tensors = const_tensors(const_shapes)
     if op == Op.FRAME:
         ins = [0]
     else:
@@ -57,7 +64,14 @@ def c_status(graph: Graph, tensors: list[np.ndarray], hop: int = HOP) -> str:
     return "VSK_OK"
 
 
-# (id, op, in sizes, out size, const shapes, iattr, fattr, valid)
+MEL8 = np.geomspace(100.0, 7000.0, 8).astype(np.float32)   # band-centre-like positions
+
+
+def _pos(*v: float) -> np.ndarray:
+    return np.array(v, np.float32)
+
+
+# (id, op, in sizes, out size, const shapes (or const arrays), iattr, fattr, valid)
 CASES: list[tuple[Any, ...]] = [
     ("frame", Op.FRAME, [HOP], 100, [], [100], [], True),
     ("frame_win_lt_hop", Op.FRAME, [HOP], 32, [], [32], [], False),
@@ -113,6 +127,36 @@ CASES: list[tuple[Any, ...]] = [
     ("rmean_warmup0", Op.RUNNING_MEAN, [6, 1], 6, [(6,)], [], [0.0, 2500.0, 0.5], False),
     ("rmean_tau", Op.RUNNING_MEAN, [6, 1], 6, [(6,)], [], [100.0, 0.5, 0.5], False),
     ("rmean_inf", Op.RUNNING_MEAN, [6, 1], 6, [(6,)], [], [100.0, float("inf"), 0.5], False),
+    ("argmin", Op.ARGMIN, [17], 1, [], [], [], True),
+    ("argmin_g1", Op.ARGMIN, [1], 1, [], [], [], True),
+    ("argmin_out2", Op.ARGMIN, [17], 2, [], [], [], False),
+    ("argmin_out_g", Op.ARGMIN, [17], 17, [], [], [], False),
+    ("argmin_in2", Op.ARGMIN, [5, 5], 1, [], [], [], False),
+    ("argmin_const", Op.ARGMIN, [5], 1, [(5,)], [], [], False),
+    ("argmin_iattr", Op.ARGMIN, [5], 1, [], [1], [], False),
+    ("argmin_fattr", Op.ARGMIN, [5], 1, [], [], [0.0], False),
+    ("warp", Op.WARP, [8, 1], 8, [MEL8], [], [], True),
+    ("warp_c2", Op.WARP, [2, 1], 2, [_pos(0.0, 1.0)], [], [], True),
+    ("warp_neg_pos", Op.WARP, [4, 1], 4, [_pos(-3.0, -1.0, 0.0, 2.5)], [], [], True),
+    ("warp_c1", Op.WARP, [1, 1], 1, [_pos(100.0)], [], [], False),
+    ("warp_in1", Op.WARP, [8], 8, [MEL8], [], [], False),
+    ("warp_in3", Op.WARP, [8, 1, 1], 8, [MEL8], [], [], False),
+    ("warp_s2", Op.WARP, [8, 2], 8, [MEL8], [], [], False),
+    ("warp_out", Op.WARP, [8, 1], 7, [MEL8], [], [], False),
+    ("warp_out1", Op.WARP, [8, 1], 1, [MEL8], [], [], False),
+    ("warp_nopos", Op.WARP, [8, 1], 8, [], [], [], False),
+    ("warp_pos2", Op.WARP, [8, 1], 8, [MEL8, MEL8], [], [], False),
+    ("warp_pos_short", Op.WARP, [8, 1], 8, [MEL8[:7]], [], [], False),
+    ("warp_pos_long", Op.WARP, [7, 1], 7, [MEL8], [], [], False),
+    ("warp_pos_2d", Op.WARP, [8, 1], 8, [MEL8[:, None]], [], [], False),
+    ("warp_pos_equal", Op.WARP, [4, 1], 4, [_pos(1.0, 2.0, 2.0, 3.0)], [], [], False),
+    ("warp_pos_decreasing", Op.WARP, [8, 1], 8, [MEL8[::-1].copy()], [], [], False),
+    ("warp_pos_zeros", Op.WARP, [8, 1], 8, [(8,)], [], [], False),
+    ("warp_pos_nan", Op.WARP, [4, 1], 4, [_pos(1.0, 2.0, float("nan"), 3.0)], [], [], False),
+    ("warp_pos_inf", Op.WARP, [4, 1], 4, [_pos(1.0, 2.0, 3.0, float("inf"))], [], [], False),
+    ("warp_pos_neg_inf", Op.WARP, [4, 1], 4, [_pos(-float("inf"), 2.0, 3.0, 4.0)], [], [], False),
+    ("warp_iattr", Op.WARP, [8, 1], 8, [MEL8], [1], [], False),
+    ("warp_fattr", Op.WARP, [8, 1], 8, [MEL8], [], [1.0], False),
     ("harm", Op.HARMONIC, [1, 33], HOP, [], [HOP, 80], [16000.0], True),
     ("harm_hop", Op.HARMONIC, [1, 33], HOP, [], [HOP // 2, 80], [16000.0], False),
     ("harm_k0", Op.HARMONIC, [1, 33], HOP, [], [HOP, 0], [16000.0], False),
@@ -127,10 +171,11 @@ CASES: list[tuple[Any, ...]] = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_c_and_sdk_validation_agree(case, lib):
-    _, op, ins, out, shapes, ia, fa, valid = case
-    g, t = graph_with(op, ins, out, shapes, ia, fa)
+    _, op, ins, out, consts, ia, fa, valid = case
+    g, t = graph_with(op, ins, out, consts, ia, fa)
+    ct = const_tensors(consts)
     try:
-        validate_node(op, ins, [out], shapes, ia, fa, HOP)
+        validate_node(op, ins, [out], [c.shape for c in ct], ia, fa, HOP, const_values=ct)
         py_ok = True
     except ValueError:
         py_ok = False
@@ -149,3 +194,40 @@ def test_conv_history_too_large(lib):
     """CONV1D state over 2^24 floats is VSK_ERR_TOO_LARGE (C-only limit)."""
     g, t = graph_with(Op.CONV1D, [64], 1, [(1, 64, 3), (1,)], [1 << 20], [])
     assert c_status(g, t) == "VSK_ERR_TOO_LARGE"
+
+
+@pytest.mark.parametrize("pos", [
+    _pos(100.0, 200.0, 200.0, 400.0), _pos(400.0, 200.0, 100.0, 50.0),
+    _pos(100.0, float("nan"), 300.0, 400.0), _pos(100.0, 200.0, 300.0, float("inf")),
+], ids=["equal", "decreasing", "nan", "inf"])
+def test_warp_positions_checked_by_reader_writer_and_builder(pos, lib):
+    """WARP positions that are not finite and strictly increasing: the C
+    library, the SDK's reader (read_bundle) and writer (write_bundle) and
+    GraphBuilder.warp all refuse them."""
+    from voiceskin.format import BundleFormatError, read_bundle
+    from voiceskin.graph import GraphBuilder
+
+    g, t = graph_with(Op.WARP, [4, 1], 4, [pos], [], [])
+    assert c_status(g, t) == "VSK_ERR_CORRUPT"
+    tier = TierSpec("base", 16000, HOP, HOP, 0, 0, g, t)
+    spec = BundleSpec("test.val", "Val", "1.0.0", [tier])
+    with pytest.raises(BundleFormatError) as e:
+        read_bundle(write_bundle(spec, validate=False))
+    assert e.value.name == "VSK_ERR_CORRUPT"
+    with pytest.raises(ValueError):
+        write_bundle(spec)
+    b = GraphBuilder(HOP)
+    fr = b.frame(b.input, HOP)
+    with pytest.raises(ValueError):
+        b.warp(b.slice(fr, 0, 4), b.slice(fr, 4, 1), pos)
+
+
+def test_warp_positions_equal_after_float32_rounding():
+    """Positions distinct in float64 but equal in float32 (as stored) are
+    refused by the builder."""
+    from voiceskin.graph import GraphBuilder
+
+    b = GraphBuilder(HOP)
+    fr = b.frame(b.input, HOP)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        b.warp(b.slice(fr, 0, 3), b.slice(fr, 3, 1), np.array([1.0, 1e8, 1e8 + 1.0]))

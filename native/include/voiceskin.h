@@ -62,7 +62,7 @@ extern "C" {
 #define VSK_ABI_VERSION 1
 
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 2
+#define VSK_VERSION_MINOR 3
 #define VSK_VERSION_PATCH 0
 
 /** Library version as (major << 16) | (minor << 8) | patch. [any] */

@@ -64,6 +64,8 @@ const vsk_op_def *vsk_op_lookup(uint32_t op)
     case VSK_OP_HARMONIC: return &vsk_op_def_harmonic;
     case VSK_OP_NOISE: return &vsk_op_def_noise;
     case VSK_OP_RUNNING_MEAN: return &vsk_op_def_running_mean;
+    case VSK_OP_ARGMIN: return &vsk_op_def_argmin;
+    case VSK_OP_WARP: return &vsk_op_def_warp;
     default: return NULL;
     }
 }

@@ -1,5 +1,6 @@
 /* ops_nn.c — the neural-network and elementwise ops: LINEAR, ACT, LOG,
- * CONV1D, GRU, CONCAT, SLICE, ADD, MUL, AFFINE (docs/bundle-format.md). */
+ * CONV1D, GRU, CONCAT, SLICE, ADD, MUL, AFFINE, ARGMIN
+ * (docs/bundle-format.md). */
 #include <math.h>
 #include <string.h>
 
@@ -311,3 +312,35 @@ static void affine_run(const vsk_node *n, float *const *v, void *state)
 static uint64_t affine_flops(const vsk_node *n, const uint32_t *vs) { return 2ull * vs[n->in[0]]; }
 const vsk_op_def vsk_op_def_affine = {"AFFINE", affine_validate, no_state, no_reset,
                                       affine_run, affine_flops};
+
+/* ---------------------------------------------------------------- ARGMIN */
+/* Stateless. In double: the first index of the smallest finite element (0 if
+ * none is finite), refined by a parabola through it and its neighbours. */
+
+static vsk_status argmin_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 0, 0, 0, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    return vs[n->in[0]] >= 1 && vs[n->out[0]] == 1 ? VSK_OK : VSK_ERR_CORRUPT;
+}
+static void argmin_run(const vsk_node *n, float *const *v, void *state)
+{
+    const float *x = v[n->in[0]];
+    const uint32_t G = vsk_in_size(n, 0);
+    uint32_t i = 0;
+    int found = 0;
+    for (uint32_t k = 0; k < G; ++k)
+        if (isfinite(x[k]) && (!found || x[k] < x[i])) { i = k; found = 1; }
+    double p = (double)i;
+    if (i > 0 && i + 1 < G && isfinite(x[i - 1]) && isfinite(x[i + 1])) {
+        const double xm = x[i - 1], x0 = x[i], xp = x[i + 1];
+        const double d = xm - 2.0 * x0 + xp;
+        if (d > 0.0) {
+            double off = 0.5 * (xm - xp) / d;
+            p += off < -1.0 ? -1.0 : off > 1.0 ? 1.0 : off;
+        }
+    }
+    v[n->out[0]][0] = (float)p;
+}
+static uint64_t argmin_flops(const vsk_node *n, const uint32_t *vs) { return 2ull * vs[n->in[0]]; }
+const vsk_op_def vsk_op_def_argmin = {"ARGMIN", argmin_validate, no_state, no_reset,
+                                      argmin_run, argmin_flops};

@@ -1,5 +1,6 @@
 /* ops_signal.c — the signal ops: FRAME, STFT_MAG, PITCH_YIN, PITCH_MAP,
- * HARMONIC, NOISE (maths in docs/bundle-format.md, "Ops (version 1)"). */
+ * RUNNING_MEAN, WARP, HARMONIC, NOISE (maths in docs/bundle-format.md,
+ * "Ops (version 1)"). */
 #include <math.h>
 #include <string.h>
 
@@ -361,6 +362,57 @@ static void rmean_run(const vsk_node *n, float *const *v, void *state)
 static uint64_t rmean_flops(const vsk_node *n, const uint32_t *vs) { return 6ull * vs[n->in[0]]; }
 const vsk_op_def vsk_op_def_running_mean = {"RUNNING_MEAN", rmean_validate, rmean_state_bytes,
                                             rmean_reset, rmean_run, rmean_flops};
+
+/* ------------------------------------------------------------------ WARP */
+/* Stateless. x[C] sampled at the strictly increasing positions[C], read back
+ * at positions·exp(−s) (clamped to the first and last position) by linear
+ * interpolation. s is clamped to [−700, 700] so exp(∓s) stays finite and
+ * non-zero (no NaN from 0·∞ at a position 0; no effect on float32 results). */
+
+#define WARP_MAX_LOG 700.0
+
+static vsk_status warp_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 2, 1, 1, 1, 0, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    const uint32_t C = vs[n->in[0]];
+    if (C < 2 || vs[n->in[1]] != 1 || vs[n->out[0]] != C) return VSK_ERR_CORRUPT;
+    if (!vsk_tensor_is(n->const_[0], 1, C, 0, 0)) return VSK_ERR_CORRUPT;
+    const float *p = n->const_[0]->data;
+    for (uint32_t c = 0; c < C; ++c)
+        if (!isfinite(p[c]) || (c > 0 && !(p[c] > p[c - 1]))) return VSK_ERR_CORRUPT;
+    return VSK_OK;
+}
+static size_t warp_state_bytes(const vsk_node *n, const uint32_t *vs) { return 0; }
+static void warp_reset(const vsk_node *n, void *state) {}
+static void warp_run(const vsk_node *n, float *const *v, void *state)
+{
+    const float *x = v[n->in[0]], *pos = n->const_[0]->data;
+    const uint32_t C = vsk_in_size(n, 0);
+    float *y = v[n->out[0]];
+    double s = v[n->in[1]][0];
+    if (!isfinite(s)) s = 0.0;                        /* NaN/Inf: as 0 */
+    s = s < -WARP_MAX_LOG ? -WARP_MAX_LOG : s > WARP_MAX_LOG ? WARP_MAX_LOG : s;
+    const double k = exp(-s), lo = pos[0], hi = pos[C - 1];
+    for (uint32_t c = 0; c < C; ++c) {
+        double q = (double)pos[c] * k;
+        q = q < lo ? lo : q > hi ? hi : q;
+        /* j = the largest index in [0, C−2] with pos[j] <= q (pos[0] <= q) */
+        uint32_t j = 0, top = C - 1;                   /* pos[j] <= q < pos[top] */
+        if ((double)pos[C - 2] <= q) {
+            j = C - 2;
+        } else {
+            while (top - j > 1) {
+                const uint32_t mid = j + (top - j) / 2;
+                if ((double)pos[mid] <= q) j = mid; else top = mid;
+            }
+        }
+        const double p0 = pos[j], w = (q - p0) / ((double)pos[j + 1] - p0);
+        y[c] = (float)((double)x[j] * (1.0 - w) + (double)x[j + 1] * w);
+    }
+}
+static uint64_t warp_flops(const vsk_node *n, const uint32_t *vs) { return 6ull * vs[n->in[0]]; }
+const vsk_op_def vsk_op_def_warp = {"WARP", warp_validate, warp_state_bytes, warp_reset,
+                                    warp_run, warp_flops};
 
 /* -------------------------------------------------------------- HARMONIC */
 /* State (doubles): header (φ, f0_prev, isa) | A_prev[K+1] | A[K+1] | t[hop]

@@ -73,6 +73,10 @@ static const tcase CASES[] = {
     {"yin_hop_gt_W", VSK_OP_PITCH_YIN, 256, 1, {300}, 2, 0, {{0}}, 0, 4, {0}, {16000, 60, 800, 0.15f}, {0}},
     {"pitch_map", VSK_OP_PITCH_MAP, 64, 1, {2}, 1, 0, {{0}}, 0, 7, {0}, {5.3f, 0.2f, 5.0f, 0.25f, 10, 50, 0.5f}, {400}},
     {"running_mean", VSK_OP_RUNNING_MEAN, 64, 2, {13, 1}, 13, 1, {{13, 0, 0, 1}}, 0, 3, {0}, {20, 50, 0.1f}, {0}},
+    {"argmin", VSK_OP_ARGMIN, 64, 1, {17}, 1, 0, {{0}}, 0, 0, {0}, {0}, {0}},
+    {"argmin_g1", VSK_OP_ARGMIN, 64, 1, {1}, 1, 0, {{0}}, 0, 0, {0}, {0}, {0}},
+    {"warp", VSK_OP_WARP, 64, 2, {32, 1}, 32, 1, {{32, 0, 0, 1}}, 0, 0, {0}, {0}, {0, 0.5f}},
+    {"warp_c2_huge_s", VSK_OP_WARP, 64, 2, {2, 1}, 2, 1, {{2, 0, 0, 1}}, 0, 0, {0}, {0}, {0, 1000}},
     {"harmonic", VSK_OP_HARMONIC, 64, 2, {1, 33}, 64, 0, {{0}}, 2, 1, {64, 120}, {16000}, {600, 1}},
     {"harmonic_odd", VSK_OP_HARMONIC, 37, 2, {1, 2}, 37, 0, {{0}}, 2, 1, {37, 5}, {8000}, {900, 1}},
     {"noise", VSK_OP_NOISE, 64, 1, {17}, 64, 0, {{0}}, 2, 0, {64, -5}, {0}, {0}},
@@ -107,6 +111,8 @@ static void run_case(const tcase *c)
         }
         tdata[k] = alloc64(t->count * sizeof(float));
         for (uint64_t i = 0; i < t->count; ++i) tdata[k][i] = 0.5f * frand();
+        if (c->op == VSK_OP_WARP)   /* positions: strictly increasing, from 0 */
+            for (uint64_t i = 0; i < t->count; ++i) tdata[k][i] = 40.f * (float)(i * i + i);
         t->data = tdata[k];
         n.const_[k] = t;
     }

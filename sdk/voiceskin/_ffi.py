@@ -26,7 +26,7 @@ import cffi
 CDEF = r"""
 #define VSK_ABI_VERSION 1
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 2
+#define VSK_VERSION_MINOR 3
 #define VSK_VERSION_PATCH 0
 
 uint32_t vsk_version(void);

@@ -26,7 +26,7 @@ import struct
 import tempfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -226,10 +226,11 @@ def _as_f32(t: Any, where: str) -> np.ndarray:
 
 
 def validate_graph(graph: Graph, hop: int, tensor_shapes: list[tuple[int, ...]],
-                   where: str = "graph") -> None:
+                   where: str = "graph", tensors: Sequence[np.ndarray] | None = None) -> None:
     """Checks a graph the way the C library does (structure, dataflow and
-    every op's arity/attributes/sizes/const shapes). Raises ValueError with
-    a message naming the offending node."""
+    every op's arity/attributes/sizes/const shapes, and with ``tensors`` the
+    const contents an op checks, e.g. WARP's positions). Raises ValueError
+    with a message naming the offending node."""
     from .graph import validate_node  # local import: graph.py imports us
 
     vs = list(graph.value_sizes)
@@ -281,7 +282,8 @@ def validate_graph(graph: Graph, hop: int, tensor_shapes: list[tuple[int, ...]],
                 raise ValueError(f"{nw}: integer attribute {a} does not fit i32")
         validate_node(n.op, [vs[v] for v in n.inputs], [vs[v] for v in n.outputs],
                       [tensor_shapes[c] for c in n.consts], list(n.iattr),
-                      list(n.fattr), hop, where=nw)
+                      list(n.fattr), hop, where=nw,
+                      const_values=None if tensors is None else [tensors[c] for c in n.consts])
     if not written[graph.output_value] or graph.output_value == graph.input_value:
         raise ValueError(f"{where}: output value {graph.output_value} is never written")
 
@@ -315,11 +317,13 @@ def validate_spec(spec: BundleSpec) -> None:
             if not 0 <= v < 2**64:
                 raise ValueError(f"{w}: {fname} {v} out of u64 range")
         shapes = []
+        arrs = []
         for j, a in enumerate(t.tensors):
             arr = _as_f32(a, f"{w} tensor {j}")
             shapes.append(tuple(arr.shape))
+            arrs.append(arr)
             total += arr.size
-        validate_graph(t.graph, int(t.hop_samples), shapes, where=w)
+        validate_graph(t.graph, int(t.hop_samples), shapes, where=w, tensors=arrs)
     if sum(len(t.tensors) for t in spec.tiers) > MAX_TENSORS:
         raise ValueError(f"more than {MAX_TENSORS} tensors in the bundle")
     if total > MAX_TENSOR_ELEMENTS:
@@ -656,7 +660,7 @@ def read_bundle(data: bytes) -> BundleSpec:
                                         f"tier {i}: op code {n.op} is unknown")
         from .graph import GraphTooLarge
         try:
-            validate_graph(g, hop, shapes, where=f"tier {i} ({name!r})")
+            validate_graph(g, hop, shapes, where=f"tier {i} ({name!r})", tensors=tensors)
         except GraphTooLarge as e:
             raise BundleFormatError("VSK_ERR_TOO_LARGE", str(e)) from None
         except ValueError as e:

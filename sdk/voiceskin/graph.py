@@ -58,6 +58,8 @@ class Op(IntEnum):
     HARMONIC = 15
     NOISE = 16
     RUNNING_MEAN = 17
+    ARGMIN = 18
+    WARP = 19
 
 
 class Act(IntEnum):
@@ -89,9 +91,13 @@ def _is_pow2(n: int) -> bool:
 
 def validate_node(op: int, in_sizes: Sequence[int], out_sizes: Sequence[int],
                   const_shapes: Sequence[tuple[int, ...]], iattr: Sequence[int],
-                  fattr: Sequence[float], hop: int, where: str = "node") -> None:
+                  fattr: Sequence[float], hop: int, where: str = "node",
+                  const_values: Sequence[Any] | None = None) -> None:
     """Checks one node's arity, attributes, value sizes and const shapes
-    against the op table. Raises ValueError (message starts with ``where``)."""
+    against the op table. Raises ValueError (message starts with ``where``).
+    ``const_values`` (the node's const tensors, in order) enables the checks
+    of const contents (WARP's positions: finite, strictly increasing); the
+    writer and the bundle reader pass them."""
 
     def fail(msg: str) -> None:
         raise ValueError(f"{where} ({_op_name(op)}): {msg}")
@@ -234,6 +240,27 @@ def validate_node(op: int, in_sizes: Sequence[int], out_sizes: Sequence[int],
         if not tau >= 1:
             fail(f"tau {tau} must be >= 1")
         out_is(n)
+    elif op == Op.ARGMIN:
+        arity(1, 1, 0, 0, 0)
+        out_is(1)
+    elif op == Op.WARP:
+        arity(2, 1, 1, 0, 0)
+        n = in_sizes[0]
+        if n < 2:
+            fail(f"input needs >= 2 channels, has {n}")
+        if in_sizes[1] != 1:
+            fail(f"second input must be the log factor of size 1, is {in_sizes[1]}")
+        shape(0, (n,), "positions")
+        if const_values is not None:
+            try:
+                p = np.asarray(const_values[0], dtype=np.float32).reshape(-1)
+            except (TypeError, ValueError):
+                fail("positions must be numeric")
+            if not np.all(np.isfinite(p)):
+                fail("positions contain NaN or Inf")
+            if not np.all(p[1:] > p[:-1]):
+                fail("positions must be strictly increasing (as float32)")
+        out_is(n)
     elif op == Op.HARMONIC:
         arity(2, 1, 0, 2, 1)
         h, max_h = iattr
@@ -294,6 +321,10 @@ def flops_per_step(graph: Graph, tensors: Sequence[np.ndarray]) -> int:
         elif n.op == Op.NOISE:
             nfft = 2 * o
             total += 10 * nfft * max(1, int(math.log2(nfft)))
+        elif n.op == Op.ARGMIN:
+            total += 2 * i
+        elif n.op == Op.WARP:
+            total += 6 * o
         else:
             total += 4 * max(i, o)
     return int(total)
@@ -355,7 +386,8 @@ class GraphBuilder:
         iattr = [int(v) for v in iattr]
         fattr = [float(np.float32(v)) for v in fattr]
         validate_node(op, [v.size for v in ins], [out_size], shapes, iattr, fattr,
-                      self.hop, where=f"node {len(self._nodes)}")
+                      self.hop, where=f"node {len(self._nodes)}",
+                      const_values=[a for a, _ in consts])
         cids = [self._tensor(a, f"{op.name} {name}") for a, name in consts]
         vid = len(self._sizes)
         self._sizes.append(out_size)
@@ -452,6 +484,21 @@ class GraphBuilder:
         gated steps; the same definition as PITCH_MAP's statistics."""
         return self._add(Op.RUNNING_MEAN, [x, gate], x.size if isinstance(x, Value) else 1,
                          consts=[(prior, "prior")], fattr=[warmup, tau, vthreshold])
+
+    def argmin(self, x: Value) -> Value:
+        """Position (size 1) of the smallest finite element of x[G], refined
+        by a parabola through it and its neighbours (shift clamped to ±1);
+        0 if no element is finite."""
+        return self._add(Op.ARGMIN, [x], 1)
+
+    def warp(self, x: Value, log_factor: Value, positions: Any) -> Value:
+        """x[C] sampled at the strictly increasing ``positions`` [C] (e.g.
+        mel band centres in Hz) read back at ``positions·exp(−log_factor)``
+        (log_factor[1]; non-finite counts as 0), by linear interpolation
+        clamped to the first and last position: features move up in
+        frequency by ``exp(log_factor)``."""
+        return self._add(Op.WARP, [x, log_factor], x.size if isinstance(x, Value) else 1,
+                         consts=[(positions, "positions")])
 
     def harmonic(self, f0: Value, env: Value, max_harmonics: int,
                  sample_rate: float) -> Value:

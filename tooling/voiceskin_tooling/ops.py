@@ -12,7 +12,8 @@ Functions run in the dtype of their input (float32 for training, float64 for
 conformance checks; see :mod:`voiceskin_tooling.refgraph`). Differentiable:
 linear, act, log, conv1d, gru, affine, concat/slice/add/mul, stft_mag,
 harmonic (w.r.t. the envelope, and f0) and noise (w.r.t. the envelope).
-pitch_yin / pitch_map / running_mean are not differentiable (numpy, float64).
+warp (w.r.t. x). pitch_yin / pitch_map / running_mean / argmin are not
+differentiable.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ except ImportError:  # pragma: no cover - SDK not on the path
         FRAME = 1; STFT_MAG = 2; LINEAR = 3; ACT = 4; LOG = 5; CONV1D = 6  # noqa: E702
         GRU = 7; CONCAT = 8; SLICE = 9; ADD = 10; MUL = 11; AFFINE = 12  # noqa: E702
         PITCH_YIN = 13; PITCH_MAP = 14; HARMONIC = 15; NOISE = 16  # noqa: E702
-        RUNNING_MEAN = 17
+        RUNNING_MEAN = 17; ARGMIN = 18; WARP = 19  # noqa: E702
 
     class Act(IntEnum):  # type: ignore[no-redef]
         IDENTITY = 0; RELU = 1; TANH = 2; SIGMOID = 3; SOFTPLUS = 4  # noqa: E702
@@ -47,7 +48,8 @@ __all__ = [
     "ACT_EXP_SIGMOID",
     "frame", "stft_mag", "linear", "act", "log", "conv1d", "gru", "concat",
     "slice_", "add", "mul", "affine", "pitch_yin", "pitch_map", "running_mean",
-    "running_mean_np", "harmonic", "noise", "hashed_noise", "hann", "yin_lags",
+    "running_mean_np", "argmin", "warp", "harmonic", "noise", "hashed_noise", "hann",
+    "yin_lags",
 ]
 
 ACT_IDENTITY = int(Act.IDENTITY)
@@ -347,6 +349,51 @@ def running_mean(x: TensorLike, gate: TensorLike, prior: TensorLike, warmup: flo
                     for a, b in zip(xn.reshape(-1, T, C), gn.reshape(-1, T))])
     dt = xt.dtype if xt.is_floating_point() else torch.float32
     return torch.from_numpy(out.reshape(xn.shape)).to(dt)
+
+
+def argmin(x: TensorLike) -> torch.Tensor:
+    """ARGMIN: ``x`` [..., G] -> [..., 1], the position of the smallest
+    element refined by a parabola through it and its neighbours (in double):
+    ``i`` = first index of the minimum over the finite elements (0 if none),
+    and where ``0 < i < G−1``, ``d = x[i−1] − 2x[i] + x[i+1]`` and both
+    neighbours are finite and ``d > 0``: ``p = i + clamp(0.5·(x[i−1] −
+    x[i+1])/d, −1, 1)``, else ``p = i``. Not differentiable (an index)."""
+    xt = _t(x)
+    xd = xt.detach().to(torch.float64)
+    fin = torch.isfinite(xd)
+    G = xd.shape[-1]
+    i = torch.where(fin, xd, torch.full_like(xd, math.inf)).argmin(-1, keepdim=True)
+    i = torch.where(fin.any(-1, keepdim=True), i, torch.zeros_like(i))
+    inner = (i > 0) & (i < G - 1)
+    im, ip = (i - 1).clamp(min=0), (i + 1).clamp(max=G - 1)
+    xm, x0, xp = xd.gather(-1, im), xd.gather(-1, i), xd.gather(-1, ip)
+    d = xm - 2.0 * x0 + xp
+    ok = inner & torch.isfinite(xm) & torch.isfinite(xp) & (d > 0)
+    off = torch.where(ok, (0.5 * (xm - xp) / torch.where(ok, d, torch.ones_like(d))).clamp(-1.0, 1.0),
+                      torch.zeros_like(d))
+    dt = xt.dtype if xt.is_floating_point() else torch.float32
+    return (i.to(torch.float64) + off).to(dt)
+
+
+def warp(x: TensorLike, log_factor: TensorLike, positions: TensorLike) -> torch.Tensor:
+    """WARP: ``x`` [..., C] sampled at the increasing ``positions`` [C] (e.g.
+    band centres in Hz) resampled at ``positions / α``, ``α = exp(log_factor)``
+    ([..., 1]; a non-finite value counts as 0, and it is clamped to
+    [−700, 700]): ``y_c = x(pos_c/α)``, linear
+    interpolation between neighbouring positions, clamped to the first and
+    last (features move up in frequency by ``α``). Differentiable in ``x``."""
+    xt = _t(x)
+    s = _t(log_factor, xt).to(torch.float64)
+    s = torch.where(torch.isfinite(s), s, torch.zeros_like(s))
+    # |s| <= 700 keeps exp(-s) finite and non-zero: a position 0 would give
+    # 0·inf = NaN below s ≈ -709.8; the clamp changes no float32 result
+    s = s.clamp(-700.0, 700.0)
+    pos = _t(positions).to(torch.float64).reshape(-1)
+    C = pos.numel()
+    q = (pos * torch.exp(-s)).clamp(pos[0].item(), pos[-1].item())      # [..., C]
+    j = (torch.searchsorted(pos, q.contiguous(), right=True) - 1).clamp(0, C - 2)
+    w = ((q - pos[j]) / (pos[j + 1] - pos[j])).to(xt.dtype)
+    return xt.gather(-1, j) * (1 - w) + xt.gather(-1, j + 1) * w
 
 
 # -------------------------------------------------------------- synthesis

@@ -79,6 +79,10 @@ def run_graph_values(graph, tensors: Sequence[np.ndarray], x: np.ndarray
             y = ops.pitch_map(x0, PitchMapParams(*fa)).unsqueeze(-1)
         elif op == Op.RUNNING_MEAN:
             y = ops.running_mean(x0, ins[1][..., 0], cs[0], *fa)
+        elif op == Op.ARGMIN:
+            y = ops.argmin(x0)
+        elif op == Op.WARP:
+            y = ops.warp(x0, ins[1], cs[0])
         elif op == Op.HARMONIC:
             y = ops.harmonic(x0[..., 0], ins[1], ia[0], ia[1], fa[0]).reshape(1, T, -1)
         elif op == Op.NOISE:

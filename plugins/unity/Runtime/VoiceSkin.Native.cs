@@ -103,7 +103,7 @@ namespace VoiceSkin.Interop
         /// <summary>VSK_ABI_VERSION this binding was written for.</summary>
         public const uint VSK_ABI_VERSION = 1;
         public const uint VSK_VERSION_MAJOR = 0;
-        public const uint VSK_VERSION_MINOR = 2;
+        public const uint VSK_VERSION_MINOR = 3;
         public const uint VSK_VERSION_PATCH = 0;
 
         const CallingConvention CC = CallingConvention.Cdecl;
