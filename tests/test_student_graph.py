@@ -2,11 +2,12 @@
 
 Random-weight students (no training needed): the native library, the
 reference graph interpreter and the PyTorch student agree, with the lookahead
-compensated, and the warp-fit features read a speaker's formant scale.
+compensated, and the formant normalisation reads a speaker's formant scale.
 """
 from __future__ import annotations
 
 import glob
+import math
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ def _student(**over: int) -> st.Student:
 
 
 @pytest.mark.parametrize("over", [{"lookahead": 0}, {"lookahead": 128}, {"lookahead": 64, "warp_grid": 7}],
-                         ids=["no-lookahead", "lookahead-128", "lookahead-64-warp-fit"])
+                         ids=["no-lookahead", "lookahead-128", "lookahead-64-warp"])
 def test_runtime_reference_graph_and_student_agree(lib, over: dict[str, int]) -> None:
     s = _student(**over)
     x = _speech("rms")
@@ -75,17 +76,35 @@ def test_lookahead_delays_the_synthesis_pitch_by_whole_steps() -> None:
         st.StudentConfig(lookahead=100).lookahead_steps
 
 
-def test_warp_fit_features_read_the_formant_scale() -> None:
-    """The warp that best maps a speaker's running mean onto the female
-    target is larger for men than for women (the master's warp choice)."""
-    s = _student(warp_grid=13)
-    grid = np.exp(np.linspace(np.log(st.WARP_RANGE[0]), np.log(st.WARP_RANGE[1]), 13))
-    best = {}
-    for spk in ("rms", "fi_mv", "it_lp", "cs_dita"):
+def test_warp_factor_reads_the_formant_scale() -> None:
+    """The student's warp factor (ARGMIN of the warp-fit curve on its running
+    mean) is the master's choice: larger for men than for women, and smaller
+    by about the formant scale for rms_hi (rms with formants x1.16)."""
+    s = _student(warp_grid=25)
+    alpha = {}
+    for spk in ("rms", "rms_hi", "fi_mv", "it_lp", "cs_dita"):
         x = np.concatenate([_speech(spk, i) for i in range(3)])
         fe = st.frontend(x, s.cfg)
-        e = s.warp_fit(s.running_mean(fe.logmel, fe.voicing))[-1]
-        best[spk] = float(grid[int(torch.argmin(e))])
-    assert min(best["rms"], best["fi_mv"]) > max(best["it_lp"], best["cs_dita"]), best
+        alpha[spk] = math.exp(float(s.warp_log_factor(s.running_mean(fe.logmel, fe.voicing))[-1, 0]))
+    assert min(alpha["rms"], alpha["fi_mv"]) > max(alpha["it_lp"], alpha["cs_dita"]), alpha
+    assert 1.06 < alpha["rms"] / alpha["rms_hi"] < 1.28, alpha
     with pytest.raises(ValueError, match="norm_tau"):
         st.Student(st.StudentConfig(warp_grid=5, norm_tau=0.0))
+    with pytest.raises(ValueError, match="at least 3"):
+        st.Student(st.StudentConfig(warp_grid=2, norm_tau=100.0))
+
+
+def test_warp_normalisation_feeds_the_deviation_warped_by_alpha() -> None:
+    """With warp_grid, the network's first n_mels inputs are x − M̂ resampled
+    at f/α (band centres), divided by the feature std."""
+    s = _student(warp_grid=9)
+    fe = st.frontend(_speech("fi_mv"), s.cfg)
+    rm = s.running_mean(fe.logmel, fe.voicing)
+    feats = s.features(fe.logmel, fe.f0, fe.voicing)
+    la = s.warp_log_factor(rm)
+    assert float(la.max()) > 0.05  # a man: formants move up
+    c = st.mel_centres(s.cfg.sample_rate, s.cfg.n_mels)
+    t = 400
+    dev = (fe.logmel[t] - rm[t]).numpy()
+    want = np.interp(c / math.exp(float(la[t, 0])), c, dev)
+    np.testing.assert_allclose(feats[t, : s.cfg.n_mels].numpy(), want, atol=1e-4)

@@ -370,13 +370,6 @@ class _Segments:
         the master's own running statistics start there); segments slice it."""
         self.rmeans = [model.running_mean(fe.logmel, fe.voicing) for fe, *_ in self.items]
 
-    def warp_fit_stats(self, model: Any) -> tuple[Any, Any]:
-        """Mean and std of the student's warp-fit features over the corpus."""
-        import torch
-
-        e = torch.cat([model.warp_fit(r) for r in self.rmeans], 0)
-        return e.mean(0), e.std(0).clamp(min=1e-3)
-
     def teacher_dims(self) -> dict[str, int]:
         return {k: int(v.shape[-1]) for k, v in self.items[0][2].items()}
 
@@ -474,9 +467,6 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
         data.set_running_means(model)
     if scfg.warp_grid:
         model.set_warp_target(_target_logmel_mean(cache, scfg))
-        mu, sd = data.warp_fit_stats(model)
-        model.warp_mu.copy_(mu)
-        model.warp_sd.copy_(sd)
     stft_loss = MultiResolutionSTFTLoss(cfg.fft_sizes).to(device)
     kd_cfg = _kd_config(cfg, data.teacher_dims())
     distiller = None

@@ -128,10 +128,12 @@ class StudentConfig:
     skip: bool = False
     # output delay the student is trained with, in samples (a multiple of hop)
     lookahead: int = 0
-    # warp-fit features (0 = off; needs norm_tau > 0): for warp_grid factors g
-    # on a log grid over WARP_RANGE, the log mean squared difference between
-    # the detrended, g-warped running mean and the target's mean log-mel
-    # (150 Hz – 5 kHz) — the curve the master minimises to pick its warp
+    # formant normalisation (0 = off; needs norm_tau > 0): the master's warp
+    # choice made on the student's running mean — for warp_grid factors on a
+    # log grid over WARP_RANGE, the mean squared difference between the
+    # detrended, warped running mean and the target's mean log-mel (150 Hz –
+    # 5 kHz); ARGMIN picks the factor α, and the network sees the deviation
+    # x − M̂ warped by α (WARP) instead of x − M̂
     warp_grid: int = 0
     pitch: PitchSpec = field(default_factory=PitchSpec)
 
@@ -159,7 +161,7 @@ class StudentConfig:
     @property
     def n_features(self) -> int:
         if self.norm_tau > 0:
-            return self.n_mels + (self.n_mels if self.norm_keep_mean else 1) + 2 + self.warp_grid
+            return self.n_mels + (self.n_mels if self.norm_keep_mean else 1) + 2
         return self.n_mels + 2
 
 
@@ -305,13 +307,18 @@ def frontend(audio: torch.Tensor | np.ndarray, cfg: StudentConfig,
 
 
 WARP_RANGE = (0.7, 1.45)  # the WORLD master's default warp_range
-WARP_EPS = 1e-4
 WARP_BAND_HZ = (150.0, 5000.0)
 
 
 def mel_centres(sr: int, n_mels: int, fmin: float = 40.0) -> np.ndarray:
     """Centre frequencies (Hz) of :func:`mel_filterbank`'s bands."""
     return _mel_points(fmin, sr / 2, n_mels)[1:-1]
+
+
+def warp_log_grid(G: int) -> tuple[float, float]:
+    """(ln of the first factor, log step) of the G-point grid over WARP_RANGE."""
+    lo, hi = math.log(WARP_RANGE[0]), math.log(WARP_RANGE[1])
+    return lo, (hi - lo) / (G - 1)
 
 
 def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
@@ -321,7 +328,8 @@ def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
     in Hz removed) — the master's ``_WarpBank`` on the student's features."""
     c = mel_centres(cfg.sample_rate, cfg.n_mels)
     sel, P = _warp_band(cfg)
-    grid = np.exp(np.linspace(math.log(WARP_RANGE[0]), math.log(WARP_RANGE[1]), cfg.warp_grid))
+    lo, step = warp_log_grid(cfg.warp_grid)
+    grid = np.exp(lo + step * np.arange(cfg.warp_grid))
     rows = []
     for g in grid:
         W = np.zeros((len(sel), cfg.n_mels))
@@ -372,11 +380,11 @@ class Student(nn.Module):
         if cfg.warp_grid:
             if cfg.norm_tau <= 0:
                 raise ValueError("warp_grid needs the running mean (norm_tau > 0)")
+            if cfg.warp_grid < 3:
+                raise ValueError(f"warp_grid {cfg.warp_grid}: use 0 (off) or at least 3 factors")
             W = warp_fit_matrix(cfg)
             self.register_buffer("warp_W", torch.from_numpy(W).float())
             self.register_buffer("warp_b", torch.zeros(W.shape[0]))  # −(detrended target), tiled
-            self.register_buffer("warp_mu", torch.zeros(cfg.warp_grid))
-            self.register_buffer("warp_sd", torch.ones(cfg.warp_grid))
         self.convs = nn.ModuleList()
         cin = cfg.n_features
         for i in range(cfg.conv_layers):
@@ -429,21 +437,36 @@ class Student(nn.Module):
         if self.cfg.norm_tau > 0:
             if rmean is None:
                 rmean = self.running_mean(logmel, voicing)
-            d = (logmel - rmean) / self.feat_std
+            d = logmel - rmean
+            if self.cfg.warp_grid:
+                from . import ops
+
+                d = ops.warp(d, self.warp_log_factor(rmean), self.warp_positions())
+            d = d / self.feat_std
             r = (rmean - self.feat_mean) / self.feat_std
             if not self.cfg.norm_keep_mean:
                 r = r.mean(-1, keepdim=True)
-            if self.cfg.warp_grid:
-                tail.append((self.warp_fit(rmean) - self.warp_mu) / self.warp_sd)
             return torch.cat([d, r, *tail], -1)
         m = (logmel - self.feat_mean) / self.feat_std
         return torch.cat([m, *tail], -1)
 
     def warp_fit(self, rmean: torch.Tensor) -> torch.Tensor:
-        """ln of the mean squared warp-fit error per grid factor [..., G]."""
+        """Mean squared warp-fit error per grid factor [..., G] (the curve
+        whose minimum the master picks)."""
         v = rmean @ self.warp_W.T + self.warp_b
-        e = (v * v).reshape(*v.shape[:-1], self.cfg.warp_grid, -1).mean(-1)
-        return torch.log(torch.clamp(e, min=WARP_EPS))
+        return (v * v).reshape(*v.shape[:-1], self.cfg.warp_grid, -1).mean(-1)
+
+    def warp_log_factor(self, rmean: torch.Tensor) -> torch.Tensor:
+        """ln α [..., 1]: ARGMIN of the warp-fit curve (parabolic refinement)
+        mapped onto the log grid over WARP_RANGE."""
+        from . import ops
+
+        lo, step = warp_log_grid(self.cfg.warp_grid)
+        return lo + step * ops.argmin(self.warp_fit(rmean))
+
+    def warp_positions(self) -> torch.Tensor:
+        """The mel bands' centre frequencies (Hz): WARP's positions."""
+        return torch.from_numpy(mel_centres(self.cfg.sample_rate, self.cfg.n_mels).astype(np.float32))
 
     def set_warp_target(self, target_logmel_mean: torch.Tensor) -> None:
         """The target's mean log-mel (voiced steps of its reference audio),
@@ -560,20 +583,22 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
         rm = b.running_mean(lm, voi, npy(student.norm_prior), c.norm_warmup, c.norm_tau,
                             p.vthreshold)
         zero = np.zeros_like(inv)
-        d = b.add(b.affine(lm, inv, zero), b.affine(rm, -inv, zero))
-        r = b.affine(rm, inv, (-mn / std).astype(np.float32))
-        if not c.norm_keep_mean:  # band average
-            r = b.linear(r, np.full((1, c.n_mels), 1.0 / c.n_mels, np.float32))
-        tail = [lf0, voi]
-        if c.warp_grid:  # ln mean((W·M̂ + b)²) per grid factor, normalised
+        if c.warp_grid:  # WARP(x − M̂, ln α), α = the grid factor ARGMIN picks
             G = c.warp_grid
             v = b.linear(rm, npy(student.warp_W), npy(student.warp_b))
             Bn = v.size // G
             avg = np.kron(np.eye(G), np.full((1, Bn), 1.0 / Bn)).astype(np.float32)
-            e = b.log(b.linear(b.mul(v, v), avg), WARP_EPS)
-            sd = npy(student.warp_sd)
-            tail.append(b.affine(e, (1.0 / sd).astype(np.float32), (-npy(student.warp_mu) / sd).astype(np.float32)))
-        xin = b.concat(d, r, *tail)
+            e = b.linear(b.mul(v, v), avg)
+            lo, step = warp_log_grid(G)
+            la = b.affine(b.argmin(e), np.array([step], np.float32), np.array([lo], np.float32))
+            dev = b.add(lm, b.affine(rm, np.full_like(inv, -1.0), zero))
+            d = b.affine(b.warp(dev, la, npy(student.warp_positions())), inv, zero)
+        else:
+            d = b.add(b.affine(lm, inv, zero), b.affine(rm, -inv, zero))
+        r = b.affine(rm, inv, (-mn / std).astype(np.float32))
+        if not c.norm_keep_mean:  # band average
+            r = b.linear(r, np.full((1, c.n_mels), 1.0 / c.n_mels, np.float32))
+        xin = b.concat(d, r, lf0, voi)
     else:
         feat = b.affine(lm, inv, (-mn / std).astype(np.float32))
         xin = b.concat(feat, lf0, voi)

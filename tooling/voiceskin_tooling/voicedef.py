@@ -415,6 +415,9 @@ def load_voice(path: str | Path) -> VoiceDef:
         if preset.lookahead % preset.hop:
             raise r.err(f"{pre}.lookahead", f"{preset.lookahead} is not a multiple of hop {preset.hop}",
                         f"use 0, {preset.hop}, {2 * preset.hop}, ...")
+        if preset.warp_grid and (preset.warp_grid < 3 or preset.norm_tau <= 0):
+            raise r.err(f"{pre}.warp_grid", f"{preset.warp_grid} needs at least 3 factors and norm_tau > 0",
+                        "use 0 (off) or e.g. 25, with speaker normalisation on")
         sr = r.get(t, pre, "sample_rate", int, 16000)
         if not 8000 <= sr <= 192000:
             raise r.err(f"{pre}.sample_rate", f"{sr} is outside 8000..192000", "use e.g. 16000")
