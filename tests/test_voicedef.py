@@ -232,12 +232,15 @@ def test_entry_point_tier_in_a_voice(tmp_path: Path) -> None:
 
 
 def test_speaker_normalisation_and_augment_settings(tmp_path: Path) -> None:
-    """norm_tau = 0 turns the student's RUNNING_MEAN off; booleans override
-    booleans; [training] augment is read."""
-    v = load_voice(_setup(tmp_path, _edit("gru_hidden = 80", "gru_hidden = 80\nnorm_tau = 0\nnorm_keep_mean = true")
+    """norm_tau = 0 turns the student's RUNNING_MEAN off (with the formant
+    normalisation that needs it: warp_grid = 0); booleans override booleans;
+    [training] augment is read."""
+    v = load_voice(_setup(tmp_path, _edit("gru_hidden = 80",
+                                          "gru_hidden = 80\nnorm_tau = 0\nwarp_grid = 0\nnorm_keep_mean = true")
                           .replace("steps = 10", "steps = 10\naugment = 3")))
     high = v.tiers[1].preset
-    assert high.norm_tau == 0 and high.norm_keep_mean is True
+    assert high.norm_tau == 0 and high.warp_grid == 0 and high.norm_keep_mean is True
+    assert v.tiers[0].preset.warp_grid == LOW.warp_grid == 25
     assert v.tiers[0].preset.norm_tau == LOW.norm_tau > 0
     assert v.training.augment == 3
     from voiceskin_tooling.student import config_from_tier
