@@ -388,7 +388,7 @@ def warp(x: TensorLike, log_factor: TensorLike, positions: TensorLike) -> torch.
     # |s| <= 700 keeps exp(-s) finite and non-zero: a position 0 would give
     # 0·inf = NaN below s ≈ -709.8; the clamp changes no float32 result
     s = s.clamp(-700.0, 700.0)
-    pos = _t(positions).to(torch.float64).reshape(-1)
+    pos = _t(positions).to(device=xt.device, dtype=torch.float64).reshape(-1)
     C = pos.numel()
     q = (pos * torch.exp(-s)).clamp(pos[0].item(), pos[-1].item())      # [..., C]
     j = (torch.searchsorted(pos, q.contiguous(), right=True) - 1).clamp(0, C - 2)
@@ -438,7 +438,7 @@ def harmonic(f0: TensorLike, env: TensorLike, hop: int, max_harmonics: int,
     kf = fd.unsqueeze(-1) * k                                                 # [B,T,K]
     ok = (fd.unsqueeze(-1) > 0) & (kf < nyq)
     p = torch.where(ok, kf * (Bn - 1) / nyq, torch.zeros_like(kf))
-    A = torch.where(ok, _interp(env, p), torch.zeros((), dtype=env.dtype))
+    A = torch.where(ok, _interp(env, p), torch.zeros((), dtype=env.dtype, device=env.device))
     A_prev = torch.cat([torch.zeros_like(A[:, :1]), A[:, :-1]], 1)
     # harmonics never above Nyquist in any frame contribute nothing
     live = int(ok.any(0).any(0).nonzero().max().item()) + 1 if bool(ok.any()) else 0

@@ -474,7 +474,8 @@ class Student(nn.Module):
 
     def warp_positions(self) -> torch.Tensor:
         """The mel bands' centre frequencies (Hz): WARP's positions."""
-        return torch.from_numpy(mel_centres(self.cfg.sample_rate, self.cfg.n_mels).astype(np.float32))
+        pos = mel_centres(self.cfg.sample_rate, self.cfg.n_mels).astype(np.float32)
+        return torch.from_numpy(pos).to(self.feat_mean.device)
 
     def set_warp_target(self, target_logmel_mean: torch.Tensor) -> None:
         """The target's mean log-mel (voiced steps of its reference audio),
