@@ -390,7 +390,7 @@ def warp(x: TensorLike, log_factor: TensorLike, positions: TensorLike) -> torch.
     s = s.clamp(-700.0, 700.0)
     pos = _t(positions).to(device=xt.device, dtype=torch.float64).reshape(-1)
     C = pos.numel()
-    q = (pos * torch.exp(-s)).clamp(pos[0].item(), pos[-1].item())      # [..., C]
+    q = torch.clamp(pos * torch.exp(-s), pos[0], pos[-1])                # [..., C]
     j = (torch.searchsorted(pos, q.contiguous(), right=True) - 1).clamp(0, C - 2)
     w = ((q - pos[j]) / (pos[j + 1] - pos[j])).to(xt.dtype)
     return xt.gather(-1, j) * (1 - w) + xt.gather(-1, j + 1) * w
@@ -438,7 +438,7 @@ def harmonic(f0: TensorLike, env: TensorLike, hop: int, max_harmonics: int,
     kf = fd.unsqueeze(-1) * k                                                 # [B,T,K]
     ok = (fd.unsqueeze(-1) > 0) & (kf < nyq)
     p = torch.where(ok, kf * (Bn - 1) / nyq, torch.zeros_like(kf))
-    A = torch.where(ok, _interp(env, p), torch.zeros((), dtype=env.dtype, device=env.device))
+    A = torch.where(ok, _interp(env, p), 0.0)
     A_prev = torch.cat([torch.zeros_like(A[:, :1]), A[:, :-1]], 1)
     # harmonics never above Nyquist in any frame contribute nothing
     live = int(ok.any(0).any(0).nonzero().max().item()) + 1 if bool(ok.any()) else 0

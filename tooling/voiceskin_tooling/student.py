@@ -393,6 +393,10 @@ class Student(nn.Module):
             W = warp_fit_matrix(cfg)
             self.register_buffer("warp_W", torch.from_numpy(W).float())
             self.register_buffer("warp_b", torch.zeros(W.shape[0]))  # −(detrended target), tiled
+            # WARP's positions: derived from cfg, so not saved, but a buffer
+            # so that they follow the module to its device
+            pos = mel_centres(cfg.sample_rate, cfg.n_mels).astype(np.float32)
+            self.register_buffer("warp_pos", torch.from_numpy(pos), persistent=False)
         self.convs = nn.ModuleList()
         cin = cfg.n_features
         for i in range(cfg.conv_layers):
@@ -474,8 +478,7 @@ class Student(nn.Module):
 
     def warp_positions(self) -> torch.Tensor:
         """The mel bands' centre frequencies (Hz): WARP's positions."""
-        pos = mel_centres(self.cfg.sample_rate, self.cfg.n_mels).astype(np.float32)
-        return torch.from_numpy(pos).to(self.feat_mean.device)
+        return self.warp_pos
 
     def set_warp_target(self, target_logmel_mean: torch.Tensor) -> None:
         """The target's mean log-mel (voiced steps of its reference audio),
