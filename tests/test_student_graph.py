@@ -32,7 +32,7 @@ def _speech(speaker: str, i: int = 0) -> np.ndarray:
     return x[: len(x) // 64 * 64]
 
 
-def _student(**over: int) -> st.Student:
+def _student(**over: float) -> st.Student:
     torch.manual_seed(0)
     cfg = st.config_from_tier(tr.get_tier_preset("low").with_overrides(**over))
     s = st.Student(cfg)
@@ -43,9 +43,10 @@ def _student(**over: int) -> st.Student:
     return s
 
 
-@pytest.mark.parametrize("over", [{"lookahead": 0}, {"lookahead": 128}, {"lookahead": 64, "warp_grid": 7}],
-                         ids=["no-lookahead", "lookahead-128", "lookahead-64-warp"])
-def test_runtime_reference_graph_and_student_agree(lib, over: dict[str, int]) -> None:
+@pytest.mark.parametrize("over", [{"lookahead": 0}, {"lookahead": 128}, {"lookahead": 64, "warp_grid": 7},
+                                  {"lookahead": 64, "warp_grid": 7, "mel_break_hz": 2000.0}],
+                         ids=["no-lookahead", "lookahead-128", "lookahead-64-warp", "warp-mel-break-2000"])
+def test_runtime_reference_graph_and_student_agree(lib, over: dict[str, float]) -> None:
     s = _student(**over)
     x = _speech("rms")
     ys = s.convert(x)                       # lookahead compensated, last D samples left out
@@ -64,6 +65,20 @@ def test_runtime_reference_graph_and_student_agree(lib, over: dict[str, int]) ->
         assert v.latency == s.cfg.hop - 1 + D  # hop buffering (hop − 1 frames) + lookahead
         y = v.process(np.concatenate([x, np.zeros(v.latency, np.float32)]))[v.latency:]
     assert np.max(np.abs(y[: len(ys)] - ys)) < 0.02 * peak
+
+
+def test_mel_break_700_is_htk_mel_and_a_higher_break_widens_the_low_bands() -> None:
+    htk = 700.0 * (10 ** (np.linspace(*(2595 * np.log10(1 + np.array([40.0, 8000.0]) / 700)), 50) / 2595) - 1)
+    np.testing.assert_allclose(st.mel_centres(16000, 48), htk[1:-1], rtol=1e-9)
+    lo, hi = st.mel_centres(16000, 48), st.mel_centres(16000, 48, break_hz=2000.0)
+    assert hi[1] - hi[0] > 1.5 * (lo[1] - lo[0])     # wider low bands ...
+    assert hi[-1] - hi[-2] < lo[-1] - lo[-2]         # ... narrower high ones, same count and span
+    fb = st.mel_filterbank(16000, 256, 48, break_hz=2000.0)
+    assert fb.shape == (48, 129) and np.all((fb > 0).sum(1) >= 1)
+    # a student built with the field uses it for features and WARP alike
+    s = _student(warp_grid=7, mel_break_hz=2000.0)
+    np.testing.assert_allclose(s.warp_positions().numpy(), st.mel_centres(16000, s.cfg.n_mels, break_hz=2000.0),
+                               rtol=1e-6)
 
 
 def test_lookahead_delays_the_synthesis_pitch_by_whole_steps() -> None:
@@ -103,7 +118,7 @@ def test_warp_normalisation_feeds_the_deviation_warped_by_alpha() -> None:
     feats = s.features(fe.logmel, fe.f0, fe.voicing)
     la = s.warp_log_factor(rm)
     assert float(la.max()) > 0.05  # a man: formants move up
-    c = st.mel_centres(s.cfg.sample_rate, s.cfg.n_mels)
+    c = st.mel_centres(s.cfg.sample_rate, s.cfg.n_mels, break_hz=s.cfg.mel_break_hz)
     t = 400
     dev = (fe.logmel[t] - rm[t]).numpy()
     want = np.interp(c / math.exp(float(la[t, 0])), c, dev)

@@ -112,6 +112,9 @@ class StudentConfig:
     win: int = 256            # analysis frame for the mel features
     n_fft: int = 256
     n_mels: int = 40
+    # mel scale of the features: bands equally spaced in ln(1 + f/break);
+    # 700 Hz is HTK's mel (and what checkpoints without the field used)
+    mel_break_hz: float = 700.0
     conv_channels: int = 48
     conv_layers: int = 2
     kernel: int = 3
@@ -175,7 +178,7 @@ class StudentConfig:
 
 #: Capacity fields a tier preset may set, with the student field they feed.
 _TIER_KEYS = {
-    "n_mels": "n_mels", "mels": "n_mels",
+    "n_mels": "n_mels", "mels": "n_mels", "mel_break_hz": "mel_break_hz",
     "conv_channels": "conv_channels", "channels": "conv_channels",
     "conv_layers": "conv_layers", "layers": "conv_layers",
     "kernel": "kernel", "conv_kernel": "kernel",
@@ -211,7 +214,7 @@ def config_from_tier(tier: Any, pitch: PitchSpec | None = None) -> StudentConfig
             if isinstance(v, bool):
                 kw[_TIER_KEYS[k]] = v
             else:
-                kw[_TIER_KEYS[k]] = float(v) if k.startswith("norm_") else int(v)
+                kw[_TIER_KEYS[k]] = float(v) if isinstance(getattr(StudentConfig, _TIER_KEYS[k]), float) else int(v)
     cfg = StudentConfig(**kw)
     if pitch is not None:
         cfg.pitch = pitch
@@ -228,19 +231,22 @@ def config_from_tier(tier: Any, pitch: PitchSpec | None = None) -> StudentConfig
 # ------------------------------------------------------------- signal parts
 
 
-def _mel_points(fmin: float, fmax: float, n_mels: int) -> np.ndarray:
-    """n_mels + 2 HTK-mel-spaced frequencies (Hz) from fmin to fmax: band
-    edges and centres of :func:`mel_filterbank`."""
-    lo, hi = (2595.0 * np.log10(1.0 + np.array(f) / 700.0) for f in (fmin, fmax))
-    return 700.0 * (10 ** (np.linspace(lo, hi, n_mels + 2) / 2595.0) - 1.0)
+def _mel_points(fmin: float, fmax: float, n_mels: int, break_hz: float = 700.0) -> np.ndarray:
+    """n_mels + 2 frequencies (Hz) from fmin to fmax, equally spaced on the
+    scale ln(1 + f / break_hz): band edges and centres of
+    :func:`mel_filterbank`. break_hz = 700 is the HTK mel scale; a higher
+    break spaces the low bands wider (more nearly linear)."""
+    lo, hi = (np.log1p(np.array(f) / break_hz) for f in (fmin, fmax))
+    return break_hz * np.expm1(np.linspace(lo, hi, n_mels + 2))
 
 
 def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 40.0,
-                   fmax: float | None = None) -> np.ndarray:
-    """Triangular HTK-mel filterbank [n_mels, n_fft/2+1] (area-normalised)."""
+                   fmax: float | None = None, break_hz: float = 700.0) -> np.ndarray:
+    """Triangular mel filterbank [n_mels, n_fft/2+1] (area-normalised); HTK
+    mel with the default ``break_hz``."""
     fmax = fmax or sr / 2
     freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
-    pts = _mel_points(fmin, fmax, n_mels)
+    pts = _mel_points(fmin, fmax, n_mels, break_hz)
     fb = np.zeros((n_mels, freqs.size), dtype=np.float64)
     for m in range(n_mels):
         lo, c, hi = pts[m], pts[m + 1], pts[m + 2]
@@ -283,7 +289,8 @@ def logmel(audio: torch.Tensor, cfg: StudentConfig) -> torch.Tensor:
 
     fr = ops.frame(audio, cfg.hop, cfg.win)
     mag = ops.stft_mag(fr, torch.from_numpy(hann(cfg.win)), cfg.n_fft)
-    mel = ops.linear(mag, torch.from_numpy(mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels)))
+    mel = ops.linear(mag, torch.from_numpy(mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels,
+                                                          break_hz=cfg.mel_break_hz)))
     return ops.log(mel, cfg.log_eps)
 
 
@@ -318,9 +325,9 @@ WARP_RANGE = (0.7, 1.45)  # the WORLD master's default warp_range
 WARP_BAND_HZ = (150.0, 5000.0)
 
 
-def mel_centres(sr: int, n_mels: int, fmin: float = 40.0) -> np.ndarray:
+def mel_centres(sr: int, n_mels: int, fmin: float = 40.0, break_hz: float = 700.0) -> np.ndarray:
     """Centre frequencies (Hz) of :func:`mel_filterbank`'s bands."""
-    return _mel_points(fmin, sr / 2, n_mels)[1:-1]
+    return _mel_points(fmin, sr / 2, n_mels, break_hz)[1:-1]
 
 
 def warp_log_grid(G: int) -> tuple[float, float]:
@@ -334,7 +341,7 @@ def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
     (value at f/g, linear interpolation between band centres), restricted to
     the B centres in WARP_BAND_HZ and detrended there (mean and linear tilt
     in Hz removed) — the master's ``_WarpBank`` on the student's features."""
-    c = mel_centres(cfg.sample_rate, cfg.n_mels)
+    c = mel_centres(cfg.sample_rate, cfg.n_mels, break_hz=cfg.mel_break_hz)
     sel, P = _warp_band(cfg)
     lo, step = warp_log_grid(cfg.warp_grid)
     grid = np.exp(lo + step * np.arange(cfg.warp_grid))
@@ -353,7 +360,7 @@ def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
 def _warp_band(cfg: StudentConfig) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the mel bands centred in WARP_BAND_HZ and the projection
     that removes mean and linear tilt (in Hz) over them."""
-    c = mel_centres(cfg.sample_rate, cfg.n_mels)
+    c = mel_centres(cfg.sample_rate, cfg.n_mels, break_hz=cfg.mel_break_hz)
     sel = np.flatnonzero((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1]))
     A = np.stack([np.ones(len(sel)), c[sel]], 1)
     return sel, np.eye(len(sel)) - A @ np.linalg.pinv(A)
@@ -395,7 +402,7 @@ class Student(nn.Module):
             self.register_buffer("warp_b", torch.zeros(W.shape[0]))  # −(detrended target), tiled
             # WARP's positions: derived from cfg, so not saved, but a buffer
             # so that they follow the module to its device
-            pos = mel_centres(cfg.sample_rate, cfg.n_mels).astype(np.float32)
+            pos = mel_centres(cfg.sample_rate, cfg.n_mels, break_hz=cfg.mel_break_hz).astype(np.float32)
             self.register_buffer("warp_pos", torch.from_numpy(pos), persistent=False)
         self.convs = nn.ModuleList()
         cin = cfg.n_features
@@ -578,7 +585,7 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
     # mel features
     fr = b.frame(x, c.win)
     mag = b.stft_mag(fr, hann(c.win), c.n_fft)
-    mel = b.linear(mag, mel_filterbank(c.sample_rate, c.n_fft, c.n_mels))
+    mel = b.linear(mag, mel_filterbank(c.sample_rate, c.n_fft, c.n_mels, break_hz=c.mel_break_hz))
     lm = b.log(mel, c.log_eps)
     std = npy(student.feat_std)
     mn = npy(student.feat_mean)
