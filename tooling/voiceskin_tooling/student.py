@@ -330,6 +330,11 @@ def mel_centres(sr: int, n_mels: int, fmin: float = 40.0, break_hz: float = 700.
     return _mel_points(fmin, sr / 2, n_mels, break_hz)[1:-1]
 
 
+def _cfg_mel_centres(cfg: StudentConfig) -> np.ndarray:
+    """Centre frequencies (Hz) of a student's feature bands."""
+    return mel_centres(cfg.sample_rate, cfg.n_mels, break_hz=cfg.mel_break_hz)
+
+
 def warp_log_grid(G: int) -> tuple[float, float]:
     """(ln of the first factor, log step) of the G-point grid over WARP_RANGE."""
     lo, hi = math.log(WARP_RANGE[0]), math.log(WARP_RANGE[1])
@@ -341,7 +346,7 @@ def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
     (value at f/g, linear interpolation between band centres), restricted to
     the B centres in WARP_BAND_HZ and detrended there (mean and linear tilt
     in Hz removed) — the master's ``_WarpBank`` on the student's features."""
-    c = mel_centres(cfg.sample_rate, cfg.n_mels, break_hz=cfg.mel_break_hz)
+    c = _cfg_mel_centres(cfg)
     sel, P = _warp_band(cfg)
     lo, step = warp_log_grid(cfg.warp_grid)
     grid = np.exp(lo + step * np.arange(cfg.warp_grid))
@@ -360,7 +365,7 @@ def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
 def _warp_band(cfg: StudentConfig) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the mel bands centred in WARP_BAND_HZ and the projection
     that removes mean and linear tilt (in Hz) over them."""
-    c = mel_centres(cfg.sample_rate, cfg.n_mels, break_hz=cfg.mel_break_hz)
+    c = _cfg_mel_centres(cfg)
     sel = np.flatnonzero((c >= WARP_BAND_HZ[0]) & (c <= WARP_BAND_HZ[1]))
     A = np.stack([np.ones(len(sel)), c[sel]], 1)
     return sel, np.eye(len(sel)) - A @ np.linalg.pinv(A)
@@ -402,7 +407,7 @@ class Student(nn.Module):
             self.register_buffer("warp_b", torch.zeros(W.shape[0]))  # −(detrended target), tiled
             # WARP's positions: derived from cfg, so not saved, but a buffer
             # so that they follow the module to its device
-            pos = mel_centres(cfg.sample_rate, cfg.n_mels, break_hz=cfg.mel_break_hz).astype(np.float32)
+            pos = _cfg_mel_centres(cfg).astype(np.float32)
             self.register_buffer("warp_pos", torch.from_numpy(pos), persistent=False)
         self.convs = nn.ModuleList()
         cin = cfg.n_features
