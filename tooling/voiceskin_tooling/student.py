@@ -259,6 +259,11 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 40.0,
     return fb.astype(np.float32)
 
 
+def _cfg_mel_filterbank(cfg: StudentConfig) -> np.ndarray:
+    """A student's feature filterbank: what it trains on and what it exports."""
+    return mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, break_hz=cfg.mel_break_hz)
+
+
 def hann(n: int) -> np.ndarray:
     """Periodic Hann window (as NOISE uses; also the STFT_MAG window)."""
     j = np.arange(n)
@@ -289,8 +294,7 @@ def logmel(audio: torch.Tensor, cfg: StudentConfig) -> torch.Tensor:
 
     fr = ops.frame(audio, cfg.hop, cfg.win)
     mag = ops.stft_mag(fr, torch.from_numpy(hann(cfg.win)), cfg.n_fft)
-    mel = ops.linear(mag, torch.from_numpy(mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels,
-                                                          break_hz=cfg.mel_break_hz)))
+    mel = ops.linear(mag, torch.from_numpy(_cfg_mel_filterbank(cfg)))
     return ops.log(mel, cfg.log_eps)
 
 
@@ -590,7 +594,7 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
     # mel features
     fr = b.frame(x, c.win)
     mag = b.stft_mag(fr, hann(c.win), c.n_fft)
-    mel = b.linear(mag, mel_filterbank(c.sample_rate, c.n_fft, c.n_mels, break_hz=c.mel_break_hz))
+    mel = b.linear(mag, _cfg_mel_filterbank(c))
     lm = b.log(mel, c.log_eps)
     std = npy(student.feat_std)
     mn = npy(student.feat_mean)
