@@ -72,6 +72,8 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
 
     from voiceskin_tooling.cli import main
     from voiceskin_tooling.distill import load_cache, load_student
+    from voiceskin_tooling.pack import tier_spec
+    from voiceskin_tooling.refgraph import run_graph
     from voiceskin_tooling.student import frontend
 
     toml = _voice(tmp_path)
@@ -147,8 +149,18 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
         st, _ = load_student(vd / "tiers" / f"{name}.pt")
         ys = st.convert(u["input"].numpy(), (u["f0"], u["voicing"]))
         n = len(ys)
-        err = np.max(np.abs(y[:n] - ys))
-        assert err < 0.02 * max(np.max(np.abs(ys)), 1e-3), (tier, err)
+        # the runtime is the reference graph (the exact contract, whole utterance)
+        D = st.cfg.lookahead
+        spec = tier_spec(name, st)
+        ref = run_graph(spec.graph, spec.tensors, u["input"].numpy()).astype(np.float32)[D:D + n]
+        scale = max(np.max(np.abs(ys)), 1e-3)
+        assert np.max(np.abs(y[:n] - ref)) < 1e-3 * scale, tier
+        # and the PyTorch student: HARMONIC integrates f0 into phase, and an f0
+        # one float32 ulp apart drifts slowly (docs/bundle-format.md,
+        # Conformance): 0.5 % of the peak after 1 s, 2 % after 3 s here
+        sec = st.cfg.sample_rate
+        assert np.max(np.abs(y[:sec] - ys[:sec])) < 0.01 * scale, tier
+        assert np.max(np.abs(y[:n] - ys)) < 0.03 * scale, tier
 
     # at 48 kHz the native runtime runs too (resampled), output is finite speech-level audio
     with Bundle.open(str(bundle)) as b:

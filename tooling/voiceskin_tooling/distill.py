@@ -55,6 +55,12 @@ class DistillConfig:
     batch_size: int | None = None
     segment_seconds: float | None = None
     learning_rate: float | None = None
+    weight_decay: float = 1e-4              # AdamW's decoupled weight decay
+    # formant post-filter fitted after training (student.fold_postfilter):
+    # restores the master's envelope contrast, measured over ±width Hz
+    postfilter: bool = True
+    postfilter_width_hz: float = 375.0
+    postfilter_max_beta: float = 1.0        # an under-trained, flat student is not sharpened past this
     time_budget_s: float | None = None      # wall clock per tier (None: voice max_minutes or none)
     warmup_frames: int = 24                 # recurrent warm-up excluded from the loss
     fft_sizes: tuple[int, ...] = (1024, 512, 256, 128)
@@ -430,6 +436,69 @@ def _target_logmel_mean(cache: dict[str, Any], scfg: Any) -> Any:
     return lm[v].mean(0) if bool(v.any()) else lm.mean(0)
 
 
+def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int = 48,
+                   max_beta: float = 1.0) -> dict[str, Any]:
+    """Fits and folds the formant post-filter (``Student.fold_postfilter``):
+    β such that the student's log harmonic envelope on the training
+    utterances (voiced steps, resampled to the master's envelope grid) is as
+    sharp (``envelope_contrast``) as the master's ``log_env`` feature at the
+    same instants. β stays 0 when the student is already as sharp, or when
+    the master exposes no envelope, and stops at ``max_beta`` (a barely
+    trained student's flat envelope would only have its noise amplified).
+    Returns what it measured."""
+    import torch
+
+    from .student import delay_steps, envelope_contrast, exp_sigmoid, postfilter_matrix
+
+    c = model.cfg
+    out: dict[str, Any] = {"beta": 0.0, "width_hz": width_hz}
+    items = [(i, it) for i, it in enumerate(data.items) if "log_env" in it[2]]
+    if not items:
+        out["skipped"] = "the master exposes no log_env feature"
+        return out
+    items = items[:: max(1, len(items) // max_utts)][:max_utts]
+    pre, master = [], []
+    D = c.lookahead
+    with torch.no_grad():
+        for i, (fe, _, feats, thop) in items:
+            rmean = data.rmeans[i][None] if data.rmeans is not None else None
+            hp, _ = model.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None], rmean=rmean)
+            voiced = delay_steps(fe.voicing[None], c.lookahead_steps)[0] >= c.pitch.vthreshold
+            env = feats["log_env"]
+            ends = (torch.arange(hp.shape[1]) + 1) * c.hop - D
+            j = torch.clamp(torch.round(ends / thop).long(), 0, env.shape[0] - 1)
+            pre.append(hp[0][voiced].double().numpy())
+            master.append(env[j][voiced].double().numpy())
+    hp0, lm = np.concatenate(pre), np.concatenate(master)
+    if len(hp0) == 0:
+        out["skipped"] = "no voiced training steps"
+        return out
+    B, Bm, sr = c.harm_bins, lm.shape[1], c.sample_rate
+    grid = np.linspace(0, sr / 2, Bm)
+    # student bins → the master's envelope grid (linear interpolation)
+    R = np.stack([np.interp(grid, np.linspace(0, sr / 2, B), e) for e in np.eye(B)], 1)  # [Bm, B]
+
+    def contrast(beta: float) -> float:
+        h = hp0 @ postfilter_matrix(B, sr, beta, width_hz).T
+        le = torch.log(exp_sigmoid(torch.from_numpy(h))).numpy() @ R.T
+        return envelope_contrast(le, sr, width_hz)
+
+    target, before = envelope_contrast(lm, sr, width_hz), contrast(0.0)
+    out.update(contrast_master=round(target, 5), contrast_before=round(before, 5))
+    lo, hi = 0.0, max_beta
+    if before < target:
+        if contrast(hi) <= target:
+            lo = hi
+        else:
+            for _ in range(30):   # contrast grows with β: bisection
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if contrast(mid) < target else (lo, mid)
+        out["beta"] = round(lo, 4)
+        model.fold_postfilter(out["beta"], width_hz)
+    out["contrast_after"] = round(contrast(out["beta"]), 5)
+    return out
+
+
 def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name: str,
                report: Any = None) -> dict[str, Any]:
     """Trains one tier's student on the cache; saves its checkpoint and
@@ -476,7 +545,7 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
         _, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True, rmean=b["rmean"])
         distiller = LayerDistiller(kd_cfg).build(hid, b["teacher"]).to(device)
         params += list(distiller.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
 
     w0 = cfg.warmup_frames * scfg.hop
     curve: list[tuple[int, float, float]] = []
@@ -520,6 +589,9 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
             "audio_seconds_per_second": round(audio_s / max(seconds, 1e-9), 1),
             "final_loss": round(ema or float("nan"), 4), "curve": curve,
             "kd_pairs": sorted(distiller.heads.keys()) if distiller else []}
+    if cfg.postfilter:
+        info["postfilter"] = fit_postfilter(model, data, cfg.postfilter_width_hz,
+                                            max_beta=cfg.postfilter_max_beta)
     ckpt = tier_checkpoint(cfg, voice.id, tier_name)
     _atomic_torch_save({"config": scfg.to_dict(), "state": model.state_dict(), "train": info,
                         "cache": str(cache_path)}, ckpt)

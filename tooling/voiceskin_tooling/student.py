@@ -375,6 +375,52 @@ def _warp_band(cfg: StudentConfig) -> tuple[np.ndarray, np.ndarray]:
     return sel, np.eye(len(sel)) - A @ np.linalg.pinv(A)
 
 
+# ------------------------------------------------- formant post-filter
+#
+# A student trained on a regression loss predicts envelopes that are
+# smoother than its master's (on unseen speakers most: it regresses towards
+# the average speaker), and a speaker encoder hears the lost formant
+# contrast. The post-filter ``A = I + β(I − S)`` — S averages each
+# harmonic-envelope bin with its neighbours within ±width Hz — raises each
+# bin's pre-activation by β times its excess over that neighbourhood. It is
+# linear, so it folds into the harmonic head's weights: the exported graph
+# and its cost do not change. β is fitted after training, on the training
+# utterances, so that the student's envelope contrast equals the master's
+# (``distill.fit_postfilter``) — the global-variance idea of statistical
+# parametric synthesis, applied across frequency.
+
+
+def _neighbour_average(bins: int, radius: int) -> np.ndarray:
+    """[bins, bins] moving average over ±radius bins (truncated at the edges)."""
+    S = np.zeros((bins, bins))
+    for i in range(bins):
+        lo, hi = max(0, i - radius), min(bins, i + radius + 1)
+        S[i, lo:hi] = 1.0 / (hi - lo)
+    return S
+
+
+def postfilter_matrix(bins: int, sample_rate: int, beta: float, width_hz: float) -> np.ndarray:
+    """``I + β(I − S)`` for an envelope of ``bins`` bins over 0..sr/2."""
+    radius = int(round(width_hz / (sample_rate / 2 / (bins - 1))))
+    eye = np.eye(bins)
+    return eye + beta * (eye - _neighbour_average(bins, max(radius, 1)))
+
+
+def envelope_contrast(log_env: np.ndarray, sample_rate: int, width_hz: float,
+                      band_hz: tuple[float, float] = (250.0, 5000.0)) -> float:
+    """Mean squared excess of a log envelope [T, B] (B bins over 0..sr/2)
+    over its ±width_hz neighbourhood average, inside ``band_hz``: how sharp
+    its formants are. Shift-invariant (overall level does not count)."""
+    L = np.asarray(log_env, np.float64)
+    B = L.shape[-1]
+    step = sample_rate / 2 / (B - 1)
+    S = _neighbour_average(B, max(int(round(width_hz / step)), 1))
+    f = np.arange(B) * step
+    sel = (f >= band_hz[0]) & (f <= band_hz[1])
+    r = (L - L @ S.T)[..., sel]
+    return float(np.mean(r * r)) if r.size else 0.0
+
+
 def delay_steps(x: torch.Tensor, k: int) -> torch.Tensor:
     """``x`` [..., T] delayed by ``k`` steps (zeros first): the graph's
     CONV1D with one unit tap ``k`` steps back, from a reset state."""
@@ -506,6 +552,16 @@ class Student(nn.Module):
     def envelopes(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                   hidden: dict[str, torch.Tensor] | None = None,
                   rmean: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        hp, np_ = self.head_preactivations(logmel, f0, voicing, hidden, rmean)
+        he = exp_sigmoid(hp)
+        if self.cfg.voicing_gate:
+            he = he * self.gate(delay_steps(voicing, self.cfg.lookahead_steps)).unsqueeze(-1)
+        return he, exp_sigmoid(np_)
+
+    def head_preactivations(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
+                            hidden: dict[str, torch.Tensor] | None = None,
+                            rmean: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The harmonic and noise heads' outputs before ACT exp_sigmoid."""
         x = self.features(logmel, f0, voicing, rmean)         # [N,T,F]
         h = x.transpose(1, 2)
         for i, conv in enumerate(self.convs):
@@ -523,10 +579,22 @@ class Student(nn.Module):
         hp, np_ = self.harm_head(g), self.noise_head(g)
         if self.harm_skip is not None and self.noise_skip is not None:
             hp, np_ = hp + self.harm_skip(x), np_ + self.noise_skip(x)
-        he = exp_sigmoid(hp)
-        if self.cfg.voicing_gate:
-            he = he * self.gate(delay_steps(voicing, self.cfg.lookahead_steps)).unsqueeze(-1)
-        return he, exp_sigmoid(np_)
+        return hp, np_
+
+    @torch.no_grad()
+    def fold_postfilter(self, beta: float, width_hz: float) -> None:
+        """Applies the formant post-filter ``I + β(I − S)`` to the harmonic
+        head's pre-activation by folding it into the head's weights (the
+        graph keeps its shape and cost). β = 0 changes nothing."""
+        if beta == 0:
+            return
+        A = torch.from_numpy(postfilter_matrix(self.cfg.harm_bins, self.cfg.sample_rate, beta, width_hz))
+        for lin in (self.harm_head, self.harm_skip):
+            if lin is None:
+                continue
+            lin.weight.copy_((A @ lin.weight.double()).to(lin.weight.dtype))
+            if lin.bias is not None:
+                lin.bias.copy_((A @ lin.bias.double()).to(lin.bias.dtype))
 
     def gate(self, voicing: torch.Tensor) -> torch.Tensor:
         """The master's voiced decision (voicing ≥ vthreshold), as a steep
