@@ -100,6 +100,12 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
     assert "<table>" in (vd / "report.html").read_text()
     dist = json.loads((vd / "distill.json").read_text())
     assert dist["training"]["low"]["steps"] == 12
+    # the formant post-filter was fitted (and folded) on the training utterances
+    for tier in ("low", "medium"):
+        pf = dist["training"][tier]["postfilter"]
+        assert pf["contrast_master"] > 0 and 0.0 <= pf["beta"] <= 1.0
+        if pf["beta"] > 0:  # sharper than before, never sharper than the master
+            assert pf["contrast_before"] < pf["contrast_after"] <= 1.01 * pf["contrast_master"]
 
     # the master's F0 is the student's F0: same causal YIN + PITCH_MAP
     cache = load_cache(dist["cache"])
@@ -176,3 +182,15 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
     # the student's front end and the cached pitch agree (no drift between cache and model)
     fe = frontend(u["input"].numpy(), st.cfg)
     assert np.allclose(fe.f0.numpy(), u["f0"].numpy()[: fe.f0.numel()])
+
+
+@pytest.mark.skipif(not (CORPUS / "speakers").is_dir(), reason="shipped corpus missing")
+def test_distill_no_postfilter_keeps_the_trained_head(tmp_path: Path) -> None:
+    from voiceskin_tooling.cli import main
+
+    toml = _voice(tmp_path)
+    out = tmp_path / "out"
+    assert main(["distill", str(toml), "-o", str(out), "--tiers", "low", "--no-qa", "-q",
+                 "--no-postfilter"]) == 0
+    dist = json.loads((out / "tiny.test" / "distill.json").read_text())
+    assert "postfilter" not in dist["training"]["low"]

@@ -104,7 +104,8 @@ def cmd_distill(a: argparse.Namespace) -> int:
                         time_budget_s=a.minutes * 60 if a.minutes else None,
                         device=a.device, jobs=a.jobs, qa=not a.no_qa,
                         fail_on_qa=not a.no_fail, progress=not a.quiet,
-                        max_train_seconds=a.max_train_seconds, augment=a.augment)
+                        max_train_seconds=a.max_train_seconds, augment=a.augment,
+                        postfilter=not a.no_postfilter)
     if a.augment is not None and a.augment < 0:
         raise CliError(f"--augment {a.augment}: must be 0 or more")
     if a.corpus and not (Path(a.corpus) / "manifest.json").is_file():
@@ -454,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--corpus", help="use this built corpus instead of the voice's [corpus]")
     s.add_argument("--max-train-seconds", type=float, help="cap the training speech the master converts")
     s.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--no-postfilter", action="store_true",
+                   help="keep the students' own envelopes: no formant post-filter after training "
+                        "(docs/distillation.md)")
     s.add_argument("--no-qa", action="store_true", help="skip QA and the report")
     s.add_argument("--no-fail", action="store_true", help="report missed QA bars but exit 0")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
