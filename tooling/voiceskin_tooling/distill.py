@@ -333,6 +333,16 @@ def load_cache(path: str | Path) -> dict[str, Any]:
 # ----------------------------------------------------------- 3. training
 
 
+def _teacher_frames(start: int, n: int, hop: int, lookahead: int, thop: float, frames: int) -> Any:
+    """Teacher frame index for student steps start..start+n−1: teacher frame i
+    is centred on sample i·thop; student step t ends at (t+1)·hop and speaks
+    for the master ``lookahead`` samples earlier."""
+    import torch
+
+    ends = (torch.arange(start, start + n) + 1) * hop - lookahead
+    return torch.clamp(torch.round(ends / thop).long(), 0, frames - 1)
+
+
 class _Segments:
     """Random fixed-length segments of (features, f0, voicing, master audio,
     teacher features) from the cache's training utterances."""
@@ -395,12 +405,8 @@ class _Segments:
             f0.append(fe.f0[s:s + self.L])
             vo.append(fe.voicing[s:s + self.L])
             y.append(m[s * self.hop - D:(s + self.L) * self.hop - D])
-            # teacher frame i is centred on sample i*thop; student step t ends at
-            # (t+1)*hop and speaks for the master D samples earlier
-            ends = (torch.arange(s, s + self.L) + 1) * self.hop - D
             for k, v in feats.items():
-                j = torch.clamp(torch.round(ends / thop).long(), max=v.shape[0] - 1)
-                tf.setdefault(k, []).append(v[j])
+                tf.setdefault(k, []).append(v[_teacher_frames(s, self.L, self.hop, D, thop, v.shape[0])])
         d = self.device
         return {"logmel": torch.stack(lm).to(d), "f0": torch.stack(f0).to(d),
                 "rmean": torch.stack(rm).to(d) if rm else None,
@@ -458,15 +464,13 @@ def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int =
         return out
     items = items[:: max(1, len(items) // max_utts)][:max_utts]
     pre, master = [], []
-    D = c.lookahead
     with torch.no_grad():
         for i, (fe, _, feats, thop) in items:
             rmean = data.rmeans[i][None] if data.rmeans is not None else None
             hp, _ = model.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None], rmean=rmean)
             voiced = delay_steps(fe.voicing[None], c.lookahead_steps)[0] >= c.pitch.vthreshold
             env = feats["log_env"]
-            ends = (torch.arange(hp.shape[1]) + 1) * c.hop - D
-            j = torch.clamp(torch.round(ends / thop).long(), 0, env.shape[0] - 1)
+            j = _teacher_frames(0, hp.shape[1], c.hop, c.lookahead, thop, env.shape[0])
             pre.append(hp[0][voiced].double().numpy())
             master.append(env[j][voiced].double().numpy())
     hp0, lm = np.concatenate(pre), np.concatenate(master)

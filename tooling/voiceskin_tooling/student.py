@@ -390,8 +390,10 @@ def _warp_band(cfg: StudentConfig) -> tuple[np.ndarray, np.ndarray]:
 # parametric synthesis, applied across frequency.
 
 
-def _neighbour_average(bins: int, radius: int) -> np.ndarray:
-    """[bins, bins] moving average over ±radius bins (truncated at the edges)."""
+def _neighbour_average(bins: int, sample_rate: int, width_hz: float) -> np.ndarray:
+    """[bins, bins] moving average over ±width_hz (at least one bin either
+    side) of an envelope of ``bins`` bins over 0..sr/2, truncated at the edges."""
+    radius = max(int(round(width_hz / (sample_rate / 2 / (bins - 1)))), 1)
     S = np.zeros((bins, bins))
     for i in range(bins):
         lo, hi = max(0, i - radius), min(bins, i + radius + 1)
@@ -401,9 +403,8 @@ def _neighbour_average(bins: int, radius: int) -> np.ndarray:
 
 def postfilter_matrix(bins: int, sample_rate: int, beta: float, width_hz: float) -> np.ndarray:
     """``I + β(I − S)`` for an envelope of ``bins`` bins over 0..sr/2."""
-    radius = int(round(width_hz / (sample_rate / 2 / (bins - 1))))
     eye = np.eye(bins)
-    return eye + beta * (eye - _neighbour_average(bins, max(radius, 1)))
+    return eye + beta * (eye - _neighbour_average(bins, sample_rate, width_hz))
 
 
 def envelope_contrast(log_env: np.ndarray, sample_rate: int, width_hz: float,
@@ -413,9 +414,8 @@ def envelope_contrast(log_env: np.ndarray, sample_rate: int, width_hz: float,
     its formants are. Shift-invariant (overall level does not count)."""
     L = np.asarray(log_env, np.float64)
     B = L.shape[-1]
-    step = sample_rate / 2 / (B - 1)
-    S = _neighbour_average(B, max(int(round(width_hz / step)), 1))
-    f = np.arange(B) * step
+    S = _neighbour_average(B, sample_rate, width_hz)
+    f = np.arange(B) * (sample_rate / 2 / (B - 1))
     sel = (f >= band_hz[0]) & (f <= band_hz[1])
     r = (L - L @ S.T)[..., sel]
     return float(np.mean(r * r)) if r.size else 0.0
