@@ -90,10 +90,17 @@ if [ "${VOICESKIN_SETUP_FORCE:-0}" != 1 ] && [ -f "$stamp_file" ] \
   log "voiceskin up to date (build inputs unchanged)"
 else
   log "pip install -e .[dev] (builds libvoiceskin into build/)"
+  mkdir -p build
   # Build requirements live in the venv, so no isolated build env is made
   # on every run (saves ~20 s); cmake/ninja come from pip.
   pip install -q "scikit-build-core>=0.10" "cffi>=1.16" "cmake>=3.20" "ninja>=1.10"
-  pip install -q --no-build-isolation -e ".[dev]"
+  # Dependencies first, each built in pip's isolated build environment:
+  # some come only as source (pyworld, resemblyzer's webrtcvad) and their
+  # setup imports numpy, which an empty machine does not have yet. Only the
+  # project itself is built without isolation (its requirements are above).
+  python scripts/project_requirements.py dev > build/.requirements.txt
+  pip install -q -r build/.requirements.txt
+  pip install -q --no-build-isolation --no-deps -e .
   mkdir -p build
   echo "$stamp" > "$stamp_file"
 fi
