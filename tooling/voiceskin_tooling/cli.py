@@ -6,6 +6,7 @@
     voiceskin inspect F.vskin                 a bundle's voice, tiers and QA
     voiceskin verify  F.vskin                 checksum, native open, runtime == reference
     voiceskin render  F.vskin IN.wav OUT.wav  convert a recording through the runtime
+    voiceskin audition VOICE.toml IN.wav DIR  the master and every tier on one recording
     voiceskin list    [FOLDER]                voices and tiers found in a folder
 
 Exit status: 0 success, 1 a check failed (QA bars, verify mismatch),
@@ -321,18 +322,12 @@ def cmd_verify(a: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ render
 
 
-def render_file(bundle_path: str, inp: str, out: str, tier: str | int = 0,
-                block: int = 512) -> dict[str, Any]:
-    """Converts ``inp`` through tier ``tier`` of the bundle with the native
-    runtime at the file's own rate and channel count; the output is
-    latency-compensated (same length and timing as the input) and written
-    atomically. Returns {"tier", "latency", "seconds", "rtf"}."""
+def read_input_audio(inp: str) -> tuple[Any, int]:
+    """(frames × channels float32, rate) of a recording to convert, with the
+    checks every converting command shares (exists, decodes, finite samples,
+    8–192 kHz, at most 8 channels)."""
     import numpy as np
     import soundfile as sf
-
-    from voiceskin import Bundle, Voice, VoiceskinError
-
-    from .corpus import write_audio_atomic
 
     ip = Path(inp)
     if not ip.is_file():
@@ -347,14 +342,26 @@ def render_file(bundle_path: str, inp: str, out: str, tier: str | int = 0,
         raise CliError(f"{ip} contains NaN or infinite samples")
     if not 8000 <= sr <= 192000:
         raise CliError(f"{ip}: sample rate {sr} Hz is outside 8000..192000")
-    ch = x.shape[1]
-    if ch > 8:
-        raise CliError(f"{ip} has {ch} channels; at most 8 are supported")
-    op = Path(out)
-    if op.suffix.lower() not in (".wav", ".flac", ".ogg"):
-        raise CliError(f"output {op} must end in .wav, .flac or .ogg")
-    data, spec = _read_bundle(bundle_path)
-    names = [t.name for t in spec.tiers]
+    if x.shape[1] > 8:
+        raise CliError(f"{ip} has {x.shape[1]} channels; at most 8 are supported")
+    return x, int(sr)
+
+
+def convert_native(data: bytes, x: Any, sr: int, tier: str | int = 0, block: int = 512,
+                   source: str = "bundle") -> tuple[Any, dict[str, Any]]:
+    """Converts ``x`` (frames × channels) through tier ``tier`` of the bundle
+    bytes with the native runtime at rate ``sr``; the output is
+    latency-compensated (same length and timing as the input). Returns
+    (output, {"tier", "latency", "seconds", "rtf"})."""
+    import numpy as np
+
+    from voiceskin import Bundle, Voice, VoiceskinError
+    from voiceskin.format import BundleFormatError, read_bundle
+
+    try:
+        names = [t.name for t in read_bundle(data).tiers]
+    except BundleFormatError as exc:
+        raise CliError(f"{source} is not a valid bundle: {exc}") from exc
     if isinstance(tier, str) and not tier.isdigit() and tier not in names:
         raise CliError(f"bundle has no tier {tier!r}; tiers: {', '.join(names)}")
     if isinstance(tier, str) and tier.isdigit():
@@ -364,7 +371,8 @@ def render_file(bundle_path: str, inp: str, out: str, tier: str | int = 0,
     try:
         b = Bundle.from_bytes(data)
     except VoiceskinError as exc:
-        raise CliError(f"the native runtime refuses {bundle_path}: {exc}") from exc
+        raise CliError(f"the native runtime refuses {source}: {exc}") from exc
+    ch = x.shape[1]
     with b:
         v = Voice(b, sample_rate=int(sr), channels=ch, max_block=block, tier=tier)
         lat = v.latency
@@ -375,16 +383,43 @@ def render_file(bundle_path: str, inp: str, out: str, tier: str | int = 0,
             v.process_into(xin[i:i + block], y[i:i + block])
         el = time.perf_counter() - t0
         tname = v.tier_name
-    y = y[lat:]
-    write_audio_atomic(op, y if ch > 1 else y[:, 0], int(sr),
+    return y[lat:], {"tier": tname, "latency": lat, "seconds": len(x) / sr,
+                     "rtf": el / (len(x) / sr)}
+
+
+def render_file(bundle_path: str, inp: str, out: str, tier: str | int = 0,
+                block: int = 512) -> dict[str, Any]:
+    """Converts ``inp`` through tier ``tier`` of the bundle with the native
+    runtime at the file's own rate and channel count; the output is
+    latency-compensated (same length and timing as the input) and written
+    atomically. Returns {"tier", "latency", "seconds", "rtf"}."""
+    from .corpus import write_audio_atomic
+
+    x, sr = read_input_audio(inp)
+    op = Path(out)
+    if op.suffix.lower() not in (".wav", ".flac", ".ogg"):
+        raise CliError(f"output {op} must end in .wav, .flac or .ogg")
+    data, _ = _read_bundle(bundle_path)
+    y, info = convert_native(data, x, sr, tier, block, source=bundle_path)
+    write_audio_atomic(op, y if y.shape[1] > 1 else y[:, 0], sr,
                        fmt="wav" if op.suffix.lower() == ".wav" else None)
-    return {"tier": tname, "latency": lat, "seconds": len(x) / sr, "rtf": el / (len(x) / sr)}
+    return info
 
 
 def cmd_render(a: argparse.Namespace) -> int:
     r = render_file(a.bundle, a.input, a.output, a.tier)
     _console().print(f"{a.output}: {r['seconds']:.1f} s through tier [bold]{r['tier']}[/] "
                      f"(latency {r['latency']} frames compensated, {100 * r['rtf']:.2f}% real time)")
+    return EXIT_OK
+
+
+def cmd_audition(a: argparse.Namespace) -> int:
+    from .audition import audition
+
+    s = audition(a.voice, a.input, a.output_dir, out_root=a.out, bundle=a.bundle)
+    _console().print(f"{a.output_dir}: input, master and {len(s['files']) - 2} tier(s) "
+                     f"({', '.join(k for k in s['files'] if k not in ('input', 'master'))}); "
+                     f"open {Path(a.output_dir) / 'audition.html'} to listen side by side")
     return EXIT_OK
 
 
@@ -491,6 +526,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("output", metavar="OUT.wav")
     s.add_argument("-t", "--tier", default="0", help="tier name or index (default 0, the lowest)")
     s.set_defaults(func=cmd_render)
+
+    s = sub.add_parser("audition", help="one recording through the master and every tier",
+                       description="Writes input.wav, master.wav, <tier>.wav (native runtime, the "
+                                   "recording's rate, latency-compensated) and audition.html, which "
+                                   "plays them side by side.")
+    s.add_argument("voice", metavar="VOICE.toml")
+    s.add_argument("input", metavar="IN.wav")
+    s.add_argument("output_dir", metavar="OUT_DIR")
+    s.add_argument("--bundle", metavar="FILE.vskin",
+                   help="tiers from this bundle (default: OUT/<voice id>/<voice id>-<version>.vskin, "
+                        "else the trained checkpoints)")
+    s.add_argument("--out", default="out", help="folder distill wrote to (default: out)")
+    s.set_defaults(func=cmd_audition)
 
     s = sub.add_parser("list", help="voices and tiers of the bundles in a folder")
     s.add_argument("folder", nargs="?", default=".", help="folder of .vskin files (default .)")
