@@ -122,15 +122,25 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
 # ---------------------------------------------------------------- 2. cache
 
 
+_PITCH_ATTRS = ("pitch_spec", "pitch_params", "pitch_map_params")
+
+
+def master_exposes_pitch(master: Any) -> bool:
+    """Whether the master hands the student its PITCH_MAP parameters."""
+    return any(getattr(master, a, None) is not None for a in _PITCH_ATTRS)
+
+
 def pitch_spec_for(master: Any, preset: Any = None) -> "Any":
     """The PITCH_YIN/PITCH_MAP parameters the student shares with the
     master. Masters that follow the streaming pitch definition expose them
     (``pitch_spec()`` / ``pitch_params``); otherwise the tier preset's YIN
-    settings and neutral mapping statistics are used."""
+    settings and neutral mapping statistics are used, and :func:`build_cache`
+    fits the mapping's target statistics from the master's input/output
+    pairs (:mod:`voiceskin_tooling.pitchfit`)."""
     from .student import PitchSpec
 
     spec = _yin_spec(master, preset)
-    for attr in ("pitch_spec", "pitch_params", "pitch_map_params"):
+    for attr in _PITCH_ATTRS:
         v = getattr(master, attr, None)
         if v is None:
             continue
@@ -267,7 +277,7 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
     pitch = pitch_spec_for(master, preset)
     key_src = json.dumps({"master": master.fingerprint(), "pitch": asdict(pitch),
                           "train": [e.path for e in train], "held": [e.path for e in held],
-                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 3,
+                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 4,
                           "augment": [augment, cfg.augment_f0, cfg.augment_formant,
                                       cfg.augment_gain_db]},
                          sort_keys=True)
@@ -302,6 +312,16 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
             for t in tasks:
                 results.append(_convert_one(t))
                 prog.advance(task)
+    pitch_fit = None
+    if not master_exposes_pitch(master):  # audio-only master: fit PITCH_MAP from its pairs
+        from .pitchfit import fit_pitch_from_pairs
+
+        pairs = [(resample(a, manifest.sample_rate, model_sr), y)
+                 for (_, split, _), (a, y, _) in zip(entries, results) if split == "train"]
+        pitch, pitch_fit = fit_pitch_from_pairs(pitch, pairs, model_sr, StudentConfig().hop)
+        if console is not None:
+            console.log(f"{voice.id}: master exposes no pitch definition; PITCH_MAP fitted from "
+                        f"its input/output pairs: {pitch_fit}")
     scfg = StudentConfig(pitch=pitch)
     utts = []
     for (e, split, aug), (a, y, feats) in zip(entries, results):
@@ -317,7 +337,8 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
                      "f0": f0.float(), "voicing": v.float(),
                      "features": {k: torch.from_numpy(v2) for k, v2 in feats.items()}})
     refs16 = [resample(r, ref_sr, model_sr) for r in refs]
-    _atomic_torch_save({"key": key, "pitch": asdict(pitch), "master": master.config(),
+    _atomic_torch_save({"key": key, "pitch": asdict(pitch), "pitch_fit": pitch_fit,
+                        "master": master.config(),
                         "master_name": voice.master.name, "sample_rate": model_sr,
                         "utts": utts, "reference": [torch.from_numpy(r) for r in refs16],
                         "master_seconds": time.time() - t0}, path)
