@@ -8,7 +8,7 @@
  * create is counted), then thousands of vsk_voice_process calls with random
  * block sizes 1..4096 — with tier switches, mix and bypass changes and
  * resets in between — must make zero calls. Outputs must stay finite.
- * Needs glibc; elsewhere the test reports itself skipped (exit 0). */
+ * Needs glibc; elsewhere the test skips (exit 77, vsk_skip.h). */
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h> /* defines __GLIBC__ on glibc */
@@ -91,6 +91,7 @@ static long vt_disarm(void)
 #endif
 
 #include "voice_test_util.h"
+#include "vsk_skip.h"
 
 #define MAXF 4096
 static float in_buf[MAXF * 8], out_buf[MAXF * 8];
@@ -206,8 +207,7 @@ static void run_rate(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
 int main(void)
 {
 #if !VT_INTERPOSE
-    printf("test_voice_alloc: skipped (needs glibc)\n");
-    return 0;
+    return vsk_test_skip("test_voice_alloc", "needs glibc");
 #else
     vsk_bundle *b = make_bundle();
     run_rate(b, 48000, 2, 2000);

@@ -7,14 +7,14 @@
  * the control thread stops, the voice must settle on the last requested
  * state (tier level and mix). Built with -fsanitize=thread this also shows
  * the setters only touch atomics (it reports no race). Uses POSIX
- * threads; skipped where they are not available. */
+ * threads; where they are not available it skips (exit 77, vsk_skip.h). */
 #include "voice_test_util.h"
+#include "vsk_skip.h"
 
 #if !(defined(__unix__) || defined(__APPLE__))
 int main(void)
 {
-    printf("test_voice_threads: skipped (no POSIX threads)\n");
-    return 0;
+    return vsk_test_skip("test_voice_threads", "no POSIX threads");
 }
 #else
 #include <pthread.h>
