@@ -45,6 +45,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .identity import SpeakerEncoder  # noqa: F401 - re-exported (moved to identity.py)
+from .identity import cosine as _cos
+
 __all__ = ["DEFAULT_THRESHOLDS", "bars_for_tier", "check_thresholds", "qa_voice",
            "logmel_distance", "f0_track", "f0_track_harvest", "f0_errors", "SpeakerEncoder", "native_cost"]
 
@@ -164,49 +167,6 @@ def f0_errors(ref: np.ndarray, est: np.ndarray) -> dict[str, float]:
     cents = np.abs(1200 * np.log2(e[both] / r[both])) if both.any() else np.array([])
     return {"frames": int(n), "voiced_both": int(both.sum()),
             "cents": cents, "voicing_disagree": int(np.sum((r > 0) != (e > 0)))}
-
-
-class SpeakerEncoder:
-    """resemblyzer's VoiceEncoder (ships its weights), or unavailable."""
-
-    def __init__(self) -> None:
-        self.error: str | None = None
-        try:
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from resemblyzer import VoiceEncoder, preprocess_wav
-            self._enc = VoiceEncoder("cpu", verbose=False)
-            self._pre = preprocess_wav
-        except Exception as exc:  # noqa: BLE001 - optional dependency
-            self._enc = None
-            self.error = f"resemblyzer unavailable ({type(exc).__name__}: {exc})"
-
-    @property
-    def available(self) -> bool:
-        return self._enc is not None
-
-    def embed(self, x: np.ndarray, sr: int = 16000) -> np.ndarray | None:
-        if self._enc is None:
-            return None
-        w = self._pre(np.asarray(x, np.float32), source_sr=sr)
-        if len(w) < sr // 2:
-            w = np.asarray(x, np.float32)
-        return np.asarray(self._enc.embed_utterance(w), np.float64)
-
-    def target(self, refs: Sequence[np.ndarray], sr: int = 16000) -> np.ndarray | None:
-        embs = [e for e in (self.embed(r, sr) for r in refs) if e is not None]
-        if not embs:
-            return None
-        m = np.mean(embs, 0)
-        return m / (np.linalg.norm(m) + 1e-12)
-
-
-def _cos(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
-    if a is None or b is None:
-        return None
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
 # -------------------------------------------------------------- native cost
