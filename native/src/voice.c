@@ -30,6 +30,7 @@
 #endif
 #include <string.h>
 
+#include "safety.h"
 #include "voice.h"
 
 #if defined(__SSE2__) || defined(_M_X64)
@@ -250,6 +251,10 @@ static void pipe_run(vsk_voice *v, vsk_pipe *p, const float *mono, uint32_t n,
         if (p->fill < p->hop)
             break;
         vsk_graph_step(p->graph, p->runtime, p->fifo, v->step_out);
+        /* Non-finite output: the graph overflowed; re-initialise its state
+         * so nothing sticks (safety.h, stage 2). */
+        if (vsk_safe_step(v->step_out, p->hop))
+            vsk_graph_runtime_reset(p->graph, p->runtime);
         vsk_rs_push(&p->up, v->step_out, p->hop);
         p->fill = 0;
     }
@@ -303,13 +308,16 @@ static void process_chunk(vsk_voice *v, const float *in, float *out,
     const uint32_t ch = v->channels;
     const float inv = 1.0f / (float)ch;
     float *mono = v->mono;
+    /* Hostile input (NaN, Inf, huge, subnormal) is sanitised here, on the
+     * model path and below on the dry path (safety.h, stage 1). */
     if (ch == 1) {
-        memcpy(mono, in, (size_t)n * sizeof(float));
+        for (uint32_t f = 0; f < n; f++)
+            mono[f] = vsk_safe_in(in[f]);
     } else {
         for (uint32_t f = 0; f < n; f++) {
             float s = 0.0f;
             for (uint32_t c = 0; c < ch; c++)
-                s += in[(size_t)f * ch + c];
+                s += vsk_safe_in(in[(size_t)f * ch + c]);
             mono[f] = s * inv;
         }
     }
@@ -353,17 +361,17 @@ static void process_chunk(vsk_voice *v, const float *in, float *out,
         if (lat > 0) {
             float *d = v->dry + (size_t)v->dry_pos * ch;
             for (uint32_t c = 0; c < ch; c++) {
-                float x = in[base + c];
+                float x = vsk_safe_in(in[base + c]);
                 float dry = d[c];
                 d[c] = x;
-                out[base + c] = mix_sample(dry, y, wet, dw);
+                out[base + c] = vsk_safe_out(mix_sample(dry, y, wet, dw));
             }
             if (++v->dry_pos == lat)
                 v->dry_pos = 0;
         } else {
             for (uint32_t c = 0; c < ch; c++) {
-                float x = in[base + c];
-                out[base + c] = mix_sample(x, y, wet, dw);
+                float x = vsk_safe_in(in[base + c]);
+                out[base + c] = vsk_safe_out(mix_sample(x, y, wet, dw));
             }
         }
     }
