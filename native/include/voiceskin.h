@@ -16,8 +16,12 @@
  *   - Every function that can fail returns vsk_status: VSK_OK (0) or a
  *     negative error code; vsk_status_name()/vsk_status_string() describe it.
  *   - Out-parameters are written only on success.
- *   - Config structs begin with `struct_size`; fill them with the matching
- *     *_config_init() first, then change what you need.
+ *   - Config and info structs begin with `struct_size`; fill configs with
+ *     the matching *_config_init() first, then change what you need. The
+ *     library accepts any struct_size from the struct's first published size
+ *     up to its own (fields past a smaller size read as zero = default; info
+ *     fields past it are not written) and refuses a larger one with
+ *     VSK_ERR_STRUCT_TOO_NEW. New fields are only ever appended.
  *   - Enums are 32-bit integers on the wire (int32_t typedefs).
  *   - Strings are UTF-8, NUL-terminated, owned by the object that returned
  *     them and valid for its lifetime.
@@ -56,13 +60,16 @@ extern "C" {
 
 /* ---------------------------------------------------------------- versions */
 
-/** ABI version. Bumped on any incompatible change to this header. Hosts pass
+/** ABI version. Bumped only on an incompatible change (a function removed or
+ *  changed, a field moved, resized or given a new meaning); appending a
+ *  field to a struct or adding a function or status is compatible and bumps
+ *  VSK_VERSION_MINOR instead (docs/abi.md, "Growing the ABI"). Hosts pass
  *  the value they were compiled with in vsk_voice_config.abi_version and
  *  vsk_registry_config.abi_version; a mismatch gives VSK_ERR_ABI_MISMATCH. */
 #define VSK_ABI_VERSION 1
 
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 3
+#define VSK_VERSION_MINOR 4
 #define VSK_VERSION_PATCH 0
 
 /** Library version as (major << 16) | (minor << 8) | patch. [any] */
@@ -92,13 +99,60 @@ enum {
     VSK_ERR_NOT_FOUND = -13,         /* no such voice / tier / index       */
     VSK_ERR_DUPLICATE = -14,         /* registry: same voice ID & version  */
     VSK_ERR_BUFFER_TOO_SMALL = -15,  /* caller memory smaller than needed  */
-    VSK_ERR_BAD_STATE = -16          /* call not valid in object's state   */
+    VSK_ERR_BAD_STATE = -16,         /* call not valid in object's state   */
+    VSK_ERR_STRUCT_TOO_NEW = -17,    /* struct_size larger than this
+                                        library's struct (newer header)     */
+    VSK_ERR_TOO_COSTLY = -18         /* a tier's worst-case cost, computed
+                                        from its graph, exceeds the
+                                        configured max_cost_per_second      */
 };
 
 /** Symbolic name of a status, e.g. "VSK_ERR_CHECKSUM". Static. [any] */
 VSK_API const char *vsk_status_name(vsk_status status);
 /** Human-readable description of a status. Static. [any] */
 VSK_API const char *vsk_status_string(vsk_status status);
+
+/* ------------------------------------------------- allocator, log, limits */
+
+/** Optional allocator for a registry or voice (all NULL = the C heap). Used
+ *  only by [control] calls on the object it was given to, never on the
+ *  audio thread. `alloc` returns `size` bytes aligned to `alignment` (a
+ *  power of two, at most 64) or NULL; `free` gets the pointer and the size
+ *  that was asked for. Set both or neither (one alone is
+ *  VSK_ERR_INVALID_ARGUMENT). */
+typedef struct vsk_allocator {
+    void *(*alloc)(void *user, size_t size, size_t alignment);
+    void (*free)(void *user, void *ptr, size_t size);
+    void *user;
+} vsk_allocator;
+
+/** Log levels of vsk_log_fn. */
+enum { VSK_LOG_ERROR = 0, VSK_LOG_WARNING = 1, VSK_LOG_INFO = 2 };
+/** Optional log callback (NULL = silent). Called only from [control] calls
+ *  on the object it was given to (never on the audio thread), on that call's
+ *  thread, with a NUL-terminated UTF-8 message valid during the call; it
+ *  says why a call failed where the status alone does not (e.g. which tier
+ *  is too costly and by how much). */
+typedef void (*vsk_log_fn)(void *user, int32_t level, const char *message);
+
+/** Default of max_cost_per_second (registry and voice configs): worst-case
+ *  operations per second of audio one tier may need. 1e9 operations take
+ *  at most about 1 s of one 2020s x86-64 core (measured: docs/abi.md,
+ *  "Bounded cost"), so this default is a few percent of one core; the
+ *  shipped student tiers need 2-8 % of it. */
+#define VSK_DEFAULT_MAX_COST_PER_SECOND 1000000000ull
+/** max_cost_per_second value that disables the limit. */
+#define VSK_COST_UNLIMITED UINT64_MAX
+
+/** Caps on the SIMD instruction set (vsk_voice_config.max_isa). Different
+ *  instruction sets round differently (FMA, summation order); a cap makes
+ *  outputs bit-identical across machines that support it. */
+enum {
+    VSK_ISA_LEVEL_BEST = 0,     /* no cap: the best this CPU has (default) */
+    VSK_ISA_LEVEL_SCALAR = 1,   /* plain C                                 */
+    VSK_ISA_LEVEL_SIMD128 = 2,  /* SSE2 (x86-64) or NEON (AArch64)         */
+    VSK_ISA_LEVEL_AVX2 = 3      /* AVX2 + FMA (x86-64)                     */
+};
 
 /* ------------------------------------------------------------------ bundle */
 
@@ -139,7 +193,13 @@ typedef struct vsk_tier_info {
     uint32_t latency_samples;    /* algorithmic latency at model rate,
                                     excluding host resampling               */
     uint64_t parameter_count;    /* weights in this tier's graph            */
-    uint64_t flops_per_second;   /* estimated cost per second of audio      */
+    uint64_t flops_per_second;   /* the manifest's cost estimate (or the
+                                    library's if the manifest says 0):
+                                    informative only, never trusted         */
+    /* since 0.4 */
+    uint64_t cost_per_second;    /* worst-case operations per second of
+                                    audio, computed by the library from the
+                                    graph (what max_cost_per_second limits) */
 } vsk_tier_info;
 
 /** Fills `info` for tier `index` (0 .. tier_count-1). [any] */
@@ -164,11 +224,35 @@ typedef struct vsk_voice_config {
     uint32_t initial_tier;       /* tier index to start with                */
     float mix;                   /* wet amount 0..1 (1 = fully converted)   */
     uint32_t bypass;             /* nonzero = start bypassed                */
+    /* since 0.4 (an older, smaller struct_size reads these as 0) */
+    uint32_t max_isa;            /* VSK_ISA_LEVEL_*: cap on the SIMD level,
+                                    chosen once at init; 0 = best           */
+    uint32_t reserved0;          /* must be 0                               */
+    uint64_t max_cost_per_second;/* refuse a bundle any of whose tiers needs
+                                    more (VSK_ERR_TOO_COSTLY); 0 = default
+                                    VSK_DEFAULT_MAX_COST_PER_SECOND         */
+    vsk_allocator allocator;     /* vsk_voice_create's block; zeros = heap  */
+    vsk_log_fn log;              /* why init/create failed; NULL = silent   */
+    void *log_user;              /* passed to log                           */
 } vsk_voice_config;
 
-/** Defaults: 48000 Hz, 1 channel, 1024 frames, tier 0, mix 1, no bypass.
- *  [any] */
-VSK_API void vsk_voice_config_init(vsk_voice_config *config);
+/** Fills the first `struct_size` bytes of `config` with the defaults
+ *  (48000 Hz, 1 channel, 1024 frames, tier 0, mix 1, no bypass, best ISA,
+ *  default cost limit, C heap, no log) and sets config->struct_size to
+ *  `struct_size`; writes nothing past it. `struct_size` is clamped to this
+ *  library's sizeof (so a newer host's extra fields stay as they were:
+ *  zero them first). [any] */
+VSK_API void vsk_voice_config_init_size(vsk_voice_config *config,
+                                        uint32_t struct_size);
+/** The 0.3 entry point, kept for hosts built against 0.3: fills only 0.3's
+ *  32-byte struct. Through this header the name is a macro for
+ *  vsk_voice_config_init_size(config, sizeof *config), which fills the
+ *  struct this header declares. [any] */
+VSK_API void (vsk_voice_config_init)(vsk_voice_config *config);
+#ifndef VSK_BUILDING_LIBRARY
+#define vsk_voice_config_init(config) \
+    vsk_voice_config_init_size((config), (uint32_t)sizeof *(config))
+#endif
 
 /** Bytes of caller memory vsk_voice_init needs for this bundle + config.
  *  [any] */
@@ -182,7 +266,8 @@ VSK_API vsk_status vsk_voice_init(void *memory, size_t bytes,
                                   vsk_bundle *bundle,
                                   const vsk_voice_config *config,
                                   vsk_voice **out_voice);
-/** Allocates and builds a voice (one allocation). [control] */
+/** Allocates and builds a voice (one allocation, through config->allocator
+ *  when set). [control] */
 VSK_API vsk_status vsk_voice_create(vsk_bundle *bundle,
                                     const vsk_voice_config *config,
                                     vsk_voice **out_voice);
@@ -202,14 +287,36 @@ VSK_API vsk_status vsk_voice_process(vsk_voice *voice, const float *in,
  *  tier warms up in parallel, then crossfades in (see docs/abi.md), so there
  *  is no click. Latency does not change. [any-rt] */
 VSK_API vsk_status vsk_voice_set_tier(vsk_voice *voice, uint32_t tier);
-/** The tier most recently requested. [any-rt] */
+/** The tier most recently requested (initial_tier, then the last
+ *  vsk_voice_set_tier): what the voice is heading for, not necessarily
+ *  what is heard yet; see vsk_voice_get_tier_state. [any-rt] */
 VSK_API vsk_status vsk_voice_get_tier(const vsk_voice *voice,
                                       uint32_t *out_tier);
+
+/** No tier (vsk_tier_state.incoming when no switch is in progress). */
+#define VSK_NO_TIER 0xFFFFFFFFu
+
+typedef struct vsk_tier_state {
+    uint32_t struct_size;  /* = sizeof(vsk_tier_state), set by caller      */
+    uint32_t requested;    /* = vsk_voice_get_tier                          */
+    uint32_t audible;      /* the tier the output comes from; during a
+                              crossfade the outgoing one                    */
+    uint32_t incoming;     /* the tier warming up or fading in, or
+                              VSK_NO_TIER                                   */
+    uint32_t switching;    /* 1 while a switch is in progress (warm-up or
+                              crossfade), else 0                            */
+} vsk_tier_state;
+
+/** What is heard: as of the end of the last vsk_voice_process or
+ *  vsk_voice_reset on the audio thread (a request made since is in
+ *  `requested` only). [any-rt] */
+VSK_API vsk_status vsk_voice_get_tier_state(const vsk_voice *voice,
+                                            vsk_tier_state *state);
 /** Wet amount 0..1, smoothed over a few ms. [any-rt] */
 VSK_API vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet);
 /** Nonzero bypasses the model: output is the dry input delayed by the same
  *  latency (so toggling keeps sync); toggling crossfades. [any-rt] */
-VSK_API vsk_status vsk_voice_set_bypass(vsk_voice *voice, int32_t bypass);
+VSK_API vsk_status vsk_voice_set_bypass(vsk_voice *voice, uint32_t bypass);
 /** Clears all streaming state (as after create); keeps tier, mix, bypass.
  *  [audio] */
 VSK_API vsk_status vsk_voice_reset(vsk_voice *voice);
@@ -218,6 +325,10 @@ VSK_API vsk_status vsk_voice_reset(vsk_voice *voice);
  *  [any] */
 VSK_API vsk_status vsk_voice_get_latency(const vsk_voice *voice,
                                          uint32_t *out_frames);
+/** The SIMD level the voice runs (a VSK_ISA_LEVEL_* other than BEST),
+ *  chosen once at init from the CPU and config->max_isa. [any] */
+VSK_API vsk_status vsk_voice_get_isa(const vsk_voice *voice,
+                                     uint32_t *out_level);
 
 /* ---------------------------------------------------------------- registry */
 
@@ -227,10 +338,30 @@ typedef struct vsk_registry_config {
     uint32_t struct_size;        /* = sizeof(vsk_registry_config)           */
     uint32_t abi_version;        /* = VSK_ABI_VERSION                       */
     uint32_t max_voices;         /* 0 = default (256)                       */
+    /* since 0.4 (an older, smaller struct_size reads these as 0) */
+    uint32_t reserved0;          /* must be 0                               */
+    uint64_t max_cost_per_second;/* refuse a bundle any of whose tiers needs
+                                    more (VSK_ERR_TOO_COSTLY); 0 = default
+                                    VSK_DEFAULT_MAX_COST_PER_SECOND         */
+    vsk_allocator allocator;     /* the registry's own memory; zeros = heap */
+    vsk_log_fn log;              /* why an add was refused; NULL = silent   */
+    void *log_user;              /* passed to log                           */
 } vsk_registry_config;
 
-/** Defaults. [any] */
-VSK_API void vsk_registry_config_init(vsk_registry_config *config);
+/** Fills the first `struct_size` bytes of `config` with the defaults (256
+ *  voices, default cost limit, C heap, no log) and sets
+ *  config->struct_size to `struct_size` (clamped to this library's
+ *  sizeof); writes nothing past it. [any] */
+VSK_API void vsk_registry_config_init_size(vsk_registry_config *config,
+                                           uint32_t struct_size);
+/** The 0.3 entry point (fills only 0.3's 12-byte struct). Through this
+ *  header the name is a macro for vsk_registry_config_init_size(config,
+ *  sizeof *config). [any] */
+VSK_API void (vsk_registry_config_init)(vsk_registry_config *config);
+#ifndef VSK_BUILDING_LIBRARY
+#define vsk_registry_config_init(config) \
+    vsk_registry_config_init_size((config), (uint32_t)sizeof *(config))
+#endif
 /** Creates an empty registry. [control] */
 VSK_API vsk_status vsk_registry_create(const vsk_registry_config *config,
                                        vsk_registry **out_registry);
@@ -242,7 +373,11 @@ VSK_API void vsk_registry_destroy(vsk_registry *registry);
  *  a bundle whose ID is present keeps the higher semantic version (the new
  *  one replaces an older one; an older or equal one is refused with
  *  VSK_ERR_DUPLICATE and the registry is unchanged). Indexes are stable
- *  except that a replacement keeps the index of what it replaced. [control]
+ *  except that a replacement keeps the index of what it replaced and
+ *  vsk_registry_remove moves later entries down. Cost rule, checked first:
+ *  a bundle any of whose tiers needs more than the registry's
+ *  max_cost_per_second is refused with VSK_ERR_TOO_COSTLY (the log callback
+ *  says which tier and by how much). [control]
  */
 VSK_API vsk_status vsk_registry_add_bundle(vsk_registry *registry,
                                            vsk_bundle *bundle,
@@ -274,6 +409,13 @@ VSK_API vsk_status vsk_registry_get(const vsk_registry *registry,
 VSK_API vsk_status vsk_registry_find(const vsk_registry *registry,
                                      const char *voice_id,
                                      uint32_t *out_index);
+/** Removes the voice with this ID (DLC unload, hot reload) and drops the
+ *  registry's reference to its bundle (voices made from it keep theirs).
+ *  Entries after it move down one index; pointers from vsk_registry_get
+ *  for the removed entry are no longer valid unless retained.
+ *  VSK_ERR_NOT_FOUND if absent. [control] */
+VSK_API vsk_status vsk_registry_remove(vsk_registry *registry,
+                                       const char *voice_id);
 
 #ifdef __cplusplus
 }

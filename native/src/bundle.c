@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "crc32.h"
 #include "cursor.h"
 #include "voiceskin.h"
@@ -459,6 +460,12 @@ static vsk_status parse_graphs(vsk_bundle *b, const vsk_section *secs,
                 ? t->manifest_flops_per_second
                 : flops_per_second(t->graph.flops_per_step,
                                    t->model_sample_rate, t->hop_samples);
+        /* Rounded up: a bound. */
+        t->cost_per_second =
+            flops_per_second(t->graph.cost_per_step, t->model_sample_rate,
+                             t->hop_samples);
+        if (t->cost_per_second < UINT64_MAX)
+            t->cost_per_second++;
     }
     return VSK_OK;
 }
@@ -614,15 +621,20 @@ void vsk_bundle_release(vsk_bundle *bundle)
 
 vsk_status vsk_bundle_get_info(const vsk_bundle *bundle, vsk_bundle_info *info)
 {
+    vsk_bundle_info full;
+    vsk_status st;
     if (!bundle || !info)
         return VSK_ERR_INVALID_ARGUMENT;
-    if (info->struct_size != sizeof *info)
-        return VSK_ERR_ABI_MISMATCH;
-    info->voice_id = bundle->voice_id;
-    info->display_name = bundle->display_name;
-    info->version = bundle->version;
-    info->tier_count = bundle->tier_count;
-    info->format_version = bundle->format_version;
+    if ((st = vsk_struct_size_check(info->struct_size, VSK_BUNDLE_INFO_MIN_SIZE,
+                                    sizeof full)) != VSK_OK)
+        return st;
+    memset(&full, 0, sizeof full);
+    full.voice_id = bundle->voice_id;
+    full.display_name = bundle->display_name;
+    full.version = bundle->version;
+    full.tier_count = bundle->tier_count;
+    full.format_version = bundle->format_version;
+    vsk_struct_store(info, &full, info->struct_size);
     return VSK_OK;
 }
 
@@ -630,19 +642,25 @@ vsk_status vsk_bundle_get_tier_info(const vsk_bundle *bundle, uint32_t index,
                                     vsk_tier_info *info)
 {
     const vsk_tier *t;
+    vsk_tier_info full;
+    vsk_status st;
     if (!bundle || !info)
         return VSK_ERR_INVALID_ARGUMENT;
-    if (info->struct_size != sizeof *info)
-        return VSK_ERR_ABI_MISMATCH;
+    if ((st = vsk_struct_size_check(info->struct_size, VSK_TIER_INFO_MIN_SIZE,
+                                    sizeof full)) != VSK_OK)
+        return st;
     if (index >= bundle->tier_count)
         return VSK_ERR_NOT_FOUND;
     t = &bundle->tiers[index];
-    info->name = t->name;
-    info->model_sample_rate = t->model_sample_rate;
-    info->hop_samples = t->hop_samples;
-    info->latency_samples = t->latency_samples;
-    info->parameter_count = t->parameter_count;
-    info->flops_per_second = t->flops_per_second;
+    memset(&full, 0, sizeof full);
+    full.name = t->name;
+    full.model_sample_rate = t->model_sample_rate;
+    full.hop_samples = t->hop_samples;
+    full.latency_samples = t->latency_samples;
+    full.parameter_count = t->parameter_count;
+    full.flops_per_second = t->flops_per_second;
+    full.cost_per_second = t->cost_per_second;
+    vsk_struct_store(info, &full, info->struct_size);
     return VSK_OK;
 }
 
@@ -659,4 +677,41 @@ vsk_status vsk_bundle_find_tier(const vsk_bundle *bundle, const char *name,
         }
     }
     return VSK_ERR_NOT_FOUND;
+}
+
+/* ------------------------------------------------------------ cost rule */
+
+int vsk_bundle_cost_ok(const vsk_bundle *b, uint64_t limit)
+{
+    uint32_t i;
+    if (limit == 0)
+        limit = VSK_DEFAULT_MAX_COST_PER_SECOND;
+    for (i = 0; i < b->tier_count; i++)
+        if (b->tiers[i].cost_per_second > limit)
+            return 0;
+    return 1;
+}
+
+vsk_status vsk_bundle_check_cost(const vsk_bundle *b, uint64_t limit,
+                                 vsk_log_fn log, void *log_user,
+                                 const char *who)
+{
+    uint32_t i;
+    if (limit == 0)
+        limit = VSK_DEFAULT_MAX_COST_PER_SECOND;
+    for (i = 0; i < b->tier_count; i++) {
+        const vsk_tier *t = &b->tiers[i];
+        if (t->cost_per_second <= limit)
+            continue;
+        vsk_logf(log, log_user, VSK_LOG_ERROR,
+                 "%s: voice '%s' %s, tier %u '%s' needs %.3g operations per "
+                 "second of audio in the worst case (computed from its graph: "
+                 "%u Hz, hop %u), over the limit %.3g (max_cost_per_second); "
+                 "VSK_ERR_TOO_COSTLY",
+                 who, b->voice_id, b->version, (unsigned)i, t->name,
+                 (double)t->cost_per_second, (unsigned)t->model_sample_rate,
+                 (unsigned)t->hop_samples, (double)limit);
+        return VSK_ERR_TOO_COSTLY;
+    }
+    return VSK_OK;
 }

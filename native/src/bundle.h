@@ -18,6 +18,8 @@ typedef struct vsk_tier {
     uint64_t flops_per_second;    /* likewise (graph estimate if manifest 0) */
     uint64_t manifest_parameter_count;   /* as written in the MANIFEST */
     uint64_t manifest_flops_per_second;  /* as written in the MANIFEST */
+    uint64_t cost_per_second;     /* worst case from the graph (never the
+                                     manifest): what cost limits check */
     vsk_graph graph;
 } vsk_tier;
 
@@ -39,5 +41,16 @@ struct vsk_bundle {
     size_t qa_size;
     void *data_alloc;             /* what malloc returned for data (freed) */
 };
+
+/* The cost rule (docs/abi.md, "Bounded cost"): VSK_OK when every tier's
+ * cost_per_second is at most `limit` (0 = VSK_DEFAULT_MAX_COST_PER_SECOND),
+ * else VSK_ERR_TOO_COSTLY after logging which tier, its cost and the limit
+ * through `log` (may be NULL). `who` names the refusing call in the
+ * message. Control threads (it may log). */
+vsk_status vsk_bundle_check_cost(const vsk_bundle *b, uint64_t limit,
+                                 vsk_log_fn log, void *log_user,
+                                 const char *who);
+/* 1 if every tier fits `limit` (0 = default); no logging, any thread. */
+int vsk_bundle_cost_ok(const vsk_bundle *b, uint64_t limit);
 
 #endif

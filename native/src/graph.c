@@ -17,7 +17,8 @@
  * iattr, fattr]. vsk_graph_free frees g->nodes.
  *
  * Runtime block (caller memory, 64-byte aligned):
- *   [value pointer table, padded to 64][values][node states]
+ *   [header: isa, padded to 64][value pointer table, padded to 64][values]
+ *   [node states]
  * The pointer table is built by vsk_graph_runtime_init, so the block holds
  * absolute pointers into itself: it must not be moved or copied after
  * init (re-run init if it is). */
@@ -215,9 +216,23 @@ static vsk_status plan(vsk_graph *g, uint32_t **const_ids,
     if (g->values_bytes > VSK_GRAPH_MAX_RUNTIME_BYTES)
         return VSK_ERR_TOO_LARGE;
 
+    /* Which values a FRAME writes (PITCH_YIN's worst case depends on it). */
+    seen = (uint8_t *)calloc(g->value_count, 1);
+    if (!seen)
+        return VSK_ERR_NO_MEMORY;
+    for (i = 0; i < g->node_count; i++)
+        if (g->nodes[i].op == VSK_OP_FRAME)
+            seen[g->nodes[i].out[0]] = 1;
+    for (i = 0; i < g->node_count; i++)
+        g->nodes[i].in_slides =
+            g->nodes[i].n_in >= 1 && seen[g->nodes[i].in[0]];
+    free(seen);
+
     total = g->values_bytes;
     off = 0;
     g->flops_per_step = 0;
+    /* Worst case: the step's input and output copies, then every node. */
+    g->cost_per_step = 2ull * g->hop;
     g->warmup_samples = 0;
     for (i = 0; i < g->node_count; i++) {
         vsk_node *n = &g->nodes[i];
@@ -235,6 +250,10 @@ static vsk_status plan(vsk_graph *g, uint32_t **const_ids,
         if (op->flops)
             g->flops_per_step =
                 sat_add(g->flops_per_step, op->flops(n, g->value_size));
+        g->cost_per_step = sat_add(g->cost_per_step, VSK_COST_NODE);
+        if (op->cost)
+            g->cost_per_step =
+                sat_add(g->cost_per_step, op->cost(n, g->value_size));
         if (n->op == VSK_OP_FRAME && n->n_iattr >= 1 && n->iattr[0] > 0 &&
             (uint32_t)n->iattr[0] > g->warmup_samples)
             g->warmup_samples = (uint32_t)n->iattr[0];
@@ -325,6 +344,12 @@ void vsk_graph_free(vsk_graph *g)
     memset(g, 0, sizeof *g);
 }
 
+/* The block's header: what init recorded for reset. */
+typedef struct vsk_runtime_hdr {
+    uint32_t isa;
+} vsk_runtime_hdr;
+#define VSK_RUNTIME_HDR_BYTES ((size_t)64)
+
 static size_t ptr_table_bytes(const vsk_graph *g)
 {
     return VSK_ALIGN64((size_t)g->value_count * sizeof(float *));
@@ -332,14 +357,16 @@ static size_t ptr_table_bytes(const vsk_graph *g)
 
 size_t vsk_graph_runtime_bytes(const vsk_graph *g)
 {
-    return ptr_table_bytes(g) + g->values_bytes + g->state_bytes;
+    return VSK_RUNTIME_HDR_BYTES + ptr_table_bytes(g) + g->values_bytes +
+           g->state_bytes;
 }
 
-void vsk_graph_runtime_init(const vsk_graph *g, void *mem)
+void vsk_graph_runtime_init(const vsk_graph *g, void *mem, uint32_t isa)
 {
-    float **ptrs = (float **)mem;
-    uint8_t *values = (uint8_t *)mem + ptr_table_bytes(g);
+    float **ptrs = (float **)(void *)((uint8_t *)mem + VSK_RUNTIME_HDR_BYTES);
+    uint8_t *values = (uint8_t *)ptrs + ptr_table_bytes(g);
     uint32_t i;
+    ((vsk_runtime_hdr *)mem)->isa = isa;
     for (i = 0; i < g->value_count; i++)
         ptrs[i] = (float *)(void *)(values + g->value_offset[i]);
     vsk_graph_runtime_reset(g, mem);
@@ -347,7 +374,9 @@ void vsk_graph_runtime_init(const vsk_graph *g, void *mem)
 
 void vsk_graph_runtime_reset(const vsk_graph *g, void *mem)
 {
-    uint8_t *values = (uint8_t *)mem + ptr_table_bytes(g);
+    const uint32_t isa = ((const vsk_runtime_hdr *)mem)->isa;
+    uint8_t *values = (uint8_t *)mem + VSK_RUNTIME_HDR_BYTES +
+                      ptr_table_bytes(g);
     uint8_t *states = values + g->values_bytes;
     uint32_t i;
     memset(values, 0, g->values_bytes + g->state_bytes);
@@ -355,15 +384,15 @@ void vsk_graph_runtime_reset(const vsk_graph *g, void *mem)
         const vsk_node *n = &g->nodes[i];
         const vsk_op_def *op = vsk_op_lookup(n->op);
         if (op && op->reset)
-            op->reset(n, states + n->state_offset);
+            op->reset(n, states + n->state_offset, isa);
     }
 }
 
 void vsk_graph_step(const vsk_graph *g, void *mem, const float *in,
                     float *out)
 {
-    float **ptrs = (float **)mem;
-    uint8_t *states = (uint8_t *)mem + ptr_table_bytes(g) + g->values_bytes;
+    float **ptrs = (float **)(void *)((uint8_t *)mem + VSK_RUNTIME_HDR_BYTES);
+    uint8_t *states = (uint8_t *)ptrs + ptr_table_bytes(g) + g->values_bytes;
     uint32_t i;
     memcpy(ptrs[g->input_value], in, (size_t)g->hop * sizeof(float));
     for (i = 0; i < g->node_count; i++) {

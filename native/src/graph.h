@@ -17,7 +17,8 @@ typedef struct vsk_graph {
     vsk_node *nodes;
     size_t values_bytes;          /* total bytes of all values */
     size_t state_bytes;           /* total bytes of all node states */
-    uint64_t flops_per_step;
+    uint64_t flops_per_step;      /* typical estimate (ops' flops) */
+    uint64_t cost_per_step;       /* worst case (ops' cost + copies) */
     uint64_t parameter_count;     /* distinct const elements read */
     uint32_t warmup_samples;      /* largest FRAME window (history needed) */
 } vsk_graph;
@@ -32,9 +33,11 @@ vsk_status vsk_graph_parse(vsk_graph *g, const uint8_t *data, size_t size,
 void vsk_graph_free(vsk_graph *g);
 
 /* Per-voice runtime state of one graph lives in caller memory of
- * vsk_graph_runtime_bytes(g) bytes (64-byte aligned). */
+ * vsk_graph_runtime_bytes(g) bytes (64-byte aligned). init (control
+ * thread) records `isa` (kernels.h, chosen once by the voice) in the block
+ * and resets; reset (real-time safe) reuses it. */
 size_t vsk_graph_runtime_bytes(const vsk_graph *g);
-void vsk_graph_runtime_init(const vsk_graph *g, void *mem);   /* = reset */
+void vsk_graph_runtime_init(const vsk_graph *g, void *mem, uint32_t isa);
 void vsk_graph_runtime_reset(const vsk_graph *g, void *mem);
 /* One step: reads g->hop samples from `in`, writes g->hop to `out`.
  * Real-time safe. */

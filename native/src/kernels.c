@@ -36,8 +36,14 @@ static int x86_has_avx2_fma(void)
 }
 #endif
 
+/* Tests count CPUID paths by defining this (test_audio_no_cpuid.c). */
+#ifndef VSK_TEST_CPUID_HOOK
+#define VSK_TEST_CPUID_HOOK() ((void)0)
+#endif
+
 uint32_t vsk_isa_detect(void)
 {
+    VSK_TEST_CPUID_HOOK();
 #if defined(VSK_X86)
     return x86_has_avx2_fma() ? VSK_ISA_AVX2 : VSK_ISA_SSE2;
 #elif defined(VSK_NEON)
@@ -49,6 +55,7 @@ uint32_t vsk_isa_detect(void)
 
 int vsk_isa_available(uint32_t isa)
 {
+    VSK_TEST_CPUID_HOOK();
     switch (isa) {
     case VSK_ISA_SCALAR: return 1;
 #if defined(VSK_X86)

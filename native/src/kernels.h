@@ -2,10 +2,13 @@
  * matrix-vector) with one plain-C reference and SIMD variants.
  *
  * The instruction set is chosen at run time by vsk_isa_detect() (CPUID on
- * x86; NEON is baseline on aarch64). Nothing is cached globally: ops call
- * vsk_isa_detect() in their reset and keep the answer in their node state,
- * then pass it to every kernel call. All variants compute the same maths;
- * they differ only in float rounding (summation order, FMA). */
+ * x86; NEON is baseline on aarch64), once per voice at init (abi.c,
+ * vsk_isa_select, which also applies vsk_voice_config.max_isa). Nothing is
+ * cached globally: the voice hands the choice to its resamplers and graph
+ * runtimes, whose op resets keep it in their node state, and every kernel
+ * call takes it as an argument. No [audio] call reaches CPUID
+ * (native/tests/test_audio_no_cpuid.c). All variants compute the same
+ * maths; they differ only in float rounding (summation order, FMA). */
 #ifndef VSK_KERNELS_H
 #define VSK_KERNELS_H
 
@@ -21,7 +24,7 @@ enum {
 };
 
 /* Best instruction set of this CPU that this build can use. Costs a CPUID
- * (may trap in a VM): call it at reset, not per step. */
+ * (may trap in a VM): control threads only, never on the audio thread. */
 uint32_t vsk_isa_detect(void);
 /* Whether `isa` can run here (for tests). */
 int vsk_isa_available(uint32_t isa);

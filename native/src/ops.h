@@ -44,26 +44,49 @@ typedef struct vsk_node {
                                        their in/out sizes here */
     size_t state_offset;            /* bytes into the voice's state block */
     size_t state_bytes;             /* from op->state_bytes */
+    uint32_t in_slides;             /* set by the planner: in[0] is written
+                                       by a FRAME node, so consecutive steps
+                                       see it shifted by hop (PITCH_YIN's
+                                       incremental path always applies) */
 } vsk_node;
 
 /* Per-op behaviour. All functions are pure with respect to global state.
  *  validate:    check arity, attrs, value sizes (value_size[id]) and const
  *               shapes; return VSK_OK, VSK_ERR_CORRUPT or VSK_ERR_TOO_LARGE.
  *  state_bytes: bytes of per-voice state (incl. scratch), multiple of 64.
- *  reset:       put state into its initial (zero) condition.
+ *  reset:       put state into its initial (zero) condition; `isa` is the
+ *               voice's instruction set (kernels.h), chosen once at init:
+ *               reset runs on the audio thread and must not detect it.
  *  run:         one graph step. values[id] points to each value's floats
  *               (64-byte aligned). Must not allocate, lock or do I/O.
- *  flops:       estimated floating point operations per step.
- *  params:      number of weights this node reads from its consts. */
+ *  flops:       estimated floating point operations per step (typical
+ *               path; reported to hosts when the manifest says 0).
+ *  cost:        worst-case operations of one step over every path run()
+ *               can take, in the unit of docs/abi.md "Bounded cost" (one
+ *               vectorised multiply-add or one float moved = 1; scalar
+ *               loops and libm calls weighted by what they cost). Must be
+ *               an upper bound: the runtime refuses bundles on it. */
 typedef struct vsk_op_def {
     const char *name;
     vsk_status (*validate)(const vsk_node *node, const uint32_t *value_size,
                            uint32_t value_count);
     size_t (*state_bytes)(const vsk_node *node, const uint32_t *value_size);
-    void (*reset)(const vsk_node *node, void *state);
+    void (*reset)(const vsk_node *node, void *state, uint32_t isa);
     void (*run)(const vsk_node *node, float *const *values, void *state);
     uint64_t (*flops)(const vsk_node *node, const uint32_t *value_size);
+    uint64_t (*cost)(const vsk_node *node, const uint32_t *value_size);
 } vsk_op_def;
+
+/* Cost weights (docs/abi.md, "Bounded cost"), in units of one vectorised
+ * multiply-add (or one float copied): per element of a SIMD polynomial
+ * (tanh, sigmoid), per element of a scalar loop (branches, conversions,
+ * divisions), per libm call (log, exp, sin, cos, sqrt), per node and step.
+ * Calibrated so that one unit costs about the same time whatever the op
+ * (benchmarks/bench_cost.py). */
+#define VSK_COST_SIMD_FN 4u
+#define VSK_COST_SCALAR 16u
+#define VSK_COST_LIBM 64u
+#define VSK_COST_NODE 64u
 
 /* The op table; NULL for codes this build does not know. */
 const vsk_op_def *vsk_op_lookup(uint32_t op);

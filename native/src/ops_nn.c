@@ -24,10 +24,10 @@ static vsk_status linear_validate(const vsk_node *n, const uint32_t *vs, uint32_
     return VSK_OK;
 }
 static size_t hdr_state_bytes(const vsk_node *n, const uint32_t *vs) { return HDR; }
-static void hdr_reset(const vsk_node *n, void *state)
+static void hdr_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     memset(state, 0, HDR);
-    ((nn_hdr *)state)->isa = vsk_isa_detect();
+    ((nn_hdr *)state)->isa = isa;
 }
 static void linear_run(const vsk_node *n, float *const *v, void *state)
 {
@@ -40,15 +40,19 @@ static uint64_t linear_flops(const vsk_node *n, const uint32_t *vs)
 {
     return 2ull * n->const_[0]->count + (n->n_const == 2 ? n->const_[0]->dims[0] : 0);
 }
+static uint64_t linear_cost(const vsk_node *n, const uint32_t *vs)
+{
+    return n->const_[0]->count + 2ull * vs[n->out[0]];
+}
 const vsk_op_def vsk_op_def_linear = {"LINEAR", linear_validate, hdr_state_bytes,
-                                      hdr_reset, linear_run, linear_flops};
+                                      hdr_reset, linear_run, linear_flops, linear_cost};
 
 /* ------------------------------------------------------------------- ACT */
 
 enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_SOFTPLUS, ACT_EXP_SIGMOID, ACT_COUNT };
 
 static size_t no_state(const vsk_node *n, const uint32_t *vs) { return 0; }
-static void no_reset(const vsk_node *n, void *state) {}
+static void no_reset(const vsk_node *n, void *state, uint32_t isa) {}
 
 static vsk_status unary_sizes(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
@@ -85,8 +89,17 @@ static uint64_t act_flops(const vsk_node *n, const uint32_t *vs)
     return (n->iattr[0] == ACT_IDENTITY ? 0u : n->iattr[0] == ACT_RELU ? 1u : 20u) *
            (uint64_t)vs[n->in[0]];
 }
+static uint64_t act_cost(const vsk_node *n, const uint32_t *vs)
+{
+    /* every kind at its dearest ISA path: softplus is two libm calls */
+    uint64_t per = n->iattr[0] == ACT_IDENTITY ? 1u
+                 : n->iattr[0] == ACT_RELU ? 2u
+                 : n->iattr[0] == ACT_SOFTPLUS ? 2u * VSK_COST_LIBM
+                 : VSK_COST_SIMD_FN;
+    return per * (uint64_t)vs[n->in[0]];
+}
 const vsk_op_def vsk_op_def_act = {"ACT", act_validate, hdr_state_bytes, hdr_reset, act_run,
-                                   act_flops};
+                                   act_flops, act_cost};
 
 /* ------------------------------------------------------------------- LOG */
 
@@ -105,7 +118,12 @@ static void log_run(const vsk_node *n, float *const *v, void *state)
         y[i] = logf(x[i] > eps ? x[i] : eps);
 }
 static uint64_t log_flops(const vsk_node *n, const uint32_t *vs) { return 20ull * vs[n->in[0]]; }
-const vsk_op_def vsk_op_def_log = {"LOG", log_validate, no_state, no_reset, log_run, log_flops};
+static uint64_t log_cost(const vsk_node *n, const uint32_t *vs)
+{
+    return (uint64_t)VSK_COST_LIBM * vs[n->in[0]];
+}
+const vsk_op_def vsk_op_def_log = {"LOG", log_validate, no_state, no_reset, log_run, log_flops,
+                                   log_cost};
 
 /* ---------------------------------------------------------------- CONV1D */
 /* State: header (isa, ring position) | ring of L = (K−1)·d past inputs
@@ -140,12 +158,12 @@ static size_t conv_state_bytes(const vsk_node *n, const uint32_t *vs)
     return HDR + vsk_align64((size_t)L * cin * sizeof(float)) +
            vsk_align64((size_t)cin * k * sizeof(float));
 }
-static void conv_reset(const vsk_node *n, void *state)
+static void conv_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     uint32_t cout, cin, k; uint64_t L;
     conv_dims(n, &cout, &cin, &k, &L);
     memset(state, 0, conv_state_bytes(n, NULL));
-    ((nn_hdr *)state)->isa = vsk_isa_detect();
+    ((nn_hdr *)state)->isa = isa;
 }
 static void conv_run(const vsk_node *n, float *const *v, void *state)
 {
@@ -172,8 +190,15 @@ static uint64_t conv_flops(const vsk_node *n, const uint32_t *vs)
 {
     return 2ull * n->const_[0]->count + n->const_[0]->dims[0];
 }
+static uint64_t conv_cost(const vsk_node *n, const uint32_t *vs)
+{
+    /* gather Cin·K (strided), the matvec, the ring update */
+    const vsk_tensor *W = n->const_[0];
+    return W->count + (uint64_t)VSK_COST_SCALAR * W->dims[1] * W->dims[2] / 4u +
+           2ull * W->dims[0] + W->dims[1];
+}
 const vsk_op_def vsk_op_def_conv1d = {"CONV1D", conv_validate, conv_state_bytes,
-                                      conv_reset, conv_run, conv_flops};
+                                      conv_reset, conv_run, conv_flops, conv_cost};
 
 /* ------------------------------------------------------------------- GRU */
 /* State: header | h[H] | gi[3H] | gh[3H] (each 64-aligned). */
@@ -195,10 +220,10 @@ static size_t gru_state_bytes(const vsk_node *n, const uint32_t *vs)
     size_t H = n->const_[1]->dims[1];
     return HDR + vsk_align64(H * 4) + 2 * vsk_align64(3 * H * 4);
 }
-static void gru_reset(const vsk_node *n, void *state)
+static void gru_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     memset(state, 0, gru_state_bytes(n, NULL));
-    ((nn_hdr *)state)->isa = vsk_isa_detect();
+    ((nn_hdr *)state)->isa = isa;
 }
 static void gru_run(const vsk_node *n, float *const *v, void *state)
 {
@@ -226,8 +251,13 @@ static uint64_t gru_flops(const vsk_node *n, const uint32_t *vs)
     uint64_t H = n->const_[1]->dims[1];
     return 2ull * (n->const_[0]->count + n->const_[1]->count) + 6 * H + 60 * H;
 }
+static uint64_t gru_cost(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t H = n->const_[1]->dims[1];
+    return n->const_[0]->count + n->const_[1]->count + 12 * H + 3 * H * VSK_COST_SIMD_FN;
+}
 const vsk_op_def vsk_op_def_gru = {"GRU", gru_validate, gru_state_bytes, gru_reset,
-                                   gru_run, gru_flops};
+                                   gru_run, gru_flops, gru_cost};
 
 /* ------------------------------------------------------ CONCAT and SLICE */
 
@@ -250,8 +280,9 @@ static void concat_run(const vsk_node *n, float *const *v, void *state)
     }
 }
 static uint64_t zero_flops(const vsk_node *n, const uint32_t *vs) { return 0; }
+static uint64_t copy_cost(const vsk_node *n, const uint32_t *vs) { return vs[n->out[0]]; }
 const vsk_op_def vsk_op_def_concat = {"CONCAT", concat_validate, no_state, no_reset,
-                                      concat_run, zero_flops};
+                                      concat_run, zero_flops, copy_cost};
 
 static vsk_status slice_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
@@ -267,7 +298,7 @@ static void slice_run(const vsk_node *n, float *const *v, void *state)
     memcpy(v[n->out[0]], v[n->in[0]] + nonneg(n->iattr[0]), nonneg(n->iattr[1]) * sizeof(float));
 }
 const vsk_op_def vsk_op_def_slice = {"SLICE", slice_validate, no_state, no_reset,
-                                     slice_run, zero_flops};
+                                     slice_run, zero_flops, copy_cost};
 
 /* ------------------------------------------------------- ADD, MUL, AFFINE */
 
@@ -290,10 +321,11 @@ static void mul_run(const vsk_node *n, float *const *v, void *state)
     for (uint32_t i = 0, len = vsk_out_size(n, 0); i < len; ++i) y[i] = a[i] * b[i];
 }
 static uint64_t elem_flops(const vsk_node *n, const uint32_t *vs) { return vs[n->out[0]]; }
+static uint64_t elem_cost(const vsk_node *n, const uint32_t *vs) { return 2ull * vs[n->out[0]]; }
 const vsk_op_def vsk_op_def_add = {"ADD", binary_validate, no_state, no_reset, add_run,
-                                   elem_flops};
+                                   elem_flops, elem_cost};
 const vsk_op_def vsk_op_def_mul = {"MUL", binary_validate, no_state, no_reset, mul_run,
-                                   elem_flops};
+                                   elem_flops, elem_cost};
 
 static vsk_status affine_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
@@ -310,8 +342,9 @@ static void affine_run(const vsk_node *n, float *const *v, void *state)
     for (uint32_t i = 0, len = vsk_in_size(n, 0); i < len; ++i) y[i] = x[i] * s[i] + t[i];
 }
 static uint64_t affine_flops(const vsk_node *n, const uint32_t *vs) { return 2ull * vs[n->in[0]]; }
+static uint64_t affine_cost(const vsk_node *n, const uint32_t *vs) { return 3ull * vs[n->in[0]]; }
 const vsk_op_def vsk_op_def_affine = {"AFFINE", affine_validate, no_state, no_reset,
-                                      affine_run, affine_flops};
+                                      affine_run, affine_flops, affine_cost};
 
 /* ---------------------------------------------------------------- ARGMIN */
 /* Stateless. In double: the first index of the smallest finite element (0 if
@@ -342,5 +375,9 @@ static void argmin_run(const vsk_node *n, float *const *v, void *state)
     v[n->out[0]][0] = (float)p;
 }
 static uint64_t argmin_flops(const vsk_node *n, const uint32_t *vs) { return 2ull * vs[n->in[0]]; }
+static uint64_t argmin_cost(const vsk_node *n, const uint32_t *vs)
+{
+    return (uint64_t)VSK_COST_SCALAR * vs[n->in[0]] + VSK_COST_SCALAR;
+}
 const vsk_op_def vsk_op_def_argmin = {"ARGMIN", argmin_validate, no_state, no_reset,
-                                      argmin_run, argmin_flops};
+                                      argmin_run, argmin_flops, argmin_cost};

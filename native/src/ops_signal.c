@@ -27,7 +27,7 @@ static size_t frame_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
     return vsk_align64((size_t)n->iattr[0] * sizeof(float));
 }
-static void frame_reset(const vsk_node *n, void *state)
+static void frame_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     memset(state, 0, frame_state_bytes(n, NULL));
 }
@@ -40,8 +40,21 @@ static void frame_run(const vsk_node *n, float *const *v, void *state)
     memcpy(buf, y, win * sizeof(float));
 }
 static uint64_t frame_flops(const vsk_node *n, const uint32_t *vs) { return 0; }
+static uint64_t frame_cost(const vsk_node *n, const uint32_t *vs)
+{
+    return 2ull * (uint64_t)n->iattr[0];   /* the window copied twice */
+}
 const vsk_op_def vsk_op_def_frame = {"FRAME", frame_validate, frame_state_bytes,
-                                     frame_reset, frame_run, frame_flops};
+                                     frame_reset, frame_run, frame_flops, frame_cost};
+
+/* A real FFT of n (power of two or as fft.c allows) in double: about
+ * 5·n·log2(n) units, whatever the ISA. */
+static uint64_t fft_cost(uint64_t n)
+{
+    uint64_t lg = 1;
+    while ((1ull << lg) < n) ++lg;
+    return 5ull * n * lg;
+}
 
 /* -------------------------------------------------------------- STFT_MAG */
 /* State: header (isa) | rfft table | buf[n + 2] (doubles). */
@@ -66,11 +79,11 @@ static size_t stft_state_bytes(const vsk_node *n, const uint32_t *vs)
     uint32_t nfft = (uint32_t)n->iattr[0];
     return HDR + stft_table_bytes(nfft) + vsk_align64((nfft + 2) * sizeof(double));
 }
-static void stft_reset(const vsk_node *n, void *state)
+static void stft_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     uint32_t nfft = (uint32_t)n->iattr[0];
     memset(state, 0, stft_state_bytes(n, NULL));
-    *(uint32_t *)state = vsk_isa_detect();
+    *(uint32_t *)state = isa;
     vsk_rfft_init(nfft, (double *)((char *)state + HDR));
 }
 static void stft_run(const vsk_node *n, float *const *v, void *state)
@@ -91,8 +104,14 @@ static uint64_t stft_flops(const vsk_node *n, const uint32_t *vs)
     while ((1ull << lg) < nfft) ++lg;
     return nfft + 5 * (nfft / 2) * (lg ? lg - 1 : 0) + 10 * nfft + 4 * (nfft / 2 + 1);
 }
+static uint64_t stft_cost(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t nfft = (uint64_t)n->iattr[0];
+    return 2ull * vs[n->in[0]] + nfft + fft_cost(nfft) +
+           (uint64_t)VSK_COST_SIMD_FN * (nfft / 2 + 1);
+}
 const vsk_op_def vsk_op_def_stft_mag = {"STFT_MAG", stft_validate, stft_state_bytes,
-                                        stft_reset, stft_run, stft_flops};
+                                        stft_reset, stft_run, stft_flops, stft_cost};
 
 /* ------------------------------------------------------------- PITCH_YIN */
 /* d(τ) is a sum over j < W, computed in double from exact differences
@@ -177,12 +196,12 @@ static size_t yin_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
     return yin_plan(n, vs[n->in[0]]).total;
 }
-static void yin_reset(const vsk_node *n, void *state)
+static void yin_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     /* all zero = consistent with an all-zero previous frame */
     memset(state, 0, yin_plan(n, vsk_in_size(n, 0)).total);
     yin_hdr *hd = state;
-    hd->isa = vsk_isa_detect();
+    hd->isa = isa;
     hd->valid = 1;
 }
 static void yin_run(const vsk_node *n, float *const *v, void *state)
@@ -275,8 +294,29 @@ static uint64_t yin_flops(const vsk_node *n, const uint32_t *vs)
     return 3ull * cols * (uint64_t)tmax + (uint64_t)L.q * (uint64_t)tmax + 2ull * N +
            8ull * (uint64_t)tmax;
 }
+static uint64_t yin_cost(const vsk_node *n, const uint32_t *vs)
+{
+    uint32_t N = vs[n->in[0]];
+    int64_t tmin, tmax;
+    yin_taus(n, N, &tmin, &tmax);
+    const yin_layout L = yin_plan(n, N);
+    const uint64_t T = (uint64_t)tmax;
+    /* the frame widened to double, its energy */
+    uint64_t c = 2ull * N;
+    if (L.q > 0) {
+        /* compare + keep the frame; the blocks that enter: hop/g of them
+         * when the input is a FRAME's (it always slides by hop), else all
+         * q (any other input recomputes every block) */
+        uint64_t blocks = n->in_slides ? n->hop / L.g : L.q;
+        c += 2ull * N + 2ull * blocks * L.g * T + L.q * T;
+    }
+    /* the head (all of W without blocks), d' (a division per lag), the
+     * two searches over the lags, f0 */
+    c += 2ull * L.r * T + 3ull * VSK_COST_SCALAR * T + VSK_COST_LIBM;
+    return c;
+}
 const vsk_op_def vsk_op_def_pitch_yin = {"PITCH_YIN", yin_validate, yin_state_bytes,
-                                         yin_reset, yin_run, yin_flops};
+                                         yin_reset, yin_run, yin_flops, yin_cost};
 
 /* ------------------------------------------------------------- PITCH_MAP */
 
@@ -291,7 +331,7 @@ static vsk_status pmap_validate(const vsk_node *n, const uint32_t *vs, uint32_t 
     return VSK_OK;
 }
 static size_t pmap_state_bytes(const vsk_node *n, const uint32_t *vs) { return 64; }
-static void pmap_reset(const vsk_node *n, void *state) { memset(state, 0, 64); }
+static void pmap_reset(const vsk_node *n, void *state, uint32_t isa) { memset(state, 0, 64); }
 static void pmap_run(const vsk_node *n, float *const *v, void *state)
 {
     pmap_state *s = state;
@@ -315,8 +355,9 @@ static void pmap_run(const vsk_node *n, float *const *v, void *state)
     y[0] = (float)exp(t_mu + t_sigma * (l - mu) / sigma);
 }
 static uint64_t pmap_flops(const vsk_node *n, const uint32_t *vs) { return 80; }
+static uint64_t pmap_cost(const vsk_node *n, const uint32_t *vs) { return 4ull * VSK_COST_LIBM; }
 const vsk_op_def vsk_op_def_pitch_map = {"PITCH_MAP", pmap_validate, pmap_state_bytes,
-                                         pmap_reset, pmap_run, pmap_flops};
+                                         pmap_reset, pmap_run, pmap_flops, pmap_cost};
 
 /* ---------------------------------------------------------- RUNNING_MEAN */
 /* State: double n | double m[C]. m starts at the prior (reset). */
@@ -335,7 +376,7 @@ static size_t rmean_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
     return vsk_align64(sizeof(double) * (1u + (size_t)vs[n->in[0]]));
 }
-static void rmean_reset(const vsk_node *n, void *state)
+static void rmean_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     double *s = state;
     const float *prior = n->const_[0]->data;
@@ -360,8 +401,12 @@ static void rmean_run(const vsk_node *n, float *const *v, void *state)
     for (uint32_t i = 0; i < C; ++i) y[i] = (float)(w * m[i] + (1.0 - w) * (double)prior[i]);
 }
 static uint64_t rmean_flops(const vsk_node *n, const uint32_t *vs) { return 6ull * vs[n->in[0]]; }
+static uint64_t rmean_cost(const vsk_node *n, const uint32_t *vs)
+{
+    return (uint64_t)VSK_COST_SCALAR * vs[n->in[0]] + VSK_COST_SCALAR;
+}
 const vsk_op_def vsk_op_def_running_mean = {"RUNNING_MEAN", rmean_validate, rmean_state_bytes,
-                                            rmean_reset, rmean_run, rmean_flops};
+                                            rmean_reset, rmean_run, rmean_flops, rmean_cost};
 
 /* ------------------------------------------------------------------ WARP */
 /* Stateless. x[C] sampled at the strictly increasing positions[C], read back
@@ -383,7 +428,7 @@ static vsk_status warp_validate(const vsk_node *n, const uint32_t *vs, uint32_t 
     return VSK_OK;
 }
 static size_t warp_state_bytes(const vsk_node *n, const uint32_t *vs) { return 0; }
-static void warp_reset(const vsk_node *n, void *state) {}
+static void warp_reset(const vsk_node *n, void *state, uint32_t isa) {}
 static void warp_run(const vsk_node *n, float *const *v, void *state)
 {
     const float *x = v[n->in[0]], *pos = n->const_[0]->data;
@@ -411,8 +456,15 @@ static void warp_run(const vsk_node *n, float *const *v, void *state)
     }
 }
 static uint64_t warp_flops(const vsk_node *n, const uint32_t *vs) { return 6ull * vs[n->in[0]]; }
+static uint64_t warp_cost(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t C = vs[n->in[0]], lg = 1;
+    while ((1ull << lg) < C) ++lg;
+    /* per element: a binary search and the interpolation */
+    return (uint64_t)VSK_COST_SCALAR * C * (lg + 2) + VSK_COST_LIBM;
+}
 const vsk_op_def vsk_op_def_warp = {"WARP", warp_validate, warp_state_bytes, warp_reset,
-                                    warp_run, warp_flops};
+                                    warp_run, warp_flops, warp_cost};
 
 /* -------------------------------------------------------------- HARMONIC */
 /* State (doubles): header (φ, f0_prev, isa) | A_prev[K+1] | A[K+1] | t[hop]
@@ -437,10 +489,10 @@ static size_t harm_state_bytes(const vsk_node *n, const uint32_t *vs)
     return HDR + 2 * vsk_align64((K + 1) * sizeof(double)) +
            5 * vsk_align64(hop * sizeof(double));
 }
-static void harm_reset(const vsk_node *n, void *state)
+static void harm_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     memset(state, 0, harm_state_bytes(n, NULL));
-    ((harm_hdr *)state)->isa = vsk_isa_detect();
+    ((harm_hdr *)state)->isa = isa;
 }
 static void harm_run(const vsk_node *n, float *const *v, void *state)
 {
@@ -512,8 +564,15 @@ static uint64_t harm_flops(const vsk_node *n, const uint32_t *vs)
     /* typical voice: about a third of the harmonics lie below Nyquist */
     return 8 * K + hop * 40 + hop * 6 * ((K + 2) / 3);
 }
+static uint64_t harm_cost(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t hop = (uint64_t)n->iattr[0], K = (uint64_t)n->iattr[1];
+    /* worst case: every harmonic below Nyquist (a low f0) */
+    return (uint64_t)VSK_COST_SCALAR * (K + 2 * hop) + 8ull * VSK_COST_LIBM +
+           3ull * hop * K + 2 * K + hop;
+}
 const vsk_op_def vsk_op_def_harmonic = {"HARMONIC", harm_validate, harm_state_bytes,
-                                        harm_reset, harm_run, harm_flops};
+                                        harm_reset, harm_run, harm_flops, harm_cost};
 
 /* ----------------------------------------------------------------- NOISE */
 /* State: header (step counter c) | rfft table | hann[N] | buf[N + 2]
@@ -559,14 +618,14 @@ static size_t noise_state_bytes(const vsk_node *n, const uint32_t *vs)
     noise_layout(n, &a, &b, &c, &d, &total);
     return total;
 }
-static void noise_reset(const vsk_node *n, void *state)
+static void noise_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     size_t tab, hann, buf, ola, total;
     noise_layout(n, &tab, &hann, &buf, &ola, &total);
     memset(state, 0, total);
     uint32_t N = 2u * (uint32_t)n->iattr[0];
     vsk_rfft_init(N, (double *)((char *)state + tab));
-    ((noise_hdr *)state)->isa = vsk_isa_detect();
+    ((noise_hdr *)state)->isa = isa;
     double *w = (double *)((char *)state + hann);
     for (uint32_t j = 0; j < N; ++j) w[j] = 0.5 - 0.5 * cos(TWO_PI * (double)j / (double)N);
     const uint32_t B = vsk_in_size(n, 0), half = N / 2;
@@ -617,5 +676,11 @@ static uint64_t noise_flops(const vsk_node *n, const uint32_t *vs)
     while ((1ull << lg) < N) ++lg;
     return 2 * (5 * (N / 2) * (lg ? lg - 1 : 0) + 10 * N) + 12 * N + 6 * (N / 2 + 1);
 }
+static uint64_t noise_cost(const vsk_node *n, const uint32_t *vs)
+{
+    uint64_t N = 2ull * (uint64_t)n->iattr[0];
+    /* white noise, two FFTs, the envelope per bin, overlap-add */
+    return 4 * N + 2 * fft_cost(N) + (uint64_t)VSK_COST_SCALAR * (N / 2 + 1) / 2 + 3 * N;
+}
 const vsk_op_def vsk_op_def_noise = {"NOISE", noise_validate, noise_state_bytes,
-                                     noise_reset, noise_run, noise_flops};
+                                     noise_reset, noise_run, noise_flops, noise_cost};

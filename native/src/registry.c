@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "bundle.h"
 #include "voiceskin.h"
 
@@ -31,32 +32,75 @@ struct vsk_registry {
     uint32_t count;
     uint32_t capacity;
     vsk_bundle **items;
+    uint64_t max_cost;              /* per tier, operations per second */
+    vsk_allocator allocator;        /* the registry struct and `items` */
+    vsk_log_fn log;
+    void *log_user;
 };
 
-void vsk_registry_config_init(vsk_registry_config *config)
+#define VSK_FIELD_END(T, f) (offsetof(T, f) + sizeof(((T *)0)->f))
+static const size_t registry_config_ends[] = {
+    VSK_FIELD_END(vsk_registry_config, reserved0),
+    VSK_FIELD_END(vsk_registry_config, max_cost_per_second),
+    VSK_FIELD_END(vsk_registry_config, allocator),
+    VSK_FIELD_END(vsk_registry_config, log),
+    VSK_FIELD_END(vsk_registry_config, log_user),
+};
+
+void vsk_registry_config_init_size(vsk_registry_config *config,
+                                   uint32_t struct_size)
 {
+    vsk_registry_config d;
     if (!config)
         return;
-    memset(config, 0, sizeof *config);
-    config->struct_size = (uint32_t)sizeof *config;
-    config->abi_version = VSK_ABI_VERSION;
-    config->max_voices = 0;
+    if (struct_size > sizeof d)
+        struct_size = (uint32_t)sizeof d;
+    if (struct_size < sizeof(uint32_t))
+        return;
+    memset(&d, 0, sizeof d);
+    d.struct_size = struct_size;
+    d.abi_version = VSK_ABI_VERSION;
+    d.max_voices = 0;
+    d.max_cost_per_second = VSK_DEFAULT_MAX_COST_PER_SECOND;
+    memcpy(config, &d, struct_size);
+}
+
+void(vsk_registry_config_init)(vsk_registry_config *config)
+{
+    vsk_registry_config_init_size(config,
+                                  (uint32_t)VSK_REGISTRY_CONFIG_MIN_SIZE);
 }
 
 vsk_status vsk_registry_create(const vsk_registry_config *config,
                                vsk_registry **out_registry)
 {
     vsk_registry *r;
+    vsk_registry_config c;
+    vsk_status st;
     if (!config || !out_registry)
         return VSK_ERR_INVALID_ARGUMENT;
-    if (config->struct_size != sizeof *config ||
-        config->abi_version != VSK_ABI_VERSION)
+    if ((st = vsk_struct_size_check(config->struct_size,
+                                    VSK_REGISTRY_CONFIG_MIN_SIZE,
+                                    sizeof c)) != VSK_OK)
+        return st;
+    if (config->abi_version != VSK_ABI_VERSION)
         return VSK_ERR_ABI_MISMATCH;
-    r = (vsk_registry *)calloc(1, sizeof *r);
+    vsk_struct_load(config, config->struct_size, VSK_REGISTRY_CONFIG_MIN_SIZE,
+                    registry_config_ends,
+                    sizeof registry_config_ends / sizeof registry_config_ends[0],
+                    &c, sizeof c);
+    if (c.reserved0 != 0 || vsk_allocator_check(&c.allocator) != VSK_OK)
+        return VSK_ERR_INVALID_ARGUMENT;
+    r = (vsk_registry *)vsk_mem_alloc(&c.allocator, sizeof *r, 16);
     if (!r)
         return VSK_ERR_NO_MEMORY;
-    r->max_voices =
-        config->max_voices ? config->max_voices : VSK_REGISTRY_DEFAULT_MAX;
+    memset(r, 0, sizeof *r);
+    r->max_voices = c.max_voices ? c.max_voices : VSK_REGISTRY_DEFAULT_MAX;
+    r->max_cost = c.max_cost_per_second ? c.max_cost_per_second
+                                        : VSK_DEFAULT_MAX_COST_PER_SECOND;
+    r->allocator = c.allocator;
+    r->log = c.log;
+    r->log_user = c.log_user;
     *out_registry = r;
     return VSK_OK;
 }
@@ -66,10 +110,12 @@ void vsk_registry_destroy(vsk_registry *registry)
     uint32_t i;
     if (!registry)
         return;
+    const vsk_allocator a = registry->allocator;
     for (i = 0; i < registry->count; i++)
         vsk_bundle_release(registry->items[i]);
-    free(registry->items);
-    free(registry);
+    vsk_mem_free(&a, registry->items,
+                 (size_t)registry->capacity * sizeof *registry->items);
+    vsk_mem_free(&a, registry, sizeof *registry);
 }
 
 static int version_cmp(const vsk_bundle *a, const vsk_bundle *b)
@@ -100,8 +146,13 @@ vsk_status vsk_registry_add_bundle(vsk_registry *registry, vsk_bundle *bundle,
                                    uint32_t *out_index)
 {
     uint32_t idx;
+    vsk_status st;
     if (!registry || !bundle)
         return VSK_ERR_INVALID_ARGUMENT;
+    if ((st = vsk_bundle_check_cost(bundle, registry->max_cost, registry->log,
+                                    registry->log_user, "vsk_registry_add")) !=
+        VSK_OK)
+        return st;
     if (find_id(registry, bundle->voice_id, &idx)) {
         vsk_bundle *old = registry->items[idx];
         if (old == bundle || version_cmp(bundle, old) <= 0)
@@ -117,10 +168,16 @@ vsk_status vsk_registry_add_bundle(vsk_registry *registry, vsk_bundle *bundle,
             vsk_bundle **items;
             if (cap > registry->max_voices)
                 cap = registry->max_voices;
-            items = (vsk_bundle **)realloc(registry->items,
-                                           (size_t)cap * sizeof *items);
+            items = (vsk_bundle **)vsk_mem_alloc(&registry->allocator,
+                                                 (size_t)cap * sizeof *items,
+                                                 sizeof(void *));
             if (!items)
                 return VSK_ERR_NO_MEMORY;
+            if (registry->count)
+                memcpy(items, registry->items,
+                       (size_t)registry->count * sizeof *items);
+            vsk_mem_free(&registry->allocator, registry->items,
+                         (size_t)registry->capacity * sizeof *items);
             registry->items = items;
             registry->capacity = cap;
         }
@@ -359,6 +416,21 @@ vsk_status vsk_registry_get(const vsk_registry *registry, uint32_t index,
     if (index >= registry->count)
         return VSK_ERR_NOT_FOUND;
     *out_bundle = registry->items[index];
+    return VSK_OK;
+}
+
+vsk_status vsk_registry_remove(vsk_registry *registry, const char *voice_id)
+{
+    uint32_t idx;
+    if (!registry || !voice_id)
+        return VSK_ERR_INVALID_ARGUMENT;
+    if (!find_id(registry, voice_id, &idx))
+        return VSK_ERR_NOT_FOUND;
+    vsk_bundle *old = registry->items[idx];
+    memmove(registry->items + idx, registry->items + idx + 1,
+            (size_t)(registry->count - idx - 1) * sizeof *registry->items);
+    registry->count--;
+    vsk_bundle_release(old);
     return VSK_OK;
 }
 

@@ -138,7 +138,7 @@ uint32_t vsk_rs_hist_floats(const vsk_rs_spec *s, uint64_t extra,
 }
 
 void vsk_rs_init(vsk_rs *rs, const vsk_rs_spec *s, const float *table,
-                 float *hist, uint32_t cap, uint64_t extra)
+                 float *hist, uint32_t cap, uint64_t extra, uint32_t isa)
 {
     memset(rs, 0, sizeof *rs);
     rs->spec = s;
@@ -149,7 +149,7 @@ void vsk_rs_init(vsk_rs *rs, const vsk_rs_spec *s, const float *table,
     rs->prefill = vsk_rs_prefill(s, extra);
     rs->step_i = s->pout / s->pin;
     rs->step_r = s->pout % s->pin;
-    rs->isa = vsk_isa_detect();
+    rs->isa = isa;
     vsk_rs_reset(rs);
 }
 

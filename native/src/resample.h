@@ -78,9 +78,10 @@ uint32_t vsk_rs_prefill(const vsk_rs_spec *spec, uint64_t extra_units);
  * ahead of the next output's centre and pushes are at most `max_push`. */
 uint32_t vsk_rs_hist_floats(const vsk_rs_spec *spec, uint64_t extra_units,
                             uint32_t max_unconsumed, uint32_t max_push);
-/* Binds state to spec, table and history memory; then resets. */
+/* Binds state to spec, table and history memory and the instruction set
+ * the dots use (kernels.h, chosen once by the caller); then resets. */
 void vsk_rs_init(vsk_rs *rs, const vsk_rs_spec *spec, const float *table,
-                 float *hist, uint32_t cap, uint64_t extra_units);
+                 float *hist, uint32_t cap, uint64_t extra_units, uint32_t isa);
 /* Back to time 0 (silence before it). Real-time safe. */
 void vsk_rs_reset(vsk_rs *rs);
 /* Appends n inputs. Real-time safe. */

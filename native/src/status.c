@@ -55,6 +55,12 @@ static const vsk_status_entry vsk_status_table[] = {
      "caller-provided memory is smaller than needed"},
     {VSK_ERR_BAD_STATE, "VSK_ERR_BAD_STATE",
      "call is not valid in the object's current state"},
+    {VSK_ERR_STRUCT_TOO_NEW, "VSK_ERR_STRUCT_TOO_NEW",
+     "struct_size is larger than this library's struct (built against a "
+     "newer header)"},
+    {VSK_ERR_TOO_COSTLY, "VSK_ERR_TOO_COSTLY",
+     "a tier's worst-case cost exceeds the configured limit "
+     "(max_cost_per_second)"},
 };
 
 static const vsk_status_entry *vsk_status_find(vsk_status status)

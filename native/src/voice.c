@@ -30,6 +30,7 @@
 #endif
 #include <string.h>
 
+#include "abi.h"
 #include "safety.h"
 #include "voice.h"
 
@@ -59,28 +60,44 @@
 
 /* ------------------------------------------------------------- lifetime */
 
-void vsk_voice_config_init(vsk_voice_config *config)
+void vsk_voice_config_init_size(vsk_voice_config *config, uint32_t struct_size)
 {
+    vsk_voice_config d;
     if (!config)
         return;
-    memset(config, 0, sizeof *config);
-    config->struct_size = sizeof *config;
-    config->abi_version = VSK_ABI_VERSION;
-    config->sample_rate = 48000;
-    config->channels = 1;
-    config->max_block_frames = 1024;
-    config->initial_tier = 0;
-    config->mix = 1.0f;
-    config->bypass = 0;
+    if (struct_size > sizeof d)
+        struct_size = (uint32_t)sizeof d;
+    if (struct_size < sizeof(uint32_t))
+        return;
+    memset(&d, 0, sizeof d);
+    d.struct_size = struct_size;
+    d.abi_version = VSK_ABI_VERSION;
+    d.sample_rate = 48000;
+    d.channels = 1;
+    d.max_block_frames = 1024;
+    d.initial_tier = 0;
+    d.mix = 1.0f;
+    d.bypass = 0;
+    d.max_isa = VSK_ISA_LEVEL_BEST;
+    d.max_cost_per_second = VSK_DEFAULT_MAX_COST_PER_SECOND;
+    memcpy(config, &d, struct_size);
+}
+
+void(vsk_voice_config_init)(vsk_voice_config *config)
+{
+    vsk_voice_config_init_size(config, (uint32_t)VSK_VOICE_CONFIG_MIN_SIZE);
 }
 
 vsk_status vsk_voice_get_size(const vsk_bundle *bundle,
                               const vsk_voice_config *config, size_t *out_bytes)
 {
     vsk_plan plan;
+    vsk_voice_config cfg;
     if (!out_bytes)
         return VSK_ERR_INVALID_ARGUMENT;
-    vsk_status st = vsk_voice_plan(bundle, config, &plan);
+    vsk_status st = vsk_voice_config_load(bundle, config, &cfg);
+    if (st == VSK_OK)
+        st = vsk_voice_plan(bundle, &cfg, &plan);
     if (st != VSK_OK)
         return st;
     *out_bytes = plan.total;
@@ -106,20 +123,47 @@ static float target_wet(const vsk_voice *v)
     return w;
 }
 
+/* The audible tier and the incoming one, for vsk_voice_get_tier_state. */
+static void publish_tiers(vsk_voice *v)
+{
+    uint32_t in = v->next == VSK_NO_TIER ? 0u : v->next + 1u;
+    atomic_store_explicit(&v->tier_state, (v->cur & 0xFFFFu) | (in << 16),
+                          memory_order_release);
+}
+
+/* Says why a control call failed, through the config's log callback. */
+static vsk_status voice_fail(const vsk_bundle *b, const vsk_voice_config *c,
+                             const char *who, vsk_status st)
+{
+    if (st == VSK_ERR_TOO_COSTLY)
+        return vsk_bundle_check_cost(b, c->max_cost_per_second, c->log,
+                                     c->log_user, who);
+    vsk_logf(c->log, c->log_user, VSK_LOG_ERROR, "%s: %s (%s)", who,
+             vsk_status_string(st), vsk_status_name(st));
+    return st;
+}
+
 vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
                           const vsk_voice_config *config, vsk_voice **out_voice)
 {
     vsk_plan plan_storage;
     vsk_plan *plan = &plan_storage;
-    if (!memory || !out_voice)
-        return VSK_ERR_INVALID_ARGUMENT;
-    if (((uintptr_t)memory & 63u) != 0)
-        return VSK_ERR_INVALID_ARGUMENT;
-    vsk_status st = vsk_voice_plan(bundle, config, plan);
+    vsk_voice_config cfg_storage;
+    const vsk_voice_config *cfg = &cfg_storage;
+    vsk_status st = vsk_voice_config_load(bundle, config, &cfg_storage);
     if (st != VSK_OK)
         return st;
+    /* From here on `config` is read through the loaded copy only. */
+    config = cfg;
+    if (!memory || !out_voice || ((uintptr_t)memory & 63u) != 0)
+        return voice_fail(bundle, cfg, "vsk_voice_init",
+                          VSK_ERR_INVALID_ARGUMENT);
+    st = vsk_voice_plan(bundle, cfg, plan);
+    if (st != VSK_OK)
+        return voice_fail(bundle, cfg, "vsk_voice_init", st);
     if (bytes < plan->total)
-        return VSK_ERR_BUFFER_TOO_SMALL;
+        return voice_fail(bundle, cfg, "vsk_voice_init",
+                          VSK_ERR_BUFFER_TOO_SMALL);
 
     uint8_t *base = (uint8_t *)memory;
     vsk_voice *v = (vsk_voice *)memory;
@@ -129,6 +173,9 @@ vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
     v->channels = config->channels;
     v->max_block = config->max_block_frames;
     v->tier_count = bundle->tier_count;
+    v->allocator = config->allocator;
+    /* CPU features: detected here, once, never on the audio thread. */
+    v->isa = vsk_isa_select(config->max_isa);
     v->latency = plan->latency;
     v->xfade_frames = (uint32_t)lround(VSK_XFADE_S * v->rate);
     v->mix_step = (float)(1.0 / (VSK_MIX_RAMP_S * v->rate));
@@ -155,11 +202,11 @@ vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
         p->runtime = base + plan->off_runtime[k];
         vsk_rs_init(&p->down, &rt->down, rt->down_table,
                     (float *)(void *)(base + plan->off_down_hist[k]),
-                    plan->down_cap[k], 0);
+                    plan->down_cap[k], 0, v->isa);
         vsk_rs_init(&p->up, &rt->up, rt->up_table,
                     (float *)(void *)(base + plan->off_up_hist[k]),
-                    plan->up_cap[k], plan->pad[k]);
-        vsk_graph_runtime_init(p->graph, p->runtime);
+                    plan->up_cap[k], plan->pad[k], v->isa);
+        vsk_graph_runtime_init(p->graph, p->runtime, v->isa);
         p->fill = 0;
         memset(p->fifo, 0, (size_t)p->hop * sizeof(float));
     }
@@ -178,51 +225,46 @@ vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
     atomic_init(&v->bypass, config->bypass ? 1 : 0);
     v->cur = config->initial_tier;
     v->next = VSK_NO_TIER;
+    atomic_init(&v->tier_state, 0u);
+    publish_tiers(v);
     v->wet = target_wet(v);
     vsk_bundle_retain(bundle);
     *out_voice = v;
     return VSK_OK;
 }
 
-/* 64-byte aligned heap block for vsk_voice_create (control thread only).
- * C11 aligned_alloc is missing from MSVC's and mingw's C runtimes. */
-static void *vsk_aligned_alloc64(size_t bytes)
-{
-#if defined(_WIN32)
-    return _aligned_malloc(bytes, 64);
-#else
-    return aligned_alloc(64, bytes);
-#endif
-}
-
-static void vsk_aligned_free(void *p)
-{
-#if defined(_WIN32)
-    _aligned_free(p);
-#else
-    free(p);
-#endif
-}
-
 vsk_status vsk_voice_create(vsk_bundle *bundle, const vsk_voice_config *config,
                             vsk_voice **out_voice)
 {
-    size_t bytes;
-    if (!out_voice)
-        return VSK_ERR_INVALID_ARGUMENT;
-    vsk_status st = vsk_voice_get_size(bundle, config, &bytes);
+    vsk_plan plan;
+    vsk_voice_config cfg;
+    vsk_status st = vsk_voice_config_load(bundle, config, &cfg);
     if (st != VSK_OK)
         return st;
-    void *mem = vsk_aligned_alloc64(VSK_A64(bytes));
+    if (!out_voice)
+        return voice_fail(bundle, &cfg, "vsk_voice_create",
+                          VSK_ERR_INVALID_ARGUMENT);
+    if ((st = vsk_voice_plan(bundle, &cfg, &plan)) != VSK_OK)
+        return voice_fail(bundle, &cfg, "vsk_voice_create", st);
+    /* 64-byte aligned block (the C heap, or the config's allocator). */
+    const size_t bytes = VSK_A64(plan.total);
+    void *mem = vsk_mem_alloc(&cfg.allocator, bytes, 64);
     if (!mem)
-        return VSK_ERR_NO_MEMORY;
+        return voice_fail(bundle, &cfg, "vsk_voice_create", VSK_ERR_NO_MEMORY);
+    if (((uintptr_t)mem & 63u) != 0) {
+        vsk_mem_free(&cfg.allocator, mem, bytes);
+        return voice_fail(bundle, &cfg, "vsk_voice_create (allocator "
+                          "returned memory not 64-byte aligned)",
+                          VSK_ERR_INVALID_ARGUMENT);
+    }
     vsk_voice *v;
-    st = vsk_voice_init(mem, bytes, bundle, config, &v);
+    st = vsk_voice_init(mem, bytes, bundle, &cfg, &v);
     if (st != VSK_OK) {
-        vsk_aligned_free(mem);
+        vsk_mem_free(&cfg.allocator, mem, bytes);
         return st;
     }
     v->owned = mem;
+    v->owned_bytes = bytes;
     *out_voice = v;
     return VSK_OK;
 }
@@ -232,9 +274,11 @@ void vsk_voice_destroy(vsk_voice *voice)
     if (!voice)
         return;
     void *owned = voice->owned;
+    const size_t bytes = voice->owned_bytes;
+    const vsk_allocator allocator = voice->allocator;
     vsk_bundle_release(voice->bundle);
     voice->bundle = NULL;
-    vsk_aligned_free(owned);
+    vsk_mem_free(&allocator, owned, bytes);
 }
 
 /* ------------------------------------------------------------ processing */
@@ -404,6 +448,7 @@ vsk_status vsk_voice_process(vsk_voice *voice, const float *in, float *out,
         out += (size_t)n * ch;
         frames -= n;
     }
+    publish_tiers(voice);
     VSK_NO_DENORMALS_END
     return VSK_OK;
 }
@@ -429,6 +474,35 @@ vsk_status vsk_voice_get_tier(const vsk_voice *voice, uint32_t *out_tier)
     return VSK_OK;
 }
 
+vsk_status vsk_voice_get_tier_state(const vsk_voice *voice,
+                                    vsk_tier_state *state)
+{
+    vsk_tier_state full;
+    vsk_status st;
+    if (!voice || !state)
+        return VSK_ERR_INVALID_ARGUMENT;
+    if ((st = vsk_struct_size_check(state->struct_size, VSK_TIER_STATE_MIN_SIZE,
+                                    sizeof full)) != VSK_OK)
+        return st;
+    vsk_voice *v = (vsk_voice *)voice;
+    uint32_t s = atomic_load_explicit(&v->tier_state, memory_order_acquire);
+    memset(&full, 0, sizeof full);
+    full.requested = atomic_load_explicit(&v->req_tier, memory_order_acquire);
+    full.audible = s & 0xFFFFu;
+    full.incoming = (s >> 16) ? (s >> 16) - 1u : VSK_NO_TIER;
+    full.switching = (s >> 16) != 0;
+    vsk_struct_store(state, &full, state->struct_size);
+    return VSK_OK;
+}
+
+vsk_status vsk_voice_get_isa(const vsk_voice *voice, uint32_t *out_level)
+{
+    if (!voice || !out_level)
+        return VSK_ERR_INVALID_ARGUMENT;
+    *out_level = vsk_isa_level(voice->isa);
+    return VSK_OK;
+}
+
 vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet)
 {
     if (!voice || !(wet >= 0.0f && wet <= 1.0f))
@@ -439,7 +513,7 @@ vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet)
     return VSK_OK;
 }
 
-vsk_status vsk_voice_set_bypass(vsk_voice *voice, int32_t bypass)
+vsk_status vsk_voice_set_bypass(vsk_voice *voice, uint32_t bypass)
 {
     if (!voice)
         return VSK_ERR_INVALID_ARGUMENT;
@@ -463,6 +537,7 @@ vsk_status vsk_voice_reset(vsk_voice *voice)
            (size_t)voice->latency * voice->channels * sizeof(float));
     voice->dry_pos = 0;
     voice->wet = target_wet(voice);
+    publish_tiers(voice);
     return VSK_OK;
 }
 

@@ -18,7 +18,6 @@
 #define VSK_VOICE_MAX_LATENCY_S 4u
 #define VSK_XFADE_S 0.010
 #define VSK_MIX_RAMP_S 0.005
-#define VSK_NO_TIER 0xFFFFFFFFu
 
 #define VSK_A64(n) (((n) + (size_t)63) & ~(size_t)63)
 
@@ -43,6 +42,9 @@ typedef struct vsk_pipe {
 struct vsk_voice {
     vsk_bundle *bundle;
     void *owned;                    /* set when vsk_voice_create allocated */
+    size_t owned_bytes;             /* its size (for allocator.free) */
+    vsk_allocator allocator;        /* config's, used by destroy */
+    uint32_t isa;                   /* kernels.h, chosen once at init */
     uint32_t rate, channels, max_block, tier_count;
     uint32_t latency;               /* host frames */
     uint32_t xfade_frames;
@@ -57,6 +59,9 @@ struct vsk_voice {
     uint32_t cur, next;
     uint32_t warm_left, xfade_pos;
     float wet;
+    /* [any-rt] published by the audio thread: audible tier (low 16 bits)
+     * and incoming tier + 1 (high 16 bits, 0 = none) */
+    atomic_uint tier_state;
     /* [any-rt] requests */
     atomic_uint req_tier;
     atomic_uint mix_bits;
@@ -80,7 +85,13 @@ typedef struct vsk_plan {
     size_t total;
 } vsk_plan;
 
-/* Checks the configuration against the bundle and plans the voice:
+/* Reads a caller's config under the struct_size growth rule (abi.h) into
+ * `out` (fields the caller's header lacked = 0, then defaults applied):
+ * INVALID_ARGUMENT (NULL), ABI_MISMATCH, STRUCT_TOO_NEW or VSK_OK. */
+vsk_status vsk_voice_config_load(const vsk_bundle *b,
+                                 const vsk_voice_config *in,
+                                 vsk_voice_config *out);
+/* Checks a loaded configuration against the bundle and plans the voice:
  * VSK_OK or the status vsk_voice_get_size documents. Allocates nothing. */
 vsk_status vsk_voice_plan(const vsk_bundle *b, const vsk_voice_config *c,
                           vsk_plan *p);

@@ -3,15 +3,43 @@
  * mix"). Pure arithmetic: no allocation, safe from any thread. */
 #include <string.h>
 
+#include "abi.h"
 #include "voice.h"
+
+/* End offsets of the fields added since the first published size. */
+#define VSK_FIELD_END(T, f) (offsetof(T, f) + sizeof(((T *)0)->f))
+static const size_t voice_config_ends[] = {
+    VSK_FIELD_END(vsk_voice_config, max_isa),
+    VSK_FIELD_END(vsk_voice_config, reserved0),
+    VSK_FIELD_END(vsk_voice_config, max_cost_per_second),
+    VSK_FIELD_END(vsk_voice_config, allocator),
+    VSK_FIELD_END(vsk_voice_config, log),
+    VSK_FIELD_END(vsk_voice_config, log_user),
+};
+
+vsk_status vsk_voice_config_load(const vsk_bundle *b,
+                                 const vsk_voice_config *in,
+                                 vsk_voice_config *out)
+{
+    vsk_status st;
+    if (!b || !in)
+        return VSK_ERR_INVALID_ARGUMENT;
+    if ((st = vsk_struct_size_check(in->struct_size, VSK_VOICE_CONFIG_MIN_SIZE,
+                                    sizeof *out)) != VSK_OK)
+        return st;
+    if (in->abi_version != VSK_ABI_VERSION)
+        return VSK_ERR_ABI_MISMATCH;
+    vsk_struct_load(in, in->struct_size, VSK_VOICE_CONFIG_MIN_SIZE,
+                    voice_config_ends,
+                    sizeof voice_config_ends / sizeof voice_config_ends[0],
+                    out, sizeof *out);
+    if (out->max_cost_per_second == 0)
+        out->max_cost_per_second = VSK_DEFAULT_MAX_COST_PER_SECOND;
+    return VSK_OK;
+}
 
 static vsk_status check_config(const vsk_bundle *b, const vsk_voice_config *c)
 {
-    if (!b || !c)
-        return VSK_ERR_INVALID_ARGUMENT;
-    if (c->struct_size != sizeof(vsk_voice_config) ||
-        c->abi_version != VSK_ABI_VERSION)
-        return VSK_ERR_ABI_MISMATCH;
     if (c->sample_rate < 8000 || c->sample_rate > 192000)
         return VSK_ERR_UNSUPPORTED_RATE;
     if (c->channels < 1 || c->channels > VSK_VOICE_MAX_CHANNELS)
@@ -19,6 +47,8 @@ static vsk_status check_config(const vsk_bundle *b, const vsk_voice_config *c)
     if (c->max_block_frames < 1 || c->max_block_frames > VSK_VOICE_MAX_BLOCK)
         return VSK_ERR_INVALID_ARGUMENT;
     if (!(c->mix >= 0.0f && c->mix <= 1.0f))
+        return VSK_ERR_INVALID_ARGUMENT;
+    if (c->reserved0 != 0 || vsk_allocator_check(&c->allocator) != VSK_OK)
         return VSK_ERR_INVALID_ARGUMENT;
     if (b->tier_count < 1 || b->tier_count > VSK_MAX_TIERS)
         return VSK_ERR_INVALID_ARGUMENT;
@@ -31,6 +61,9 @@ static vsk_status check_config(const vsk_bundle *b, const vsk_voice_config *c)
         if (t->hop_samples < 1 || t->graph.hop != t->hop_samples)
             return VSK_ERR_INVALID_ARGUMENT;
     }
+    /* Every tier is planned (and may be switched to): all must fit. */
+    if (!vsk_bundle_cost_ok(b, c->max_cost_per_second))
+        return VSK_ERR_TOO_COSTLY;
     return VSK_OK;
 }
 

@@ -38,7 +38,7 @@ static size_t frame_s(const vsk_node *n, const uint32_t *vs)
 {
     return (size_t)n->iattr[0] * sizeof(float);
 }
-static void frame_r(const vsk_node *n, void *st)
+static void frame_r(const vsk_node *n, void *st, uint32_t isa)
 {
     mock_reset_calls++;
     memset(st, 0, frame_s(n, NULL));
@@ -78,7 +78,7 @@ static size_t accum_s(const vsk_node *n, const uint32_t *vs)
 {
     return (size_t)vs[n->out[0]] * sizeof(float) + 1;
 }
-static void accum_r(const vsk_node *n, void *st) { mock_reset_calls++; }
+static void accum_r(const vsk_node *n, void *st, uint32_t isa) { mock_reset_calls++; }
 static void accum_run(const vsk_node *n, float *const *v, void *st)
 {
     uint32_t i, len = n->value_size[n->out[0]];
@@ -226,13 +226,14 @@ static void test_plan_and_run(void)
     CHECK(g.state_bytes == 128);
     CHECK(g.nodes[1].const_[0] == &tensors[0] && g.nodes[4].const_[0] == &tensors[2]);
     bytes = vsk_graph_runtime_bytes(&g);
-    CHECK(bytes == 64 + g.values_bytes + g.state_bytes); /* 8 ptrs = 64 B */
+    /* 64 B header (isa) + 8 ptrs = 64 B */
+    CHECK(bytes == 64 + 64 + g.values_bytes + g.state_bytes);
 
     raw = malloc(bytes + 64);
     mem = (void *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     memset(mem, 0xFF, bytes); /* init must not rely on zeroed memory */
     mock_reset_calls = 0;
-    vsk_graph_runtime_init(&g, mem);
+    vsk_graph_runtime_init(&g, mem, 0u /* VSK_ISA_SCALAR */);
     CHECK(mock_reset_calls == 2); /* FRAME and ACCUM have reset hooks */
     for (step = 0; step < 5; step++) {
         for (i = 0; i < 4; i++)
@@ -251,7 +252,7 @@ static void test_plan_and_run(void)
     }
     /* FRAME's output value holds the last 8 inputs, oldest first */
     {
-        const float *v1 = (const float *)((uint8_t *)mem + 64 + g.value_offset[1]);
+        const float *v1 = (const float *)((uint8_t *)mem + 128 + g.value_offset[1]);
         for (i = 0; i < 8; i++)
             CHECK(v1[i] == (float)(12 + i));
     }

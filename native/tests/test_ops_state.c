@@ -138,7 +138,7 @@ static void run_case(const tcase *c)
     for (int p = 0; p < 2; ++p) outs[p] = malloc(sizeof(float) * STEPS * c->out_size);
     for (size_t i = 0; i < (size_t)STEPS * 1024; ++i) inputs[i] = frand();
     for (int pass = 0; pass < 2; ++pass) {
-        op->reset(&n, state);
+        op->reset(&n, state, vsk_isa_detect());
         for (int s = 0; s < STEPS; ++s) {
             const float *src = inputs + (size_t)s * 1024;
             size_t o = 0;

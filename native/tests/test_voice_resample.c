@@ -47,7 +47,7 @@ static void conv_open(conv *c, uint32_t in, uint32_t out, uint32_t max_push)
     vsk_rs_table_build(&c->spec, c->table);
     uint32_t cap = vsk_rs_hist_floats(&c->spec, 0, 0, max_push);
     c->hist = aligned_alloc(64, ((size_t)cap * 4 + 63) / 64 * 64);
-    vsk_rs_init(&c->rs, &c->spec, c->table, c->hist, cap, 0);
+    vsk_rs_init(&c->rs, &c->spec, c->table, c->hist, cap, 0, vsk_isa_detect());
 }
 
 static void conv_close(conv *c)
@@ -216,7 +216,7 @@ static void test_identity_delay(void)
     uint32_t cap = vsk_rs_hist_floats(&s, 37, 0, 100);
     float *h = aligned_alloc(64, ((size_t)cap * 4 + 63) / 64 * 64);
     vsk_rs r;
-    vsk_rs_init(&r, &s, t, h, cap, 37); /* 37-sample pure delay */
+    vsk_rs_init(&r, &s, t, h, cap, 37, vsk_isa_detect()); /* 37-sample pure delay */
     float x[1000], y[1000];
     for (int i = 0; i < 1000; i++) x[i] = (float)(i + 1);
     size_t m = 0;

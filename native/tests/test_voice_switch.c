@@ -199,7 +199,9 @@ static void test_api(vsk_bundle *b)
         vsk_status s_ = vsk_voice_get_size(b, &d, &bytes);                    \
         CHECK(s_ == (status), #field " = " #value ": %s", vsk_status_name(s_)); \
     } while (0)
-    EXPECT_CFG(struct_size, sizeof c - 4, VSK_ERR_ABI_MISMATCH);
+    EXPECT_CFG(struct_size, 28, VSK_ERR_ABI_MISMATCH);  /* < 0.3's 32 B */
+    EXPECT_CFG(struct_size, sizeof c + 8, VSK_ERR_STRUCT_TOO_NEW);
+    EXPECT_CFG(struct_size, 32, VSK_OK);                 /* 0.3's config */
     EXPECT_CFG(abi_version, VSK_ABI_VERSION + 1, VSK_ERR_ABI_MISMATCH);
     EXPECT_CFG(sample_rate, 7999, VSK_ERR_UNSUPPORTED_RATE);
     EXPECT_CFG(sample_rate, 192001, VSK_ERR_UNSUPPORTED_RATE);

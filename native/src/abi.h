@@ -1,0 +1,87 @@
+/* abi.h — internal: the struct_size growth rule (docs/abi.md, "Growing the
+ * ABI"), the allocator/log plumbing and the ISA choice shared by voice.c,
+ * voice_plan.c, registry.c and bundle.c.
+ *
+ * Growth rule: a caller's struct may be any size from the struct's first
+ * published size (`min`) up to this library's sizeof (`full`). Configs are
+ * read into a zeroed copy of the full struct, so every field the caller's
+ * header did not have reads as 0 (= its default); a field that lies only
+ * partly inside struct_size is zeroed too (`ends` lists the field ends
+ * beyond `min`). Info structs are filled in a full local copy and only the
+ * caller's struct_size bytes are written back. Smaller than `min` is
+ * VSK_ERR_ABI_MISMATCH, larger than `full` VSK_ERR_STRUCT_TOO_NEW. */
+#ifndef VSK_ABI_H
+#define VSK_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "voiceskin.h"
+
+/* First published sizes (0.3): the offset of the first field added since. */
+#define VSK_VOICE_CONFIG_MIN_SIZE offsetof(vsk_voice_config, max_isa)
+#define VSK_REGISTRY_CONFIG_MIN_SIZE offsetof(vsk_registry_config, reserved0)
+#define VSK_TIER_INFO_MIN_SIZE offsetof(vsk_tier_info, cost_per_second)
+#define VSK_BUNDLE_INFO_MIN_SIZE sizeof(vsk_bundle_info)
+#define VSK_TIER_STATE_MIN_SIZE sizeof(vsk_tier_state)
+
+/* Checks `size` against [min, full]: VSK_OK, VSK_ERR_ABI_MISMATCH or
+ * VSK_ERR_STRUCT_TOO_NEW. */
+static inline vsk_status vsk_struct_size_check(uint32_t size, size_t min,
+                                               size_t full)
+{
+    if (size < min)
+        return VSK_ERR_ABI_MISMATCH;
+    if (size > full)
+        return VSK_ERR_STRUCT_TOO_NEW;
+    return VSK_OK;
+}
+
+/* Reads a caller's config (`in`, in->struct_size bytes, already checked)
+ * into `out` (`full` bytes): zero-filled past the last field that lies
+ * wholly inside struct_size. `ends` (ascending, `n_ends` entries) are the
+ * end offsets of the fields after `min`. */
+static inline void vsk_struct_load(const void *in, uint32_t size, size_t min,
+                                   const size_t *ends, size_t n_ends,
+                                   void *out, size_t full)
+{
+    size_t keep = min;
+    for (size_t i = 0; i < n_ends; i++)
+        if (ends[i] <= size)
+            keep = ends[i];
+    memset(out, 0, full);
+    memcpy(out, in, keep);
+}
+
+/* Writes a filled info struct back: only the caller's struct_size bytes
+ * (its own struct_size stays as it was). */
+static inline void vsk_struct_store(void *caller, const void *filled,
+                                    uint32_t size)
+{
+    memcpy((uint8_t *)caller + sizeof(uint32_t),
+           (const uint8_t *)filled + sizeof(uint32_t),
+           size - sizeof(uint32_t));
+}
+
+/* Allocator: the caller's, or the C heap when both functions are NULL. */
+void *vsk_mem_alloc(const vsk_allocator *a, size_t size, size_t alignment);
+void vsk_mem_free(const vsk_allocator *a, void *p, size_t size);
+/* VSK_OK if both or neither function is set, else INVALID_ARGUMENT. */
+vsk_status vsk_allocator_check(const vsk_allocator *a);
+
+/* printf-style message to a log callback (no-op when `fn` is NULL).
+ * Control threads only. */
+void vsk_logf(vsk_log_fn fn, void *user, int32_t level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* The kernels.h instruction set a voice uses: detected once (CPUID on
+ * x86) and capped at `max_level` (VSK_ISA_LEVEL_*). Control threads only. */
+uint32_t vsk_isa_select(uint32_t max_level);
+/* VSK_ISA_LEVEL_* of a kernels.h instruction set. */
+uint32_t vsk_isa_level(uint32_t isa);
+
+#endif
