@@ -159,6 +159,11 @@ def test_comparison_detects_drift(old: str, new: str) -> None:
 
 
 def test_cdef_loads_in_cffi() -> None:
-    assert _ffi.ffi.sizeof("vsk_voice_config") == 32
-    assert _ffi.ffi.sizeof("vsk_tier_info") == 48
+    # 0.4 appended fields (0.3: 32 and 48 bytes; docs/abi.md "Growing the ABI")
+    assert _ffi.ffi.sizeof("vsk_voice_config") == 88
+    assert _ffi.ffi.offsetof("vsk_voice_config", "max_isa") == 32
+    assert _ffi.ffi.sizeof("vsk_tier_info") == 56
+    assert _ffi.ffi.offsetof("vsk_tier_info", "cost_per_second") == 48
+    assert _ffi.ffi.sizeof("vsk_registry_config") == 64
+    assert _ffi.ffi.offsetof("vsk_registry_config", "reserved0") == 12
     assert _ffi.ffi.sizeof("vsk_bundle_info") == 40

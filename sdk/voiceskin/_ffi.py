@@ -26,7 +26,7 @@ import cffi
 CDEF = r"""
 #define VSK_ABI_VERSION 1
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 3
+#define VSK_VERSION_MINOR 4
 #define VSK_VERSION_PATCH 0
 
 uint32_t vsk_version(void);
@@ -51,11 +51,31 @@ enum {
     VSK_ERR_NOT_FOUND = -13,
     VSK_ERR_DUPLICATE = -14,
     VSK_ERR_BUFFER_TOO_SMALL = -15,
-    VSK_ERR_BAD_STATE = -16
+    VSK_ERR_BAD_STATE = -16,
+    VSK_ERR_STRUCT_TOO_NEW = -17,
+    VSK_ERR_TOO_COSTLY = -18
 };
 
 const char *vsk_status_name(vsk_status status);
 const char *vsk_status_string(vsk_status status);
+
+typedef struct vsk_allocator {
+    void *(*alloc)(void *user, size_t size, size_t alignment);
+    void (*free)(void *user, void *ptr, size_t size);
+    void *user;
+} vsk_allocator;
+
+enum { VSK_LOG_ERROR = 0, VSK_LOG_WARNING = 1, VSK_LOG_INFO = 2 };
+typedef void (*vsk_log_fn)(void *user, int32_t level, const char *message);
+
+#define VSK_DEFAULT_MAX_COST_PER_SECOND 1000000000
+
+enum {
+    VSK_ISA_LEVEL_BEST = 0,
+    VSK_ISA_LEVEL_SCALAR = 1,
+    VSK_ISA_LEVEL_SIMD128 = 2,
+    VSK_ISA_LEVEL_AVX2 = 3
+};
 
 typedef struct vsk_bundle vsk_bundle;
 
@@ -84,6 +104,7 @@ typedef struct vsk_tier_info {
     uint32_t latency_samples;
     uint64_t parameter_count;
     uint64_t flops_per_second;
+    uint64_t cost_per_second;
 } vsk_tier_info;
 
 vsk_status vsk_bundle_get_tier_info(const vsk_bundle *bundle, uint32_t index,
@@ -102,8 +123,15 @@ typedef struct vsk_voice_config {
     uint32_t initial_tier;
     float mix;
     uint32_t bypass;
+    uint32_t max_isa;
+    uint32_t reserved0;
+    uint64_t max_cost_per_second;
+    vsk_allocator allocator;
+    vsk_log_fn log;
+    void *log_user;
 } vsk_voice_config;
 
+void vsk_voice_config_init_size(vsk_voice_config *config, uint32_t struct_size);
 void vsk_voice_config_init(vsk_voice_config *config);
 vsk_status vsk_voice_get_size(const vsk_bundle *bundle,
                               const vsk_voice_config *config, size_t *out_bytes);
@@ -116,10 +144,23 @@ vsk_status vsk_voice_process(vsk_voice *voice, const float *in, float *out,
                              uint32_t frames);
 vsk_status vsk_voice_set_tier(vsk_voice *voice, uint32_t tier);
 vsk_status vsk_voice_get_tier(const vsk_voice *voice, uint32_t *out_tier);
+
+#define VSK_NO_TIER 0xFFFFFFFF
+
+typedef struct vsk_tier_state {
+    uint32_t struct_size;
+    uint32_t requested;
+    uint32_t audible;
+    uint32_t incoming;
+    uint32_t switching;
+} vsk_tier_state;
+
+vsk_status vsk_voice_get_tier_state(const vsk_voice *voice, vsk_tier_state *state);
 vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet);
-vsk_status vsk_voice_set_bypass(vsk_voice *voice, int32_t bypass);
+vsk_status vsk_voice_set_bypass(vsk_voice *voice, uint32_t bypass);
 vsk_status vsk_voice_reset(vsk_voice *voice);
 vsk_status vsk_voice_get_latency(const vsk_voice *voice, uint32_t *out_frames);
+vsk_status vsk_voice_get_isa(const vsk_voice *voice, uint32_t *out_level);
 
 typedef struct vsk_registry vsk_registry;
 
@@ -127,8 +168,14 @@ typedef struct vsk_registry_config {
     uint32_t struct_size;
     uint32_t abi_version;
     uint32_t max_voices;
+    uint32_t reserved0;
+    uint64_t max_cost_per_second;
+    vsk_allocator allocator;
+    vsk_log_fn log;
+    void *log_user;
 } vsk_registry_config;
 
+void vsk_registry_config_init_size(vsk_registry_config *config, uint32_t struct_size);
 void vsk_registry_config_init(vsk_registry_config *config);
 vsk_status vsk_registry_create(const vsk_registry_config *config,
                                vsk_registry **out_registry);
@@ -146,6 +193,7 @@ vsk_status vsk_registry_get(const vsk_registry *registry, uint32_t index,
                             vsk_bundle **out_bundle);
 vsk_status vsk_registry_find(const vsk_registry *registry, const char *voice_id,
                              uint32_t *out_index);
+vsk_status vsk_registry_remove(vsk_registry *registry, const char *voice_id);
 """
 
 ffi = cffi.FFI()

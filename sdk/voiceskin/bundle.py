@@ -23,6 +23,9 @@ class TierInfo:
     latency_samples: int
     parameter_count: int
     flops_per_second: int
+    #: worst-case operations per second of audio, computed by the library
+    #: from the graph (what ``max_cost_per_second`` limits; docs/abi.md)
+    cost_per_second: int = 0
 
 
 def _s(p: Any) -> str:
@@ -53,7 +56,8 @@ class Bundle:
             check(lib.vsk_bundle_get_tier_info(self._ptr, i, ti), f"reading tier {i}")
             tiers.append(TierInfo(i, _s(ti.name), int(ti.model_sample_rate),
                                   int(ti.hop_samples), int(ti.latency_samples),
-                                  int(ti.parameter_count), int(ti.flops_per_second)))
+                                  int(ti.parameter_count), int(ti.flops_per_second),
+                                  int(ti.cost_per_second)))
         self._tiers = tuple(tiers)
 
     # ---------------------------------------------------------- construction

@@ -26,6 +26,11 @@ HINTS: dict[str, str] = {
     "VSK_ERR_DUPLICATE":
         "a voice with this ID and an equal or newer version is already registered",
     "VSK_ERR_NO_MEMORY": "out of memory",
+    "VSK_ERR_STRUCT_TOO_NEW":
+        "the caller was built against a newer voiceskin.h than this libvoiceskin; upgrade the library",
+    "VSK_ERR_TOO_COSTLY":
+        "a tier of this bundle needs more CPU than max_cost_per_second allows (see "
+        "TierInfo.cost_per_second); raise the limit only for bundles you trust",
 }
 
 

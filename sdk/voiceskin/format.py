@@ -95,6 +95,8 @@ STATUS_CODES: dict[str, int] = {
     "VSK_ERR_DUPLICATE": -14,
     "VSK_ERR_BUFFER_TOO_SMALL": -15,
     "VSK_ERR_BAD_STATE": -16,
+    "VSK_ERR_STRUCT_TOO_NEW": -17,
+    "VSK_ERR_TOO_COSTLY": -18,
 }
 
 _VOICE_ID_RE = re.compile(r"[a-z0-9._-]{1,64}")

@@ -20,14 +20,19 @@ __all__ = ["Registry"]
 class Registry:
     """An ordered set of voice bundles, indexed 0..len-1."""
 
-    def __init__(self, max_voices: int = 0) -> None:
+    def __init__(self, max_voices: int = 0, max_cost_per_second: int = 0) -> None:
         if isinstance(max_voices, bool) or not isinstance(max_voices, int) or max_voices < 0:
             raise ValueError(f"max_voices must be an integer >= 0 (0 = default), got {max_voices!r}")
+        if isinstance(max_cost_per_second, bool) or not isinstance(max_cost_per_second, int) \
+                or not 0 <= max_cost_per_second < 2**64:
+            raise ValueError("max_cost_per_second must be an integer >= 0 (0 = default), "
+                             f"got {max_cost_per_second!r}")
         lib = get_lib()
         self._lib = lib
         cfg = ffi.new("vsk_registry_config *")
-        lib.vsk_registry_config_init(cfg)
+        lib.vsk_registry_config_init_size(cfg, ffi.sizeof("vsk_registry_config"))
         cfg.max_voices = max_voices
+        cfg.max_cost_per_second = max_cost_per_second
         out = ffi.new("vsk_registry **")
         check(lib.vsk_registry_create(cfg, out), "creating registry")
         self._ptr = ffi.gc(out[0], lib.vsk_registry_destroy)
@@ -96,6 +101,16 @@ class Registry:
         out = ffi.new("vsk_bundle **")
         check(self._lib.vsk_registry_get(self._live, index, out), f"getting voice {index}")
         return Bundle._borrowed(out[0])
+
+    def remove(self, voice_id: str) -> None:
+        """Drops the voice with this ID (voices made from it keep their
+        bundle); later entries move down one index. KeyError if absent."""
+        if not isinstance(voice_id, str):
+            raise TypeError(f"voice_id must be a string, got {type(voice_id).__name__}")
+        st = self._lib.vsk_registry_remove(self._live, voice_id.encode("utf-8"))
+        if st == self._lib.VSK_ERR_NOT_FOUND:
+            raise KeyError(voice_id)
+        check(st, f"removing {voice_id!r}")
 
     def find(self, voice_id: str) -> int:
         """Index of ``voice_id``; VoiceskinError (VSK_ERR_NOT_FOUND) if absent."""

@@ -29,7 +29,8 @@ class Voice:
 
     def __init__(self, bundle: Bundle, sample_rate: int = 48000, channels: int = 1,
                  max_block: int = 1024, tier: int | str = 0, mix: float = 1.0,
-                 bypass: bool = False) -> None:
+                 bypass: bool = False, max_isa: int = 0,
+                 max_cost_per_second: int = 0) -> None:
         if not isinstance(bundle, Bundle):
             raise TypeError(f"bundle must be a voiceskin.Bundle, got {type(bundle).__name__}")
         for name, v in (("sample_rate", sample_rate), ("channels", channels),
@@ -47,8 +48,18 @@ class Voice:
         self._lib = lib
         self._bundle = bundle
         tier_index = self._tier_index(tier)
+        if isinstance(max_isa, bool) or not isinstance(max_isa, (int, np.integer)) \
+                or not 0 <= max_isa < 2**32:
+            raise ValueError(f"max_isa must be a VSK_ISA_LEVEL_* value, got {max_isa!r}")
+        if isinstance(max_cost_per_second, bool) or \
+                not isinstance(max_cost_per_second, (int, np.integer)) or \
+                not 0 <= max_cost_per_second < 2**64:
+            raise ValueError("max_cost_per_second must be an integer >= 0 (0 = default), "
+                             f"got {max_cost_per_second!r}")
         cfg = ffi.new("vsk_voice_config *")
-        lib.vsk_voice_config_init(cfg)
+        lib.vsk_voice_config_init_size(cfg, ffi.sizeof("vsk_voice_config"))
+        cfg.max_isa = int(max_isa)
+        cfg.max_cost_per_second = int(max_cost_per_second)
         cfg.sample_rate = int(sample_rate)
         cfg.channels = int(channels)
         cfg.max_block_frames = int(max_block)
@@ -162,6 +173,27 @@ class Voice:
     @property
     def tier_name(self) -> str:
         return self._bundle.tiers[self.tier].name
+
+    @property
+    def tier_state(self) -> dict[str, Any]:
+        """What is heard, as of the last process/reset: ``requested`` (=
+        :attr:`tier`), ``audible`` (the tier the output comes from; the
+        outgoing one during a crossfade), ``incoming`` (warming up or fading
+        in, else None) and ``switching``."""
+        st = ffi.new("vsk_tier_state *")
+        st.struct_size = ffi.sizeof("vsk_tier_state")
+        check(self._lib.vsk_voice_get_tier_state(self._live, st), "reading tier state")
+        inc = int(st.incoming)
+        return {"requested": int(st.requested), "audible": int(st.audible),
+                "incoming": None if inc == self._lib.VSK_NO_TIER else inc,
+                "switching": bool(st.switching)}
+
+    @property
+    def isa(self) -> int:
+        """The SIMD level in use (VSK_ISA_LEVEL_SCALAR 1, SIMD128 2, AVX2 3),
+        chosen once at creation under ``max_isa``."""
+        check(self._lib.vsk_voice_get_isa(self._live, self._u32), "reading ISA")
+        return int(self._u32[0])
 
     @property
     def mix(self) -> float:
