@@ -250,9 +250,12 @@ def _init_worker(master: Any) -> None:
     _WORKER_MASTER = master
 
 
-def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
+def build_cache(cfg: DistillConfig, voice: Any, console: Any = None, convert: Any = None) -> Path:
     """Fits the master and converts the corpus once; returns the cache file
-    (reused when master, corpus selection and pitch definition match)."""
+    (reused when master, corpus selection and pitch definition match).
+    ``convert(master, tasks)``, when given, yields :func:`_convert_one`'s
+    result for every task, in order, instead of the local processes
+    (``voiceskin_tooling.cluster``: Ray tasks over chunks)."""
     import torch
 
     from .masters.base import resample
@@ -300,7 +303,11 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None) -> Path:
     with prog:
         task = prog.add_task(f"{voice.id}: master converts {len(tasks)} chunks", total=len(tasks), info="")
         results: list[Any] = []
-        if jobs > 1:
+        if convert is not None:
+            for r in convert(master, tasks):
+                results.append(r)
+                prog.advance(task)
+        elif jobs > 1:
             ctx = mp.get_context("fork")
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(master,)) as pool:
                 for r in pool.imap(_convert_one, tasks):
