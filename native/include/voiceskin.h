@@ -136,11 +136,12 @@ enum { VSK_LOG_ERROR = 0, VSK_LOG_WARNING = 1, VSK_LOG_INFO = 2 };
 typedef void (*vsk_log_fn)(void *user, int32_t level, const char *message);
 
 /** Default of max_cost_per_second (registry and voice configs): worst-case
- *  operations per second of audio one tier may need. 1e9 operations take
- *  at most about 1 s of one 2020s x86-64 core (measured: docs/abi.md,
- *  "Bounded cost"), so this default is a few percent of one core; the
- *  shipped student tiers need 2-8 % of it. */
-#define VSK_DEFAULT_MAX_COST_PER_SECOND 1000000000ull
+ *  operations per second of audio one tier may need, counted by the
+ *  library from the tier's graph (one operation ~ one vectorised
+ *  multiply-add or float copied; docs/abi.md, "Bounded cost"). Measured,
+ *  one operation takes 0.1-0.21 ns of one x86-64 core (AVX2), so the
+ *  default is 5-10 % of one core; the student tiers need 11-27 % of it. */
+#define VSK_DEFAULT_MAX_COST_PER_SECOND 500000000ull
 /** max_cost_per_second value that disables the limit. */
 #define VSK_COST_UNLIMITED UINT64_MAX
 

@@ -232,7 +232,7 @@ static vsk_status plan(vsk_graph *g, uint32_t **const_ids,
     off = 0;
     g->flops_per_step = 0;
     /* Worst case: the step's input and output copies, then every node. */
-    g->cost_per_step = 2ull * g->hop;
+    g->cost_per_step = 2ull * g->hop + VSK_COST_STEP;
     g->warmup_samples = 0;
     for (i = 0; i < g->node_count; i++) {
         vsk_node *n = &g->nodes[i];

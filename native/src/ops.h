@@ -83,10 +83,12 @@ typedef struct vsk_op_def {
  * divisions), per libm call (log, exp, sin, cos, sqrt), per node and step.
  * Calibrated so that one unit costs about the same time whatever the op
  * (benchmarks/bench_cost.py). */
-#define VSK_COST_SIMD_FN 4u
+#define VSK_COST_SIMD_FN 16u
 #define VSK_COST_SCALAR 16u
 #define VSK_COST_LIBM 64u
 #define VSK_COST_NODE 64u
+/* per graph step: the voice's FIFO, step call and copies around it */
+#define VSK_COST_STEP 512u
 
 /* The op table; NULL for codes this build does not know. */
 const vsk_op_def *vsk_op_lookup(uint32_t op);

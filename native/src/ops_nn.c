@@ -94,7 +94,7 @@ static uint64_t act_cost(const vsk_node *n, const uint32_t *vs)
     /* every kind at its dearest ISA path: softplus is two libm calls */
     uint64_t per = n->iattr[0] == ACT_IDENTITY ? 1u
                  : n->iattr[0] == ACT_RELU ? 2u
-                 : n->iattr[0] == ACT_SOFTPLUS ? 2u * VSK_COST_LIBM
+                 : n->iattr[0] == ACT_SOFTPLUS ? 3u * VSK_COST_LIBM
                  : VSK_COST_SIMD_FN;
     return per * (uint64_t)vs[n->in[0]];
 }

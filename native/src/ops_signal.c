@@ -312,7 +312,7 @@ static uint64_t yin_cost(const vsk_node *n, const uint32_t *vs)
     }
     /* the head (all of W without blocks), d' (a division per lag), the
      * two searches over the lags, f0 */
-    c += 2ull * L.r * T + 3ull * VSK_COST_SCALAR * T + VSK_COST_LIBM;
+    c += 2ull * L.r * T + 4ull * VSK_COST_SCALAR * T + VSK_COST_LIBM;
     return c;
 }
 const vsk_op_def vsk_op_def_pitch_yin = {"PITCH_YIN", yin_validate, yin_state_bytes,
@@ -460,8 +460,9 @@ static uint64_t warp_cost(const vsk_node *n, const uint32_t *vs)
 {
     uint64_t C = vs[n->in[0]], lg = 1;
     while ((1ull << lg) < C) ++lg;
-    /* per element: a binary search and the interpolation */
-    return (uint64_t)VSK_COST_SCALAR * C * (lg + 2) + VSK_COST_LIBM;
+    /* per element: a binary search (unpredictable branches) and the
+     * interpolation */
+    return (uint64_t)VSK_COST_SCALAR * C * (2 * lg + 4) + VSK_COST_LIBM;
 }
 const vsk_op_def vsk_op_def_warp = {"WARP", warp_validate, warp_state_bytes, warp_reset,
                                     warp_run, warp_flops, warp_cost};
@@ -568,8 +569,8 @@ static uint64_t harm_cost(const vsk_node *n, const uint32_t *vs)
 {
     uint64_t hop = (uint64_t)n->iattr[0], K = (uint64_t)n->iattr[1];
     /* worst case: every harmonic below Nyquist (a low f0) */
-    return (uint64_t)VSK_COST_SCALAR * (K + 2 * hop) + 8ull * VSK_COST_LIBM +
-           3ull * hop * K + 2 * K + hop;
+    return (uint64_t)VSK_COST_SCALAR * (K + 4 * hop) + 8ull * VSK_COST_LIBM +
+           6ull * hop * K + 2 * K + hop;
 }
 const vsk_op_def vsk_op_def_harmonic = {"HARMONIC", harm_validate, harm_state_bytes,
                                         harm_reset, harm_run, harm_flops, harm_cost};

@@ -68,7 +68,7 @@ typedef struct vsk_allocator {
 enum { VSK_LOG_ERROR = 0, VSK_LOG_WARNING = 1, VSK_LOG_INFO = 2 };
 typedef void (*vsk_log_fn)(void *user, int32_t level, const char *message);
 
-#define VSK_DEFAULT_MAX_COST_PER_SECOND 1000000000
+#define VSK_DEFAULT_MAX_COST_PER_SECOND 500000000
 
 enum {
     VSK_ISA_LEVEL_BEST = 0,
