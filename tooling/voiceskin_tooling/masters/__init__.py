@@ -4,6 +4,9 @@ Built-in masters:
 
 * ``world`` — :class:`~voiceskin_tooling.masters.world.WorldMaster`, an
   any-to-any converter on the WORLD vocoder (pyworld).
+* ``world2`` — :class:`~voiceskin_tooling.masters.world2.World2Master`, the
+  same with YIN centred within the student's lookahead and envelopes built
+  from the target's own frames (kNN); ``world`` stays for comparison.
 * ``torchscript`` / ``onnx`` — adapters that run a studio's own any-to-one
   model file (audio in, audio out); see :mod:`voiceskin_tooling.masters.files`.
 
@@ -54,6 +57,7 @@ def _lazy(target: str) -> tuple[str, Callable[[], Any]]:
 
 _BUILTINS: dict[str, tuple[str, Callable[[], Any]]] = {
     "world": _lazy("voiceskin_tooling.masters.world:WorldMaster"),
+    "world2": _lazy("voiceskin_tooling.masters.world2:World2Master"),
     "torchscript": _lazy("voiceskin_tooling.masters.files:TorchScriptMaster"),
     "onnx": _lazy("voiceskin_tooling.masters.files:OnnxMaster"),
 }

@@ -1,0 +1,321 @@
+"""``world2``: the WORLD master with the stages that lost words replaced, and
+target-frame envelopes (kNN) for identity. The old ``world`` master is kept
+unchanged for comparison (``docs/experiments.md`` has the stage-by-stage
+measurements that motivated each change).
+
+Everything :class:`~voiceskin_tooling.masters.world.WorldMaster` documents
+holds, with these settings added (defaults = the shipped ``world2``):
+
+* ``yin_offset`` (frames, 0 = the old alignment): master frame ``i`` takes
+  its F0 and voicing from the PITCH_YIN frame that ends at sample
+  ``(i + yin_offset)·hop`` instead of ``i·hop``, i.e. the 512-sample YIN
+  window is centred ``256 − yin_offset·hop`` samples before the frame rather
+  than 256. PITCH_MAP runs on the unshifted YIN track (exactly the student's
+  stream) and its output is shifted, so the mapping statistics are the
+  student's. A student whose lookahead is ``L`` steps follows this master by
+  delaying its f0/voicing by ``L − yin_offset`` steps instead of ``L``
+  (``yin_offset ≤ L``; the tier presets' L = 2), at no extra latency.
+* ``envelope``: ``"warp"`` (the old warp + EQ of the source envelope) or
+  ``"knn"``: each frame's envelope is the mean of the ``knn_k`` target
+  frames (from :meth:`fit`'s reference audio; voiced frames for voiced
+  source frames, unvoiced for unvoiced) nearest to it in a
+  speaker-normalised space: ``knn_bands`` mel bands of the log envelope,
+  minus the running mean (the source's: the master's running ``M̂``, warped
+  by ``α``; the target's: its own mean), so a frame is matched by what it
+  says, not by who says it (each row without its band average: the shape
+  is matched, the level is set per frame afterwards). ``knn_blend`` mixes the kNN log envelope with the
+  warp+EQ one (1 = kNN only). ``knn_smooth`` (frames, 0 = off) is a causal
+  one-pole smoother of the chosen log envelopes (kNN picks can jump).
+* ``ap_mode``: ``"mix"`` (old: the warped source aperiodicity mixed with the
+  target's mean by ``ap_mix``), ``"source"`` (the warped source's own), or
+  ``"knn"`` (the neighbours' mean, then ``ap_mix`` with the warped source's).
+
+All source statistics stay causal (running means with warm-up, no look at
+the future beyond ``yin_offset`` frames), so a streaming student can follow.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..pitchmap import pitch_map_np
+from .base import MasterError, MasterOutput, as_mono_float32, resample
+from .world import WorldMaster, _fit_len, _pw, _warp_rows, analyze, yin_track
+
+__all__ = ["World2Master"]
+
+
+def _mel_matrix(freqs: np.ndarray, n_bands: int, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
+    """Triangular mel averaging matrix [n_bands, K] (rows sum to 1)."""
+    def hz2mel(f: Any) -> Any:
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    mels = np.linspace(hz2mel(fmin), hz2mel(min(fmax, freqs[-1])), n_bands + 2)
+    hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
+    fb = np.zeros((n_bands, len(freqs)))
+    for m in range(n_bands):
+        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
+        fb[m] = np.clip(np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)), 0, None)
+        if fb[m].sum() == 0:  # band narrower than a bin
+            fb[m, int(np.argmin(np.abs(freqs - c)))] = 1.0
+    return fb / fb.sum(axis=1, keepdims=True)
+
+
+class World2Master(WorldMaster):
+    name = "world2"
+
+    def __init__(
+        self,
+        yin_offset: int = 2,
+        envelope: str = "knn",
+        knn_k: int = 4,
+        knn_bands: int = 24,
+        knn_blend: float = 1.0,
+        knn_smooth: float = 0.0,
+        knn_max_frames: int = 20000,
+        ap_mode: str = "mix",
+        **settings: Any,
+    ) -> None:
+        super().__init__(**settings)
+        if self.f0_method != "yin" and int(yin_offset) != 0:
+            raise MasterError("yin_offset needs f0_method='yin'")
+        if not 0 <= int(yin_offset) <= 8:
+            raise MasterError(f"yin_offset {yin_offset} must be 0..8 frames")
+        if envelope not in ("warp", "knn"):
+            raise MasterError(f"envelope must be 'warp' or 'knn', not {envelope!r}")
+        if ap_mode not in ("mix", "source", "knn"):
+            raise MasterError(f"ap_mode must be 'mix', 'source' or 'knn', not {ap_mode!r}")
+        if envelope == "knn" and self.warp_mode != "running":
+            raise MasterError("envelope='knn' needs warp_mode='running' (the source's running mean)")
+        if ap_mode == "knn" and envelope != "knn":
+            raise MasterError("ap_mode='knn' needs envelope='knn'")
+        self.yin_offset, self.envelope = int(yin_offset), envelope
+        self.knn_k, self.knn_bands = max(1, int(knn_k)), int(knn_bands)
+        self.knn_blend, self.knn_smooth = float(knn_blend), float(knn_smooth)
+        self.knn_max_frames, self.ap_mode = int(knn_max_frames), ap_mode
+
+    def config(self) -> dict[str, Any]:
+        cfg = super().config()
+        cfg.update({"name": self.name, "yin_offset": self.yin_offset, "envelope": self.envelope,
+                    "knn_k": self.knn_k, "knn_bands": self.knn_bands, "knn_blend": self.knn_blend,
+                    "knn_smooth": self.knn_smooth, "knn_max_frames": self.knn_max_frames,
+                    "ap_mode": self.ap_mode})
+        if self._target is not None and "frames_v" in self._target:
+            cfg.setdefault("target", {})["knn_frames"] = [len(self._target["frames_v"]),
+                                                          len(self._target["frames_u"])]
+        return cfg
+
+    # ---------------------------------------------------------------- pitch
+    def _yin(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(raw yin f0, raw voicing, mapped f0), all shifted by yin_offset
+        (PITCH_MAP runs on the unshifted stream, as in the student)."""
+        yf, yv = yin_track(x, self.sample_rate, self.hop, self.yin_frame, self.f0_floor, self.f0_ceil,
+                           self.yin_threshold)
+        mapped = pitch_map_np(yf, yv, self.pitch_params()) if self._target is not None else None
+        o = self.yin_offset
+        if o:
+            def sh(a: np.ndarray) -> np.ndarray:
+                return np.concatenate([a[o:], np.repeat(a[-1:], o)])
+
+            yf, yv = sh(yf), sh(yv)
+            mapped = sh(mapped) if mapped is not None else None
+        return yf, yv, mapped
+
+    def _analyze(self, x: np.ndarray, with_yin: bool = False) -> Any:
+        if self.f0_method != "yin":
+            return super()._analyze(x, with_yin)
+        yf, yv, _ = self._yin(x)
+        f0, sp, ap = analyze(x, self.sample_rate, self.hop,
+                             f0=np.where((yv >= self.vthreshold) & (yf > 0), yf, 0.0))
+        return (f0, sp, ap, (yf, yv)) if with_yin else (f0, sp, ap)
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, reference_audio: Sequence[np.ndarray], sample_rate: int) -> None:
+        if len(reference_audio) == 0:
+            raise MasterError("fit needs at least one reference recording of the target speaker")
+        lf0, lsp_v, lsp_u, ap_v, ap_u = [], [], [], [], []
+        for i, a in enumerate(reference_audio):
+            x = resample(as_mono_float32(a), int(sample_rate), self.sample_rate)
+            if len(x) < 4 * self.hop:
+                raise MasterError(f"reference recording {i} is too short ({len(x)} samples)")
+            f0, sp, ap = self._analyze(x)
+            lsp = np.log(sp + 1e-16)
+            v = f0 > 0
+            lf0.append(np.log(f0[v]))
+            # active frames only (within 50 dB of the loudest): no silence in the unvoiced pool
+            e = np.log(sp.sum(axis=1) + 1e-30)
+            act = e > e.max() - 50 * math.log(10) / 10
+            lsp_v.append(lsp[v]), ap_v.append(ap[v])
+            lsp_u.append(lsp[~v & act]), ap_u.append(ap[~v & act])
+        l = np.concatenate(lf0)
+        if len(l) < 50:
+            raise MasterError(f"the reference audio has only {len(l)} voiced frames; give more target speech")
+        fv, av = np.concatenate(lsp_v), np.concatenate(ap_v)
+        env = fv.mean(axis=0)
+        freqs = np.linspace(0, self.sample_rate / 2, len(env))
+        self._target = t = {"target_mu": float(l.mean()), "target_sigma": float(l.std()), "env": env,
+                            "ap": av.mean(axis=0), "freqs": freqs, "voiced_frames": int(len(l))}
+        self._warp_cache_key = None
+        t["formant_scale"] = float(self._best_warp(self._pop_env(freqs), freqs))
+        if self.envelope != "knn":
+            return
+        t["frames_v"], t["frames_u"] = fv, np.concatenate(lsp_u)
+        t["ap_v"], t["ap_u"] = av, np.concatenate(ap_u)
+        rng = np.random.default_rng(0)
+        for k, ka in (("frames_v", "ap_v"), ("frames_u", "ap_u")):
+            if len(t[k]) > self.knn_max_frames:
+                sel = np.sort(rng.choice(len(t[k]), self.knn_max_frames, replace=False))
+                t[k], t[ka] = t[k][sel], t[ka][sel]
+        if len(t["frames_v"]) < 50 or len(t["frames_u"]) < 10:
+            raise MasterError("too few target frames for envelope='knn'; give more target speech")
+        self._knn_prepare(freqs)
+
+    def _knn_prepare(self, freqs: np.ndarray) -> None:
+        t = self._target
+        assert t is not None
+        self._mel = _mel_matrix(freqs, self.knn_bands)
+        self._tmean = self._mel @ t["env"]  # target's mean (voiced) log envelope in bands
+        self._keys = {}
+        for k in ("frames_v", "frames_u"):
+            b = t[k] @ self._mel.T - self._tmean
+            b = b - b.mean(axis=1, keepdims=True)  # shape only: per-frame level is set later
+            self._keys[k] = (b, np.sum(b * b, axis=1))
+
+    def state_dict(self) -> dict[str, Any]:
+        return super().state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        t = self._target
+        if "frames_v" in t:
+            for k in ("frames_v", "frames_u", "ap_v", "ap_u"):
+                t[k] = np.asarray(t[k], dtype=np.float64)
+            self._knn_prepare(t["freqs"])
+
+    def _knn(self, q: np.ndarray, pool: str) -> tuple[np.ndarray, np.ndarray]:
+        """Mean log envelope and aperiodicity of the k nearest target frames
+        for each query row ``q`` [n, bands] (already normalised)."""
+        t = self._target
+        keys, k2 = self._keys[pool]
+        d = k2[None, :] - 2.0 * q @ keys.T
+        k = min(self.knn_k, keys.shape[0])
+        idx = np.argpartition(d, k - 1, axis=1)[:, :k]
+        ap_key = "ap_v" if pool == "frames_v" else "ap_u"
+        return t[pool][idx].mean(axis=1), t[ap_key][idx].mean(axis=1)
+
+    # ---------------------------------------------------------------- conversion
+    def convert(self, audio: np.ndarray, sample_rate: int) -> MasterOutput:
+        t = self._need_target()
+        x = resample(as_mono_float32(audio), int(sample_rate), self.sample_rate)
+        if len(x) < 2 * self.hop:
+            raise MasterError(f"input too short: {len(x)} samples at {self.sample_rate} Hz (need ≥ {2 * self.hop})")
+        if self.f0_method == "yin":
+            yf, yv, mapped = self._yin(x)
+            f0, sp, ap = analyze(x, self.sample_rate, self.hop,
+                                 f0=np.where((yv >= self.vthreshold) & (yf > 0), yf, 0.0))
+        else:
+            f0, sp, ap = self._analyze(x)
+            mapped = pitch_map_np(f0, (f0 > 0).astype(np.float64), self.pitch_params())
+        n_frames, K = sp.shape
+        freqs = np.linspace(0, self.sample_rate / 2, K)
+        if len(t["freqs"]) != K:
+            raise MasterError("envelope size differs from the fitted one (sample rate changed?)")
+        voiced = f0 > 0
+        lsp = np.log(sp + 1e-16)
+        prior = self._pop_env(freqs)
+        alphas = np.ones(n_frames)
+        eqs = np.zeros((n_frames, K))
+        means = np.zeros((n_frames, K)) if self.envelope == "knn" else None
+        if self.warp_mode == "fixed":
+            alphas[:] = t["formant_scale"]
+            eqs[:] = self._eq(_warp_rows(prior[None, :], t["formant_scale"])[0])
+        elif self.warp_mode == "running":
+            n = 0.0
+            m = prior.copy()
+            alpha, eq, mh = 1.0, np.zeros(K), prior.copy()
+            for i in range(n_frames):
+                if voiced[i]:
+                    n += 1.0
+                    a = max(1.0 / n, 1.0 / self.env_tau)
+                    m += a * (lsp[i] - m)
+                if i % self.warp_update == 0:
+                    w = min(n / self.env_warmup, 1.0)
+                    mh = w * m + (1.0 - w) * prior
+                    alpha = self._best_warp(mh, freqs)
+                    eq = self._eq(_warp_rows(mh[None, :], alpha)[0])
+                alphas[i] = alpha
+                eqs[i] = eq
+                if means is not None:
+                    means[i] = mh
+        if self.warp_mode == "none":
+            out_lsp, wap = lsp.copy(), ap
+        else:
+            out_lsp = np.empty_like(lsp)
+            wap = np.empty_like(ap)
+            bounds = np.flatnonzero(np.diff(alphas)) + 1
+            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n_frames]):
+                s_ = alphas[lo] ** self.warp_strength
+                out_lsp[lo:hi] = _warp_rows(lsp[lo:hi], s_) + eqs[lo:hi]
+                wap[lo:hi] = _warp_rows(ap[lo:hi], s_)
+        knn_ap = None
+        if self.envelope == "knn":
+            # query: the frame minus the running mean, both warped by α (the
+            # speaker-normalised frame), in mel bands
+            q = np.empty((n_frames, self.knn_bands))
+            bounds = np.flatnonzero(np.diff(alphas)) + 1
+            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n_frames]):
+                s_ = alphas[lo]
+                q[lo:hi] = _warp_rows(lsp[lo:hi] - means[lo:hi], s_) @ self._mel.T
+            q -= q.mean(axis=1, keepdims=True)
+            env_k = np.empty_like(lsp)
+            knn_ap = np.empty_like(ap)
+            for pool, sel in (("frames_v", voiced), ("frames_u", ~voiced)):
+                idx = np.flatnonzero(sel)
+                for c0 in range(0, len(idx), 512):
+                    ii = idx[c0:c0 + 512]
+                    env_k[ii], knn_ap[ii] = self._knn(q[ii], pool)
+            if self.knn_smooth > 0:
+                a = 1.0 / (1.0 + self.knn_smooth)
+                for i in range(1, n_frames):
+                    if voiced[i] == voiced[i - 1]:
+                        env_k[i] = env_k[i - 1] + a * (env_k[i] - env_k[i - 1])
+            out_lsp = self.knn_blend * env_k + (1.0 - self.knn_blend) * out_lsp
+        if self.ap_mode == "mix":
+            out_ap = np.where(voiced[:, None], (1 - self.ap_mix) * wap + self.ap_mix * t["ap"][None, :], wap)
+        elif self.ap_mode == "source":
+            out_ap = wap
+        else:
+            out_ap = (1 - self.ap_mix) * wap + self.ap_mix * knn_ap
+        f0_out = np.where(voiced, mapped, 0.0)
+        out_ap = np.clip(out_ap, 1e-3, 1.0 - 1e-9)
+        if self.level_mode == "frame":
+            p_in = np.exp(lsp).sum(axis=1) * np.where(voiced, f0, 1.0) ** self.level_f0_exponent
+            p_out = np.exp(out_lsp).sum(axis=1) * np.where(voiced, f0_out, 1.0) ** self.level_f0_exponent
+            out_lsp = out_lsp + np.log(p_in / np.maximum(p_out, 1e-30))[:, None]
+        out_lsp = out_lsp + self.output_gain_db * math.log(10) / 10
+        out_sp = np.exp(out_lsp)
+        fp = 1000.0 * self.hop / self.sample_rate
+        y = _pw().synthesize(np.ascontiguousarray(f0_out), np.ascontiguousarray(out_sp),
+                             np.ascontiguousarray(out_ap), self.sample_rate, fp)
+        y = _fit_len(y, len(x)).astype(np.float32)
+        a = np.abs(y)
+        over = a > 0.9
+        if over.any():
+            y[over] = np.sign(y[over]) * (0.9 + 0.1 * np.tanh((a[over] - 0.9) / 0.1))
+        B = 65
+        grid = np.linspace(0, self.sample_rate / 2, B)
+        idx = np.clip(np.round(grid / freqs[-1] * (K - 1)).astype(int), 0, K - 1)
+        feats = {
+            "source_f0": f0.astype(np.float32),
+            "source_voicing": voiced.astype(np.float32),
+            "warp": alphas.astype(np.float32),
+            "log_env": (0.5 * out_lsp[:, idx]).astype(np.float32),
+            "aperiodicity": out_ap[:, idx].astype(np.float32),
+        }
+        return MasterOutput(
+            audio=y, f0=f0_out.astype(np.float32), voicing=voiced.astype(np.float32), features=feats,
+            sample_rate=self.sample_rate, hop=self.hop,
+            info={"frames": n_frames, "final_warp": float(alphas[-1]), "yin_offset": self.yin_offset},
+        )
