@@ -181,7 +181,8 @@ def test_struct_layouts_and_statuses_match_the_library(mono_exe: Path) -> None:
     assert out["version"][0].split()[0] == str(lib.vsk_version())
     sizes = {k: int(v) for k, v in (s.split() for s in out["sizeof"])}
     offsets = {k: int(v) for k, v in (s.split() for s in out["offset"])}
-    for struct in ("vsk_bundle_info", "vsk_tier_info", "vsk_voice_config", "vsk_registry_config"):
+    for struct in ("vsk_bundle_info", "vsk_tier_info", "vsk_voice_config", "vsk_registry_config",
+                   "vsk_tier_state", "vsk_allocator"):
         assert sizes[struct] == ffi.sizeof(struct), struct
         fields = [k.split(".")[1] for k in offsets if k.startswith(struct + ".")]
         assert fields == [f for f, _ in ffi.typeof(struct).fields], struct
@@ -189,12 +190,17 @@ def test_struct_layouts_and_statuses_match_the_library(mono_exe: Path) -> None:
             assert offsets[f"{struct}.{f}"] == ffi.offsetof(struct, f), f"{struct}.{f}"
     statuses = [s.split() for s in out["status"]]
     named = {int(code): (enum, lib_name) for code, enum, lib_name in statuses if enum != "unknown"}
-    assert sorted(named) == list(range(-16, 1))
+    assert sorted(named) == list(range(-18, 1))
     for code, (enum, lib_name) in named.items():
         assert enum == lib_name == ffi.string(lib.vsk_status_name(code)).decode()
     # config_init filled by the library through the C# struct
-    assert out["voice_config_init"] == [f"{ffi.sizeof('vsk_voice_config')} 1 48000 1 1024 0 1 0"]
-    assert out["registry_config_init"] == [f"{ffi.sizeof('vsk_registry_config')} 1 0"]
+    default_cost = lib.VSK_DEFAULT_MAX_COST_PER_SECOND
+    assert out["voice_config_init"] == [
+        f"{ffi.sizeof('vsk_voice_config')} 1 48000 1 1024 0 1 0 0 {default_cost}"]
+    assert out["registry_config_init"] == [f"{ffi.sizeof('vsk_registry_config')} 1 0 {default_cost}"]
+    # the 0.3 entry points still fill only 0.3's structs (32 and 12 bytes)
+    assert out["voice_config_init_03"] == ["32 1 48000 0"]
+    assert out["registry_config_init_03"] == ["12 1 0"]
 
 
 def test_process_and_tier_switches_match_the_sdk(mono_exe: Path, bundles: Path, speech: np.ndarray,

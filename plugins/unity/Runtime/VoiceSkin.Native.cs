@@ -38,6 +38,18 @@ namespace VoiceSkin.Interop
         VSK_ERR_DUPLICATE = -14,
         VSK_ERR_BUFFER_TOO_SMALL = -15,
         VSK_ERR_BAD_STATE = -16,
+        VSK_ERR_STRUCT_TOO_NEW = -17,
+        VSK_ERR_TOO_COSTLY = -18,
+    }
+
+    /// <summary>vsk_allocator (all zero = the C heap). Function pointers
+    /// from Marshal.GetFunctionPointerForDelegate; keep the delegates alive.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct vsk_allocator
+    {
+        public IntPtr alloc;          // void *(*)(void *user, size_t size, size_t alignment)
+        public IntPtr free;           // void (*)(void *user, void *ptr, size_t size)
+        public IntPtr user;
     }
 
     /// <summary>vsk_bundle_info. Set struct_size = SizeOf before the call.</summary>
@@ -64,12 +76,14 @@ namespace VoiceSkin.Interop
         public uint hop_samples;
         public uint latency_samples;
         public ulong parameter_count;
-        public ulong flops_per_second;
+        public ulong flops_per_second;   // the manifest's estimate (informative)
+        public ulong cost_per_second;    // since 0.4: worst case computed by the library
 
         public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_tier_info)); } }
     }
 
-    /// <summary>vsk_voice_config. Fill with vsk_voice_config_init first.</summary>
+    /// <summary>vsk_voice_config. Fill with vsk_voice_config_init_size(ref c, SizeOf)
+    /// first (the 0.3 entry point vsk_voice_config_init fills only 0.3's 32 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct vsk_voice_config
     {
@@ -81,15 +95,45 @@ namespace VoiceSkin.Interop
         public uint initial_tier;
         public float mix;
         public uint bypass;
+        // since 0.4
+        public uint max_isa;                 // VSK_ISA_LEVEL_*, 0 = best
+        public uint reserved0;
+        public ulong max_cost_per_second;    // 0 = VSK_DEFAULT_MAX_COST_PER_SECOND
+        public vsk_allocator allocator;
+        public IntPtr log;                   // vsk_log_fn, or zero
+        public IntPtr log_user;
+
+        public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_voice_config)); } }
     }
 
-    /// <summary>vsk_registry_config. Fill with vsk_registry_config_init first.</summary>
+    /// <summary>vsk_registry_config. Fill with vsk_registry_config_init_size(ref c, SizeOf) first.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct vsk_registry_config
     {
         public uint struct_size;
         public uint abi_version;
         public uint max_voices;
+        // since 0.4
+        public uint reserved0;
+        public ulong max_cost_per_second;
+        public vsk_allocator allocator;
+        public IntPtr log;
+        public IntPtr log_user;
+
+        public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_registry_config)); } }
+    }
+
+    /// <summary>vsk_tier_state. Set struct_size = SizeOf before the call.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct vsk_tier_state
+    {
+        public uint struct_size;
+        public uint requested;
+        public uint audible;
+        public uint incoming;                // VSK_NO_TIER when none
+        public uint switching;
+
+        public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_tier_state)); } }
     }
 
     /// <summary>The C functions, one to one. Threading classes as in docs/abi.md.</summary>
@@ -103,8 +147,12 @@ namespace VoiceSkin.Interop
         /// <summary>VSK_ABI_VERSION this binding was written for.</summary>
         public const uint VSK_ABI_VERSION = 1;
         public const uint VSK_VERSION_MAJOR = 0;
-        public const uint VSK_VERSION_MINOR = 3;
+        public const uint VSK_VERSION_MINOR = 4;
         public const uint VSK_VERSION_PATCH = 0;
+        public const ulong VSK_DEFAULT_MAX_COST_PER_SECOND = 500000000;
+        public const uint VSK_NO_TIER = 0xFFFFFFFF;
+        public const uint VSK_ISA_LEVEL_BEST = 0, VSK_ISA_LEVEL_SCALAR = 1,
+                          VSK_ISA_LEVEL_SIMD128 = 2, VSK_ISA_LEVEL_AVX2 = 3;
 
         const CallingConvention CC = CallingConvention.Cdecl;
 
@@ -139,7 +187,10 @@ namespace VoiceSkin.Interop
         public static extern VskStatus vsk_bundle_find_tier(IntPtr bundle, byte[] name, out uint out_index);
 
         // ------------------------------------------------------------ voice
-        /// <summary>[any] Defaults: 48000 Hz, 1 channel, 1024 frames, tier 0, mix 1, no bypass.</summary>
+        /// <summary>[any] Defaults for the first `struct_size` bytes (pass vsk_voice_config.SizeOf).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern void vsk_voice_config_init_size(ref vsk_voice_config config, uint struct_size);
+        /// <summary>[any] The 0.3 entry point: fills only 0.3's 32 bytes (struct_size = 32).</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern void vsk_voice_config_init(ref vsk_voice_config config);
         /// <summary>[any]</summary>
         [DllImport(Library, CallingConvention = CC)]
@@ -160,17 +211,25 @@ namespace VoiceSkin.Interop
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_tier(IntPtr voice, uint tier);
         /// <summary>[any-rt]</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_get_tier(IntPtr voice, out uint out_tier);
+        /// <summary>[any-rt] Audible tier and switch in progress (set struct_size).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_voice_get_tier_state(IntPtr voice, ref vsk_tier_state state);
         /// <summary>[any-rt] 0..1.</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_mix(IntPtr voice, float wet);
         /// <summary>[any-rt]</summary>
-        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_bypass(IntPtr voice, int bypass);
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_bypass(IntPtr voice, uint bypass);
         /// <summary>[audio]</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_reset(IntPtr voice);
         /// <summary>[any] Host frames, constant.</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_get_latency(IntPtr voice, out uint out_frames);
+        /// <summary>[any] VSK_ISA_LEVEL_* in use (chosen once at init).</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_get_isa(IntPtr voice, out uint out_level);
 
         // ------------------------------------------------------------ registry
-        /// <summary>[any]</summary>
+        /// <summary>[any] Defaults for the first `struct_size` bytes (pass vsk_registry_config.SizeOf).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern void vsk_registry_config_init_size(ref vsk_registry_config config, uint struct_size);
+        /// <summary>[any] The 0.3 entry point: fills only 0.3's 12 bytes.</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern void vsk_registry_config_init(ref vsk_registry_config config);
         /// <summary>[control]</summary>
         [DllImport(Library, CallingConvention = CC)]
@@ -198,6 +257,9 @@ namespace VoiceSkin.Interop
         /// <summary>[control] `voice_id`: NUL-terminated UTF-8.</summary>
         [DllImport(Library, CallingConvention = CC)]
         public static extern VskStatus vsk_registry_find(IntPtr registry, byte[] voice_id, out uint out_index);
+        /// <summary>[control] Drops a voice; later indexes move down. `voice_id`: NUL-terminated UTF-8.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_remove(IntPtr registry, byte[] voice_id);
     }
 
     /// <summary>UTF-8 conversions for the binding (control paths only: they allocate).</summary>

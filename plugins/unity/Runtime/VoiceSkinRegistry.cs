@@ -55,7 +55,7 @@ namespace VoiceSkin
         {
             if (maxVoices < 0) throw new ArgumentOutOfRangeException("maxVoices");
             var cfg = new vsk_registry_config();
-            Native.vsk_registry_config_init(ref cfg);
+            Native.vsk_registry_config_init_size(ref cfg, vsk_registry_config.SizeOf);
             cfg.max_voices = (uint)maxVoices;
             IntPtr r;
             VoiceSkinException.Check(Native.vsk_registry_create(ref cfg, out r), "creating a registry");

@@ -50,7 +50,7 @@ namespace VoiceSkin
             if (sampleRate <= 0) throw new VoiceSkinException(VskStatus.VSK_ERR_UNSUPPORTED_RATE, "sample rate " + sampleRate);
             bundle.GetTier(tier);   // range check with a readable message
             var cfg = new vsk_voice_config();
-            Native.vsk_voice_config_init(ref cfg);
+            Native.vsk_voice_config_init_size(ref cfg, vsk_voice_config.SizeOf);
             cfg.sample_rate = (uint)sampleRate;
             cfg.channels = (uint)channels;
             cfg.max_block_frames = (uint)maxBlockFrames;
@@ -86,7 +86,7 @@ namespace VoiceSkin
             Native.vsk_voice_get_tier(v, out t);
             Native.vsk_voice_set_tier(v, (uint)tier);
             Native.vsk_voice_set_mix(v, mix);
-            Native.vsk_voice_set_bypass(v, bypass ? 1 : 0);
+            Native.vsk_voice_set_bypass(v, bypass ? 1u : 0u);
         }
 
         /// <summary>Creates a voice starting at the tier called <paramref name="tierName"/>. [control]</summary>
@@ -245,7 +245,7 @@ namespace VoiceSkin
             get { return _bypass; }
             set
             {
-                Check(Call(h => Native.vsk_voice_set_bypass(h, value ? 1 : 0)), "setting bypass");
+                Check(Call(h => Native.vsk_voice_set_bypass(h, value ? 1u : 0u)), "setting bypass");
                 _bypass = value;
             }
         }
@@ -273,7 +273,7 @@ namespace VoiceSkin
             try
             {
                 _handle.DangerousAddRef(ref added);
-                VskStatus st = Native.vsk_voice_set_bypass(_handle.DangerousGetHandle(), on ? 1 : 0);
+                VskStatus st = Native.vsk_voice_set_bypass(_handle.DangerousGetHandle(), on ? 1u : 0u);
                 if (st == VskStatus.VSK_OK) _bypass = on;
                 return st;
             }

@@ -44,7 +44,8 @@ struct TierInfo {
     uint32_t hop_samples = 0;
     uint32_t latency_samples = 0;
     uint64_t parameter_count = 0;
-    uint64_t flops_per_second = 0;
+    uint64_t flops_per_second = 0;   ///< the manifest's estimate (informative)
+    uint64_t cost_per_second = 0;    ///< worst case computed by the library
 };
 
 /// A shared reference to an immutable bundle (copy = vsk_bundle_retain).
@@ -96,7 +97,8 @@ public:
             t.struct_size = sizeof t;
             if (vsk_bundle_get_tier_info(b_, k, &t) != VSK_OK) break;
             out.push_back(TierInfo{k, t.name ? t.name : "", t.model_sample_rate, t.hop_samples,
-                                   t.latency_samples, t.parameter_count, t.flops_per_second});
+                                   t.latency_samples, t.parameter_count, t.flops_per_second,
+                                   t.cost_per_second});
         }
         return out;
     }
@@ -195,6 +197,8 @@ public:
         if (st == VSK_OK && index) *index = i;
         return st;
     }
+    /// Drops a voice (DLC unload, hot reload); later indexes move down.
+    vsk_status remove(const char *voice_id) { return vsk_registry_remove(r_, voice_id); }
     uint32_t count() const {
         uint32_t n = 0;
         return r_ && vsk_registry_count(r_, &n) == VSK_OK ? n : 0;

@@ -66,16 +66,28 @@ static class VoiceSkinMonoTest
         Layout(typeof(vsk_tier_info));
         Layout(typeof(vsk_voice_config));
         Layout(typeof(vsk_registry_config));
+        Layout(typeof(vsk_tier_state));
+        Layout(typeof(vsk_allocator));
         foreach (VskStatus s in Enum.GetValues(typeof(VskStatus)))
             Console.WriteLine("status " + (int)s + " " + s + " " + Utf8.FromNative(Native.vsk_status_name(s)));
         Console.WriteLine("status -99 unknown " + Utf8.FromNative(Native.vsk_status_name((VskStatus)(-99))));
         var vc = new vsk_voice_config();
-        Native.vsk_voice_config_init(ref vc);
+        Native.vsk_voice_config_init_size(ref vc, vsk_voice_config.SizeOf);
         Console.WriteLine("voice_config_init " + vc.struct_size + " " + vc.abi_version + " " + vc.sample_rate + " " +
-                          vc.channels + " " + vc.max_block_frames + " " + vc.initial_tier + " " + vc.mix + " " + vc.bypass);
+                          vc.channels + " " + vc.max_block_frames + " " + vc.initial_tier + " " + vc.mix + " " + vc.bypass +
+                          " " + vc.max_isa + " " + vc.max_cost_per_second);
         var rc = new vsk_registry_config();
-        Native.vsk_registry_config_init(ref rc);
-        Console.WriteLine("registry_config_init " + rc.struct_size + " " + rc.abi_version + " " + rc.max_voices);
+        Native.vsk_registry_config_init_size(ref rc, vsk_registry_config.SizeOf);
+        Console.WriteLine("registry_config_init " + rc.struct_size + " " + rc.abi_version + " " + rc.max_voices +
+                          " " + rc.max_cost_per_second);
+        // the 0.3 entry points: only 0.3's fields are written
+        var vc3 = new vsk_voice_config();
+        Native.vsk_voice_config_init(ref vc3);
+        Console.WriteLine("voice_config_init_03 " + vc3.struct_size + " " + vc3.abi_version + " " + vc3.sample_rate +
+                          " " + vc3.max_cost_per_second);
+        var rc3 = new vsk_registry_config();
+        Native.vsk_registry_config_init(ref rc3);
+        Console.WriteLine("registry_config_init_03 " + rc3.struct_size + " " + rc3.abi_version + " " + rc3.max_cost_per_second);
         return 0;
     }
 
@@ -278,7 +290,7 @@ static class VoiceSkinMonoTest
 
                 // vsk_voice_get_size + vsk_voice_init in caller memory == vsk_voice_create
                 var cfg = new vsk_voice_config();
-                Native.vsk_voice_config_init(ref cfg);
+                Native.vsk_voice_config_init(ref cfg);   // a 0.3-sized config (32 bytes) still works
                 cfg.sample_rate = Rate; cfg.channels = Channels; cfg.max_block_frames = Block; cfg.initial_tier = 1;
                 UIntPtr size;
                 IntPtr bh = b.Handle.DangerousGetHandle();
