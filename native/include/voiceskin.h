@@ -344,7 +344,10 @@ typedef struct vsk_registry_config {
     uint64_t max_cost_per_second;/* refuse a bundle any of whose tiers needs
                                     more (VSK_ERR_TOO_COSTLY); 0 = default
                                     VSK_DEFAULT_MAX_COST_PER_SECOND         */
-    vsk_allocator allocator;     /* the registry's own memory; zeros = heap */
+    vsk_allocator allocator;     /* the registry's memory and the bundles
+                                    add_file/add_memory/scan_folder open
+                                    (kept by each bundle until its last
+                                    release); zeros = heap                  */
     vsk_log_fn log;              /* why an add was refused; NULL = silent   */
     void *log_user;              /* passed to log                           */
 } vsk_registry_config;

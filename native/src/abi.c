@@ -4,52 +4,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#if defined(_WIN32)
-#include <malloc.h> /* _aligned_malloc, _aligned_free */
-#endif
 
 #include "kernels.h"
-
-vsk_status vsk_allocator_check(const vsk_allocator *a)
-{
-    return (a->alloc == NULL) == (a->free == NULL) ? VSK_OK
-                                                   : VSK_ERR_INVALID_ARGUMENT;
-}
-
-void *vsk_mem_alloc(const vsk_allocator *a, size_t size, size_t alignment)
-{
-    if (size == 0)
-        size = 1;
-    if (a && a->alloc)
-        return a->alloc(a->user, size, alignment);
-    if (alignment < sizeof(void *))
-        alignment = sizeof(void *);
-    /* C11 aligned_alloc wants a multiple of the alignment. */
-    if (size > SIZE_MAX - alignment)
-        return NULL;
-    size = (size + alignment - 1) & ~(alignment - 1);
-#if defined(_WIN32)
-    return _aligned_malloc(size, alignment);
-#else
-    return aligned_alloc(alignment, size);
-#endif
-}
-
-void vsk_mem_free(const vsk_allocator *a, void *p, size_t size)
-{
-    if (!p)
-        return;
-    if (a && a->free) {
-        a->free(a->user, p, size ? size : 1);
-        return;
-    }
-#if defined(_WIN32)
-    _aligned_free(p);
-#else
-    free(p);
-#endif
-}
 
 void vsk_logf(vsk_log_fn fn, void *user, int32_t level, const char *fmt, ...)
 {

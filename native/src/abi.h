@@ -15,7 +15,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#include <malloc.h> /* _aligned_malloc, _aligned_free */
+#endif
 
 #include "voiceskin.h"
 
@@ -64,11 +68,57 @@ static inline void vsk_struct_store(void *caller, const void *filled,
            size - sizeof(uint32_t));
 }
 
-/* Allocator: the caller's, or the C heap when both functions are NULL. */
-void *vsk_mem_alloc(const vsk_allocator *a, size_t size, size_t alignment);
-void vsk_mem_free(const vsk_allocator *a, void *p, size_t size);
+/* Allocator: the caller's, or the C heap when `a` is NULL or both its
+ * functions are NULL. `alignment`: a power of two <= 64. Control threads
+ * only. (Inline so that white-box tests including one source file link.) */
+static inline void *vsk_mem_alloc(const vsk_allocator *a, size_t size,
+                                  size_t alignment)
+{
+    if (size == 0)
+        size = 1;
+    if (a && a->alloc)
+        return a->alloc(a->user, size, alignment);
+    if (alignment < sizeof(void *))
+        alignment = sizeof(void *);
+    if (size > SIZE_MAX - alignment)
+        return NULL;
+    /* C11 aligned_alloc wants a multiple of the alignment. */
+    size = (size + alignment - 1) & ~(alignment - 1);
+#if defined(_WIN32)
+    return _aligned_malloc(size, alignment);
+#else
+    return aligned_alloc(alignment, size);
+#endif
+}
+/* `size` is what was asked of vsk_mem_alloc. NULL is a no-op. */
+static inline void vsk_mem_free(const vsk_allocator *a, void *p, size_t size)
+{
+    if (!p)
+        return;
+    if (a && a->free) {
+        a->free(a->user, p, size ? size : 1);
+        return;
+    }
+#if defined(_WIN32)
+    _aligned_free(p);
+#else
+    free(p);
+#endif
+}
+/* Zeroed memory (calloc through the allocator). */
+static inline void *vsk_mem_calloc(const vsk_allocator *a, size_t size)
+{
+    void *p = vsk_mem_alloc(a, size, 16);
+    if (p)
+        memset(p, 0, size ? size : 1);
+    return p;
+}
 /* VSK_OK if both or neither function is set, else INVALID_ARGUMENT. */
-vsk_status vsk_allocator_check(const vsk_allocator *a);
+static inline vsk_status vsk_allocator_check(const vsk_allocator *a)
+{
+    return (a->alloc == NULL) == (a->free == NULL) ? VSK_OK
+                                                   : VSK_ERR_INVALID_ARGUMENT;
+}
 
 /* printf-style message to a log callback (no-op when `fn` is NULL).
  * Control threads only. */

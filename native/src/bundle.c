@@ -160,22 +160,28 @@ static void bundle_free(vsk_bundle *b)
     uint32_t i;
     if (!b)
         return;
+    const vsk_allocator a = b->allocator;
     for (i = 0; i < VSK_MAX_TIERS; i++)
         vsk_graph_free(&b->tiers[i].graph);
-    free(b->tensors);
-    free(b->data_alloc);
-    free(b);
+    vsk_mem_free(&a, b->tensors,
+                 (size_t)(b->tensor_count ? b->tensor_count : 1) *
+                     sizeof *b->tensors);
+    vsk_mem_free(&a, b->data_alloc, b->size + 64);
+    vsk_mem_free(&a, b, sizeof *b);
 }
 
 /* A zeroed bundle with a 64-byte aligned buffer of `size` bytes. */
-static vsk_status bundle_alloc(size_t size, vsk_bundle **out)
+static vsk_status bundle_alloc(size_t size, const vsk_allocator *a,
+                               vsk_bundle **out)
 {
-    vsk_bundle *b = (vsk_bundle *)calloc(1, sizeof *b);
+    vsk_bundle *b = (vsk_bundle *)vsk_mem_calloc(a, sizeof *b);
     if (!b)
         return VSK_ERR_NO_MEMORY;
-    b->data_alloc = malloc(size + 64);
+    if (a)
+        b->allocator = *a;
+    b->data_alloc = vsk_mem_alloc(a, size + 64, 64);
     if (!b->data_alloc) {
-        free(b);
+        vsk_mem_free(a, b, sizeof *b);
         return VSK_ERR_NO_MEMORY;
     }
     b->data = (void *)(((uintptr_t)b->data_alloc + 63u) & ~(uintptr_t)63u);
@@ -375,7 +381,8 @@ static vsk_status parse_tensors(vsk_bundle *b, const vsk_section *sec)
     desc_end = t0 + 4 + (uint64_t)count * VSK_TENSOR_DESC_SIZE;
     if (desc_end > t1)
         return VSK_ERR_CORRUPT;
-    b->tensors = (vsk_tensor *)calloc(count ? count : 1, sizeof *b->tensors);
+    b->tensors = (vsk_tensor *)vsk_mem_calloc(
+        &b->allocator, (size_t)(count ? count : 1) * sizeof *b->tensors);
     if (!b->tensors)
         return VSK_ERR_NO_MEMORY;
     b->tensor_count = count;
@@ -446,10 +453,10 @@ static vsk_status parse_graphs(vsk_bundle *b, const vsk_section *secs,
 
     for (i = 0; i < b->tier_count; i++) {
         vsk_tier *t = &b->tiers[i];
-        vsk_status st = vsk_graph_parse(
+        vsk_status st = vsk_graph_parse_a(
             &t->graph, (const uint8_t *)b->data + by_tier[i]->offset,
             (size_t)by_tier[i]->size, t->hop_samples, b->tensors,
-            b->tensor_count);
+            b->tensor_count, &b->allocator);
         if (st != VSK_OK)
             return st;
         t->parameter_count = t->manifest_parameter_count
@@ -520,13 +527,20 @@ static vsk_status finish_open(vsk_bundle *b, vsk_bundle **out_bundle)
 vsk_status vsk_bundle_open_memory(const void *data, size_t size,
                                   vsk_bundle **out_bundle)
 {
+    return vsk_bundle_open_memory_a(data, size, NULL, out_bundle);
+}
+
+vsk_status vsk_bundle_open_memory_a(const void *data, size_t size,
+                                    const vsk_allocator *a,
+                                    vsk_bundle **out_bundle)
+{
     vsk_bundle *b;
     vsk_status st;
     if (!data || !out_bundle)
         return VSK_ERR_INVALID_ARGUMENT;
     if ((st = check_prefix((const uint8_t *)data, (uint64_t)size)) != VSK_OK)
         return st;
-    if ((st = bundle_alloc(size, &b)) != VSK_OK)
+    if ((st = bundle_alloc(size, a, &b)) != VSK_OK)
         return st;
     memcpy(b->data, data, size);
     return finish_open(b, out_bundle);
@@ -560,6 +574,12 @@ static FILE *vsk_fopen_utf8(const char *path)
 
 vsk_status vsk_bundle_open_file(const char *path, vsk_bundle **out_bundle)
 {
+    return vsk_bundle_open_file_a(path, NULL, out_bundle);
+}
+
+vsk_status vsk_bundle_open_file_a(const char *path, const vsk_allocator *a,
+                                  vsk_bundle **out_bundle)
+{
     uint8_t head[VSK_HEADER_SIZE];
     vsk_bundle *b = NULL;
     FILE *f;
@@ -589,7 +609,7 @@ vsk_status vsk_bundle_open_file(const char *path, vsk_bundle **out_bundle)
         return st;
     }
     /* fsize <= 256 MiB here. */
-    if ((st = bundle_alloc((size_t)fsize, &b)) != VSK_OK) {
+    if ((st = bundle_alloc((size_t)fsize, a, &b)) != VSK_OK) {
         fclose(f);
         return st;
     }

@@ -39,8 +39,19 @@ struct vsk_bundle {
     const uint8_t *qa;            /* QA section inside data (UTF-8 JSON), or
                                      NULL when the bundle has none */
     size_t qa_size;
-    void *data_alloc;             /* what malloc returned for data (freed) */
+    void *data_alloc;             /* what was allocated for data (freed) */
+    vsk_allocator allocator;      /* every allocation of the bundle (zeros:
+                                     the C heap); used again by the last
+                                     release */
 };
+
+/* vsk_bundle_open_memory / _file with an allocator (NULL = the C heap) for
+ * everything the bundle allocates (registry adds pass theirs). */
+vsk_status vsk_bundle_open_memory_a(const void *data, size_t size,
+                                    const vsk_allocator *a,
+                                    vsk_bundle **out_bundle);
+vsk_status vsk_bundle_open_file_a(const char *path, const vsk_allocator *a,
+                                  vsk_bundle **out_bundle);
 
 /* The cost rule (docs/abi.md, "Bounded cost"): VSK_OK when every tier's
  * cost_per_second is at most `limit` (0 = VSK_DEFAULT_MAX_COST_PER_SECOND),

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "cursor.h"
 
 #define VSK_GRAPH_MAX_VALUES 4096u
@@ -217,7 +218,7 @@ static vsk_status plan(vsk_graph *g, uint32_t **const_ids,
         return VSK_ERR_TOO_LARGE;
 
     /* Which values a FRAME writes (PITCH_YIN's worst case depends on it). */
-    seen = (uint8_t *)calloc(g->value_count, 1);
+    seen = (uint8_t *)vsk_mem_calloc(&g->allocator, g->value_count);
     if (!seen)
         return VSK_ERR_NO_MEMORY;
     for (i = 0; i < g->node_count; i++)
@@ -226,7 +227,7 @@ static vsk_status plan(vsk_graph *g, uint32_t **const_ids,
     for (i = 0; i < g->node_count; i++)
         g->nodes[i].in_slides =
             g->nodes[i].n_in >= 1 && seen[g->nodes[i].in[0]];
-    free(seen);
+    vsk_mem_free(&g->allocator, seen, g->value_count);
 
     total = g->values_bytes;
     off = 0;
@@ -262,7 +263,8 @@ static vsk_status plan(vsk_graph *g, uint32_t **const_ids,
 
     /* Distinct constant elements the graph reads. */
     g->parameter_count = 0;
-    seen = (uint8_t *)calloc(tensor_count ? tensor_count : 1, 1);
+    seen = (uint8_t *)vsk_mem_calloc(&g->allocator,
+                                     tensor_count ? tensor_count : 1);
     if (!seen)
         return VSK_ERR_NO_MEMORY;
     for (i = 0; i < g->node_count; i++)
@@ -274,13 +276,20 @@ static vsk_status plan(vsk_graph *g, uint32_t **const_ids,
                     sat_add(g->parameter_count, tensors[id].count);
             }
         }
-    free(seen);
+    vsk_mem_free(&g->allocator, seen, tensor_count ? tensor_count : 1);
     return VSK_OK;
 }
 
 vsk_status vsk_graph_parse(vsk_graph *g, const uint8_t *data, size_t size,
                            uint32_t hop, const vsk_tensor *tensors,
                            uint32_t tensor_count)
+{
+    return vsk_graph_parse_a(g, data, size, hop, tensors, tensor_count, NULL);
+}
+
+vsk_status vsk_graph_parse_a(vsk_graph *g, const uint8_t *data, size_t size,
+                             uint32_t hop, const vsk_tensor *tensors,
+                             uint32_t tensor_count, const vsk_allocator *a)
 {
     uint32_t nv = 0, nn = 0, i;
     size_t pool_words = 0, nodes_bytes, offs_bytes, sizes_bytes, bytes;
@@ -292,6 +301,8 @@ vsk_status vsk_graph_parse(vsk_graph *g, const uint8_t *data, size_t size,
     if (!g || (!data && size) || (!tensors && tensor_count))
         return VSK_ERR_INVALID_ARGUMENT;
     memset(g, 0, sizeof *g);
+    if (a)
+        g->allocator = *a;
     if ((st = scan_structure(data, size, &nv, &nn, &pool_words)) != VSK_OK)
         return st;
 
@@ -300,15 +311,17 @@ vsk_status vsk_graph_parse(vsk_graph *g, const uint8_t *data, size_t size,
     sizes_bytes = (size_t)nv * sizeof(uint32_t);
     bytes = nodes_bytes + offs_bytes + sizes_bytes +
             (pool_words ? pool_words : 1) * sizeof(uint32_t);
-    block = (uint8_t *)calloc(1, bytes);
-    const_ids = (uint32_t **)calloc(nn, sizeof *const_ids);
-    written = (uint8_t *)malloc(nv);
+    const vsk_allocator *al = &g->allocator;
+    block = (uint8_t *)vsk_mem_calloc(al, bytes);
+    const_ids = (uint32_t **)vsk_mem_calloc(al, (size_t)nn * sizeof *const_ids);
+    written = (uint8_t *)vsk_mem_alloc(al, nv, 16);
     if (!block || !const_ids || !written) {
-        free(block);
-        free(const_ids);
-        free(written);
+        vsk_mem_free(al, block, bytes);
+        vsk_mem_free(al, const_ids, (size_t)nn * sizeof *const_ids);
+        vsk_mem_free(al, written, nv);
         return VSK_ERR_NO_MEMORY;
     }
+    g->alloc_bytes = bytes;
     g->hop = hop;
     g->value_count = nv;
     g->node_count = nn;
@@ -329,8 +342,8 @@ vsk_status vsk_graph_parse(vsk_graph *g, const uint8_t *data, size_t size,
         st = check_dataflow(g, const_ids, tensors, tensor_count, written);
     if (st == VSK_OK)
         st = plan(g, const_ids, tensor_count, tensors);
-    free(const_ids);
-    free(written);
+    vsk_mem_free(al, const_ids, (size_t)nn * sizeof *const_ids);
+    vsk_mem_free(al, written, nv);
     if (st != VSK_OK)
         vsk_graph_free(g);
     return st;
@@ -340,7 +353,7 @@ void vsk_graph_free(vsk_graph *g)
 {
     if (!g)
         return;
-    free(g->nodes);
+    vsk_mem_free(&g->allocator, g->nodes, g->alloc_bytes);
     memset(g, 0, sizeof *g);
 }
 

@@ -21,6 +21,8 @@ typedef struct vsk_graph {
     uint64_t cost_per_step;       /* worst case (ops' cost + copies) */
     uint64_t parameter_count;     /* distinct const elements read */
     uint32_t warmup_samples;      /* largest FRAME window (history needed) */
+    vsk_allocator allocator;      /* what `nodes` came from (freed with) */
+    size_t alloc_bytes;           /* its size */
 } vsk_graph;
 
 /* Parses and validates one GRAPH section. `tensors` are the bundle's
@@ -30,6 +32,11 @@ typedef struct vsk_graph {
 vsk_status vsk_graph_parse(vsk_graph *g, const uint8_t *data, size_t size,
                            uint32_t hop, const vsk_tensor *tensors,
                            uint32_t tensor_count);
+/* The same with an allocator (NULL = the C heap) for every allocation,
+ * kept in the graph for vsk_graph_free. */
+vsk_status vsk_graph_parse_a(vsk_graph *g, const uint8_t *data, size_t size,
+                             uint32_t hop, const vsk_tensor *tensors,
+                             uint32_t tensor_count, const vsk_allocator *a);
 void vsk_graph_free(vsk_graph *g);
 
 /* Per-voice runtime state of one graph lives in caller memory of

@@ -207,7 +207,8 @@ vsk_status vsk_registry_add_file(vsk_registry *registry, const char *path,
     vsk_status st;
     if (!registry || !path)
         return VSK_ERR_INVALID_ARGUMENT;
-    if ((st = vsk_bundle_open_file(path, &b)) != VSK_OK)
+    if ((st = vsk_bundle_open_file_a(path, &registry->allocator, &b)) !=
+        VSK_OK)
         return st;
     return add_opened(registry, b, out_index);
 }
@@ -219,7 +220,8 @@ vsk_status vsk_registry_add_memory(vsk_registry *registry, const void *data,
     vsk_status st;
     if (!registry || !data)
         return VSK_ERR_INVALID_ARGUMENT;
-    if ((st = vsk_bundle_open_memory(data, size, &b)) != VSK_OK)
+    if ((st = vsk_bundle_open_memory_a(data, size, &registry->allocator,
+                                       &b)) != VSK_OK)
         return st;
     return add_opened(registry, b, out_index);
 }

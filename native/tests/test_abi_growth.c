@@ -307,8 +307,18 @@ static void test_allocator_and_isa(void)
     vsk_registry *r = NULL;
     CHECK_OK(vsk_registry_create(&rc, &r));
     CHECK_OK(vsk_registry_add_bundle(r, b, NULL));
+    const int reg_allocs = ar.allocs;
+    /* bundles the registry opens come from its allocator too */
+    bb_builder bb;
+    bb_init(&bb, "test.other", "Other", "1.0.0");
+    bb_identity_tier(&bb, "base", 16000, 64);
+    size_t size;
+    uint8_t *data = bb_finish(&bb, &size);
+    CHECK_OK(vsk_registry_add_memory(r, data, size, NULL));
+    free(data);
+    CHECK(ar.allocs >= reg_allocs + 4, "bundle allocs %d", ar.allocs - reg_allocs);
     vsk_registry_destroy(r);
-    CHECK(ar.allocs >= 2 && ar.frees == ar.allocs && ar.live == 0,
+    CHECK(reg_allocs >= 2 && ar.frees == ar.allocs && ar.live == 0,
           "registry allocs %d frees %d live %zu", ar.allocs, ar.frees, ar.live);
     vsk_bundle_release(b);
 }
