@@ -13,17 +13,31 @@
   ``silence_db`` (default 40 dB) below the file's loudest frame or under
   -60 dBFS. Leading/trailing silence is cut (keeping ``pad_seconds``), and
   inner pauses longer than ``max_pause_seconds`` are shortened to it.
-* **Chunks.** Each trimmed file is cut into ``chunk_seconds`` pieces; a last
-  piece shorter than ``min_chunk_seconds`` is dropped (or the whole file, if
-  it is that short).
-* **Split by speaker.** ``heldout_speakers`` names them explicitly (an
-  unknown name is an error); otherwise ``round(heldout_fraction * speakers)``
-  speakers (at least one when the fraction is > 0 and there are ≥ 2
-  speakers) are chosen deterministically from a hash of the names.
+* **Chunks.** Each trimmed training file is cut into ``chunk_seconds``
+  pieces; a last piece shorter than ``min_chunk_seconds`` is dropped (or the
+  whole file, if it is that short). Validation and test files are kept
+  whole (one entry per file, so a recogniser can score it against its
+  sentence); one shorter than ``min_chunk_seconds`` is dropped.
+* **Three splits, by speaker.** ``"train"``, ``"validation"`` (tune on
+  these) and ``"test"`` (report on these; never tune on them).
+  ``validation_speakers`` (older name: ``heldout_speakers``) and
+  ``test_speakers`` name them explicitly (an unknown name is an error, a
+  speaker in both is an error); without ``validation_speakers``,
+  ``round(heldout_fraction * speakers)`` of the speakers that are not test
+  speakers (at least one when the fraction is > 0 and there are ≥ 2) are
+  chosen deterministically from a hash of the names.
+* **Transcripts** (optional, per file): a ``<name>.txt`` beside
+  ``<name>.wav`` holds its text (one line), or a ``transcripts.tsv`` in an
+  input folder or a speaker folder lists ``path<TAB>text[<TAB>language]``
+  per line (path relative to the .tsv's folder; ``#`` starts a comment).
+  The .txt wins over the .tsv. ``language`` (e.g. ``"en"``) is the default
+  language of every transcript that names none. An entry's ``text`` is the
+  file's text when the entry is the whole file, else None (a training chunk
+  of a longer file); ``language`` is set whenever the file's is known.
 * **Corrupt files.** ``on_corrupt="skip"`` (default) logs a warning naming
   the file, records it in ``manifest.skipped`` and goes on;
   ``on_corrupt="fail"`` raises :class:`CorpusError` naming the file.
-* **Output.** ``out_dir/{train,heldout}/<speaker>/<speaker>_<n>.flac``
+* **Output.** ``out_dir/{train,validation,test}/<speaker>/<speaker>_<n>.flac``
   (16-bit FLAC, or WAV float with ``audio_format="wav"``) and
   ``out_dir/manifest.json``. The corpus is built in a temporary sibling
   folder and renamed into place, so ``out_dir`` is either the old corpus or
@@ -55,6 +69,9 @@ __all__ = [
     "load_manifest",
     "read_audio",
     "find_speakers",
+    "find_transcripts",
+    "canonical_split",
+    "SPLITS",
     "trim_silence",
     "write_audio_atomic",
     "MANIFEST_NAME",
@@ -62,7 +79,15 @@ __all__ = [
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 MANIFEST_NAME = "manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 1: splits "train"/"heldout", no text (read as "validation")
+TRANSCRIPTS_TSV = "transcripts.tsv"
+SPLITS = ("train", "validation", "test")
+Split = Literal["train", "validation", "test"]
+
+
+def canonical_split(name: str) -> str:
+    """"heldout" (the older name) -> "validation"; others unchanged."""
+    return "validation" if name == "heldout" else name
 
 
 class CorpusError(RuntimeError):
@@ -73,10 +98,12 @@ class CorpusError(RuntimeError):
 class CorpusEntry:
     path: str  # relative to the manifest's folder, POSIX separators
     speaker: str
-    split: Literal["train", "heldout"]
+    split: Split  # "train" | "validation" | "test"
     source: str  # the input file it came from
     start_seconds: float  # offset in the trimmed source
     seconds: float
+    text: str | None = None  # what is said, when the entry is a whole file with a transcript
+    language: str | None = None  # the transcript's language ("en", ...), when known
 
 
 @dataclass
@@ -86,12 +113,18 @@ class CorpusManifest:
     chunk_seconds: float
     entries: list[CorpusEntry]
     train_speakers: list[str]
-    heldout_speakers: list[str]
+    validation_speakers: list[str]
+    test_speakers: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     version: int = MANIFEST_VERSION
 
     # -- queries
-    def split(self, name: Literal["train", "heldout"]) -> list[CorpusEntry]:
+    def split(self, name: str) -> list[CorpusEntry]:
+        """Entries of split ``name`` ("train", "validation" — or its older
+        name "heldout" — or "test")."""
+        name = canonical_split(name)
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; splits are {SPLITS}")
         return [e for e in self.entries if e.split == name]
 
     @property
@@ -99,11 +132,30 @@ class CorpusManifest:
         return self.split("train")
 
     @property
+    def validation(self) -> list[CorpusEntry]:
+        return self.split("validation")
+
+    @property
+    def test(self) -> list[CorpusEntry]:
+        return self.split("test")
+
+    @property
     def heldout(self) -> list[CorpusEntry]:
-        return self.split("heldout")
+        """The older name of :attr:`validation`."""
+        return self.validation
+
+    @property
+    def heldout_speakers(self) -> list[str]:
+        """The older name of :attr:`validation_speakers`."""
+        return self.validation_speakers
+
+    @property
+    def speakers(self) -> list[str]:
+        return self.train_speakers + self.validation_speakers + self.test_speakers
 
     def seconds(self, split: str | None = None) -> float:
-        return float(sum(e.seconds for e in self.entries if split is None or e.split == split))
+        sp = None if split is None else canonical_split(split)
+        return float(sum(e.seconds for e in self.entries if sp is None or e.split == sp))
 
     def audio_path(self, entry: CorpusEntry) -> Path:
         return self.root / entry.path
@@ -118,12 +170,13 @@ class CorpusManifest:
     # -- (de)serialisation
     def to_json(self) -> dict:
         d = {
-            "version": self.version,
+            "version": MANIFEST_VERSION,
             "sample_rate": self.sample_rate,
             "chunk_seconds": self.chunk_seconds,
             "train_speakers": self.train_speakers,
-            "heldout_speakers": self.heldout_speakers,
-            "seconds": {"train": round(self.seconds("train"), 3), "heldout": round(self.seconds("heldout"), 3)},
+            "validation_speakers": self.validation_speakers,
+            "test_speakers": self.test_speakers,
+            "seconds": {s: round(self.seconds(s), 3) for s in SPLITS},
             "skipped": self.skipped,
             "entries": [asdict(e) for e in self.entries],
         }
@@ -131,16 +184,26 @@ class CorpusManifest:
 
     @classmethod
     def from_json(cls, root: Path, d: dict) -> "CorpusManifest":
-        if d.get("version") != MANIFEST_VERSION:
+        if d.get("version") not in (1, MANIFEST_VERSION):
             raise CorpusError(f"{root / MANIFEST_NAME}: unsupported manifest version {d.get('version')!r}")
+        entries = []
+        for e in d["entries"]:  # version 1 says "heldout" for validation
+            e = dict(e)
+            e["split"] = canonical_split(e["split"])
+            if e["split"] not in SPLITS:
+                raise CorpusError(f"{root / MANIFEST_NAME}: unknown split {e['split']!r} of {e.get('path')}")
+            entries.append(CorpusEntry(**e))
         return cls(
             root=root,
             sample_rate=int(d["sample_rate"]),
             chunk_seconds=float(d["chunk_seconds"]),
-            entries=[CorpusEntry(**e) for e in d["entries"]],
+            entries=entries,
             train_speakers=list(d["train_speakers"]),
-            heldout_speakers=list(d["heldout_speakers"]),
+            validation_speakers=list(d["validation_speakers"] if "validation_speakers" in d
+                                     else d["heldout_speakers"]),
+            test_speakers=list(d.get("test_speakers", [])),
             skipped=list(d.get("skipped", [])),
+            version=int(d["version"]),  # as read (1: built before transcripts and the test split)
         )
 
 
@@ -275,6 +338,37 @@ def find_speakers(inputs: Sequence[str | Path]) -> dict[str, list[Path]]:
     return speakers
 
 
+def find_transcripts(inputs: Sequence[str | Path], default_language: str | None = None
+                     ) -> dict[Path, tuple[str, str | None]]:
+    """resolved audio path -> (text, language) from ``<name>.txt`` files
+    beside the audio and ``transcripts.tsv`` files (see the module doc).
+    Raises :class:`CorpusError` naming the file and line of a bad .tsv row."""
+    out: dict[Path, tuple[str, str | None]] = {}
+    for raw in inputs:
+        root = Path(raw)
+        if not root.is_dir():
+            continue
+        for tsv in sorted(root.rglob(TRANSCRIPTS_TSV)):
+            for n, line in enumerate(tsv.read_text(encoding="utf-8").splitlines(), 1):
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                cols = line.split("\t")
+                if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
+                    raise CorpusError(f"{tsv}:{n}: expected `path<TAB>text[<TAB>language]`, got {line!r}")
+                lang = cols[2].strip() if len(cols) > 2 and cols[2].strip() else default_language
+                out[(tsv.parent / cols[0].strip()).resolve()] = (cols[1].strip(), lang)
+        for txt in sorted(root.rglob("*.txt")):
+            if txt.name.startswith("."):
+                continue
+            for ext in AUDIO_EXTENSIONS:
+                audio = txt.with_suffix(ext)
+                if audio.is_file():
+                    text = " ".join(txt.read_text(encoding="utf-8").split())
+                    if text:
+                        out[audio.resolve()] = (text, default_language)
+    return out
+
+
 def _choose_heldout(speakers: list[str], fraction: float) -> list[str]:
     if fraction <= 0 or len(speakers) < 2:
         return []
@@ -294,6 +388,9 @@ def build_corpus(
     heldout_speakers: Iterable[str] | None = None,
     heldout_fraction: float = 0.2,
     *,
+    validation_speakers: Iterable[str] | None = None,
+    test_speakers: Iterable[str] | None = None,
+    language: str | None = None,
     min_chunk_seconds: float = 1.0,
     silence_db: float = 40.0,
     max_pause_seconds: float | None = 0.3,
@@ -302,8 +399,10 @@ def build_corpus(
     overwrite: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> CorpusManifest:
-    """Build a corpus (see the module docstring). ``progress(done, total,
-    file)`` is called after each input file."""
+    """Build a corpus (see the module docstring). ``validation_speakers``
+    and its older name ``heldout_speakers`` are the same thing (give one);
+    ``language``: the language of transcripts that name none.
+    ``progress(done, total, file)`` is called after each input file."""
     if on_corrupt not in ("skip", "fail"):
         raise ValueError(f"on_corrupt must be 'skip' or 'fail', not {on_corrupt!r}")
     if chunk_seconds <= 0 or min_chunk_seconds <= 0:
@@ -316,17 +415,32 @@ def build_corpus(
     if out.exists() and (out / MANIFEST_NAME).exists() and not overwrite:
         raise CorpusError(f"corpus {out} exists; pass overwrite=True to replace it")
 
+    heldout_speakers = None if heldout_speakers is None else list(heldout_speakers)
+    validation_speakers = None if validation_speakers is None else list(validation_speakers)
+    if heldout_speakers is not None and validation_speakers is not None:
+        if sorted(set(heldout_speakers)) != sorted(set(validation_speakers)):
+            raise CorpusError("heldout_speakers is the older name of validation_speakers: give only one")
+    if validation_speakers is None:
+        validation_speakers = heldout_speakers
     by_speaker = find_speakers(inputs)
     names = sorted(by_speaker)
-    if heldout_speakers is None:
-        held = _choose_heldout(names, heldout_fraction)
+    tests = sorted(set(test_speakers or []))
+    unknown = [s for s in tests if s not in by_speaker]
+    if unknown:
+        raise CorpusError(f"test speaker(s) {unknown} not found; speakers are: {', '.join(names)}")
+    if validation_speakers is None:
+        held = _choose_heldout([s for s in names if s not in tests], heldout_fraction)
     else:
-        held = sorted(set(heldout_speakers))
+        held = sorted(set(validation_speakers))
         unknown = [s for s in held if s not in by_speaker]
         if unknown:
-            raise CorpusError(f"held-out speaker(s) {unknown} not found; speakers are: {', '.join(names)}")
-    if held and len(held) == len(names):
-        raise CorpusError("every speaker is held out; leave at least one for training")
+            raise CorpusError(f"validation speaker(s) {unknown} not found; speakers are: {', '.join(names)}")
+        both = sorted(set(held) & set(tests))
+        if both:
+            raise CorpusError(f"speaker(s) {both} are both validation and test speakers; a speaker is in one split")
+    if len(held) + len(tests) >= len(names):
+        raise CorpusError("every speaker is a validation or test speaker; leave at least one for training")
+    transcripts = find_transcripts(inputs, language)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
@@ -339,7 +453,7 @@ def build_corpus(
         done = 0
         counters: dict[str, int] = {}
         for spk in names:
-            split: Literal["train", "heldout"] = "heldout" if spk in held else "train"
+            split: Split = "test" if spk in tests else ("validation" if spk in held else "train")
             for f in by_speaker[spk]:
                 done += 1
                 try:
@@ -353,16 +467,20 @@ def build_corpus(
                         progress(done, total, str(f))
                     continue
                 audio = trim_silence(audio, sample_rate, silence_db=silence_db, max_pause_seconds=max_pause_seconds)
-                for start in range(0, len(audio), chunk_n):
-                    piece = audio[start: start + chunk_n]
+                text, lang = transcripts.get(f.resolve(), (None, None))
+                step = chunk_n if split == "train" else max(len(audio), 1)  # validation, test: whole files
+                for start in range(0, len(audio), step):
+                    piece = audio[start: start + step]
                     if len(piece) < min_n:
                         break
                     k = counters.get(spk, 0)
                     counters[spk] = k + 1
                     rel = f"{split}/{spk}/{spk}_{k:05d}.{audio_format}"
                     write_audio_atomic(tmp / rel, piece, sample_rate, audio_format)
+                    whole = start == 0 and len(piece) == len(audio)
                     entries.append(CorpusEntry(rel, spk, split, str(f), round(start / sample_rate, 4),
-                                               round(len(piece) / sample_rate, 4)))
+                                               round(len(piece) / sample_rate, 4),
+                                               text=text if whole else None, language=lang))
                 if progress:
                     progress(done, total, str(f))
         if not entries:
@@ -376,8 +494,9 @@ def build_corpus(
             sample_rate=sample_rate,
             chunk_seconds=chunk_seconds,
             entries=entries,
-            train_speakers=[s for s in names if s not in held and s in have],
-            heldout_speakers=[s for s in held if s in have],
+            train_speakers=[s for s in names if s not in held and s not in tests and s in have],
+            validation_speakers=[s for s in held if s in have],
+            test_speakers=[s for s in tests if s in have],
             skipped=skipped,
         )
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1), encoding="utf-8")

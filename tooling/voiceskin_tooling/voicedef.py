@@ -17,7 +17,8 @@ Example (``voices/demo.toml`` is the full, commented one)::
 
     [corpus]                         # optional: the speech the student learns from
     inputs = ["../data/corpus/speakers"]
-    heldout_speakers = ["rms"]
+    validation_speakers = ["rms"]    # tune on these (older name: heldout_speakers)
+    test_speakers = ["awb_test"]     # report on these; never tune on them
     chunk_seconds = 4.0
 
     [training]                       # optional; defaults below
@@ -26,6 +27,8 @@ Example (``voices/demo.toml`` is the full, commented one)::
 
     [qa]                             # optional; defaults for every tier
     max_logmel_ratio = 0.75
+    cohort = ["cs_dita", "fi_lj"]    # identity cohort: other voices of the target's
+                                     # sex, corpus speakers, never test speakers
 
     [[tiers]]                        # 1..16, sorted lowest quality first
     name = "low"
@@ -94,9 +97,17 @@ class MasterSpec:
 @dataclass(frozen=True)
 class CorpusSpec:
     inputs: list[Path]
-    heldout_speakers: list[str] | None = None
+    #: tune on these (TOML: validation_speakers, or its older name heldout_speakers)
+    validation_speakers: list[str] | None = None
     heldout_fraction: float = 0.2
     chunk_seconds: float = 4.0
+    #: report on these; never tune on them
+    test_speakers: list[str] | None = None
+
+    @property
+    def heldout_speakers(self) -> list[str] | None:
+        """The older name of :attr:`validation_speakers`."""
+        return self.validation_speakers
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,9 @@ class VoiceDef:
     training: TrainingBudget = field(default_factory=TrainingBudget)
     qa: QAThresholds = field(default_factory=QAThresholds)
     corpus: CorpusSpec | None = None
+    #: [qa] cohort: corpus speakers of the target's sex other than the target
+    #: (identity margin: similarity to the target minus the highest to these)
+    cohort: list[str] = field(default_factory=list)
 
     @property
     def base_dir(self) -> Path:
@@ -325,7 +339,8 @@ def load_voice(path: str | Path) -> VoiceDef:
     corpus = None
     ct = r.table(data, "corpus", False)
     if ct is not None:
-        r.no_unknown(ct, "corpus", {"inputs", "heldout_speakers", "heldout_fraction", "chunk_seconds"})
+        r.no_unknown(ct, "corpus", {"inputs", "validation_speakers", "heldout_speakers", "test_speakers",
+                                    "heldout_fraction", "chunk_seconds"})
         inputs = r.get(ct, "corpus", "inputs", list, fix="list folders of speaker subfolders")
         in_paths: list[Path] = []
         for i, item in enumerate(inputs):
@@ -336,16 +351,26 @@ def load_voice(path: str | Path) -> VoiceDef:
             if not p.is_dir():
                 raise r.err(key, f"folder {p} does not exist", "fix the path (relative to this file)")
             in_paths.append(p)
-        held = r.get(ct, "corpus", "heldout_speakers", list, None)
-        if held is not None and not all(isinstance(s, str) for s in held):
-            raise r.err("corpus.heldout_speakers", "must be an array of strings", "list speaker folder names")
+        if "validation_speakers" in ct and "heldout_speakers" in ct:
+            raise r.err("corpus.heldout_speakers", "is the older name of validation_speakers, which is also set",
+                        "keep only validation_speakers")
+        hkey = "heldout_speakers" if "heldout_speakers" in ct else "validation_speakers"
+        held = r.get(ct, "corpus", hkey, list, None)
+        tests = r.get(ct, "corpus", "test_speakers", list, None)
+        for k, lst in ((hkey, held), ("test_speakers", tests)):
+            if lst is not None and not all(isinstance(s, str) for s in lst):
+                raise r.err(f"corpus.{k}", "must be an array of strings", "list speaker folder names")
+        both = sorted(set(held or []) & set(tests or []))
+        if both:
+            raise r.err("corpus.test_speakers", f"{both} are also validation speakers",
+                        "put each speaker in one split")
         frac = float(r.get(ct, "corpus", "heldout_fraction", _NUM, 0.2))
         if not 0.0 <= frac < 1.0:
             raise r.err("corpus.heldout_fraction", f"{frac} is outside [0, 1)", "use e.g. 0.2")
         chunk = float(r.get(ct, "corpus", "chunk_seconds", _NUM, 4.0))
         if chunk <= 0:
             raise r.err("corpus.chunk_seconds", "must be positive", "use e.g. 4.0")
-        corpus = CorpusSpec(in_paths, held, frac, chunk)
+        corpus = CorpusSpec(in_paths, held, frac, chunk, tests)
 
     # [training]
     training = TrainingBudget()
@@ -367,6 +392,11 @@ def load_voice(path: str | Path) -> VoiceDef:
         training = dataclasses.replace(training, **kw)
 
     # [qa]
+    cohort: list[str] = []
+    if "qa" in data and isinstance(data["qa"], dict) and "cohort" in data["qa"]:
+        qtbl = dict(data["qa"])
+        cohort = _cohort(r, qtbl.pop("cohort"), corpus)
+        data = {**data, "qa": qtbl}
     qa = _qa(r, data.get("qa"), "qa", QAThresholds()) if "qa" in data else QAThresholds()
 
     # [[tiers]]
@@ -425,7 +455,56 @@ def load_voice(path: str | Path) -> VoiceDef:
         specs.append(TierSpec(name, dataclasses.replace(preset, name=name), sr, tqa))
     specs.sort(key=lambda s: s.preset.rank)  # stable: equal ranks keep file order
 
-    return VoiceDef(path.resolve(), vid, display, version, master, files, specs, training, qa, corpus)
+    return VoiceDef(path.resolve(), vid, display, version, master, files, specs, training, qa, corpus, cohort)
+
+
+def corpus_speaker_names(inputs: list[Path]) -> set[str]:
+    """Speakers of corpus inputs: a built corpus (manifest.json) names them;
+    otherwise first-level subfolders holding audio, or the folder itself when
+    audio lies directly in it (as :func:`voiceskin_tooling.corpus.find_speakers`)."""
+    import json
+
+    names: set[str] = set()
+    for root in inputs:
+        man = root / "manifest.json"
+        if man.is_file():
+            try:
+                d = json.loads(man.read_text(encoding="utf-8"))
+                for k in ("train_speakers", "validation_speakers", "heldout_speakers", "test_speakers"):
+                    names.update(d.get(k, []))
+                continue
+            except (ValueError, OSError):
+                pass
+        for child in root.iterdir() if root.is_dir() else ():
+            if child.is_file() and child.suffix.lower() in AUDIO_EXTENSIONS and not child.name.startswith("."):
+                names.add(root.resolve().name)
+            elif child.is_dir() and any(h.suffix.lower() in AUDIO_EXTENSIONS for h in child.rglob("*")):
+                names.add(child.name)
+    return names
+
+
+def _cohort(r: "_Reader", val: Any, corpus: CorpusSpec | None) -> list[str]:
+    key = "qa.cohort"
+    if not isinstance(val, list) or not all(isinstance(s, str) for s in val):
+        raise r.err(key, f"must be an array of speaker names, got {_tname(val)}",
+                    "list corpus speakers of the target's sex, e.g. cohort = [\"cs_dita\", \"fi_lj\"]")
+    if len(set(val)) != len(val):
+        raise r.err(key, "names a speaker twice", "list each speaker once")
+    if not val:
+        return []
+    if corpus is None:
+        raise r.err(key, "needs a [corpus] to take its speakers from", "add [corpus] inputs or remove the cohort")
+    tests = sorted(set(val) & set(corpus.test_speakers or []))
+    if tests:
+        raise r.err(key, f"names test speaker(s) {tests}",
+                    "use train or validation speakers: test speakers are never used for a choice")
+    have = corpus_speaker_names(corpus.inputs)
+    missing = [s for s in val if s not in have]
+    if missing:
+        raise r.err(key, f"speaker(s) {missing} are not in the corpus "
+                         f"({', '.join(str(p) for p in corpus.inputs)})",
+                    f"use speakers of the corpus: {', '.join(sorted(have)) or '(none found)'}")
+    return list(val)
 
 
 def _qa(r: _Reader, tbl: Any, prefix: str, base: QAThresholds) -> QAThresholds:
