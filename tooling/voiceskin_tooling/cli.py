@@ -65,15 +65,20 @@ def cmd_corpus(a: argparse.Namespace) -> int:
 
             m = build_corpus(a.inputs, a.output, sample_rate=a.sample_rate,
                              chunk_seconds=a.chunk_seconds,
-                             heldout_speakers=a.heldout or None,
+                             validation_speakers=a.validation or None,
+                             test_speakers=a.test or None, language=a.language,
                              heldout_fraction=a.heldout_fraction,
                              on_corrupt="fail" if a.strict else "skip", progress=cb)
     except (CorpusError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     c = _console()
+    texts = sum(e.text is not None for e in m.entries if e.split != "train")
+    qa_n = sum(e.split != "train" for e in m.entries)
     c.print(f"corpus [bold]{a.output}[/]: {len(m.entries)} chunks, "
             f"train {m.seconds('train'):.0f} s ({', '.join(m.train_speakers)}), "
-            f"held-out {m.seconds('heldout'):.0f} s ({', '.join(m.heldout_speakers)})")
+            f"validation {m.seconds('validation'):.0f} s ({', '.join(m.validation_speakers)}), "
+            f"test {m.seconds('test'):.0f} s ({', '.join(m.test_speakers) or 'none'}); "
+            f"{texts} of {qa_n} validation/test files have a transcript")
     for s in m.skipped:
         c.print(f"[yellow]skipped[/] {s}")
     return EXIT_OK
@@ -464,14 +469,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     s = sub.add_parser("corpus", help="build a training corpus from folders of recordings",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Folders of speaker subfolders (wav/flac/ogg, any rate and "
-                                   "channels) → resampled mono chunks, split by speaker.")
+                                   "channels) → resampled mono chunks, split by speaker into\n"
+                                   "train, validation (tune on these) and test (report only); "
+                                   "validation and test files stay whole.",
+                       epilog="transcripts (optional; the QA's word error rate needs them):\n"
+                              "  IN/<speaker>/<name>.txt beside <name>.wav holds what is said, or\n"
+                              "  a transcripts.tsv in IN or a speaker folder lists\n"
+                              "  path<TAB>text[<TAB>language] per line (path relative to the .tsv;\n"
+                              "  # comments). --language sets the language of transcripts naming none.")
     s.add_argument("inputs", nargs="+", metavar="IN", help="folder of speaker subfolders")
     s.add_argument("-o", "--output", required=True, metavar="CORPUS", help="corpus folder to write")
     s.add_argument("--sample-rate", type=int, default=16000)
     s.add_argument("--chunk-seconds", type=float, default=4.0)
-    s.add_argument("--heldout", nargs="*", metavar="SPEAKER", help="held-out speakers (default: by fraction)")
+    s.add_argument("--validation", "--heldout", dest="validation", nargs="*", metavar="SPEAKER",
+                   help="validation (held-out) speakers (default: by fraction)")
+    s.add_argument("--test", nargs="*", metavar="SPEAKER", help="test speakers (default: none)")
     s.add_argument("--heldout-fraction", type=float, default=0.2)
+    s.add_argument("--language", metavar="CODE", help="language of transcripts that name none (e.g. en)")
     s.add_argument("--strict", action="store_true", help="fail on a corrupt file instead of skipping it")
     s.set_defaults(func=cmd_corpus)
 

@@ -78,8 +78,10 @@ class DistillConfig:
     augment_gain_db: tuple[float, float] = (-10.0, 6.0)
     # corpus limits (keep the master's one-off cost bounded)
     max_train_seconds: float | None = None
-    max_heldout_seconds: float | None = 120.0
+    max_heldout_seconds: float | None = 120.0   # the validation split (older name: held-out)
+    max_test_seconds: float | None = None       # the test split (QA only; None: all of it)
     max_seen_qa_seconds: float = 30.0
+    max_cohort_seconds: float = 30.0            # per identity-cohort speaker ([qa] cohort)
     # parallelism
     jobs: int = 1                           # worker processes (voices x tiers)
     threads: int = 1                        # torch threads per worker (small models: 1 is fastest)
@@ -207,10 +209,14 @@ def _corpus_for(cfg: DistillConfig, voice: Any) -> Any:
     if len(ins) == 1 and (ins[0] / "manifest.json").is_file():
         return load_manifest(ins[0])
     out = voice_dir(cfg, voice.id) / "corpus"
-    if (out / "manifest.json").is_file():
-        return load_manifest(out)
+    m = load_manifest(out) if (out / "manifest.json").is_file() else None
+    want_test = sorted(voice.corpus.test_speakers or [])
+    want_val = voice.corpus.validation_speakers
+    if m is not None and sorted(m.test_speakers) == want_test and m.version >= 2 and \
+            (want_val is None or sorted(m.validation_speakers) == sorted(want_val)):
+        return m
     return build_corpus(ins, out, sample_rate=16000, chunk_seconds=voice.corpus.chunk_seconds,
-                        heldout_speakers=voice.corpus.heldout_speakers,
+                        validation_speakers=want_val, test_speakers=want_test,
                         heldout_fraction=voice.corpus.heldout_fraction)
 
 
@@ -269,18 +275,33 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None, convert: An
     master.fit(refs, ref_sr)
     manifest = _corpus_for(cfg, voice)
     train = _select(manifest.train, cfg.max_train_seconds, seed)
-    held = _select(manifest.heldout, cfg.max_heldout_seconds, seed)
+    held = _select(manifest.validation, cfg.max_heldout_seconds, seed)
+    test = _select(manifest.test, cfg.max_test_seconds, seed)
     seen_qa = _select(train, cfg.max_seen_qa_seconds, seed + 1)
     if not train:
         raise DistillError(f"corpus {manifest.root} has no training speech")
     if not held:
-        raise DistillError(f"corpus {manifest.root} has no held-out speakers (QA needs them)")
+        raise DistillError(f"corpus {manifest.root} has no validation (held-out) speakers (QA needs them)")
+    cohort_names = list(getattr(voice, "cohort", []) or [])
+    missing = [s for s in cohort_names if s not in manifest.speakers]
+    if missing:
+        raise DistillError(f"{voice.path}: [qa] cohort speaker(s) {missing} are not in corpus {manifest.root} "
+                           f"(speakers: {', '.join(manifest.speakers)})")
+    bad = [s for s in cohort_names if s in manifest.test_speakers]
+    if bad:
+        raise DistillError(f"{voice.path}: [qa] cohort names test speaker(s) {bad}; test speakers are never "
+                           "used for a choice")
+    cohort_entries = {s: _select([e for e in manifest.entries if e.speaker == s], cfg.max_cohort_seconds, seed)
+                      for s in cohort_names}
 
     preset = voice.tiers[0].preset
     pitch = pitch_spec_for(master, preset)
     key_src = json.dumps({"master": master.fingerprint(), "pitch": asdict(pitch),
                           "train": [e.path for e in train], "held": [e.path for e in held],
-                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 4,
+                          "test": [e.path for e in test],
+                          "cohort": {s: [e.path for e in es] for s, es in cohort_entries.items()},
+                          "text": [[e.text, e.language] for e in train + held + test],
+                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 5,
                           "augment": [augment, cfg.augment_f0, cfg.augment_formant,
                                       cfg.augment_gain_db]},
                          sort_keys=True)
@@ -289,7 +310,9 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None, convert: An
     if path.is_file():
         return path
 
-    entries = [(e, "train", None) for e in train] + [(e, "heldout", None) for e in held]
+    # test utterances are converted too: QA only, never trained on (_Segments takes split "train" only)
+    entries = [(e, "train", None) for e in train] + [(e, "validation", None) for e in held] \
+        + [(e, "test", None) for e in test]
     arng = np.random.default_rng(seed + 7)
     for _ in range(augment):
         for e in train:
@@ -339,15 +362,20 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None, convert: An
         tag = "" if aug is None else "+aug(f0 x{:.2f}, formants x{:.2f}, {:+.1f} dB)".format(*aug)
         utts.append({"path": e.path + tag, "speaker": e.speaker + ("+aug" if aug else ""),
                      "split": split, "augmented": aug is not None,
+                     "text": None if aug is not None else e.text, "language": e.language,
                      "seen_qa": split == "train" and aug is None and e in seen_qa,
                      "input": torch.from_numpy(x.copy()), "master": torch.from_numpy(y.copy()),
                      "f0": f0.float(), "voicing": v.float(),
                      "features": {k: torch.from_numpy(v2) for k, v2 in feats.items()}})
     refs16 = [resample(r, ref_sr, model_sr) for r in refs]
+    # the identity cohort ([qa] cohort): {speaker: [16 kHz float32 tensors]}
+    cohort = {s: [torch.from_numpy(resample(manifest.load(e), manifest.sample_rate, model_sr).astype(np.float32))
+                  for e in es] for s, es in cohort_entries.items()}
     _atomic_torch_save({"key": key, "pitch": asdict(pitch), "pitch_fit": pitch_fit,
                         "master": master.config(),
                         "master_name": voice.master.name, "sample_rate": model_sr,
                         "utts": utts, "reference": [torch.from_numpy(r) for r in refs16],
+                        "cohort": cohort,
                         "master_seconds": time.time() - t0}, path)
     return path
 
@@ -379,6 +407,9 @@ class _Segments:
                  device: str, rng: np.random.Generator) -> None:
         from .student import frontend
 
+        leak = sorted({str(u.get("split")) for u in utts} - {"train"})
+        if leak:  # validation and test speech is QA only: never a training batch
+            raise DistillError(f"training segments must come from split 'train' only, got {leak}")
         self.hop = scfg.hop
         self.lookahead = scfg.lookahead  # the student outputs the master this many samples late
         self.vthreshold = scfg.pitch.vthreshold
