@@ -9,7 +9,9 @@ Needs the Debian packages in scripts/apt-packages.txt: ``flite`` (voices
 kal16, awb, rms), ``festival`` with ``festvox-kdlpc16k`` (ked),
 ``festvox-us-slt-hts`` (slt, HTS) and the other-language voices below
 (``festvox-czech-*``, ``festvox-suopuhe-*``, ``festvox-ital*16k``,
-``festvox-ca-ona-hts``), ``espeak-ng``. Python: pyworld, soxr, soundfile.
+``festvox-ca-ona-hts``; test split: ``festvox-ru``, ``festvox-hi-nsk``),
+``espeak-ng``, ``alsa-utils`` (a real recorded woman); pip (the pysptk sdist
+holds a real CMU ARCTIC take). Python: pyworld, soxr, soundfile.
 
 Real people behind the voices: kal, ked, awb, rms, slt (CMU/Festvox English)
 and nine festival voices of other languages. Language does not matter to a
