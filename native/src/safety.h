@@ -3,8 +3,9 @@
  *
  * Three cheap stages, all real-time safe (branches only, no state):
  *   1. entry:  every host sample, on both the model and the dry path, is
- *              sanitised: NaN and ±Inf become 0, |x| > VSK_SAFE_LIMIT is
- *              clipped to ±VSK_SAFE_LIMIT, and |x| < VSK_SAFE_TINY
+ *              sanitised: NaN and ±Inf become 0 (garbage, not a loud
+ *              signal), finite |x| > VSK_SAFE_LIMIT is clipped to
+ *              ±VSK_SAFE_LIMIT, and |x| < VSK_SAFE_TINY
  *              (≈ −300 dBFS, subnormals included) becomes 0. No non-finite,
  *              huge or subnormal value ever reaches a resampler, a FIFO or a
  *              graph's state, so nothing sticks in a recurrent state and
@@ -15,7 +16,8 @@
  *              (from finite input): that tier's graph state is re-initialised
  *              at once (no vsk_voice_reset needed) and the step outputs
  *              silence; finite samples are clipped to ±VSK_SAFE_LIMIT.
- *   3. exit:   every output sample is clipped to ±VSK_SAFE_LIMIT (NaN → 0),
+ *   3. exit:   every output sample is clipped to ±VSK_SAFE_LIMIT
+ *              (non-finite → 0),
  *              so |out| ≤ VSK_SAFE_LIMIT holds exactly, mix ramps and
  *              resampler overshoot included.
  * For finite input with VSK_SAFE_TINY ≤ |x| ≤ VSK_SAFE_LIMIT (and zeros)
@@ -23,6 +25,7 @@
 #ifndef VSK_SAFETY_H
 #define VSK_SAFETY_H
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -37,22 +40,19 @@ static inline float vsk_safe_in(float x)
     const float a = fabsf(x);
     if (a <= VSK_SAFE_LIMIT) /* false for NaN */
         return a >= VSK_SAFE_TINY ? x : 0.0f;
-    if (x > 0.0f)
-        return VSK_SAFE_LIMIT;   /* +Inf, huge */
-    if (x < 0.0f)
-        return -VSK_SAFE_LIMIT;  /* -Inf, huge */
-    return 0.0f;                 /* NaN */
+    if (a <= FLT_MAX)        /* huge but finite: clip */
+        return x > 0.0f ? VSK_SAFE_LIMIT : -VSK_SAFE_LIMIT;
+    return 0.0f;             /* NaN, ±Inf */
 }
 
 /* Stage 3: one output sample. */
 static inline float vsk_safe_out(float x)
 {
-    if (fabsf(x) <= VSK_SAFE_LIMIT)
+    const float a = fabsf(x);
+    if (a <= VSK_SAFE_LIMIT)
         return x;
-    if (x > 0.0f)
-        return VSK_SAFE_LIMIT;
-    if (x < 0.0f)
-        return -VSK_SAFE_LIMIT;
+    if (a <= FLT_MAX)
+        return x > 0.0f ? VSK_SAFE_LIMIT : -VSK_SAFE_LIMIT;
     return 0.0f;
 }
 
