@@ -115,13 +115,14 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
     aug = [u for u in train if u["augmented"]]
     assert len(aug) == len(train) // 2 and not any(u["seen_qa"] for u in aug)
     assert all(u["speaker"].endswith("+aug") for u in aug)
-    assert not any(u["augmented"] for u in cache["utts"] if u["split"] == "heldout")
+    assert not any(u["augmented"] for u in cache["utts"] if u["split"] != "train")
+    assert {u["split"] for u in cache["utts"]} == {"train", "validation"}  # no test_speakers in this voice
     orig = {u["path"]: u for u in train if not u["augmented"]}
     a0 = aug[0]
     src = orig[a0["path"].split("+aug(")[0]]
     n = min(len(a0["input"]), len(src["input"]))
     assert not np.allclose(a0["input"][:n].numpy(), src["input"][:n].numpy(), atol=1e-3)
-    u = next(u for u in cache["utts"] if u["split"] == "heldout")
+    u = next(u for u in cache["utts"] if u["split"] == "validation")
     from voiceskin_tooling.masters import get_master
 
     m = get_master("world", f0_method="yin")
