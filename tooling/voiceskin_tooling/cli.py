@@ -2,6 +2,7 @@
 
     voiceskin corpus  IN... -o CORPUS        folders of recordings → training corpus
     voiceskin distill VOICE.toml... [-j N]    master → one student per tier, QA, report
+                                            (--ray [ADDRESS]: on a Ray cluster)
     voiceskin pack    VOICE.toml [-o F.vskin] trained tiers + QA → bundle (atomic)
     voiceskin inspect F.vskin                 a bundle's voice, tiers and QA
     voiceskin verify  F.vskin                 checksum, native open, runtime == reference
@@ -118,7 +119,13 @@ def cmd_distill(a: argparse.Namespace) -> int:
         raise CliError(f"--corpus {a.corpus}: no manifest.json there (build one with `voiceskin corpus`)")
     console = _console(True)
     try:
-        summary = distill(cfg, voices=a.voices, console=console)
+        if a.ray is not None:  # Ray only here: without --ray it is never imported
+            from .cluster import RayOptions, distill_ray
+
+            summary = distill_ray(cfg, voices=a.voices, console=console, opts=RayOptions(
+                address=a.ray or None, cpus_per_tier=a.ray_cpus, gpu_fraction=a.ray_gpu_fraction))
+        else:
+            summary = distill(cfg, voices=a.voices, console=console)
     except DistillError as exc:
         if str(exc).startswith("QA bars missed"):
             _console(True).print(f"[bold red]FAILED[/] {exc}")
@@ -131,7 +138,8 @@ def cmd_distill(a: argparse.Namespace) -> int:
         if "qa" in vs:
             _print_qa(out, vs)
         out.print(f"{vid}: checkpoints in {Path(a.out) / vid / 'tiers'}"
-                  + (f", report {vs['report']}" if vs.get("report") else ""))
+                  + (f", report {vs['report']}" if vs.get("report") else "")
+                  + (f", bundle {vs['bundle']}" if vs.get("bundle") else ""))
     if summary["failures"]:
         out.print("[bold yellow]QA bars missed (not failing: --no-fail):[/]\n  "
                   + "\n  ".join(summary["failures"]))
@@ -512,6 +520,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-qa", action="store_true", help="skip QA and the report")
     s.add_argument("--no-fail", action="store_true", help="report missed QA bars but exit 0")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    s.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on a Ray cluster (pip install 'voiceskin[ray]'; docs/scale.md): master "
+                        "conversion over chunks, one task per voice x tier, QA per voice, bundles "
+                        "written under --out; no ADDRESS: join or start a local Ray, 'auto': the "
+                        "running cluster, or HOST:PORT / ray://HOST:PORT (put --ray after the voices)")
+    s.add_argument("--ray-cpus", type=float, default=1.0, metavar="N",
+                   help="CPUs one (voice, tier) training task reserves (--ray; default 1)")
+    s.add_argument("--ray-gpu-fraction", type=float, default=0.25, metavar="F",
+                   help="GPU share of one training task when the cluster has GPUs (--ray; default "
+                        "0.25: four tiers per GPU)")
     s.set_defaults(func=cmd_distill)
 
     s = sub.add_parser("pack", help="package the trained tiers + QA into a .vskin bundle")
