@@ -187,6 +187,7 @@ def test_cpuid_only_in_detection() -> None:
     dis = subprocess.run([_tool("objdump"), "-d", library_path()], capture_output=True,
                          text=True, check=True).stdout
     where: set[str] = set()
+    clocks: set[str] = set()
     fn = ""
     for line in dis.splitlines():
         m = re.match(r"^[0-9a-f]+ <(.+)>:$", line)
@@ -194,5 +195,8 @@ def test_cpuid_only_in_detection() -> None:
             fn = m.group(1)
         elif "\tcpuid" in line:
             where.add(fn)
+        elif re.search(r"\trdtscp?\b|\trdpid\b", line):
+            clocks.add(fn)                      # a clock read without an import
     assert where, "no CPUID found at all: detection missing?"
     assert where <= {"vsk_isa_detect", "vsk_isa_available", "x86_has_avx2_fma"}, where
+    assert not clocks, clocks
