@@ -182,6 +182,16 @@ def test_build_corpus_split_errors(tiny: Path, tmp_path: Path):
     assert m.test_speakers == ["ann"] and "ann" not in m.validation_speakers and m.validation_speakers
 
 
+def test_transcripts_tsv_beside_single_speaker_inputs(tiny: Path, tmp_path: Path):
+    # inputs listed one speaker folder each (e.g. voices/awb.toml) still find ../transcripts.tsv
+    m = build_corpus([tiny / "ann", tiny / "cat"], tmp_path / "c", test_speakers=["cat"], heldout_fraction=0)
+    assert sorted(e.text for e in m.test) == ["Jagged ice cracked beneath the sled", "Please fetch six boxes"]
+    shipped = build_corpus([CORPUS / "speakers" / "awb_arctic", CORPUS / "speakers" / "kal"], tmp_path / "s",
+                           test_speakers=["awb_arctic"], heldout_fraction=0)
+    assert [(e.text, e.language) for e in shipped.test] == \
+        [("And you always want to see it in the superlative degree.", "en")]
+
+
 def test_old_manifest_reads_heldout_as_validation(tiny: Path, tmp_path: Path):
     m = build_corpus([tiny], tmp_path / "c", validation_speakers=["ben"])
     p = tmp_path / "c" / "manifest.json"

@@ -29,7 +29,9 @@
 * **Transcripts** (optional, per file): a ``<name>.txt`` beside
   ``<name>.wav`` holds its text (one line), or a ``transcripts.tsv`` in an
   input folder or a speaker folder lists ``path<TAB>text[<TAB>language]``
-  per line (path relative to the .tsv's folder; ``#`` starts a comment).
+  per line (path relative to the .tsv's folder; ``#`` starts a comment);
+  a ``transcripts.tsv`` beside an input folder counts too (inputs that are
+  single speaker folders of a larger corpus).
   The .txt wins over the .tsv. ``language`` (e.g. ``"en"``) is the default
   language of every transcript that names none. An entry's ``text`` is the
   file's text when the entry is the whole file, else None (a training chunk
@@ -348,7 +350,11 @@ def find_transcripts(inputs: Sequence[str | Path], default_language: str | None 
         root = Path(raw)
         if not root.is_dir():
             continue
-        for tsv in sorted(root.rglob(TRANSCRIPTS_TSV)):
+        tsvs = sorted(root.rglob(TRANSCRIPTS_TSV))
+        up = root.resolve().parent / TRANSCRIPTS_TSV  # an input that is one speaker's folder
+        if up.is_file():
+            tsvs.insert(0, up)
+        for tsv in tsvs:
             for n, line in enumerate(tsv.read_text(encoding="utf-8").splitlines(), 1):
                 if not line.strip() or line.lstrip().startswith("#"):
                     continue
