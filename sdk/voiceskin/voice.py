@@ -25,6 +25,12 @@ class Voice:
 
     ``x`` is ``[frames]`` (mono) or ``[frames, channels]`` float32, C-contiguous
     (interleaved). Output is delayed by :attr:`latency` frames.
+
+    ``max_isa`` caps the SIMD level (0 best, 1 scalar, 2 SSE2/NEON, 3 AVX2;
+    equal caps give bit-identical output across machines).
+    ``max_cost_per_second`` (0 = the library default, 5e8) refuses a bundle
+    any of whose tiers needs more (``VSK_ERR_TOO_COSTLY``; see
+    :attr:`TierInfo.cost_per_second` and docs/abi.md "Bounded cost").
     """
 
     def __init__(self, bundle: Bundle, sample_rate: int = 48000, channels: int = 1,
