@@ -9,7 +9,8 @@ Needs the Debian packages in scripts/apt-packages.txt: ``flite`` (voices
 kal16, awb, rms), ``festival`` with ``festvox-kdlpc16k`` (ked),
 ``festvox-us-slt-hts`` (slt, HTS) and the other-language voices below
 (``festvox-czech-*``, ``festvox-suopuhe-*``, ``festvox-ital*16k``,
-``festvox-ca-ona-hts``; test split: ``festvox-ru``, ``festvox-hi-nsk``),
+``festvox-ca-ona-hts``; test split: ``festvox-ru``, ``festvox-hi-nsk``, listed
+apart in scripts/apt-packages-corpus.txt because only regeneration needs them),
 ``espeak-ng``, ``alsa-utils`` (a real recorded woman); pip (the pysptk sdist
 holds a real CMU ARCTIC take). Python: pyworld, soxr, soundfile.
 
@@ -371,7 +372,7 @@ def _need(tool: str, package: str) -> str:
     path = shutil.which(tool)
     if not path:
         raise SystemExit(f"corpus_gen: `{tool}` not found; install the Debian package {package} "
-                         f"(see scripts/apt-packages.txt)")
+                         f"(see scripts/apt-packages.txt and scripts/apt-packages-corpus.txt)")
     return path
 
 
