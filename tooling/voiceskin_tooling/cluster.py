@@ -153,11 +153,30 @@ def _train_task(cfg: Any, voice: Any, tier: str, cache_name: str, cache_blob: by
     return {"info": info, "checkpoint": blob, "node": node}
 
 
+def _qa_child(job: str) -> None:
+    """``python -c`` entry of :func:`_qa_task`'s child: run_qa on the
+    pickled (cfg, voice, tiers, cache) in ``job``; the result beside it."""
+    import pickle
+
+    from .distill import run_qa
+
+    cfg, voice, tiers, cache = pickle.loads(Path(job).read_bytes())
+    q = run_qa(cfg, voice, tiers, cache, None)
+    Path(job + ".out").write_bytes(pickle.dumps(q))
+
+
 def _qa_task(cfg: Any, voice: Any, tiers: list[str], cache_name: str, cache_blob: bytes,
              checkpoints: dict[str, bytes]) -> dict[str, Any]:
     """distill.run_qa on this node; returns the QA dict and every file it
-    wrote under the voice's folder (qa.json, examples/*.wav)."""
-    from .distill import run_qa, tier_checkpoint, voice_dir
+    wrote under the voice's folder (qa.json, examples/*.wav). QA forks its
+    own workers, which a Ray worker (many threads) must not do — a forked
+    child can inherit a held lock and hang (it did) — so it runs in a
+    fresh Python process."""
+    import pickle
+    import subprocess
+    import sys
+
+    from .distill import DistillError, tier_checkpoint, voice_dir
 
     cache = _node_cache(cache_name, cache_blob)
     work = Path(tempfile.mkdtemp(prefix="vsk-qa-"))
@@ -167,7 +186,14 @@ def _qa_task(cfg: Any, voice: Any, tiers: list[str], cache_name: str, cache_blob
             p = tier_checkpoint(c, voice.id, t)
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(blob)
-        q = run_qa(c, voice, tiers, str(cache), None)
+        job = work / "qa-job.pkl"
+        job.write_bytes(pickle.dumps((c, voice, tiers, str(cache))))
+        r = subprocess.run([sys.executable, "-c", "import sys; from voiceskin_tooling.cluster "
+                            "import _qa_child; _qa_child(sys.argv[1])", str(job)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise DistillError(f"QA of {voice.id} failed:\n{r.stderr[-4000:]}")
+        q = pickle.loads(Path(str(job) + ".out").read_bytes())
         vd = voice_dir(c, voice.id)
         files = {str(f.relative_to(vd)): f.read_bytes() for f in sorted(vd.rglob("*"))
                  if f.is_file() and f.parts[len(vd.parts)] != "tiers"}
