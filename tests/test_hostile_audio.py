@@ -284,7 +284,14 @@ def _first_bad(y: np.ndarray) -> int:
     return int(np.argmax(bad)) if bad.any() else -1
 
 
-def test_nan_never_reaches_a_gru(gru_bundle: object) -> None:
+# Every SIMD level: without the guards the plain-C and SSE2 GRUs keep a NaN
+# for ever (measured: non-finite to the end of the stream), while the AVX2
+# activations' min/max clamps happen to turn it into a finite value.
+ISA_LEVELS = [1, 2, 3]   # VSK_ISA_LEVEL_SCALAR, _SIMD128, _AVX2 (capped to the CPU)
+
+
+@pytest.mark.parametrize("isa", ISA_LEVELS)
+def test_nan_never_reaches_a_gru(gru_bundle: object, isa: int) -> None:
     """NaN straight into a GRU's input (no LOG in front to absorb it, unlike
     the student family): the output equals the zeros-in-place run exactly."""
     from voiceskin import Voice
@@ -296,12 +303,14 @@ def test_nan_never_reaches_a_gru(gru_bundle: object) -> None:
     xb[30000] = np.inf
     xz[20000:21000] = 0.0
     xz[30000] = 0.0
-    y, yz = (Voice(gru_bundle, sample_rate=rate, tier="plain").process(s) for s in (xb, xz))  # type: ignore[arg-type]
+    y, yz = (Voice(gru_bundle, sample_rate=rate, tier="plain", max_isa=isa).process(s)  # type: ignore[arg-type]
+             for s in (xb, xz))
     assert _first_bad(y) < 0
     assert np.array_equal(y, yz)
 
 
-def test_internal_overflow_recovers_without_reset(gru_bundle: object) -> None:
+@pytest.mark.parametrize("isa", ISA_LEVELS)
+def test_internal_overflow_recovers_without_reset(gru_bundle: object, isa: int) -> None:
     """A hot burst (±1e30, clipped to ±8 at entry, then ×⁴ → Inf inside) makes
     the amplified GRU's step output non-finite; the voice re-initialises that
     graph's state on the step and emits silence for it. Output stays finite,
@@ -317,8 +326,8 @@ def test_internal_overflow_recovers_without_reset(gru_bundle: object) -> None:
     t = np.arange(b - a) / rate   # a 100-Hz square wave of ±1e30
     xh[a:b] = np.where(np.sin(2 * np.pi * 100 * t) >= 0, 1e30, -1e30)
     xz[a:b] = 0.0
-    vh = Voice(gru_bundle, sample_rate=rate, tier="amplified")  # type: ignore[arg-type]
-    vz = Voice(gru_bundle, sample_rate=rate, tier="amplified")  # type: ignore[arg-type]
+    vh = Voice(gru_bundle, sample_rate=rate, tier="amplified", max_isa=isa)  # type: ignore[arg-type]
+    vz = Voice(gru_bundle, sample_rate=rate, tier="amplified", max_isa=isa)  # type: ignore[arg-type]
     rng = np.random.default_rng(3)
     yh, yz = _stream(vh, xh, rng), _stream(vz, xz, np.random.default_rng(3))
     assert _first_bad(yh) < 0, "a non-finite sample left the voice"
