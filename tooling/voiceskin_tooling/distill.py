@@ -88,6 +88,9 @@ class DistillConfig:
     # after training
     qa: bool = True
     fail_on_qa: bool = True
+    # QA: utterances per split (validation, test) that get WER and DNSMOS,
+    # the costly measures (None: all); every other QA measure uses all
+    qa_listen_max_per_split: int | None = None
     progress: bool = True
 
 
@@ -824,13 +827,16 @@ def run_qa(cfg: DistillConfig, voice: Any, tiers: list[str], cache_path: str,
             console.log(f"QA {voice.id}: {msg}")
 
     t0 = time.time()
-    q = qa_voice(cache, students, tiers, blob, jobs=max(1, os.cpu_count() or 1), progress=say)
+    q = qa_voice(cache, students, tiers, blob, jobs=max(1, os.cpu_count() or 1), progress=say,
+                 listen_max_per_split=cfg.qa_listen_max_per_split)
     q["seconds"] = round(time.time() - t0, 1)
     for t in tiers:
         q["tiers"][t]["failures"] = check_thresholds(q["tiers"][t], voice.tier(t).qa, t, tiers)
     ex = q.pop("examples")
     vd = voice_dir(cfg, voice.id)
     _save_examples(vd / "examples", ex, int(cache["sample_rate"]))
+    q["examples"] = _save_example_sets(vd / "examples", q.pop("example_sets", []),
+                                       int(cache["sample_rate"]))
     _write_json(vd / "qa.json", q)
     return q
 
@@ -840,6 +846,21 @@ def _save_examples(folder: Path, ex: dict[str, np.ndarray], sr: int) -> None:
 
     for k, a in ex.items():
         write_audio_atomic(folder / f"{k}.wav", np.asarray(a, np.float32), sr)
+
+
+def _save_example_sets(folder: Path, sets: list[dict[str, Any]], sr: int) -> list[dict[str, Any]]:
+    """Writes each example's systems as ``<id>_<system>.wav`` (the report's
+    side-by-side players) and returns the examples without audio."""
+    out = []
+    for e in sets:
+        audio = e.pop("audio", {})
+        files = {}
+        for system, a in audio.items():
+            name = f"{e['id']}_{system}.wav"
+            _save_examples(folder, {name[:-4]: a}, sr)
+            files[system] = name
+        out.append({**e, "files": files})
+    return out
 
 
 def _update(prog: Any, task: Any, step: int, steps: int, el: float, budget: float | None,

@@ -35,7 +35,7 @@ def _render_heldout(bundle: Path, cache: dict[str, Any], out_dir: Path, n_utts: 
     from .corpus import write_audio_atomic
     from .masters.base import resample
 
-    utts = [u for u in cache["utts"] if u["split"] == "heldout"]
+    utts = [u for u in cache["utts"] if u["split"] in ("heldout", "validation")]
     by_spk: dict[str, Any] = {}
     for u in utts:
         by_spk.setdefault(u["speaker"], u)
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     cfg = DistillConfig(voice=a.voice, out_dir=a.out, jobs=a.jobs or len(voice.tiers),
                         max_train_seconds=a.max_train_seconds, max_heldout_seconds=120.0,
-                        max_seen_qa_seconds=20.0, fail_on_qa=False,
+                        max_seen_qa_seconds=20.0, fail_on_qa=False, qa_listen_max_per_split=12,
                         learning_rate=a.learning_rate, batch_size=a.batch_size,
                         segment_seconds=a.segment_seconds)
     # 1. master outputs, once (cached)

@@ -18,13 +18,19 @@ __all__ = ["make_spec", "bundle_bytes", "save", "qa_summary"]
 
 def qa_summary(qa: Mapping[str, Any] | None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON stored in the bundle: per-tier scores (no audio), bars,
-    failures, plus provenance in ``extra``."""
+    failures, the listener-side scores per split and system (without the
+    per-speaker breakdown), plus provenance in ``extra``."""
     out: dict[str, Any] = {"format": "voiceskin-qa/1"}
     if qa:
         out["tracker"] = qa.get("tracker")
         out["speaker_encoder"] = qa.get("speaker_encoder")
         out["reference"] = qa.get("reference")
         out["tiers"] = qa.get("tiers")
+        if qa.get("splits"):  # listener-side QA (qa.py, schema voiceskin-qa/2), per speaker left out
+            for k in ("schema", "recogniser", "dnsmos_model", "cohort", "target_f0", "systems", "notes"):
+                out[k] = qa.get(k)
+            out["splits"] = {s: {k: v for k, v in d.items() if k != "speakers"}
+                             for s, d in qa["splits"].items()}
     if extra:
         out.update(extra)
     # round-trip through JSON to drop numpy types and NaN

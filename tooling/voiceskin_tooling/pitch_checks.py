@@ -43,19 +43,20 @@ def _spec(pitch: Any) -> Any:
 
 def causal_yin(x: np.ndarray, sr: int, pitch: Any, hop: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(raw YIN f0 Hz [T], voiced [T] bool, window-centre time s [T]) of the
-    runtime's PITCH_YIN on ``x`` (model rate ``sr``)."""
-    import torch
-
-    from . import ops
+    runtime's PITCH_YIN on ``x`` (model rate ``sr``): FRAME (window
+    ``frame`` ending at ``(t+1)·hop``, zeros before the start) and
+    ``ops.pitch_yin_np``, in numpy (safe in forked workers)."""
+    from .ops import pitch_yin_np
 
     p = _spec(pitch)
-    a = torch.from_numpy(np.ascontiguousarray(x, np.float32)).reshape(-1)
-    fr = ops.frame(a, hop, p.frame)
-    yin = ops.pitch_yin(fr, sample_rate=float(sr), fmin=p.fmin, fmax=p.fmax,
-                        threshold=p.threshold).numpy()
-    f0, v = yin[:, 0].astype(np.float64), yin[:, 1]
+    a = np.asarray(x, np.float64).reshape(-1)
+    T = a.size // hop
+    a = np.concatenate([np.zeros(p.frame - hop), a[:T * hop]])
+    fr = np.lib.stride_tricks.sliding_window_view(a, p.frame)[::hop][:T]
+    yin = pitch_yin_np(fr, float(sr), p.fmin, p.fmax, p.threshold)
+    f0, v = yin[:, 0], yin[:, 1]
     voiced = (v >= p.vthreshold) & (f0 > 0)
-    centre = ((np.arange(len(f0)) + 1) * hop - p.frame / 2) / sr
+    centre = ((np.arange(T) + 1) * hop - p.frame / 2) / sr
     return f0, voiced, centre
 
 
