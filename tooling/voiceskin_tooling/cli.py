@@ -2,6 +2,7 @@
 
     voiceskin corpus  IN... -o CORPUS        folders of recordings → training corpus
     voiceskin distill VOICE.toml... [-j N]    master → one student per tier, QA, report
+                                            (--ray [ADDRESS]: on a Ray cluster)
     voiceskin pack    VOICE.toml [-o F.vskin] trained tiers + QA → bundle (atomic)
     voiceskin inspect F.vskin                 a bundle's voice, tiers and QA
     voiceskin verify  F.vskin                 checksum, native open, runtime == reference
@@ -65,15 +66,20 @@ def cmd_corpus(a: argparse.Namespace) -> int:
 
             m = build_corpus(a.inputs, a.output, sample_rate=a.sample_rate,
                              chunk_seconds=a.chunk_seconds,
-                             heldout_speakers=a.heldout or None,
+                             validation_speakers=a.validation or None,
+                             test_speakers=a.test or None, language=a.language,
                              heldout_fraction=a.heldout_fraction,
                              on_corrupt="fail" if a.strict else "skip", progress=cb)
     except (CorpusError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     c = _console()
+    texts = sum(e.text is not None for e in m.entries if e.split != "train")
+    qa_n = sum(e.split != "train" for e in m.entries)
     c.print(f"corpus [bold]{a.output}[/]: {len(m.entries)} chunks, "
             f"train {m.seconds('train'):.0f} s ({', '.join(m.train_speakers)}), "
-            f"held-out {m.seconds('heldout'):.0f} s ({', '.join(m.heldout_speakers)})")
+            f"validation {m.seconds('validation'):.0f} s ({', '.join(m.validation_speakers)}), "
+            f"test {m.seconds('test'):.0f} s ({', '.join(m.test_speakers) or 'none'}); "
+            f"{texts} of {qa_n} validation/test files have a transcript")
     for s in m.skipped:
         c.print(f"[yellow]skipped[/] {s}")
     return EXIT_OK
@@ -113,7 +119,13 @@ def cmd_distill(a: argparse.Namespace) -> int:
         raise CliError(f"--corpus {a.corpus}: no manifest.json there (build one with `voiceskin corpus`)")
     console = _console(True)
     try:
-        summary = distill(cfg, voices=a.voices, console=console)
+        if a.ray is not None:  # Ray only here: without --ray it is never imported
+            from .cluster import RayOptions, distill_ray
+
+            summary = distill_ray(cfg, voices=a.voices, console=console, opts=RayOptions(
+                address=a.ray or None, cpus_per_tier=a.ray_cpus, gpu_fraction=a.ray_gpu_fraction))
+        else:
+            summary = distill(cfg, voices=a.voices, console=console)
     except DistillError as exc:
         if str(exc).startswith("QA bars missed"):
             _console(True).print(f"[bold red]FAILED[/] {exc}")
@@ -126,7 +138,8 @@ def cmd_distill(a: argparse.Namespace) -> int:
         if "qa" in vs:
             _print_qa(out, vs)
         out.print(f"{vid}: checkpoints in {Path(a.out) / vid / 'tiers'}"
-                  + (f", report {vs['report']}" if vs.get("report") else ""))
+                  + (f", report {vs['report']}" if vs.get("report") else "")
+                  + (f", bundle {vs['bundle']}" if vs.get("bundle") else ""))
     if summary["failures"]:
         out.print("[bold yellow]QA bars missed (not failing: --no-fail):[/]\n  "
                   + "\n  ".join(summary["failures"]))
@@ -470,14 +483,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     s = sub.add_parser("corpus", help="build a training corpus from folders of recordings",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Folders of speaker subfolders (wav/flac/ogg, any rate and "
-                                   "channels) → resampled mono chunks, split by speaker.")
+                                   "channels) → resampled mono chunks, split by speaker into\n"
+                                   "train, validation (tune on these) and test (report only); "
+                                   "validation and test files stay whole.",
+                       epilog="transcripts (optional; the QA's word error rate needs them):\n"
+                              "  IN/<speaker>/<name>.txt beside <name>.wav holds what is said, or\n"
+                              "  a transcripts.tsv in IN or a speaker folder lists\n"
+                              "  path<TAB>text[<TAB>language] per line (path relative to the .tsv;\n"
+                              "  # comments). --language sets the language of transcripts naming none.")
     s.add_argument("inputs", nargs="+", metavar="IN", help="folder of speaker subfolders")
     s.add_argument("-o", "--output", required=True, metavar="CORPUS", help="corpus folder to write")
     s.add_argument("--sample-rate", type=int, default=16000)
     s.add_argument("--chunk-seconds", type=float, default=4.0)
-    s.add_argument("--heldout", nargs="*", metavar="SPEAKER", help="held-out speakers (default: by fraction)")
+    s.add_argument("--validation", "--heldout", dest="validation", nargs="*", metavar="SPEAKER",
+                   help="validation (held-out) speakers (default: by fraction)")
+    s.add_argument("--test", nargs="*", metavar="SPEAKER", help="test speakers (default: none)")
     s.add_argument("--heldout-fraction", type=float, default=0.2)
+    s.add_argument("--language", metavar="CODE", help="language of transcripts that name none (e.g. en)")
     s.add_argument("--strict", action="store_true", help="fail on a corrupt file instead of skipping it")
     s.set_defaults(func=cmd_corpus)
 
@@ -502,6 +526,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-qa", action="store_true", help="skip QA and the report")
     s.add_argument("--no-fail", action="store_true", help="report missed QA bars but exit 0")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    s.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on a Ray cluster (pip install 'voiceskin[ray]'; docs/scale.md): master "
+                        "conversion over chunks, one task per voice x tier, QA per voice, bundles "
+                        "written under --out; no ADDRESS: join or start a local Ray, 'auto': the "
+                        "running cluster, or HOST:PORT / ray://HOST:PORT (put --ray after the voices)")
+    s.add_argument("--ray-cpus", type=float, default=1.0, metavar="N",
+                   help="CPUs one (voice, tier) training task reserves (--ray; default 1)")
+    s.add_argument("--ray-gpu-fraction", type=float, default=0.25, metavar="F",
+                   help="GPU share of one training task when the cluster has GPUs (--ray; default "
+                        "0.25: four tiers per GPU)")
     s.set_defaults(func=cmd_distill)
 
     s = sub.add_parser("pack", help="package the trained tiers + QA into a .vskin bundle")
