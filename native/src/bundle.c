@@ -313,8 +313,10 @@ static vsk_status parse_manifest(vsk_bundle *b, const vsk_section *sec)
         return VSK_ERR_CORRUPT;
     copy_str(b->voice_id, s, n);
 
+    /* No NUL: the C API hands it out NUL-terminated, so a NUL inside would
+     * silently cut it (found by fuzz_registry: "\0\0\b tiers" read as ""). */
     if (!vsk_cursor_string(&c, &s, &n) || !utf8_valid(s, n) || n < 1 ||
-        n > 128)
+        n > 128 || memchr(s, 0, n) != NULL)
         return VSK_ERR_CORRUPT;
     copy_str(b->display_name, s, n);
 

@@ -204,6 +204,8 @@ def _check_display_name(name: str) -> None:
     if not 1 <= n <= 128:
         raise ValueError(
             f"display_name {name!r} must be 1..128 bytes of UTF-8 (is {n})")
+    if "\0" in name:
+        raise ValueError(f"display_name {name!r} must not contain NUL (U+0000)")
 
 
 def _check_tier_name(name: str) -> None:
@@ -593,6 +595,7 @@ def read_bundle(data: bytes) -> BundleSpec:
     _corrupt(_VOICE_ID_RE.fullmatch(voice_id), f"bad voice_id {voice_id!r}")
     display_name = _text(c.string(), "display_name")
     _corrupt(1 <= len(display_name.encode()) <= 128, "display_name length not 1..128")
+    _corrupt("\0" not in display_name, "display_name contains NUL")
     version_s = _text(c.string(), "version")
     try:
         parse_version(version_s)
