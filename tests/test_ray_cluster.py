@@ -361,3 +361,15 @@ def test_ray_distill_survives_losing_a_worker_node(cluster: Cluster, voices: lis
     assert any(len(a) >= 2 for a in attempts.values()), f"no task was retried: {attempts}"
     # retried on the surviving node, the students are still the local run's
     _assert_same_students(out, local_run, voices)
+
+
+def test_without_ray_flag_ray_is_not_imported() -> None:
+    """The local path never imports Ray (it is an optional extra)."""
+    code = ("import sys; from voiceskin_tooling import cli, distill; "
+            "a = cli.build_parser().parse_args(['distill', 'x.toml', '-j', '2']); "
+            "assert a.ray is None; "
+            "b = cli.build_parser().parse_args(['distill', 'x.toml', 'y.toml', '--ray']); "
+            "assert b.ray == '' and b.voices == ['x.toml', 'y.toml']; "
+            "assert 'ray' not in sys.modules, 'ray imported'")
+    r = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -40,7 +40,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -60,7 +60,6 @@ class RayOptions:
     chunks_per_task: int = 0          # corpus chunks per conversion task (0: from the cluster size)
     max_retries: int = MAX_RETRIES
     pack: bool = True                 # write <voice>-<version>.vskin after QA
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- connect
@@ -325,7 +324,7 @@ def distill_ray(cfg: Any, voices: Sequence[str] | None = None, console: Any = No
     inputs, same outputs (plus the bundle), same summary."""
     from rich.console import Console
 
-    from .distill import DistillError, build_cache, voice_dir
+    from .distill import DistillError, build_cache
     from .voicedef import load_voice
 
     opts = opts or RayOptions()
@@ -499,7 +498,7 @@ def _store_qa(cfg: Any, st: dict[str, Any], r: dict[str, Any]) -> None:
 
 def _finish_voice(drv: _Driver, cfg: Any, st: dict[str, Any], opts: RayOptions) -> dict[str, Any]:
     """distill.json, the report and the bundle, as the local run writes them."""
-    from .distill import _write_json, load_student, tier_checkpoint, voice_dir
+    from .distill import _write_json, voice_dir
 
     v = st["voice"]
     info = st.get("info", {})
