@@ -249,7 +249,7 @@ def master_system(name: str, **settings: Any) -> Callable[[list[np.ndarray]], Ca
 
 # settings that change what fit() learns (others only change convert)
 _FIT_KEYS = {"f0_method", "f0_floor", "f0_ceil", "yin_frame", "yin_threshold", "vthreshold",
-             "yin_offset", "envelope", "knn_max_frames", "sample_rate", "hop"}
+             "yin_offset", "envelope", "knn_max_frames", "warp_range", "sample_rate", "hop"}
 _FIT_CACHE: dict[Any, Any] = {}
 
 
@@ -274,14 +274,20 @@ SYSTEMS: dict[str, tuple[str, Callable[..., Any]]] = {
     "world:noap": ("old master, own aperiodicity (ap_mix 0)", master_system("world", ap_mix=0.0)),
     "world:nolevel": ("old master, no per-frame level", master_system("world", level_mode="none")),
     # the new master (masters/world2.py) and its variants
-    "world2:warp": ("world2 with the old warp+EQ envelope (YIN centred: yin_offset 2)",
-                    master_system("world2", envelope="warp")),
-    "world2:warp,off0": ("world2 with the old warp+EQ envelope, yin_offset 0 (= world)",
-                         master_system("world2", envelope="warp", yin_offset=0)),
+    "world2:warp+off2+wide": ("world2 with the old warp+EQ envelope and range, YIN read 2 frames later",
+                         master_system("world2", envelope="warp", yin_offset=2, warp_range=(0.7, 1.45))),
     "world2": ("world2, shipped defaults", master_system("world2")),
-    "world2:blend.5": ("world2, kNN envelope blended 50/50 with warp+EQ", master_system("world2", knn_blend=0.5)),
-    "world2:k8,smooth1": ("world2, k=8, smoothing 1 frame", master_system("world2", knn_k=8, knn_smooth=1.0)),
-    "world2:ap=knn": ("world2, aperiodicity from the neighbours", master_system("world2", ap_mode="knn")),
+    "world2:off2": ("world2, yin_offset 2", master_system("world2", yin_offset=2)),
+    "world2:knn1": ("world2, kNN envelope only (blend 1)", master_system("world2", knn_blend=1.0)),
+    "world2:knn+off2+wide": ("world2 kNN only, yin_offset 2, old warp range",
+                             master_system("world2", knn_blend=1.0, yin_offset=2, warp_range=(0.7, 1.45))),
+    "world2:knn.5+off2+wide": ("world2 kNN blend 0.5, yin_offset 2, old warp range",
+                               master_system("world2", knn_blend=0.5, yin_offset=2, warp_range=(0.7, 1.45))),
+    "world:range1.2": ("old master, warp_range (0.8, 1.2)", master_system("world", warp_range=(0.8, 1.2))),
+    "world2:r1.2": ("world2 warp+EQ, yin_offset 0, warp_range (0.8, 1.2)",
+                    master_system("world2", envelope="warp", yin_offset=0, warp_range=(0.8, 1.2))),
+    "world2:knn.5+r1.2": ("world2 kNN blend 0.5, yin_offset 0, warp_range (0.8, 1.2)",
+                          master_system("world2", knn_blend=0.5, yin_offset=0, warp_range=(0.8, 1.2))),
 }
 
 

@@ -4,7 +4,9 @@ unchanged for comparison (``docs/experiments.md`` has the stage-by-stage
 measurements that motivated each change).
 
 Everything :class:`~voiceskin_tooling.masters.world.WorldMaster` documents
-holds, with these settings added (defaults = the shipped ``world2``):
+holds, with ``warp_range`` defaulting to (0.8, 1.2) instead of (0.7, 1.45)
+(the wide range let the running warp reach 1.3–1.45 on men and lose their
+words) and these settings added (defaults = the shipped ``world2``):
 
 * ``yin_offset`` (frames, 0 = the old alignment): master frame ``i`` takes
   its F0 and voicing from the PITCH_YIN frame that ends at sample
@@ -68,16 +70,19 @@ class World2Master(WorldMaster):
 
     def __init__(
         self,
-        yin_offset: int = 2,
+        yin_offset: int = 0,
         envelope: str = "knn",
         knn_k: int = 4,
         knn_bands: int = 24,
-        knn_blend: float = 1.0,
+        knn_blend: float = 0.5,
         knn_smooth: float = 0.0,
         knn_max_frames: int = 20000,
         ap_mode: str = "mix",
         **settings: Any,
     ) -> None:
+        # the old range (0.7, 1.45) let men's running warp reach 1.3-1.45,
+        # which moved vowels into other vowels (docs/experiments.md)
+        settings.setdefault("warp_range", (0.8, 1.2))
         super().__init__(**settings)
         if self.f0_method != "yin" and int(yin_offset) != 0:
             raise MasterError("yin_offset needs f0_method='yin'")
