@@ -86,8 +86,9 @@ output), on held-out speakers and separately on seen (training) speakers:
   3.3 % / 8.5, pYIN 5.9 % / 16.4 and WORLD's Harvest 7.6 % / 10.8 (Harvest
   glides through weakly voiced stretches and labels 98 % of the frames
   voiced). A tracker's own errors on either output count against the
-  student, so the most accurate one is used; Harvest's scores stay in the
-  JSON (``*_harvest``) for comparison. torchcrepe was not usable: it imports
+  student, so the most accurate one is used; with ``qa_voice(harvest=True)``
+  Harvest's scores go into the JSON (``*_harvest``) for comparison (off by
+  default since issue 15: it cost QA time and no bar reads it). torchcrepe was not usable: it imports
   torchaudio, and no torchaudio build matches torch 2.13.
 * ``identity_recovery`` — speaker similarity to the target (resemblyzer
   d-vectors, cosine to the mean reference embedding), as the fraction of the
