@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="work folder (default: a temp folder, removed)")
     a = ap.parse_args(argv)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # local runtimes only: no token auth (else ray.init writes ~/.ray/auth_token,
+    # which later `ray start` clusters on this machine would then require)
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
     from rich.console import Console
 

@@ -108,6 +108,9 @@ def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)
     env["RAY_USAGE_STATS_ENABLED"] = "0"
+    # a loopback-only test cluster: no token auth (Ray >= 2.5x turns it on when
+    # ~/.ray/auth_token exists, which a plain local ray.init() writes)
+    env["RAY_AUTH_MODE"] = "disabled"
     env.update(extra)
     return env
 
@@ -138,12 +141,15 @@ class Cluster:
     def start(self) -> None:
         common = ["--num-cpus", "1", "--num-gpus", "0", "--object-store-memory", str(150 * 2 ** 20),
                   "--disable-usage-stats"]
-        subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port",
-                        str(self.port), "--temp-dir", self.temp, "--include-dashboard", "false",
-                        *common], check=True, env=self.env, capture_output=True, timeout=300)
-        subprocess.run([RAY, "start", "--address", self.address, "--node-ip-address", "127.0.0.1",
-                        "--node-manager-port", str(self.worker_nm_port), *common],
-                       check=True, env=self.env, capture_output=True, timeout=300)
+        self._run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port",
+                   str(self.port), "--temp-dir", self.temp, "--include-dashboard", "false",
+                   "--dashboard-port", str(_free_port()), *common])
+        self._run([RAY, "start", "--address", self.address, "--node-ip-address", "127.0.0.1",
+                   "--node-manager-port", str(self.worker_nm_port), *common])
+
+    def _run(self, cmd: list[str]) -> None:
+        r = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
 
     def pids(self) -> set[int]:
         """This cluster's processes: those naming its temp dir (GCS, raylets,
