@@ -23,7 +23,8 @@ when they exist, else the private wrappers below (same libraries).
     nice .venv/bin/python benchmarks/diagnose_master.py --systems all --json out.json
 
 ``--systems`` takes a comma list of names from ``SYSTEMS`` (or ``all``,
-``stages``, ``candidates``).
+``stages``, ``candidates``). Measured results: ``docs/experiments.md``,
+``benchmarks/results/diagnose_master.json``.
 """
 from __future__ import annotations
 
@@ -298,6 +299,8 @@ def register(name: str, desc: str, make: Callable[..., Any]) -> None:
 GROUPS = {
     "stages": ["input", "resynth", "f0x1.6", "warp1.15", "f0x1.6+warp1.15", "world", "world:f0=harvest",
                "world:f0=dio", "world:nowarp", "world:fixedwarp", "world:noeq", "world:noap", "world:nolevel"],
+    "candidates": ["world", "world2:r1.2", "world2:knn+off2+wide", "world2:knn.5+off2+wide", "world2",
+                   "world2:off2"],
 }
 
 
@@ -397,10 +400,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="write the results here")
     ap.add_argument("--save-audio", default=None, help="folder for the converted wavs")
     a = ap.parse_args(argv)
-    try:  # candidate masters of this diagnosis, when present
-        import diagnose_candidates  # noqa: F401  (benchmarks/diagnose_candidates.py)
-    except ImportError:
-        pass
     names: list[str] = []
     for part in a.systems.split(","):
         if part == "all":
