@@ -17,7 +17,11 @@ the master and to each tier on the same utterances.
   :func:`wer` sums both over utterances (errors / reference words).
 
 One decoder is built per process on first use and reused (building it reads
-the ~30 MB model: ~0.6 s).
+the ~30 MB model: ~0.6 s). Its live cepstral-mean normalisation would carry
+its state from one utterance to the next (a system's WER then depended on
+what that process decoded before); :func:`transcribe` resets it to the
+model's initial CMN before every utterance, so a transcript depends on the
+utterance alone.
 """
 from __future__ import annotations
 
@@ -33,14 +37,16 @@ RECOGNISER = "pocketsphinx 5 en-us (acoustic + language model shipped in the whe
 
 _SR = 16000
 _DECODER: Any = None
+_CMN0: str = ""
 
 
 def _decoder() -> Any:
-    global _DECODER
+    global _DECODER, _CMN0
     if _DECODER is None:
         from pocketsphinx import Decoder
 
         _DECODER = Decoder(samprate=_SR, loglevel="FATAL")
+        _CMN0 = _DECODER.get_cmn()
     return _DECODER
 
 
@@ -57,6 +63,7 @@ def transcribe(audio: np.ndarray, sr: int) -> str:
         x = x / peak
     pcm = (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()
     d = _decoder()
+    d.set_cmn(_CMN0)  # live CMN starts from the model's prior every time: no carry-over
     d.start_utt()
     d.process_raw(pcm, full_utt=True)
     d.end_utt()
