@@ -79,13 +79,15 @@ def make_voice_folder(folder: Path) -> Path:
 
 
 def speech(seconds: float, rate: int = HOST_RATE) -> np.ndarray:
-    """Real speech from data/corpus (16 kHz FLAC) resampled to ``rate``."""
+    """Real speech from data/corpus (16 kHz FLAC) resampled to ``rate``:
+    one fixed training speaker (awb), so speakers added to the corpus later
+    do not change what the host tests hear."""
     import soundfile as sf
     import soxr
 
-    files = sorted((ROOT / "data" / "corpus" / "speakers").rglob("*.flac"))
+    files = sorted((ROOT / "data" / "corpus" / "speakers" / "awb").glob("*.flac"))
     if not files:
-        raise RuntimeError("no speech in data/corpus/speakers")
+        raise RuntimeError("no speech in data/corpus/speakers/awb")
     parts, total = [], 0
     for f in files:
         a, sr = sf.read(f, dtype="float32", always_2d=True)

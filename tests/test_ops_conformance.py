@@ -9,6 +9,13 @@ whole-signal reference: max abs error <= 1e-4 (f0 in Hz included, and end
 to end through a DDSP-like student; see docs/bundle-format.md
 "Conformance"). Streaming: random block sizes 1..4096 give bit-identical
 output to one whole-signal call.
+
+A voice bounds what enters and leaves a graph (docs/abi.md, "Hostile
+input": non-finite samples enter as 0, |x| and |y| ≤ 8). Op values are not
+audio, so every graph here is wrapped in exact power-of-two scalings
+(:class:`Builder`, :func:`finish`), and the reference sees what the voice
+feeds the graph (:func:`ref_graph`); an op's own handling of non-finite
+values is pinned by the reference-op tests and the C tests.
 """
 
 from __future__ import annotations
@@ -41,15 +48,55 @@ def _bundle(graph, tensors, hop: int, rate: int = RATE) -> bytes:
     return write_bundle(BundleSpec("test.ops", "Ops", "1.0.0", [tier]))
 
 
+#: A voice's output is audio: the runtime bounds it to ±8 (docs/abi.md,
+#: "Hostile input"). Op values are not audio (STFT magnitudes, f0 in Hz), so
+#: every graph here ends in AFFINE(× 1/OUT_SCALE) (:func:`finish`) and
+#: :func:`run_c` scales back; a power of two, so both steps are exact.
+OUT_SCALE = 2.0 ** 12
+
+
+class Builder(GraphBuilder):
+    """GraphBuilder whose ``input`` is the raw input × OUT_SCALE (AFFINE);
+    :func:`run_c` and :func:`ref_graph` feed x / OUT_SCALE, so raw op values
+    (f0 in Hz, curves) cross the voice's ±8 entry bound exactly."""
+
+    def __init__(self, hop: int) -> None:
+        super().__init__(hop)
+        self.raw_input = self.input
+        n = self.hop
+        self.input = self.affine(self.input, np.full(n, OUT_SCALE, np.float32), np.zeros(n, np.float32))
+
+
+def finish(b: Builder, y):
+    """``b.finish(y)`` behind the exact output scaling (see OUT_SCALE)."""
+    n = y.size
+    out = b.affine(y, np.full(n, 1.0 / OUT_SCALE, np.float32), np.zeros(n, np.float32))
+    b.input = b.raw_input
+    return b.finish(out)
+
+
+def _enter(x: np.ndarray) -> np.ndarray:
+    """What the graph's input sees through a voice: non-finite samples enter
+    as 0 (docs/abi.md, "Hostile input"), scaled by 1 / OUT_SCALE."""
+    x = np.asarray(x, np.float64)
+    return (np.where(np.isfinite(x), x, 0.0) / OUT_SCALE).astype(np.float32)
+
+
+def ref_graph(graph, tensors, x: np.ndarray) -> np.ndarray:
+    """The reference interpreter's output for what the voice feeds the graph."""
+    return run_graph(graph, tensors, _enter(x)) * OUT_SCALE
+
+
 def run_c(graph, tensors, x: np.ndarray, hop: int, blocks: list[int] | None = None,
           rate: int = RATE) -> np.ndarray:
-    """The C graph's whole-signal output for x (aligned: latency removed)."""
+    """The C graph's whole-signal output for x (aligned: latency removed),
+    times OUT_SCALE (graphs come from :func:`finish`)."""
     from voiceskin import Bundle, Voice
 
     bundle = Bundle.from_bytes(_bundle(graph, tensors, hop, rate))
     voice = Voice(bundle, sample_rate=rate, channels=1, max_block=4096)
     lat = voice.latency
-    xin = np.concatenate([x.astype(np.float32), np.zeros(lat + hop, np.float32)])
+    xin = np.concatenate([_enter(x), np.zeros(lat + hop, np.float32)])
     out = np.empty_like(xin)
     if blocks is None:
         voice.process_into(xin, out)
@@ -61,13 +108,13 @@ def run_c(graph, tensors, x: np.ndarray, hop: int, blocks: list[int] | None = No
             pos += n
             k += 1
     voice.close()
-    return out[lat:lat + len(x)].astype(np.float64)
+    return out[lat:lat + len(x)].astype(np.float64) * OUT_SCALE
 
 
 def check(b: GraphBuilder, y, x: np.ndarray, tol: float = TOL,
           mask: np.ndarray | None = None) -> float:
-    g, t = b.finish(y)
-    ref = run_graph(g, t, x)
+    g, t = finish(b, y)
+    ref = ref_graph(g, t, x)
     got = run_c(g, t, x, b.hop)
     if mask is not None:
         got, ref = got[mask], ref[mask]
@@ -112,7 +159,7 @@ def W(shape: tuple[int, ...], seed: int, scale: float | None = None) -> np.ndarr
 
 def test_frame_slice():
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, 3 * hop + 5)
     y = b.slice(f, 7, hop)
     x = noise_signal(hop * 100, 1)
@@ -121,7 +168,7 @@ def test_frame_slice():
 
 def test_stft_mag():
     hop = 129                               # = n_fft/2 + 1: the spectrum is the output
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, 200)
     win = ops.hann(200).numpy().astype(np.float32)
     y = b.stft_mag(f, win, 256)
@@ -130,7 +177,7 @@ def test_stft_mag():
 
 def test_linear():
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, 160)
     y = b.linear(f, W((hop, 160), 3), W((hop,), 4, 0.1))
     check(b, y, noise_signal(hop * 100, 5))
@@ -138,7 +185,7 @@ def test_linear():
 
 def test_linear_no_bias_odd_sizes():
     hop = 37
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, 91)
     h = b.linear(f, W((13, 91), 6))
     y = b.linear(h, W((hop, 13), 7), W((hop,), 8, 0.1))
@@ -148,7 +195,7 @@ def test_linear_no_bias_odd_sizes():
 @pytest.mark.parametrize("kind", list(Act))
 def test_act(kind):
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, hop)
     s = b.affine(f, np.full(hop, 30.0, np.float32), np.linspace(-3, 3, hop).astype(np.float32))
     y = b.act(s, kind)
@@ -157,7 +204,7 @@ def test_act(kind):
 
 def test_log():
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, hop)
     y = b.log(f, 1e-3)
     check(b, y, noise_signal(hop * 50, 20))
@@ -166,7 +213,7 @@ def test_log():
 @pytest.mark.parametrize("k,d", [(1, 1), (3, 1), (3, 4), (2, 7)])
 def test_conv1d(k, d):
     hop = 32
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, 48)
     y = b.conv1d(f, W((hop, 48, k), 30 + k), W((hop,), 31, 0.1), dilation=d)
     check(b, y, noise_signal(hop * 120, 32))
@@ -174,7 +221,7 @@ def test_conv1d(k, d):
 
 def test_gru():
     hop, H, I = 48, 48, 40
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.slice(b.frame(b.input, 2 * hop), 10, I)
     s = 1.5 / np.sqrt(H)
     y = b.gru(f, W((3 * H, I), 40, s), W((3 * H, H), 41, s), W((3 * H,), 42, 0.2),
@@ -184,7 +231,7 @@ def test_gru():
 
 def test_concat_add_mul_affine():
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, 2 * hop)
     a = b.slice(f, 0, 40)
     c = b.slice(f, 70, 24)
@@ -210,13 +257,13 @@ def _expose(b: GraphBuilder, v, n: int):
 @pytest.mark.parametrize("win", [512, 768])
 def test_pitch_yin(win):
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, win)
     p = b.pitch_yin(f, **YIN)
     y = _expose(b, p, 2)
     x = voice_like(RATE * 3, 60)
-    g, t = b.finish(y)
-    ref = run_graph(g, t, x).reshape(-1, hop)
+    g, t = finish(b, y)
+    ref = ref_graph(g, t, x).reshape(-1, hop)
     got = run_c(g, t, x, hop).reshape(-1, hop)
     ef0 = np.abs(got[:, 0] - ref[:, 0]).max()
     ev = np.abs(got[:, 1] - ref[:, 1]).max()
@@ -234,7 +281,7 @@ def test_pitch_yin_input_kinds(case):
     that do not slide (here a gain that changes every step), a hop longer
     than the integration window, and digital silence take the other paths."""
     hop = {"hop_over_window": 256, "small_hop": 4}.get(case, 64)
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     win = 300 if case in ("hop_over_window", "small_hop") else 640
     f = b.frame(b.input, win)
     if case == "nonsliding":
@@ -248,8 +295,8 @@ def test_pitch_yin_input_kinds(case):
         x[RATE // 2: RATE] = 0.0
     if case == "nonsliding":
         x[::hop] = rng(63).uniform(-3, 3, x[::hop].shape)
-    g_, t_ = b.finish(y)
-    ref = run_graph(g_, t_, x).reshape(-1, hop)
+    g_, t_ = finish(b, y)
+    ref = ref_graph(g_, t_, x).reshape(-1, hop)
     got = run_c(g_, t_, x, hop).reshape(-1, hop)
     ef0 = np.abs(got[:, 0] - ref[:, 0]).max()
     ev = np.abs(got[:, 1] - ref[:, 1]).max()
@@ -260,15 +307,15 @@ def test_pitch_yin_input_kinds(case):
 
 def test_pitch_map():
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, 640)
     p = b.pitch_yin(f, **YIN)
     m = b.pitch_map(p, target_mu=np.log(220.0), target_sigma=0.2, prior_mu=np.log(150.0),
                     prior_sigma=0.25, warmup=25.0, tau=150.0, vthreshold=0.6)
     y = _expose(b, b.concat(p, m), 3)
     x = voice_like(RATE * 3, 61)
-    g, t = b.finish(y)
-    ref = run_graph(g, t, x).reshape(-1, hop)
+    g, t = finish(b, y)
+    ref = ref_graph(g, t, x).reshape(-1, hop)
     got = run_c(g, t, x, hop).reshape(-1, hop)
     assert (ref[:, 2] > 0).mean() > 0.5
     emap = np.abs(got[:, 2] - ref[:, 2]).max()
@@ -280,7 +327,7 @@ def test_pitch_map_direct_inputs_with_nonfinite():
     """PITCH_MAP on (f0, voicing) straight from the input, including 0,
     negative, NaN and ±Inf f0 and NaN voicing."""
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     fv = b.slice(b.frame(b.input, hop), 0, 2)
     m = b.pitch_map(fv, target_mu=np.log(220.0), target_sigma=0.2, prior_mu=np.log(150.0),
                     prior_sigma=0.25, warmup=8.0, tau=30.0, vthreshold=0.6)
@@ -298,7 +345,7 @@ def test_running_mean_gated_by_yin_voicing():
     """RUNNING_MEAN of log-mel-like features gated by PITCH_YIN's voicing
     (as students use it), against the float64 reference."""
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, 512)
     feats = b.log(b.linear(b.stft_mag(f, np.hanning(512).astype(np.float32), 512),
                            np.abs(W((12, 257), 70, 0.1))), 1e-5)
@@ -307,8 +354,8 @@ def test_running_mean_gated_by_yin_voicing():
     m = b.running_mean(feats, voi, prior, warmup=20.0, tau=60.0, vthreshold=0.5)
     y = _expose(b, m, 12)
     x = voice_like(RATE * 2, 71)
-    g, t = b.finish(y)
-    ref = run_graph(g, t, x).reshape(-1, hop)[:, :12]
+    g, t = finish(b, y)
+    ref = ref_graph(g, t, x).reshape(-1, hop)[:, :12]
     got = run_c(g, t, x, hop).reshape(-1, hop)[:, :12]
     assert np.abs(ref[0] - prior).max() < 0.2      # starts at the prior
     assert np.abs(ref[-1] - prior).max() > 0.5     # and moves to the signal's mean
@@ -321,7 +368,7 @@ def test_running_mean_direct_inputs_with_nonfinite():
     """RUNNING_MEAN on values straight from the input: NaN/Inf features
     never enter the mean, a NaN gate never opens it."""
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     fr = b.frame(b.input, hop)
     m = b.running_mean(b.slice(fr, 0, 5), b.slice(fr, 5, 1), np.arange(5, dtype=np.float32),
                        warmup=4.0, tau=10.0, vthreshold=0.3)
@@ -363,13 +410,13 @@ def test_argmin_curves_with_edges_ties_and_nonfinite(G):
     edges, ties (first index wins), NaN/±Inf entries and all-non-finite rows,
     against the float64 reference; the C output is always finite."""
     hop, T = 64, 600
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     p = b.argmin(b.slice(b.frame(b.input, hop), 0, G))
     y = _expose(b, p, 1)
     x = np.zeros((T, hop), np.float32)
     x[:, :G] = _argmin_rows(T, G, 80 + G)
-    g, t = b.finish(y)
-    ref = run_graph(g, t, x.reshape(-1)).reshape(T, hop)[:, 0]
+    g, t = finish(b, y)
+    ref = ref_graph(g, t, x.reshape(-1)).reshape(T, hop)[:, 0]
     got = run_c(g, t, x.reshape(-1), hop).reshape(T, hop)[:, 0]
     assert np.all(np.isfinite(got)) and np.all((got >= 0) & (got <= G - 1))
     assert np.all(got[4::23] == 0) and np.all(got[5::29] == 0)    # nothing finite: 0
@@ -411,15 +458,15 @@ def test_warp_direct_inputs(C, positions):
     pos = {"mel": _mel_centres(16000, C),
            "linear0": np.linspace(0.0, 8000.0, C).astype(np.float32),
            "negative": np.linspace(-5.0, 3.0, C).astype(np.float32) ** 3}[positions]
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     fr = b.frame(b.input, hop)
     y = _expose(b, b.warp(b.slice(fr, 0, C), b.slice(fr, C, 1), pos), C)
     r = rng(90 + C)
     x = np.zeros((T, hop), np.float32)
     x[:, :C] = r.standard_normal((T, C))
     x[:, C] = _log_factors(T, 91 + C)
-    g, t = b.finish(y)
-    ref = run_graph(g, t, x.reshape(-1)).reshape(T, hop)[:, :C]
+    g, t = finish(b, y)
+    ref = ref_graph(g, t, x.reshape(-1)).reshape(T, hop)[:, :C]
     got = run_c(g, t, x.reshape(-1), hop).reshape(T, hop)[:, :C]
     assert np.all(np.isfinite(got)) and np.all(np.isfinite(ref))
     ident = ~np.isfinite(x[:, C]) | (x[:, C] == 0)
@@ -433,7 +480,7 @@ def test_warp_log_mel_by_network_factor():
     """WARP as a student uses it: log-mel features warped by a log factor a
     small network computes (tanh, scaled to ±0.4), against the reference."""
     hop, n_mels, win = 64, 32, 512
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, win)
     fb = np.abs(W((n_mels, win // 2 + 1), 92, 0.05))
     feats = b.log(b.linear(b.stft_mag(f, np.hanning(win).astype(np.float32), win), fb), 1e-5)
@@ -441,8 +488,8 @@ def test_warp_log_mel_by_network_factor():
                        Act.TANH), np.array([0.4], np.float32), np.array([0.0], np.float32))
     y = _expose(b, b.warp(feats, s, _mel_centres(RATE, n_mels)), n_mels)
     x = voice_like(RATE * 2, 94)
-    g, t = b.finish(y)
-    ref = run_graph(g, t, x).reshape(-1, hop)[:, :n_mels]
+    g, t = finish(b, y)
+    ref = ref_graph(g, t, x).reshape(-1, hop)[:, :n_mels]
     got = run_c(g, t, x, hop).reshape(-1, hop)[:, :n_mels]
     e = float(np.abs(got - ref).max())
     print(f"[conformance] warp log-mel {e:.3g}")
@@ -481,7 +528,7 @@ def f0_signal(hop: int, steps: int, seed: int) -> np.ndarray:
 def test_harmonic(hop, bins, kmax):
     """f0 reaches HARMONIC bit-exactly (a SLICE of the input), so the check
     is the op alone (an f0 off by one float32 ulp would move the phase)."""
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, hop)
     f0 = b.slice(f, 0, 1)
     env = b.act(b.linear(b.slice(f, 1, hop - 1), W((bins, hop - 1), hop, 0.3),
@@ -493,7 +540,7 @@ def test_harmonic(hop, bins, kmax):
 def test_harmonic_nonfinite_f0_recovers():
     """A NaN/Inf f0 counts as 0 (C and reference), so the phase recovers."""
     hop = 64
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, hop)
     f0 = b.slice(f, 0, 1)
     env = b.act(b.linear(b.slice(f, 1, hop - 1), W((17, hop - 1), 5, 0.3),
@@ -508,7 +555,7 @@ def test_harmonic_nonfinite_f0_recovers():
 
 @pytest.mark.parametrize("hop,bins,seed", [(64, 65, 1234), (128, 2, 0), (16, 9, 2**31 + 5)])
 def test_noise(hop, bins, seed):
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     _, env = _f0_env(b, bins, 80 + hop)
     y = b.noise(env, seed)
     check(b, y, noise_signal(hop * 200, 81))
@@ -524,7 +571,7 @@ def ddsp_graph(hop: int = 64) -> tuple[GraphBuilder, object]:
     from voiceskin_tooling.student import mel_filterbank
 
     n_fft, win, M, C, H, Bh, Bn = 512, 512, 40, 32, 48, 33, 17
-    b = GraphBuilder(hop)
+    b = Builder(hop)
     f = b.frame(b.input, win)
     mag = b.stft_mag(f, ops.hann(win).numpy().astype(np.float32), n_fft)
     mel = b.linear(mag, mel_filterbank(RATE, n_fft, M).astype(np.float32))
@@ -553,12 +600,12 @@ def test_ddsp_student_end_to_end():
 
 def test_streaming_block_sizes_bit_identical():
     b, y = ddsp_graph()
-    g, t = b.finish(y)
+    g, t = finish(b, y)
     x = voice_like(RATE * 2, 101)
     whole = run_c(g, t, x, b.hop)
     blocks = [int(v) for v in rng(102).integers(1, 4097, 64)]
     blocks[:6] = [1, 2, 3, 63, 65, 4096]
     streamed = run_c(g, t, x, b.hop, blocks=blocks)
     assert np.array_equal(whole, streamed)
-    ref = run_graph(g, t, x)
+    ref = ref_graph(g, t, x)
     assert np.abs(streamed - ref).max() <= E2E_TOL
