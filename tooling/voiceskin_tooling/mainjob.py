@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="short-run learning rate (the voice TOML's is for the full run)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--segment-seconds", type=float, default=0.5)
-    ap.add_argument("--reserve-seconds", type=float, default=200.0,
+    ap.add_argument("--reserve-seconds", type=float, default=300.0,
                     help="time kept for QA, packing and rendering after training")
     ap.add_argument("--max-train-seconds", type=float, default=None,
                     help="cap the training speech the master converts (default: all)")
