@@ -239,12 +239,12 @@ def soak(hours_per_tier: float, threads: int = 4, rates: list[int] | None = None
             rss_trace.append((round(now - t_start, 1), rss))
             log(f"  {now - t_start:8.0f} s wall: audio per tier (h) "
                 f"{[round(s / 3600, 3) for s in tot]}, RSS {rss} KiB")
+    rss_end = _rss_kib()            # voices still open and streaming
+    wall_s = time.monotonic() - t_start
+    rss_trace.append((round(wall_s, 1), rss_end))
     stop.set()
     for t in ths:
         t.join()
-    wall_s = time.monotonic() - t_start
-    rss_end = _rss_kib()
-    rss_trace.append((round(wall_s, 1), rss_end))
     tot = tier_totals()
 
     def per_audio_s(w: Worker, arr: np.ndarray, lo: int, hi: int) -> float:
@@ -282,6 +282,7 @@ def soak(hours_per_tier: float, threads: int = 4, rates: list[int] | None = None
         "audio_x_realtime": round(sum(tot) / wall_s, 1),
         "rss_kib_after_warmup": rss_start,
         "rss_kib_end": rss_end,
+        "rss_kib_after_close": _rss_kib(),
         "rss_kib_max": rss_max,
         "rss_trace": rss_trace,
         "bad_blocks": sum(w.bad_blocks for w in workers),

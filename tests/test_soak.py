@@ -3,7 +3,7 @@
 bundle, random blocks 1..4096, tier switches, mix and bypass changes.
 
 Checks: every block finite and |y| <= 8, no library error, resident memory
-after warm-up vs at the end within 2 MiB, and CPU time per audio-second in
+after warm-up vs at the end (voices running) within 4 MiB, and CPU time per audio-second in
 the last tenth of each thread's audio not above 1.5x the first tenth's
 (generous: the machine is shared; the long run's figures are in
 docs/abi.md). The long run: ``python benchmarks/soak.py`` (24 h per tier).
@@ -34,5 +34,5 @@ def test_short_soak(lib: object) -> None:
     assert res["bad_blocks"] == 0 and res["errors"] == 0, res["threads"]
     assert sum(t["tier_switches"] for t in res["threads"]) > 0
     growth = res["rss_kib_end"] - res["rss_kib_after_warmup"]
-    assert growth <= 2048, f"RSS grew {growth} KiB: {res['rss_trace']}"
+    assert growth <= 4096, f"RSS grew {growth} KiB: {res['rss_trace']}"
     assert res["cpu_last_over_first_max"] <= 1.5, res["threads"]
