@@ -74,9 +74,13 @@ else
 fi
 
 # ---------------------------------------------------------------- project
-# Reinstall only when the build inputs changed (pyproject, native sources,
-# Python version) or the library cannot be loaded; VOICESKIN_SETUP_FORCE=1
-# forces it. Python sources need no reinstall (editable install).
+# Extras to install: VOICESKIN_EXTRAS (default "dev": the tooling plus what
+# the tests need; scripts/main.sh asks for "tooling" only, which a "dev"
+# install already covers). Reinstall only when the build inputs changed
+# (pyproject, native sources, Python version), the extras are not covered
+# yet, or the library cannot be loaded; VOICESKIN_SETUP_FORCE=1 forces it.
+# Python sources need no reinstall (editable install).
+extras="${VOICESKIN_EXTRAS:-dev}"
 stamp_file=build/.setup-stamp
 stamp="$( {
   cat pyproject.toml
@@ -84,12 +88,16 @@ stamp="$( {
        -not -path 'native/tests/*' | LC_ALL=C sort | xargs sha256sum
   python -c 'import sys; print(sys.version)'
 } | sha256sum | cut -d' ' -f1)"
-if [ "${VOICESKIN_SETUP_FORCE:-0}" != 1 ] && [ -f "$stamp_file" ] \
-   && [ "$(cat "$stamp_file")" = "$stamp" ] \
+covered() {  # the recorded install covers the requested extras
+  local have
+  have="$(cat "$stamp_file" 2>/dev/null)" || return 1
+  [ "$have" = "$stamp $extras" ] || [ "$have" = "$stamp dev" ]
+}
+if [ "${VOICESKIN_SETUP_FORCE:-0}" != 1 ] && covered \
    && (cd / && env -u PYTHONPATH -u VOICESKIN_LIBRARY python -c 'import voiceskin._ffi as f; f.get_lib()') 2>/dev/null; then
-  log "voiceskin up to date (build inputs unchanged)"
+  log "voiceskin up to date (build inputs unchanged, extras: $(cut -d' ' -f2 "$stamp_file"))"
 else
-  log "pip install -e .[dev] (builds libvoiceskin into build/)"
+  log "pip install -e .[$extras] (builds libvoiceskin into build/)"
   mkdir -p build
   # Build requirements live in the venv, so no isolated build env is made
   # on every run (saves ~20 s); cmake/ninja come from pip.
@@ -98,11 +106,10 @@ else
   # some come only as source (pyworld, resemblyzer's webrtcvad) and their
   # setup imports numpy, which an empty machine does not have yet. Only the
   # project itself is built without isolation (its requirements are above).
-  python scripts/project_requirements.py dev > build/.requirements.txt
+  python scripts/project_requirements.py "$extras" > build/.requirements.txt
   pip install -q -r build/.requirements.txt
   pip install -q --no-build-isolation --no-deps -e .
-  mkdir -p build
-  echo "$stamp" > "$stamp_file"
+  echo "$stamp $extras" > "$stamp_file"
 fi
 (cd / && env -u PYTHONPATH -u VOICESKIN_LIBRARY python - <<'PY'
 from voiceskin import library_version
