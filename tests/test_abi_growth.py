@@ -165,7 +165,7 @@ def test_tier_state_isa_and_remove(tiny_bundle_bytes: bytes) -> None:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if not path:
-        pytest.skip(f"{name} (binutils) not installed")
+        pytest.fail(f"{name} not found: install binutils (build-essential in scripts/apt-packages.txt)")
     return path
 
 

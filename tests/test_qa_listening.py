@@ -103,7 +103,7 @@ def encoder():  # noqa: ANN201
 
     enc = SpeakerEncoder()
     if not enc.available:
-        pytest.skip(enc.error or "resemblyzer unavailable")
+        pytest.fail(f"{enc.error or 'resemblyzer unavailable'}: run scripts/setup.sh (the tooling extra installs it)")
     return enc
 
 
