@@ -32,9 +32,11 @@ def _speech(speaker: str, i: int = 0) -> np.ndarray:
     return x[: len(x) // 64 * 64]
 
 
-def _student(**over: float) -> st.Student:
+def _student(warp_range: tuple[float, float] | None = None, **over: float) -> st.Student:
     torch.manual_seed(0)
     cfg = st.config_from_tier(tr.get_tier_preset("low").with_overrides(**over))
+    if warp_range is not None:
+        cfg.warp_range = warp_range
     s = st.Student(cfg)
     if cfg.warp_grid:
         ref = [torch.from_numpy(sf.read(f, dtype="float32")[0])
@@ -44,8 +46,10 @@ def _student(**over: float) -> st.Student:
 
 
 @pytest.mark.parametrize("over", [{"lookahead": 0}, {"lookahead": 128}, {"lookahead": 64, "warp_grid": 7},
-                                  {"lookahead": 64, "warp_grid": 7, "mel_break_hz": 2000.0}],
-                         ids=["no-lookahead", "lookahead-128", "lookahead-64-warp", "warp-mel-break-2000"])
+                                  {"lookahead": 64, "warp_grid": 7, "mel_break_hz": 2000.0},
+                                  {"lookahead": 128, "warp_grid": 25, "warp_range": (0.8, 1.2)}],
+                         ids=["no-lookahead", "lookahead-128", "lookahead-64-warp", "warp-mel-break-2000",
+                              "narrow-warp-range"])
 def test_runtime_reference_graph_and_student_agree(lib, over: dict[str, float]) -> None:
     s = _student(**over)
     x = _speech("rms")
@@ -123,6 +127,40 @@ def test_warp_normalisation_feeds_the_deviation_warped_by_alpha() -> None:
     dev = (fe.logmel[t] - rm[t]).numpy()
     want = np.interp(c / math.exp(float(la[t, 0])), c, dev)
     np.testing.assert_allclose(feats[t, : s.cfg.n_mels].numpy(), want, atol=1e-4)
+
+
+def test_warp_factor_follows_a_masters_narrower_range() -> None:
+    """``world2`` chooses α in (0.8, 1.2), not the old (0.7, 1.45): a student
+    trained from its cache takes that range (distill copies ``warp_range``
+    from the master's config) and then picks the master's α — clamped at 1.2
+    for men like rms, where a student on the old grid would warp further."""
+    from voiceskin_tooling.masters import get_master
+
+    refs = [sf.read(f, dtype="float32")[0]
+            for f in sorted(glob.glob(str(CORPUS / "target" / "slt" / "*.flac")))[:5]]
+    master = get_master("world2")
+    master.fit(refs, 16000)
+    assert tuple(master.config()["warp_range"]) == (0.8, 1.2)
+    wide = _student(warp_grid=25)
+    narrow = _student(warp_grid=25, warp_range=tuple(master.config()["warp_range"]))
+    target = _target_logmel_mean({"reference": [torch.from_numpy(r) for r in refs]}, narrow.cfg)
+    wide.set_warp_target(target)
+    narrow.set_warp_target(target)
+    old_grid = {}
+    for spk in ("rms", "it_lp", "fi_mv"):
+        x = np.concatenate([_speech(spk, i) for i in range(2)])
+        a_master = float(master.convert(x, 16000).features["warp"][-1])
+        fe = st.frontend(x, narrow.cfg)
+        la = narrow.warp_log_factor(narrow.running_mean(fe.logmel, fe.voicing))
+        assert float(la.min()) >= math.log(0.8) - 1e-6 and float(la.max()) <= math.log(1.2) + 1e-6
+        lw = float(wide.warp_log_factor(wide.running_mean(fe.logmel, fe.voicing))[-1, 0])
+        old_grid[spk] = math.exp(lw)
+        print(f"[warp] {spk}: student {math.exp(float(la[-1, 0])):.3f} (old grid {math.exp(lw):.3f}), "
+              f"world2 {a_master:.3f}")
+        assert abs(float(la[-1, 0]) - math.log(a_master)) < 0.08, (spk, float(la[-1, 0]), a_master)
+    assert old_grid["fi_mv"] > 1.2, old_grid  # on the old grid a student warps past the master's edge
+    cfg2 = st.StudentConfig.from_dict(narrow.cfg.to_dict())
+    assert cfg2.warp_range == (0.8, 1.2)
 
 
 def test_warp_factor_follows_the_world_masters_choice() -> None:

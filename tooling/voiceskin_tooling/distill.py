@@ -590,6 +590,9 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
     tier = voice.tier(tier_name)
     scfg = config_from_tier(tier.preset, PitchSpec.from_mapping(cache["pitch"]))
     scfg.sample_rate = int(cache["sample_rate"])
+    master_range = (cache.get("master") or {}).get("warp_range")
+    if master_range is not None:  # the student picks α from the master's own factors
+        scfg.warp_range = (float(master_range[0]), float(master_range[1]))
     seg_frames = max(cfg.warmup_frames + 8, int(round(seg_s * scfg.sample_rate / scfg.hop)))
     data = _Segments([u for u in cache["utts"] if u["split"] == "train"], scfg, seg_frames,
                      device, rng)

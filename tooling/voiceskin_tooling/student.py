@@ -27,7 +27,9 @@ out log-mel ratio 0.76 → 0.53.
 Formant normalisation (``warp_grid`` > 0, 25 in the presets): the master
 also warps each frame by the factor α that best maps M̂ onto the target's
 mean envelope. The student picks α the same way on its own bands (the
-warp-fit curve through LINEAR/MUL/LINEAR, its minimum by ARGMIN) and feeds
+warp-fit curve through LINEAR/MUL/LINEAR, its minimum by ARGMIN, on a log
+grid over the master's own ``warp_range`` — ``warp_range`` in
+:class:`StudentConfig`, taken from the master's config at training) and feeds
 ``(m − M̂)(f/α)`` (WARP) instead of ``m − M̂``, so the network's mapping no
 longer depends on the speaker's formant scale. Measured (high tier, 3000
 steps, same cache and seed): held-out identity recovery 0.59 → 0.72.
@@ -141,11 +143,14 @@ class StudentConfig:
     lookahead: int = 0
     # formant normalisation (0 = off; needs norm_tau > 0): the master's warp
     # choice made on the student's running mean — for warp_grid factors on a
-    # log grid over WARP_RANGE, the mean squared difference between the
+    # log grid over ``warp_range``, the mean squared difference between the
     # detrended, warped running mean and the target's mean log-mel (150 Hz –
     # 5 kHz); ARGMIN picks the factor α, and the network sees the deviation
     # x − M̂ warped by α (WARP) instead of x − M̂
     warp_grid: int = 0
+    # the factors ARGMIN chooses from: the master's ``warp_range`` (distill
+    # copies it from the master's config; a master without one keeps this)
+    warp_range: tuple[float, float] = (0.7, 1.45)
     pitch: PitchSpec = field(default_factory=PitchSpec)
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,6 +160,8 @@ class StudentConfig:
     def from_dict(cls, d: Mapping[str, Any]) -> "StudentConfig":
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names and k != "pitch"}
+        if "warp_range" in kw:  # JSON/torch round trips give a list
+            kw["warp_range"] = (float(kw["warp_range"][0]), float(kw["warp_range"][1]))
         pitch = PitchSpec.from_mapping(d.get("pitch", {}))
         return cls(pitch=pitch, **kw)
 
@@ -325,7 +332,7 @@ def frontend(audio: torch.Tensor | np.ndarray, cfg: StudentConfig,
     return Frontend(logmel(a, cfg), f0[:T].float(), v[:T].float())
 
 
-WARP_RANGE = (0.7, 1.45)  # the WORLD master's default warp_range
+WARP_RANGE = StudentConfig.warp_range  # the default: the old WORLD master's warp_range
 WARP_BAND_HZ = (150.0, 5000.0)
 
 
@@ -339,9 +346,11 @@ def _cfg_mel_centres(cfg: StudentConfig) -> np.ndarray:
     return mel_centres(cfg.sample_rate, cfg.n_mels, break_hz=cfg.mel_break_hz)
 
 
-def warp_log_grid(G: int) -> tuple[float, float]:
-    """(ln of the first factor, log step) of the G-point grid over WARP_RANGE."""
-    lo, hi = math.log(WARP_RANGE[0]), math.log(WARP_RANGE[1])
+def warp_log_grid(G: int, warp_range: tuple[float, float] = WARP_RANGE) -> tuple[float, float]:
+    """(ln of the first factor, log step) of the G-point grid over ``warp_range``."""
+    if not 0 < warp_range[0] < 1 < warp_range[1]:
+        raise ValueError(f"warp_range {warp_range} must contain 1 and be positive")
+    lo, hi = math.log(warp_range[0]), math.log(warp_range[1])
     return lo, (hi - lo) / (G - 1)
 
 
@@ -352,7 +361,7 @@ def warp_fit_matrix(cfg: StudentConfig) -> np.ndarray:
     in Hz removed) — the master's ``_WarpBank`` on the student's features."""
     c = _cfg_mel_centres(cfg)
     sel, P = _warp_band(cfg)
-    lo, step = warp_log_grid(cfg.warp_grid)
+    lo, step = warp_log_grid(cfg.warp_grid, cfg.warp_range)
     grid = np.exp(lo + step * np.arange(cfg.warp_grid))
     rows = []
     for g in grid:
@@ -532,10 +541,10 @@ class Student(nn.Module):
 
     def warp_log_factor(self, rmean: torch.Tensor) -> torch.Tensor:
         """ln α [..., 1]: ARGMIN of the warp-fit curve (parabolic refinement)
-        mapped onto the log grid over WARP_RANGE."""
+        mapped onto the log grid over the config's ``warp_range``."""
         from . import ops
 
-        lo, step = warp_log_grid(self.cfg.warp_grid)
+        lo, step = warp_log_grid(self.cfg.warp_grid, self.cfg.warp_range)
         return lo + step * ops.argmin(self.warp_fit(rmean))
 
     def warp_positions(self) -> torch.Tensor:
@@ -685,7 +694,7 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
             Bn = v.size // G
             avg = np.kron(np.eye(G), np.full((1, Bn), 1.0 / Bn)).astype(np.float32)
             e = b.linear(b.mul(v, v), avg)
-            lo, step = warp_log_grid(G)
+            lo, step = warp_log_grid(G, c.warp_range)
             la = b.affine(b.argmin(e), np.array([step], np.float32), np.array([lo], np.float32))
             dev = b.add(lm, b.affine(rm, np.full_like(inv, -1.0), zero))
             d = b.affine(b.warp(dev, la, npy(student.warp_positions())), inv, zero)
