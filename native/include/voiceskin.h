@@ -421,6 +421,141 @@ VSK_API vsk_status vsk_registry_find(const vsk_registry *registry,
 VSK_API vsk_status vsk_registry_remove(vsk_registry *registry,
                                        const char *voice_id);
 
+/* --------------------------------------------------------- voice switcher */
+
+/** A voice switcher: the one implementation of voice switching that every
+ *  engine adapter (the C++ adapter of Unreal and Godot, the Unity C# layer,
+ *  the Unity mixer effect) runs. It holds the voice being heard and, during
+ *  a switch, the incoming one; a newly published voice runs silently beside
+ *  the heard one for its latency plus `warmup_ms` (its state settles), then
+ *  an equal-power crossfade of VSK_SWITCH_FADE_MS hands over (gains
+ *  sin(pi/2 t) in, cos(pi/2 t) out, t = (i + 0.5) / fade frames: the
+ *  squared gains are raised cosines and sum to 1). Voices are owned by the
+ *  caller: published ones are lent to the switcher and handed back by
+ *  vsk_switcher_collect once the audio thread provably no longer uses them.
+ *
+ *  Roles: [feeder] = vsk_switcher_publish / vsk_switcher_collect. They
+ *  allocate nothing and take no lock, so the feeder may be a game thread or
+ *  the audio thread itself, but feeder calls on one switcher must not
+ *  overlap each other; they may overlap vsk_switcher_process. */
+typedef struct vsk_switcher vsk_switcher;
+
+/** Length of the voice-switch crossfade (equal power), milliseconds. */
+#define VSK_SWITCH_FADE_MS 20
+/** Default extra warm-up of an incoming voice beyond its latency (ms). */
+#define VSK_SWITCH_WARMUP_MS 100
+
+typedef struct vsk_switcher_config {
+    uint32_t struct_size;        /* = sizeof(vsk_switcher_config)           */
+    uint32_t abi_version;        /* = VSK_ABI_VERSION                       */
+    uint32_t sample_rate;        /* host rate, 8000 .. 192000 Hz            */
+    uint32_t max_channels;       /* widest buffer, 1 .. 8                   */
+    uint32_t max_block_frames;   /* piece size while two voices run
+                                    (larger buffers are fine), 1 .. 65536   */
+    uint32_t warmup_ms;          /* extra warm-up of an incoming voice
+                                    (default VSK_SWITCH_WARMUP_MS), <= 4000 */
+    uint32_t align_latency_frames;/* 0: each voice is heard at its own
+                                    latency; else every voice (and "no
+                                    voice") is delayed to this latency, so
+                                    a switch never shifts timing (a voice
+                                    with a larger latency is refused)       */
+    uint32_t reserved0;          /* must be 0                               */
+    vsk_allocator allocator;     /* the switcher's one block; zeros = heap  */
+} vsk_switcher_config;
+
+/** Fills the first `struct_size` bytes of `config` with the defaults
+ *  (48000 Hz, 8 channels, 1024 frames, VSK_SWITCH_WARMUP_MS, no alignment,
+ *  C heap) and sets config->struct_size to `struct_size` (clamped to this
+ *  library's sizeof). [any] */
+VSK_API void vsk_switcher_config_init_size(vsk_switcher_config *config,
+                                           uint32_t struct_size);
+#define vsk_switcher_config_init(config) \
+    vsk_switcher_config_init_size((config), (uint32_t)sizeof *(config))
+
+/** Creates a switcher; all its memory (scratch, fade table, alignment
+ *  delay lines) is allocated here, once. It starts with no voice (audio
+ *  passes through, delayed by align_latency_frames). [control] */
+VSK_API vsk_status vsk_switcher_create(const vsk_switcher_config *config,
+                                       vsk_switcher **out_switcher);
+/** Frees the switcher, never the voices (collect them first, after
+ *  vsk_switcher_retire_all). NULL is a no-op. [control] */
+VSK_API void vsk_switcher_destroy(vsk_switcher *switcher);
+
+/** Lends `voice` (NULL = "no voice": the input passes through) to the
+ *  switcher under `tag` (the caller's name for it, reported by
+ *  vsk_switcher_get_state). The audio thread takes it at the start of a
+ *  buffer: at once before the first buffer, or when nothing audible
+ *  changes (no voice to no voice), or when its channel count differs from
+ *  the heard voice's; otherwise it warms up and crossfades in. A publish
+ *  not yet taken is replaced by the next. Publishing the voice heard now
+ *  cancels a switch that is still warming up; publishing one that is still
+ *  lent is allowed (it is handed back once, when unused). The switcher
+ *  resets a taken voice (vsk_voice_reset) unless it was already running.
+ *  VSK_ERR_INVALID_ARGUMENT for a voice with more than max_channels
+ *  channels or a latency above align_latency_frames. [feeder] */
+VSK_API vsk_status vsk_switcher_publish(vsk_switcher *switcher,
+                                        vsk_voice *voice, uint64_t tag);
+/** Hands back one lent voice the audio thread will never use again (it may
+ *  be destroyed now): VSK_OK with *out_voice and *out_tag set, or
+ *  VSK_ERR_NOT_FOUND when there is none. Call until NOT_FOUND, e.g. once
+ *  per game frame. While voices wait to be collected no new publish is
+ *  taken. [feeder] */
+VSK_API vsk_status vsk_switcher_collect(vsk_switcher *switcher,
+                                        vsk_voice **out_voice,
+                                        uint64_t *out_tag);
+/** Retires every voice (pending, heard, incoming), so that collect hands
+ *  them all back; the switcher is then as after create. Only while
+ *  vsk_switcher_process is not running (e.g. before destroy). [control] */
+VSK_API vsk_status vsk_switcher_retire_all(vsk_switcher *switcher);
+
+/** Tier for every voice of the switcher, clamped to each voice's tier
+ *  count; applied at the next buffer. Until first set the switcher leaves
+ *  the voices' tiers alone. [any-rt] */
+VSK_API vsk_status vsk_switcher_set_tier(vsk_switcher *switcher,
+                                         uint32_t tier);
+/** Wet amount 0..1 for every voice (as vsk_voice_set_mix); until first set
+ *  left alone. [any-rt] */
+VSK_API vsk_status vsk_switcher_set_mix(vsk_switcher *switcher, float wet);
+/** Bypass for every voice (as vsk_voice_set_bypass); until first set left
+ *  alone. [any-rt] */
+VSK_API vsk_status vsk_switcher_set_bypass(vsk_switcher *switcher,
+                                           uint32_t bypass);
+
+/** Converts `frames` interleaved frames of `channels` channels through the
+ *  heard voice, and during a switch through both (warm-up, crossfade, then
+ *  the old voice is retired for collect). A buffer whose channel count
+ *  differs from a running voice's (or is 0 or above max_channels) passes
+ *  through unchanged. `in == out` is allowed. A voice that fails to process
+ *  passes its input through and is counted in vsk_switcher_state.errors.
+ *  [audio] */
+VSK_API vsk_status vsk_switcher_process(vsk_switcher *switcher,
+                                        const float *in, float *out,
+                                        uint32_t frames, uint32_t channels);
+/** Ends a switch at once (the incoming voice becomes the heard one), then
+ *  clears the streaming state of the heard voice and the delay lines.
+ *  [audio] */
+VSK_API vsk_status vsk_switcher_reset(vsk_switcher *switcher);
+
+typedef struct vsk_switcher_state {
+    uint32_t struct_size;    /* = sizeof(vsk_switcher_state), set by caller */
+    uint32_t switching;      /* 1 while a voice warms up or crossfades in    */
+    uint64_t tag;            /* tag of the newest voice taken (the incoming
+                                one during a switch); 0 before any          */
+    uint64_t heard_tag;      /* tag of the voice heard now (the outgoing one
+                                during a crossfade)                         */
+    uint32_t latency_frames; /* latency of the newest voice taken (aligned
+                                when align_latency_frames is set)           */
+    uint32_t errors;         /* failed vsk_voice_process calls so far       */
+    uint32_t channels;       /* channel count of the newest voice taken (0
+                                for no voice)                               */
+    uint32_t reserved0;
+} vsk_switcher_state;
+
+/** As of the end of the last process/reset on the audio thread (each field
+ *  on its own; a publish not yet taken is not in it). [any-rt] */
+VSK_API vsk_status vsk_switcher_get_state(const vsk_switcher *switcher,
+                                          vsk_switcher_state *state);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,8 @@
  * Creating a voice must detect (the counter moves: the hook is live);
  * afterwards thousands of process calls with random block sizes, tier
  * switches (warm-up + crossfade), resets, mix/bypass changes and state
- * queries must not move it. The library imports no clock at all
+ * queries must not move it, nor must the voice switcher's audio and feeder
+ * calls (voice switches with warm-up and crossfade, hand-back). The library imports no clock at all
  * (tests/test_abi_growth.py checks its dynamic symbols), so there is no
  * clock to reach either. */
 #define _POSIX_C_SOURCE 200809L
@@ -27,8 +28,10 @@ static unsigned long g_cpuid_calls;
 #include "../src/resample.c"
 #include "../src/safety.c"
 #include "../src/status.c"
+#include "../src/switcher.c"
 #include "../src/voice.c"
 #include "../src/voice_plan.c"
+#include "../src/yin_fft.c"
 
 #include "voice_test_util.h"
 
@@ -62,6 +65,15 @@ static void run(uint32_t rate, uint32_t channels, uint32_t max_isa)
         vsk_bundle_release(b);
         return;
     }
+    vsk_voice *w = NULL;
+    CHECK_OK(vsk_voice_create(b, &c, &w));
+    vsk_switcher_config sc;
+    vsk_switcher_config_init(&sc);
+    sc.sample_rate = rate;
+    sc.max_channels = channels;
+    sc.warmup_ms = 5;
+    vsk_switcher *sw = NULL;
+    CHECK_OK(vsk_switcher_create(&sc, &sw));
     const unsigned long after_create = g_cpuid_calls;
 
     float *buf = (float *)calloc((size_t)4096 * channels, sizeof(float));
@@ -72,9 +84,14 @@ static void run(uint32_t rate, uint32_t channels, uint32_t max_isa)
         for (size_t i = 0; i < (size_t)frames * channels; i++)
             buf[i] = (float)(vt_uniform() - 0.5);
         CHECK_OK(vsk_voice_process(v, buf, buf, frames));
+        if (vt_rand() % 8 == 0)
+            CHECK_OK(vsk_switcher_publish(sw, (vt_rand() & 1) ? w : NULL, call));
+        CHECK_OK(vsk_switcher_process(sw, buf, buf, frames, channels));
+        vsk_voice *back;
+        while (vsk_switcher_collect(sw, &back, NULL) == VSK_OK) { }
         switch (vt_rand() % 16) {
         case 0: CHECK_OK(vsk_voice_set_tier(v, vt_rand() % 3)); break;
-        case 1: CHECK_OK(vsk_voice_reset(v)); break;
+        case 1: CHECK_OK(vsk_voice_reset(v)); CHECK_OK(vsk_switcher_reset(sw)); break;
         case 2: CHECK_OK(vsk_voice_set_mix(v, (float)vt_uniform())); break;
         case 3: CHECK_OK(vsk_voice_set_bypass(v, vt_rand() % 2)); break;
         default: break;
@@ -89,6 +106,8 @@ static void run(uint32_t rate, uint32_t channels, uint32_t max_isa)
           "%lu CPU detections during [audio]/[any-rt] calls (%u Hz, %u ch)",
           g_cpuid_calls - after_create, rate, channels);
     free(buf);
+    vsk_switcher_destroy(sw);
+    vsk_voice_destroy(w);
     vsk_voice_destroy(v);
     vsk_bundle_release(b);
 }

@@ -7,7 +7,8 @@
  * sanity check first proves the library's own allocations are seen (voice
  * create is counted), then thousands of vsk_voice_process calls with random
  * block sizes 1..4096 — with tier switches, mix and bypass changes and
- * resets in between — must make zero calls. Outputs must stay finite.
+ * resets in between — must make zero calls, and so must the voice
+ * switcher's audio and feeder calls. Outputs must stay finite.
  * Needs glibc (or, in an ASan build, the sanitizer's allocator hooks,
  * which count the same calls); elsewhere (and under TSan) the test skips
  * (exit 77, vsk_skip.h). */
@@ -263,6 +264,81 @@ static void run_rate(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
 #endif
 }
 
+/* The voice switcher's audio path and feeder calls (vsk_switcher_process,
+ * publish, collect, set_*, get_state, reset) allocate nothing either: the
+ * voices are created first, then lent, switched (warm-up + crossfade, in
+ * place and not, blocks longer than max_block) and handed back while the
+ * allocation counter is armed. */
+static void run_switcher(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
+{
+#if VT_INTERPOSE
+    enum { NV = 3 };
+    vsk_voice *v[NV];
+    for (int i = 0; i < NV; i++)
+        v[i] = vt_voice(b, rate, ch, 1024, (uint32_t)i);
+    vsk_switcher_config c;
+    vsk_switcher_config_init(&c);
+    c.sample_rate = rate;
+    c.max_channels = ch;
+    c.max_block_frames = 512;
+    c.warmup_ms = 10;
+    c.align_latency_frames = rate; /* exercises the alignment delay lines */
+    vsk_switcher *sw = NULL;
+    vt_arm();
+    vsk_status st = vsk_switcher_create(&c, &sw);
+    long created = vt_disarm();
+    CHECK(st == VSK_OK, "switcher create: %s", vsk_status_name(st));
+    CHECK(created >= 1, "interposer did not see the switcher's allocation");
+
+    long bad = 0, back = 0;
+    vt_arm();
+    for (int call = 0; call < calls; call++) {
+        uint32_t n = 1 + vt_rand() % MAXF;
+        for (uint32_t i = 0; i < n * ch; i++)
+            in_buf[i] = (float)(0.5 * (vt_uniform() - 0.5));
+        uint32_t r = vt_rand() % 100;
+        if (r < 8)
+            bad += vsk_switcher_publish(sw, r == 0 ? NULL : v[vt_rand() % NV], r) != VSK_OK;
+        else if (r < 12)
+            vsk_switcher_set_tier(sw, vt_rand() % 5);
+        else if (r < 15)
+            vsk_switcher_set_mix(sw, (float)vt_uniform());
+        else if (r < 17)
+            vsk_switcher_set_bypass(sw, vt_rand() & 1);
+        else if (r == 17)
+            vsk_switcher_reset(sw);
+        vsk_voice *got;
+        uint64_t tag;
+        while (vsk_switcher_collect(sw, &got, &tag) == VSK_OK)
+            back++;
+        if ((vt_rand() & 3) == 0) {
+            for (uint32_t i = 0; i < n * ch; i++)
+                out_buf[i] = in_buf[i];
+            st = vsk_switcher_process(sw, out_buf, out_buf, n, ch);
+        } else {
+            st = vsk_switcher_process(sw, in_buf, out_buf, n, ch);
+        }
+        vsk_switcher_state s = {.struct_size = sizeof s};
+        bad += st != VSK_OK || vsk_switcher_get_state(sw, &s) != VSK_OK || s.errors != 0;
+        for (uint32_t i = 0; i < n * ch; i++)
+            if (!isfinite(out_buf[i]) || fabsf(out_buf[i]) > 10.0f)
+                bad++;
+    }
+    long during = vt_disarm();
+    CHECK(during == 0, "switcher %u Hz: %ld allocation calls during %d process calls", rate,
+          during, calls);
+    CHECK(bad == 0, "switcher %u Hz: %ld bad statuses or samples", rate, bad);
+    CHECK(back > 10, "switcher %u Hz: voices barely switched (%ld handed back)", rate, back);
+    printf("switcher %u Hz, %u ch: %d calls, %ld voices handed back, %ld allocation calls\n",
+           rate, ch, calls, back, during);
+    vsk_switcher_destroy(sw);
+    for (int i = 0; i < NV; i++)
+        vsk_voice_destroy(v[i]);
+#else
+    (void)b; (void)rate; (void)ch; (void)calls;
+#endif
+}
+
 int main(void)
 {
 #if !VT_INTERPOSE
@@ -277,6 +353,8 @@ int main(void)
     run_rate(b, 44100, 1, 2000);
     run_rate(b, 16000, 8, 1000);
     run_rate(b, 96000, 1, 500);
+    run_switcher(b, 48000, 2, 1500);
+    run_switcher(b, 44100, 1, 1000);
     vsk_bundle_release(b);
     return vt_finish("test_voice_alloc");
 #endif

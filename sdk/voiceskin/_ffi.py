@@ -194,6 +194,43 @@ vsk_status vsk_registry_get(const vsk_registry *registry, uint32_t index,
 vsk_status vsk_registry_find(const vsk_registry *registry, const char *voice_id,
                              uint32_t *out_index);
 vsk_status vsk_registry_remove(vsk_registry *registry, const char *voice_id);
+typedef struct vsk_switcher vsk_switcher;
+#define VSK_SWITCH_FADE_MS 20
+#define VSK_SWITCH_WARMUP_MS 100
+typedef struct vsk_switcher_config {
+    uint32_t struct_size;
+    uint32_t abi_version;
+    uint32_t sample_rate;
+    uint32_t max_channels;
+    uint32_t max_block_frames;
+    uint32_t warmup_ms;
+    uint32_t align_latency_frames;
+    uint32_t reserved0;
+    vsk_allocator allocator;
+} vsk_switcher_config;
+void vsk_switcher_config_init_size(vsk_switcher_config *config, uint32_t struct_size);
+vsk_status vsk_switcher_create(const vsk_switcher_config *config, vsk_switcher **out_switcher);
+void vsk_switcher_destroy(vsk_switcher *switcher);
+vsk_status vsk_switcher_publish(vsk_switcher *switcher, vsk_voice *voice, uint64_t tag);
+vsk_status vsk_switcher_collect(vsk_switcher *switcher, vsk_voice **out_voice, uint64_t *out_tag);
+vsk_status vsk_switcher_retire_all(vsk_switcher *switcher);
+vsk_status vsk_switcher_set_tier(vsk_switcher *switcher, uint32_t tier);
+vsk_status vsk_switcher_set_mix(vsk_switcher *switcher, float wet);
+vsk_status vsk_switcher_set_bypass(vsk_switcher *switcher, uint32_t bypass);
+vsk_status vsk_switcher_process(vsk_switcher *switcher, const float *in, float *out,
+                                uint32_t frames, uint32_t channels);
+vsk_status vsk_switcher_reset(vsk_switcher *switcher);
+typedef struct vsk_switcher_state {
+    uint32_t struct_size;
+    uint32_t switching;
+    uint64_t tag;
+    uint64_t heard_tag;
+    uint32_t latency_frames;
+    uint32_t errors;
+    uint32_t channels;
+    uint32_t reserved0;
+} vsk_switcher_state;
+vsk_status vsk_switcher_get_state(const vsk_switcher *switcher, vsk_switcher_state *state);
 """
 
 ffi = cffi.FFI()
