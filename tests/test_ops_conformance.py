@@ -275,25 +275,30 @@ def test_pitch_yin(win):
     assert np.all(got[:, 2:] == 0)
 
 
-@pytest.mark.parametrize("case", ["nonsliding", "hop_over_window", "silence_gaps", "small_hop"])
+@pytest.mark.parametrize("case", ["nonsliding", "hop_over_window", "silence_gaps", "small_hop",
+                                  "nonsliding_fft", "big_hop_fft"])
 def test_pitch_yin_input_kinds(case):
     """YIN reuses per-block sums while its input slides by one hop; inputs
     that do not slide (here a gain that changes every step), a hop longer
-    than the integration window, and digital silence take the other paths."""
-    hop = {"hop_over_window": 256, "small_hop": 4}.get(case, 64)
+    than the integration window, and digital silence take the other paths.
+    Where the direct sums would cost more than an FFT correlation (a
+    512-sample frame that does not slide; a 512-sample hop over a
+    1024-sample frame) the C op computes d(τ) from the FFT (yin_fft.c)."""
+    hop = {"hop_over_window": 256, "small_hop": 4, "big_hop_fft": 512}.get(case, 64)
     b = Builder(hop)
-    win = 300 if case in ("hop_over_window", "small_hop") else 640
+    win = {"hop_over_window": 300, "small_hop": 300, "nonsliding_fft": 512,
+           "big_hop_fft": 1024}.get(case, 640)
     f = b.frame(b.input, win)
-    if case == "nonsliding":
+    if case in ("nonsliding", "nonsliding_fft"):
         g = b.act(b.slice(b.frame(b.input, hop), 0, 1), Act.SIGMOID)      # per-step gain
         gain = b.linear(g, np.ones((win, 1), np.float32))
         f = b.mul(f, gain)
     p = b.pitch_yin(f, **YIN)
     y = _expose(b, p, 2) if hop > 2 else p
-    x = voice_like(RATE * 2, 62)
+    x = voice_like(RATE * 2 // hop * hop, 62)
     if case == "silence_gaps":
         x[RATE // 2: RATE] = 0.0
-    if case == "nonsliding":
+    if case in ("nonsliding", "nonsliding_fft"):
         x[::hop] = rng(63).uniform(-3, 3, x[::hop].shape)
     g_, t_ = finish(b, y)
     ref = ref_graph(g_, t_, x).reshape(-1, hop)

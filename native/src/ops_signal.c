@@ -7,6 +7,7 @@
 #include "fft.h"
 #include "kernels.h"
 #include "ops_impl.h"
+#include "yin_fft.h"
 
 #define TWO_PI 6.283185307179586476925286766559
 #define HDR 64u
@@ -114,25 +115,40 @@ const vsk_op_def vsk_op_def_stft_mag = {"STFT_MAG", stft_validate, stft_state_by
                                         stft_reset, stft_run, stft_flops, stft_cost};
 
 /* ------------------------------------------------------------- PITCH_YIN */
-/* d(τ) is a sum over j < W, computed in double from exact differences
- * (so f0 matches a double-precision reference to ~1e-15, not just to a
- * float ulp). Split W = q·g + r (g a divisor of hop, yin_block): the last
- * q·g terms form q blocks of g samples that, when the input is a sliding
- * FRAME (this frame = the previous one shifted by hop), were each computed
- * once when they entered at the right edge. A ring keeps each block's
- * sums for all lags; a step computes the hop/g new blocks and the r-sample
- * head ((hop + r)·τmax work instead of W·τmax, r < g) and adds the q blocks.
- * Any other input recomputes all blocks (same kernel on the same data, so
- * the result does not depend on which path ran).
+/* d(τ), τ ≤ τmax, is computed one of two ways, whichever is cheaper for
+ * the node (yin_use_fft, fixed at plan time, so a node always runs the
+ * same path):
+ *
+ * Direct: a sum over j < W in double from exact differences (so f0 matches
+ * a double-precision reference to ~1e-15, not just to a float ulp). Split
+ * W = q·g + r (g a divisor of hop, yin_block): the last q·g terms form q
+ * blocks of g samples that, when the input is a sliding FRAME (this frame
+ * = the previous one shifted by hop), were each computed once when they
+ * entered at the right edge. A ring keeps each block's sums for all lags;
+ * a step computes the hop/g new blocks and the r-sample head ((hop + r)·τmax
+ * work instead of W·τmax, r < g) and adds the q blocks. Any other input
+ * recomputes all blocks (same kernel on the same data, so the result does
+ * not depend on which path ran).
+ *
+ * FFT (yin_fft.c): d(τ) = e0 + eτ − 2·r(τ) from one circular correlation of
+ * size L (the power of two ≥ N) and prefix sums of x², clamped at 0 — the
+ * reference's own formula; about 3 real FFTs of L per step whatever the
+ * input. Its rounding is ~1e-14 of the frame's energy.
+ *
  * State: header | d'[N] doubles | head sums[N] doubles | previous
- *        frame[N] floats | frame[N] in double | ring[q][τmax] doubles. */
+ *        frame[N] floats | frame[N] in double | ring[q][τmax] doubles
+ *        (direct) or the FFT's table and buffers (FFT). */
 
 typedef struct yin_hdr {
     uint32_t isa, valid, step, pad;
     double last_f0;
 } yin_hdr;
 
-typedef struct yin_layout { size_t dp, head, prev, xd, ring, total; size_t W, g, q, r; } yin_layout;
+typedef struct yin_layout {
+    size_t dp, head, prev, xd, ring, fft, total;
+    size_t W, g, q, r;
+    int use_fft;
+} yin_layout;
 
 /* τmin = floor(sr/fmax), τmax = min(ceil(sr/fmin), N − 2) (validate
  * requires 1 <= τmin <= τmax). */
@@ -172,6 +188,21 @@ static size_t yin_block(size_t hop, size_t W)
     }
     return best;
 }
+/* The direct path's lag·sample pairs per step (new blocks and head when
+ * the input slides, all of W otherwise) against the FFT's, weighted by
+ * what each costs here (benchmarks/op_profile.py; AVX2, one core: a pair
+ * ≈ 0.09 of an L·log2 L unit of the FFT path, i.e. the FFT path wins when
+ * pairs > 11·L·log2 L). With hop 64, N 512, τmax 267 (the student family)
+ * the direct path does ~19k pairs against the FFT's ~51k: direct. */
+static int yin_use_fft(const vsk_node *n, uint32_t N, size_t W, size_t q, size_t r,
+                       int64_t tmax)
+{
+    const uint64_t cols = q > 0 && n->in_slides ? (uint64_t)n->hop + r : (uint64_t)W;
+    const uint64_t L = vsk_yin_fft_len(N);
+    uint64_t lg = 0;
+    while ((1ull << lg) < L) ++lg;
+    return cols * (uint64_t)tmax > 11ull * L * lg;
+}
 static yin_layout yin_plan(const vsk_node *n, uint32_t N)
 {
     int64_t tmin, tmax;
@@ -184,12 +215,18 @@ static yin_layout yin_plan(const vsk_node *n, uint32_t N)
     L.q = n->hop >= 8 && L.W >= n->hop ? L.W / L.g : 0;
     if ((uint64_t)L.q * (uint64_t)tmax > (1u << 22)) L.q = 0;
     L.r = L.W - L.q * L.g;
+    L.use_fft = yin_use_fft(n, N, L.W, L.q, L.r, tmax);
+    if (L.use_fft) {            /* no blocks, no head, no frame copies */
+        L.q = 0;
+        L.r = L.W;
+    }
     L.dp = HDR;
     L.head = L.dp + vsk_align64((size_t)N * sizeof(double));
-    L.prev = L.head + vsk_align64((size_t)N * sizeof(double));
-    L.xd = L.prev + vsk_align64((size_t)N * sizeof(float));
-    L.ring = L.xd + vsk_align64((size_t)N * sizeof(double));
-    L.total = L.ring + vsk_align64(L.q * (size_t)tmax * sizeof(double));
+    L.prev = L.head + vsk_align64(L.use_fft ? 0 : (size_t)N * sizeof(double));
+    L.xd = L.prev + vsk_align64(L.q > 0 ? (size_t)N * sizeof(float) : 0);
+    L.ring = L.xd + vsk_align64(L.use_fft ? 0 : (size_t)N * sizeof(double));
+    L.fft = L.ring + vsk_align64(L.q * (size_t)tmax * sizeof(double));
+    L.total = L.fft + vsk_align64(L.use_fft ? vsk_yin_fft_doubles(N) * sizeof(double) : 0);
     return L;
 }
 static size_t yin_state_bytes(const vsk_node *n, const uint32_t *vs)
@@ -199,10 +236,13 @@ static size_t yin_state_bytes(const vsk_node *n, const uint32_t *vs)
 static void yin_reset(const vsk_node *n, void *state, uint32_t isa)
 {
     /* all zero = consistent with an all-zero previous frame */
-    memset(state, 0, yin_plan(n, vsk_in_size(n, 0)).total);
+    const uint32_t N = vsk_in_size(n, 0);
+    const yin_layout L = yin_plan(n, N);
+    memset(state, 0, L.total);
     yin_hdr *hd = state;
     hd->isa = isa;
     hd->valid = 1;
+    if (L.use_fft) vsk_yin_fft_init(N, (double *)((char *)state + L.fft));
 }
 static void yin_run(const vsk_node *n, float *const *v, void *state)
 {
@@ -221,7 +261,8 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
     float *prev = (float *)((char *)state + L.prev);
     double *ring = (double *)((char *)state + L.ring);
     double *xd = (double *)((char *)state + L.xd);   /* the frame in double */
-    for (uint32_t j = 0; j < N; ++j) xd[j] = (double)x[j];
+    if (!L.use_fft)
+        for (uint32_t j = 0; j < N; ++j) xd[j] = (double)x[j];
     if (q > 0) {
         /* logical block m (0 = newest) covers x[W − g(m+1), W − g·m) and
          * lives in slot (P − m) mod q, P = the newest block's slot; a slide
@@ -242,9 +283,13 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
         y[1] = 0.f;
         return;
     }
-    vsk_sqdiff_lags_f64d(hd->isa, xd, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
-    /* dp[t] = head + the q blocks, in slot order (same order on every ISA) */
-    vsk_sum_rows_f64(hd->isa, head, ring, q, T, dp + 1);
+    if (L.use_fft) {
+        vsk_yin_diff_fft(hd->isa, x, N, (uint32_t)T, (double *)((char *)state + L.fft), dp);
+    } else {
+        vsk_sqdiff_lags_f64d(hd->isa, xd, L.r, 1, T, head);   /* head j < r (all of W if q = 0) */
+        /* dp[t] = head + the q blocks, in slot order (same order on every ISA) */
+        vsk_sum_rows_f64(hd->isa, head, ring, q, T, dp + 1);
+    }
     double cum = 0.0;
     dp[0] = 1.0;
     for (int64_t t = 1; t <= tmax; ++t) {
@@ -288,6 +333,15 @@ static uint64_t yin_flops(const vsk_node *n, const uint32_t *vs)
     int64_t tmin, tmax;
     yin_taus(n, N, &tmin, &tmax);
     const yin_layout L = yin_plan(n, N);
+    if (L.use_fft) {
+        /* two forward real FFTs of L and one inverse (as STFT_MAG counts
+         * one), the spectrum product, prefix sums, d and d' */
+        const uint64_t Lf = vsk_yin_fft_len(N);
+        uint64_t lg = 0;
+        while ((1ull << lg) < Lf) ++lg;
+        return 3ull * (5 * (Lf / 2) * (lg ? lg - 1 : 0) + 10 * Lf) + 6ull * (Lf / 2 + 1) +
+               4ull * N + 12ull * (uint64_t)tmax;
+    }
     /* steady state (sliding FRAME input): one new block + the head, then
      * the sum over the q blocks and the normalisation */
     uint64_t cols = L.q > 0 ? (uint64_t)n->hop + L.r : L.W;
@@ -303,16 +357,22 @@ static uint64_t yin_cost(const vsk_node *n, const uint32_t *vs)
     const uint64_t T = (uint64_t)tmax;
     /* the frame widened to double, its energy */
     uint64_t c = 2ull * N;
-    if (L.q > 0) {
+    if (L.use_fft) {
+        /* widening, zero padding and prefix sums (a scalar loop), three
+         * real FFTs of L, the spectrum product (scalar), d per lag */
+        const uint64_t Lf = vsk_yin_fft_len(N);
+        c += (uint64_t)VSK_COST_SCALAR * N + 4ull * Lf + 3ull * fft_cost(Lf) +
+             (uint64_t)VSK_COST_SCALAR * (Lf / 2 + 1) + (uint64_t)VSK_COST_SCALAR * T;
+    } else if (L.q > 0) {
         /* compare + keep the frame; the blocks that enter: hop/g of them
          * when the input is a FRAME's (it always slides by hop), else all
          * q (any other input recomputes every block) */
         uint64_t blocks = n->in_slides ? n->hop / L.g : L.q;
         c += 2ull * N + 2ull * blocks * L.g * T + L.q * T;
     }
-    /* the head (all of W without blocks), d' (a division per lag), the
-     * two searches over the lags, f0 */
-    c += 2ull * L.r * T + 4ull * VSK_COST_SCALAR * T + VSK_COST_LIBM;
+    /* the head (all of W without blocks; none with the FFT), d' (a
+     * division per lag), the two searches over the lags, f0 */
+    c += (L.use_fft ? 0 : 2ull * L.r * T) + 4ull * VSK_COST_SCALAR * T + VSK_COST_LIBM;
     return c;
 }
 const vsk_op_def vsk_op_def_pitch_yin = {"PITCH_YIN", yin_validate, yin_state_bytes,

@@ -15,6 +15,7 @@
 #include "../src/ops.c"
 #include "../src/ops_nn.c"
 #include "../src/ops_signal.c"
+#include "../src/yin_fft.c"
 
 static int failures = 0;
 #define CHECK(cond, ...)                                                  \
@@ -70,6 +71,8 @@ static const tcase CASES[] = {
     {"mul", VSK_OP_MUL, 64, 2, {6, 6}, 6, 0, {{0}}, 0, 0, {0}, {0}, {0}},
     {"affine", VSK_OP_AFFINE, 64, 1, {6}, 6, 2, {{6, 0, 0, 1}, {6, 0, 0, 1}}, 0, 0, {0}, {0}, {0}},
     {"yin", VSK_OP_PITCH_YIN, 64, 1, {640}, 2, 0, {{0}}, 0, 4, {0}, {16000, 60, 800, 0.15f}, {0}},
+    /* a 512-sample frame that does not slide: the FFT path (yin_use_fft) */
+    {"yin_fft", VSK_OP_PITCH_YIN, 64, 1, {512}, 2, 0, {{0}}, 0, 4, {0}, {16000, 60, 600, 0.15f}, {0}},
     {"yin_hop_gt_W", VSK_OP_PITCH_YIN, 256, 1, {300}, 2, 0, {{0}}, 0, 4, {0}, {16000, 60, 800, 0.15f}, {0}},
     {"pitch_map", VSK_OP_PITCH_MAP, 64, 1, {2}, 1, 0, {{0}}, 0, 7, {0}, {5.3f, 0.2f, 5.0f, 0.25f, 10, 50, 0.5f}, {400}},
     {"running_mean", VSK_OP_RUNNING_MEAN, 64, 2, {13, 1}, 13, 1, {{13, 0, 0, 1}}, 0, 3, {0}, {20, 50, 0.1f}, {0}},
@@ -180,10 +183,76 @@ static void run_case(const tcase *c)
     for (uint32_t k = 0; k < c->n_const; ++k) free(tdata[k]);
 }
 
+/* PITCH_YIN's two ways to d(τ) give the same output: the same node
+ * (16 kHz, 512-sample frame, 60..600 Hz, the student family's tracker) run
+ * with in_slides = 1 takes the direct path (block sums from exact
+ * differences) and with in_slides = 0 the FFT path; fed the same sliding
+ * frames of a gliding voiced tone with noise and pauses, f0 and voicing
+ * agree within 1e-6 relative (in practice bit for bit in float32). */
+static void test_yin_paths(void)
+{
+    enum { N = 512, HOP = 64, NSTEPS = 400 };
+    const float fa[4] = {16000.f, 60.f, 600.f, 0.15f};
+    uint32_t vsize[2] = {N, 2}, in_id = 0, out_id = 1;
+    vsk_node nd[2];
+    unsigned char *st[2];
+    float *y[2], *fr = alloc64(N * sizeof(float));
+    const vsk_op_def *op = vsk_op_lookup(VSK_OP_PITCH_YIN);
+    for (int p = 0; p < 2; ++p) {
+        memset(&nd[p], 0, sizeof nd[p]);
+        nd[p].op = VSK_OP_PITCH_YIN;
+        nd[p].n_in = nd[p].n_out = 1;
+        nd[p].n_fattr = 4;
+        nd[p].in = &in_id; nd[p].out = &out_id;
+        nd[p].fattr = fa;
+        nd[p].hop = HOP;
+        nd[p].value_size = vsize;
+        nd[p].in_slides = p == 0;
+        CHECK(op->validate(&nd[p], vsize, 2) == VSK_OK, "yin paths: validate");
+        st[p] = alloc64(op->state_bytes(&nd[p], vsize));
+        op->reset(&nd[p], st[p], vsk_isa_detect());
+        y[p] = alloc64(64);
+    }
+    CHECK(!yin_plan(&nd[0], N).use_fft && yin_plan(&nd[1], N).use_fft,
+          "yin paths: direct when sliding, FFT otherwise (got %d, %d)",
+          yin_plan(&nd[0], N).use_fft, yin_plan(&nd[1], N).use_fft);
+    double ph = 0.0, worst_f = 0.0, worst_v = 0.0;
+    int same = 0, voiced = 0;
+    memset(fr, 0, N * sizeof(float));
+    for (int s = 0; s < NSTEPS; ++s) {
+        memmove(fr, fr + HOP, (N - HOP) * sizeof(float));
+        for (int j = 0; j < HOP; ++j) {
+            const double t = (double)(s * HOP + j) / 16000.0;
+            ph += 6.283185307179586 * (110.0 + 60.0 * t) / 16000.0;
+            const int pause = (s / 50) % 3 == 2;
+            fr[N - HOP + j] = pause ? 0.001f * frand()
+                                    : (float)(0.5 * sin(ph) + 0.2 * sin(2 * ph + 0.3) +
+                                              0.1 * sin(3 * ph)) + 0.01f * frand();
+        }
+        float *vals[2][2] = {{fr, y[0]}, {fr, y[1]}};
+        for (int p = 0; p < 2; ++p) op->run(&nd[p], vals[p], st[p]);
+        const double df = fabs((double)y[0][0] - y[1][0]) / (fabs((double)y[0][0]) + 1e-30);
+        const double dv = fabs((double)y[0][1] - y[1][1]);
+        if (df > worst_f) worst_f = df;
+        if (dv > worst_v) worst_v = dv;
+        same += y[0][0] == y[1][0] && y[0][1] == y[1][1];
+        voiced += y[0][1] > 0.85f;
+    }
+    CHECK(worst_f <= 1e-6 && worst_v <= 1e-6, "yin paths: f0 rel %.3g, voicing %.3g", worst_f,
+          worst_v);
+    CHECK(voiced > NSTEPS / 3 && voiced < NSTEPS, "yin paths: %d of %d steps voiced", voiced,
+          NSTEPS);
+    printf("yin paths: direct vs FFT over %d steps (%d voiced): %d identical, worst f0 rel %.3g, "
+           "voicing %.3g\n", NSTEPS, voiced, same, worst_f, worst_v);
+    for (int p = 0; p < 2; ++p) { free(st[p]); free(y[p]); }
+    free(fr);
+}
+
 int main(void)
 {
     size_t n = sizeof CASES / sizeof *CASES;
     for (size_t i = 0; i < n; ++i) run_case(&CASES[i]);
+    test_yin_paths();
     CHECK(vsk_op_lookup(0) == NULL && vsk_op_lookup(VSK_OP_COUNT_) == NULL, "unknown ops");
     for (uint32_t o = 1; o < VSK_OP_COUNT_; ++o) CHECK(vsk_op_lookup(o) != NULL, "op %u missing", o);
     printf("test_ops_state: %zu cases, %d failure(s)\n", n, failures);
