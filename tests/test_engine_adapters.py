@@ -13,8 +13,8 @@ library the Python SDK loads. It calls the adapter the way the engines do:
 with a schedule of game-thread control calls (tier, mix, bypass, voice) made
 before each buffer. The output must equal what ``voiceskin.Voice`` gives for
 the same input and schedule (within 1e-6), where :func:`reference` models
-the adapter's documented voice hand-off (warm-up, then a raised-cosine
-crossfade; a channel change rebuilds the voice). Allocations inside
+the library's voice switcher the adapter runs (warm-up, then an
+equal-power crossfade; a channel change rebuilds the voice). Allocations inside
 ``process`` are counted by a malloc interposer in the test binary. A second
 mode runs a "game thread" that switches tiers/mix/bypass/voices while an
 "audio thread" processes; it runs once more built with -fsanitize=thread.
@@ -68,24 +68,46 @@ def _soname(lib: Path) -> str | None:
     return None
 
 
-def _compile(out: Path, extra: list[str]) -> Path:
-    """Builds the driver against the SDK's library. The library is linked
-    from a private folder where it also sits under its SONAME (an installed
-    copy may lack the libvoiceskin.so.0 link the loader looks for)."""
+def _library_objects(out: Path, flags: list[str]) -> list[str]:
+    """libvoiceskin's sources compiled with ``flags`` (for the ThreadSanitizer
+    build: the voice switcher's hand-off lives in the library, so the
+    sanitizer must see the library's atomics, not only the driver's)."""
+    cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        pytest.fail("no C compiler (gcc) found")
+    objs = []
+    for src in sorted((ROOT / "native" / "src").glob("*.c")):
+        obj = out.parent / f"lib_{src.stem}.o"
+        cmd = [cc, "-std=gnu11", "-c", "-DVSK_BUILDING_LIBRARY", f"-I{ROOT / 'native' / 'include'}",
+               str(src), "-o", str(obj), *flags]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stderr}"
+        objs.append(str(obj))
+    return objs
+
+
+def _compile(out: Path, extra: list[str], library_flags: list[str] | None = None) -> Path:
+    """Builds the driver against the SDK's library, or (``library_flags``)
+    against the library's sources compiled with those flags. The library is
+    linked from a private folder where it also sits under its SONAME (an
+    installed copy may lack the libvoiceskin.so.0 link the loader looks for)."""
     cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if not cxx:
         pytest.fail("no C++ compiler (g++) found")
-    real = _library().resolve()
-    libdir = out.parent / "lib"
-    libdir.mkdir(exist_ok=True)
-    for name in {real.name, _soname(real) or real.name + ".0"}:
-        link = libdir / name
-        if not link.exists():
-            link.symlink_to(real)
-    lib = libdir / real.name
+    if library_flags is not None:
+        lib_args = [*_library_objects(out, library_flags), "-lm"]
+    else:
+        real = _library().resolve()
+        libdir = out.parent / "lib"
+        libdir.mkdir(exist_ok=True)
+        for name in {real.name, _soname(real) or real.name + ".0"}:
+            link = libdir / name
+            if not link.exists():
+                link.symlink_to(real)
+        lib_args = [str(libdir / real.name), f"-Wl,-rpath,{libdir}"]
     cmd = [cxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions", "-ffp-contract=off",
-           f"-I{ROOT / 'native' / 'include'}", f"-I{COMMON / 'include'}", str(DRIVER), str(lib),
-           f"-Wl,-rpath,{libdir}", "-pthread", "-o", str(out), *extra]
+           f"-I{ROOT / 'native' / 'include'}", f"-I{COMMON / 'include'}", str(DRIVER), *lib_args,
+           "-pthread", "-o", str(out), *extra]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stderr}"
     return out
@@ -99,7 +121,8 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def tsan_driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _compile(tmp_path_factory.mktemp("adapter_tsan") / "adapter_test_tsan",
-                    ["-O1", "-g", "-fsanitize=thread", "-DVSK_NO_ALLOC_COUNTER"])
+                    ["-O1", "-g", "-fsanitize=thread", "-DVSK_NO_ALLOC_COUNTER"],
+                    library_flags=["-O1", "-g", "-fsanitize=thread"])
 
 
 def _student_tier(name: str, seed: int, **cfg: Any) -> Any:
@@ -213,41 +236,50 @@ def _run_schedule(driver: Path, folder: Path, tmp: Path, steps: list[Step], bloc
 
 # ----------------------------------------------------------------- reference
 class _Slot:
-    def __init__(self, voice: Any, key: str | None, channels: int, tiers: int,
-                 tier: int, mix: float, bypass: int) -> None:
+    def __init__(self, voice: Any, key: str | None, channels: int, tiers: int) -> None:
         self.voice, self.key, self.channels, self.tiers = voice, key, channels, tiers
-        self.tier, self.mix, self.bypass = tier, mix, bypass
+
+
+def switch_gains(fade_frames: int) -> np.ndarray:
+    """The voice switcher's crossfade gains (vsk_switcher, voiceskin.h):
+    equal power, g_in[i] = sin(pi/2 (i + 0.5) / N); g_out[i] = g_in[N-1-i]."""
+    return np.sin(0.5 * np.pi * (np.arange(fade_frames) + 0.5) / fade_frames).astype(np.float32)
 
 
 def reference(folder: Path, steps: list[Step], blocks: list[np.ndarray], rate: int,
               fade_frames: int, warmup_extra: int) -> np.ndarray:
-    """What the adapter must output, computed with voiceskin.Voice: the
-    adapter's documented behaviour re-stated in Python (control calls apply at
-    the next buffer; a voice requested before any audio starts at once, a
-    later one warms up for latency + warm-up frames beside the old one, then
-    crossfades with g = 0.5 - 0.5 cos(pi (i + 0.5) / fade); a buffer whose
-    channel count differs from the voice's passes through and the next
-    service rebuilds the voice for it, swapping at once)."""
+    """What the adapter must output, computed with voiceskin.Voice: the voice
+    switcher's documented behaviour (voiceskin.h, docs/abi.md "Voice
+    switcher") re-stated in Python. Control calls apply at the next buffer,
+    tier/mix/bypass to every running voice (tier clamped per voice); a voice
+    published before any audio is taken at once, a later one warms up for
+    latency + warm-up frames beside the heard one, then crossfades with the
+    equal-power gains of :func:`switch_gains`; "no voice" passes the input
+    through and fits any layout; a publish during a warm-up replaces the
+    warming voice; a buffer whose channel count differs from a running
+    voice's passes through and the next service rebuilds the voice for it,
+    taken at once."""
     from voiceskin import Bundle, Voice
 
     by_id = {}
     for p in sorted(folder.glob("*.vskin")):
         b = Bundle.open(str(p))
         by_id[b.voice_id] = b
-    fade = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade_frames) + 0.5) / fade_frames)).astype(np.float32)
-    one = np.float32(1.0)
+    gain = switch_gains(fade_frames)
 
     requested: str | None = None
     published: str | None = None
     published_ch = 0
     seen_ch = 0
     pending: _Slot | None = None
-    cur: _Slot | None = None
-    old: _Slot | None = None
-    fading, started = False, False
+    cur: _Slot | None = None   # heard
+    new: _Slot | None = None   # incoming
+    switching, started = False, False
     warm_left = fade_pos = 0
-    applied = (0, 1.0, 0)
     outs = []
+
+    def voice(s: _Slot | None) -> Any:
+        return s.voice if s is not None else None
 
     def run(s: _Slot | None, x: np.ndarray) -> np.ndarray:
         return s.voice.process(x) if s is not None and s.voice is not None else x.copy()
@@ -261,61 +293,61 @@ def reference(folder: Path, steps: list[Step], blocks: list[np.ndarray], rate: i
         want_ch = seen_ch if 1 <= seen_ch <= 8 else steps[0].channels
         if requested != published or (requested is not None and want_ch != published_ch):
             if requested is None:
-                new = _Slot(None, None, want_ch, 0, st.tier, st.mix, st.bypass)
+                pend = _Slot(None, None, 0, 0)
             else:
                 b = by_id[requested]
                 n = len(b.tiers)
                 v = Voice(b, sample_rate=rate, channels=want_ch, max_block=MAX_BLOCK,
                           tier=min(st.tier, n - 1), mix=st.mix, bypass=bool(st.bypass))
-                new = _Slot(v, requested, want_ch, n, st.tier, st.mix, st.bypass)
-            pending, published, published_ch = new, requested, want_ch
-        # audio thread
+                pend = _Slot(v, requested, want_ch, n)
+            pending, published, published_ch = pend, requested, want_ch
+        # audio thread: take
         ch = st.channels
         seen_ch = ch
-        if pending is not None and not fading:
+        if pending is not None and not (switching and warm_left == 0):
             s, pending = pending, None
-            applied = (s.tier, s.mix, s.bypass)
-            had_audio = started and cur is not None and cur.voice is not None
-            gets_audio = s.voice is not None
-            if (not started or (not had_audio and not gets_audio)
-                    or s.channels != (cur.channels if cur is not None else s.channels)):
-                cur = s
+            if voice(s) is None and voice(cur) is None:
+                cur, new, switching = s, None, False   # nothing audible changes
             else:
-                old, cur, fading, fade_pos = cur, s, True, 0
-                warm_left = (s.voice.latency + warmup_extra) if gets_audio else 0
+                at_once = (not started or (voice(cur) is not None and voice(s) is not None
+                                           and cur.channels != s.channels))
+                new = None
+                if at_once:
+                    cur, switching = s, False
+                else:
+                    new, switching, fade_pos = s, True, 0
+                    warm_left = (s.voice.latency + warmup_extra) if s.voice is not None else 0
         started = True
-        fits = (1 <= ch <= 8 and (cur is None or cur.channels == ch)
-                and (old is None or old.channels == ch))
+        for s in (cur, new):  # parameters reach every running voice
+            if s is not None and s.voice is not None:
+                s.voice.tier = min(st.tier, s.tiers - 1)
+                s.voice.mix = st.mix
+                s.voice.bypass = bool(st.bypass)
+        fits = (1 <= ch <= 8 and all(s is None or s.voice is None or s.channels == ch
+                                     for s in (cur, new)))
         if not fits:
             outs.append(x.copy())
             continue
-        if cur is not None and cur.voice is not None:
-            t, m, b_ = applied
-            if st.tier != t:
-                cur.voice.tier = min(st.tier, cur.tiers - 1)
-            if st.mix != m:
-                cur.voice.mix = st.mix
-            if st.bypass != b_:
-                cur.voice.bypass = bool(st.bypass)
-            applied = (st.tier, st.mix, st.bypass)
         y = np.empty_like(x)
         done = 0
-        while done < len(x) and fading:
+        while done < len(x) and switching:
             n = min(len(x) - done, MAX_BLOCK)
             xc = x[done:done + n]
-            new_o = run(cur, xc)
-            old_o = run(old, xc)
+            new_o = run(new, xc)
+            old_o = run(cur, xc)
             w = min(warm_left, n)
             f = min(fade_frames - fade_pos, n - w)
             o = old_o.copy()
-            g = fade[fade_pos:fade_pos + f].reshape((-1,) + (1,) * (x.ndim - 1))
-            o[w:w + f] = old_o[w:w + f] * (one - g) + new_o[w:w + f] * g
+            shape = (-1,) + (1,) * (x.ndim - 1)
+            gi = gain[fade_pos:fade_pos + f].reshape(shape)
+            go = gain[::-1][fade_pos:fade_pos + f].reshape(shape)
+            o[w:w + f] = old_o[w:w + f] * go + new_o[w:w + f] * gi
             o[w + f:] = new_o[w + f:]
             warm_left -= w
             fade_pos += f
             y[done:done + n] = o
             if warm_left == 0 and fade_pos >= fade_frames:
-                fading, old = False, None
+                cur, new, switching = new, None, False
             done += n
         if done < len(x):
             y[done:] = run(cur, x[done:])
