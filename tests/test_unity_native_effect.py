@@ -12,7 +12,8 @@ the mean of the channels through a mono voice per registry voice; the
 converted signal goes to every channel, mixed with the dry input delayed by
 the effect's latency; the wet amount ramps at 1/(5 ms) per frame; a voice
 change resets the new voice, runs it beside the old one for its latency +
-100 ms, then crossfades over 20 ms (raised cosine).
+100 ms, then crossfades over 20 ms (the library's voice switcher:
+equal power, VSK_SWITCH_FADE_MS).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from test_engine_adapters import switch_gains
 from test_unity_mono import BLOCK, PKG, RATE, native_library, parse_lines, speech_stereo, student_bundle
 
 F32 = np.float32
@@ -139,9 +141,8 @@ def test_stereo_schedule_matches_the_sdk(built: Path, folder: Path, speech: np.n
     warm, fade = lat_b + RATE // 10, RATE // 50
     conv = ya.copy()
     a0 = s + warm
-    i = np.arange(fade)
-    g = (0.5 - 0.5 * np.cos(np.pi * (i + 1) / (fade + 1))).astype(F32)
-    conv[a0:a0 + fade] = (F32(1) - g) * ya[a0:a0 + fade] + g * yb[warm:warm + fade]
+    g = switch_gains(fade)   # the library's voice switcher: equal power
+    conv[a0:a0 + fade] = ya[a0:a0 + fade] * g[::-1] + yb[warm:warm + fade] * g
     conv[a0 + fade:] = yb[warm + fade:]
     w = wet_curve(len(mono), {40: 0.5, 100: 1.0}, 1.0)
     dry = np.zeros_like(speech)

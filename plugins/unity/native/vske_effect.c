@@ -4,16 +4,11 @@
  */
 #include "vske_effect.h"
 
-#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <voiceskin.h>
-
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
 
 #define FOLDER_MAX 4096
 
@@ -92,14 +87,16 @@ typedef struct slot {
     vsk_voice *voice;
     uint32_t tiers;
     uint32_t latency;
-    float *pad;            /* delay of (max latency - latency) frames */
-    uint32_t pad_len, pad_pos;
 } slot;
 
 struct vske_effect {
     uint32_t rate, max_block, latency, nvoices;
     slot voices[VSKE_MAX_VOICES];
-    float *mono, *conv_a, *conv_b;           /* max_block each              */
+    /* Voice switching (warm-up, equal-power crossfade, one latency for
+     * every voice) is the library's vsk_switcher; this effect is its feeder
+     * on the audio thread (publish/collect allocate nothing). */
+    vsk_switcher *sw;
+    float *mono, *conv;                      /* max_block each              */
     float *dry;                              /* latency frames x 8 channels */
     uint32_t dry_pos;
     /* parameters (any thread) */
@@ -108,8 +105,7 @@ struct vske_effect {
     /* audio thread */
     int seen_voice, seen_tier, off, started;
     int counted;                             /* holds a g_instances count */
-    int cur, next;
-    uint32_t next_frames, warmup, fade_pos, fade_len;
+    int published;                           /* voice index lent last, -1 none */
     float wet, wet_step;
 };
 
@@ -124,7 +120,7 @@ vske_effect *vske_create(uint32_t sample_rate, uint32_t max_block)
     if (!fx) return NULL;
     fx->rate = sample_rate;
     fx->max_block = max_block;
-    fx->cur = fx->next = -1;
+    fx->published = -1;
     fx->seen_voice = 0;
     atomic_init(&fx->req_voice, 0);
     atomic_init(&fx->req_tier, 0);
@@ -132,9 +128,8 @@ vske_effect *vske_create(uint32_t sample_rate, uint32_t max_block)
     fx->wet = 1.0f;
     fx->wet_step = 1.0f / (0.005f * (float)(sample_rate ? sample_rate : 48000));
     fx->mono = calloc(max_block, sizeof(float));
-    fx->conv_a = calloc(max_block, sizeof(float));
-    fx->conv_b = calloc(max_block, sizeof(float));
-    if (!fx->mono || !fx->conv_a || !fx->conv_b) { vske_destroy(fx); return NULL; }
+    fx->conv = calloc(max_block, sizeof(float));
+    if (!fx->mono || !fx->conv) { vske_destroy(fx); return NULL; }
 
     lock();
     g_instances++;
@@ -163,31 +158,35 @@ vske_effect *vske_create(uint32_t sample_rate, uint32_t max_block)
     }
     unlock();
 
-    for (uint32_t i = 0; i < fx->nvoices; i++) {
-        slot *s = &fx->voices[i];
-        if (!s->voice) continue;
-        s->pad_len = fx->latency - s->latency;
-        if (s->pad_len && !(s->pad = calloc(s->pad_len, sizeof(float)))) { vske_destroy(fx); return NULL; }
+    if (fx->latency) {
+        vsk_switcher_config sc;
+        vsk_switcher_config_init(&sc);
+        sc.sample_rate = sample_rate;
+        sc.max_channels = 1;
+        sc.max_block_frames = max_block;
+        sc.align_latency_frames = fx->latency;   /* a switch never shifts timing */
+        if (vsk_switcher_create(&sc, &fx->sw) != VSK_OK ||
+            !(fx->dry = calloc((size_t)fx->latency * VSKE_MAX_CHANNELS, sizeof(float)))) {
+            vske_destroy(fx);
+            return NULL;
+        }
+        vsk_switcher_set_tier(fx->sw, 0);
     }
-    if (fx->latency && !(fx->dry = calloc((size_t)fx->latency * VSKE_MAX_CHANNELS, sizeof(float)))) {
-        vske_destroy(fx);
-        return NULL;
+    fx->off = !(fx->nvoices > 0 && fx->voices[0].voice);
+    if (!fx->off) {                          /* taken at once by the first buffer */
+        vsk_switcher_publish(fx->sw, fx->voices[0].voice, 1);
+        fx->published = 0;
     }
-    if (fx->nvoices > 0 && fx->voices[0].voice) fx->cur = 0;
-    fx->off = fx->cur < 0;
     return fx;
 }
 
 void vske_destroy(vske_effect *fx)
 {
     if (!fx) return;
-    for (uint32_t i = 0; i < fx->nvoices; i++) {
-        vsk_voice_destroy(fx->voices[i].voice);
-        free(fx->voices[i].pad);
-    }
+    vsk_switcher_destroy(fx->sw);            /* never touches the voices */
+    for (uint32_t i = 0; i < fx->nvoices; i++) vsk_voice_destroy(fx->voices[i].voice);
     free(fx->mono);
-    free(fx->conv_a);
-    free(fx->conv_b);
+    free(fx->conv);
     free(fx->dry);
     if (fx->counted) {
         lock();
@@ -232,94 +231,25 @@ static int valid_voice(const vske_effect *fx, int v)
     return v >= 0 && (uint32_t)v < fx->nvoices && fx->voices[v].voice != NULL;
 }
 
-static void apply_tier(vske_effect *fx, int v)
-{
-    slot *s = &fx->voices[v];
-    int t = fx->seen_tier;
-    if (t >= (int)s->tiers) t = (int)s->tiers - 1;
-    vsk_voice_set_tier(s->voice, (uint32_t)t);
-}
-
-static void clear_slot(slot *s)
-{
-    if (s->pad) memset(s->pad, 0, s->pad_len * sizeof(float));
-    s->pad_pos = 0;
-}
-
-/* A voice about to be heard: its tier, a clean state. */
-static void start_voice(vske_effect *fx, int v)
-{
-    apply_tier(fx, v);
-    vsk_voice_reset(fx->voices[v].voice);    /* makes the requested tier current */
-    clear_slot(&fx->voices[v]);
-}
-
+/* Feeds the switcher (audio thread): voices it handed back stay owned by
+ * the effect; a newly chosen voice is lent (tag = index + 1). */
 static void take_parameters(vske_effect *fx)
 {
+    vsk_voice *back;
+    while (vsk_switcher_collect(fx->sw, &back, NULL) == VSK_OK) { }
     int t = atomic_load(&fx->req_tier);
     if (t != fx->seen_tier) {
         fx->seen_tier = t;
-        if (fx->cur >= 0) apply_tier(fx, fx->cur);
-        if (fx->next >= 0) apply_tier(fx, fx->next);
+        vsk_switcher_set_tier(fx->sw, (uint32_t)t);   /* clamped per voice */
     }
     int v = atomic_load(&fx->req_voice);
     if (v == fx->seen_voice) return;
     fx->seen_voice = v;
     if (!valid_voice(fx, v)) { fx->off = 1; return; }   /* fade to the delayed dry signal */
     fx->off = 0;
-    if (v == fx->cur) {
-        fx->next = -1;                       /* cancels a switch away from it */
-    } else if (v == fx->next) {
-        /* already warming up */
-    } else if (fx->cur < 0 || !fx->started) {
-        /* nothing heard yet: take it at once, no crossfade */
-        fx->next = -1;
-        start_voice(fx, v);
-        fx->cur = v;
-    } else {
-        start_voice(fx, v);
-        fx->next = v;
-        fx->next_frames = 0;
-        fx->fade_pos = 0;
-        fx->fade_len = fx->rate / 50;                               /* 20 ms  */
-        if (fx->fade_len < 1) fx->fade_len = 1;
-        fx->warmup = fx->voices[v].latency + fx->rate / 10;         /* +100 ms */
-    }
-}
-
-static void run_voice(vske_effect *fx, int v, float *out, uint32_t n)
-{
-    slot *s = &fx->voices[v];
-    if (vsk_voice_process(s->voice, fx->mono, out, n) != VSK_OK) memset(out, 0, n * sizeof(float));
-    if (s->pad_len) {
-        uint32_t p = s->pad_pos;
-        for (uint32_t i = 0; i < n; i++) {
-            float t = s->pad[p];
-            s->pad[p] = out[i];
-            out[i] = t;
-            if (++p == s->pad_len) p = 0;
-        }
-        s->pad_pos = p;
-    }
-}
-
-/* conv_a = current voice, crossfaded into the next one after its warm-up. */
-static void crossfade(vske_effect *fx, uint32_t n)
-{
-    float *a = fx->conv_a, *b = fx->conv_b;
-    for (uint32_t i = 0; i < n; i++) {
-        if (fx->next_frames < fx->warmup) { fx->next_frames++; continue; }
-        if (fx->fade_pos < fx->fade_len) {
-            float g = (float)(0.5 - 0.5 * cos(M_PI * (double)(fx->fade_pos + 1) / (double)(fx->fade_len + 1)));
-            float h = 1.0f - g;
-            a[i] = h * a[i] + g * b[i];
-            fx->fade_pos++;
-            continue;
-        }
-        memcpy(a + i, b + i, (n - i) * sizeof(float));
-        fx->cur = fx->next;
-        fx->next = -1;
-        return;
+    if (v != fx->published) {
+        vsk_switcher_publish(fx->sw, fx->voices[v].voice, (uint64_t)v + 1);
+        fx->published = v;
     }
 }
 
@@ -332,12 +262,7 @@ static void process_piece(vske_effect *fx, const float *in, float *out, uint32_t
         for (int c = 1; c < channels; c++) s += x[c];
         fx->mono[i] = s * inv;
     }
-    if (fx->cur >= 0) run_voice(fx, fx->cur, fx->conv_a, n);
-    else memset(fx->conv_a, 0, n * sizeof(float));
-    if (fx->next >= 0) {
-        run_voice(fx, fx->next, fx->conv_b, n);
-        crossfade(fx, n);
-    }
+    vsk_switcher_process(fx->sw, fx->mono, fx->conv, n, 1);
     const float target = fx->off ? 0.0f : bits_to_float(atomic_load(&fx->req_mix_bits));
     float w = fx->wet;
     uint32_t d = fx->dry_pos;
@@ -345,7 +270,7 @@ static void process_piece(vske_effect *fx, const float *in, float *out, uint32_t
         if (w < target) { w += fx->wet_step; if (w > target) w = target; }
         else if (w > target) { w -= fx->wet_step; if (w < target) w = target; }
         const float h = 1.0f - w;
-        const float y = fx->conv_a[i];
+        const float y = fx->conv[i];
         float *dl = fx->dry + (size_t)d * VSKE_MAX_CHANNELS;
         for (int c = 0; c < channels; c++) {
             const size_t k = (size_t)i * channels + c;
@@ -363,7 +288,7 @@ static void process_piece(vske_effect *fx, const float *in, float *out, uint32_t
 void vske_process(vske_effect *fx, const float *in, float *out, uint32_t frames, int channels)
 {
     if (!fx || frames == 0) return;
-    if (channels < 1 || channels > VSKE_MAX_CHANNELS || fx->nvoices == 0 || fx->latency == 0) {
+    if (channels < 1 || channels > VSKE_MAX_CHANNELS || !fx->sw) {
         size_t bytes = (size_t)frames * (size_t)(channels > 0 ? channels : 0) * sizeof(float);
         if (in != out && bytes) memmove(out, in, bytes);
         return;
@@ -383,10 +308,9 @@ void vske_process(vske_effect *fx, const float *in, float *out, uint32_t frames,
 
 void vske_reset(vske_effect *fx)
 {
-    if (!fx) return;
+    if (!fx || !fx->sw) return;
     take_parameters(fx);
-    if (fx->next >= 0) { fx->cur = fx->next; fx->next = -1; }
-    if (fx->cur >= 0) start_voice(fx, fx->cur);
+    vsk_switcher_reset(fx->sw);
     if (fx->dry) memset(fx->dry, 0, (size_t)fx->latency * VSKE_MAX_CHANNELS * sizeof(float));
     fx->dry_pos = 0;
     fx->wet = fx->off ? 0.0f : bits_to_float(atomic_load(&fx->req_mix_bits));
