@@ -242,30 +242,39 @@ def test_voice_switch_crossfades_and_frees_the_old_voice(mono_exe: Path, bundles
     speech.tofile(inp)
     out = run_mono(mono_exe, "switch", str(bundles), "test.unity.a", "test.unity.b", str(inp), str(o), str(k0))
     y = np.fromfile(o, np.float32).reshape(speech.shape)
-    ya, lat_a = sdk_reference(bundles / "a.vskin", speech, {})
+    from voiceskin import Bundle
+
+    with Bundle.open(bundles / "a.vskin") as ba, Bundle.open(bundles / "b.vskin") as bb:
+        tier_b = len(bb.tiers) - 1
+        tier_a = min(tier_b, len(ba.tiers) - 1)
+    # The switcher's tier reaches every running voice (clamped): A, still
+    # heard during the warm-up, follows SetVoice(vb, last tier) at once.
+    ya, lat_a = sdk_reference(bundles / "a.vskin", speech, {k0: str(tier_a)})
     s = k0 * BLOCK
-    yb, lat_b = sdk_reference(bundles / "b.vskin", speech[s:], {}, tier=1)   # B starts fresh at the switch
+    yb, lat_b = sdk_reference(bundles / "b.vskin", speech[s:], {}, tier=tier_b)   # B starts fresh at the switch
     assert out["latency_a"] == [str(lat_a)] and out["latency_b"] == [str(lat_b)]
     warm = lat_b + int(0.1 * RATE)
     fade = int(0.02 * RATE)
-    # Expected: A until the new voice has warmed up, a raised-cosine
-    # crossfade (gains sum to 1), then B alone.
+    # Expected: A until the new voice has warmed up, the library switcher's
+    # equal-power crossfade (squared gains sum to 1), then B alone.
+    from test_engine_adapters import switch_gains
+
     exp = ya.copy()
-    i = np.arange(fade)
-    g = (0.5 - 0.5 * np.cos(np.pi * (i + 1) / (fade + 1))).astype(np.float32)[:, None]
+    g = switch_gains(fade)[:, None]
     a0 = s + warm
-    exp[a0:a0 + fade] = (np.float32(1) - g) * ya[a0:a0 + fade] + g * yb[warm:warm + fade]
+    exp[a0:a0 + fade] = ya[a0:a0 + fade] * g[::-1] + yb[warm:warm + fade] * g
     exp[a0 + fade:] = yb[warm + fade:]
     err = float(np.max(np.abs(y - exp)))
     assert err <= 1e-6, f"max |C# - expected| = {err}"
     assert float(np.max(np.abs(ya[a0 + fade:] - yb[warm + fade:]))) > 1e-2   # the voices differ
     # No click: the largest sample step across the crossfade is no larger
-    # than the voices' own steps there.
+    # than the voices' own steps there times the equal-power bound
+    # (g_in + g_out <= sqrt 2).
     region = slice(a0 - 1, a0 + fade + 1)
     step = float(np.max(np.abs(np.diff(y[region], axis=0))))
     own = max(float(np.max(np.abs(np.diff(ya[region], axis=0)))),
               float(np.max(np.abs(np.diff(yb[warm - 1:warm + fade + 1], axis=0)))))
-    assert step <= 1.05 * own, (step, own)
+    assert step <= 1.05 * np.sqrt(2.0) * own, (step, own)
     # The old voice is disposed by the game thread once the fade is over.
     assert out["disposed"] == ["1"]
     done_block = int(out["disposed_at"][0].split()[0])

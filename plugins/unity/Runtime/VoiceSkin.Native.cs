@@ -136,6 +136,39 @@ namespace VoiceSkin.Interop
         public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_tier_state)); } }
     }
 
+    /// <summary>vsk_switcher_config. Fill with vsk_switcher_config_init_size(ref c, SizeOf) first.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct vsk_switcher_config
+    {
+        public uint struct_size;
+        public uint abi_version;
+        public uint sample_rate;
+        public uint max_channels;
+        public uint max_block_frames;
+        public uint warmup_ms;
+        public uint align_latency_frames;
+        public uint reserved0;
+        public vsk_allocator allocator;
+
+        public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_switcher_config)); } }
+    }
+
+    /// <summary>vsk_switcher_state. Set struct_size = SizeOf before the call.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct vsk_switcher_state
+    {
+        public uint struct_size;
+        public uint switching;
+        public ulong tag;
+        public ulong heard_tag;
+        public uint latency_frames;
+        public uint errors;
+        public uint channels;
+        public uint reserved0;
+
+        public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_switcher_state)); } }
+    }
+
     /// <summary>The C functions, one to one. Threading classes as in docs/abi.md.</summary>
     public static unsafe class Native
     {
@@ -151,6 +184,7 @@ namespace VoiceSkin.Interop
         public const uint VSK_VERSION_PATCH = 0;
         public const ulong VSK_DEFAULT_MAX_COST_PER_SECOND = 500000000;
         public const uint VSK_NO_TIER = 0xFFFFFFFF;
+        public const uint VSK_SWITCH_FADE_MS = 20, VSK_SWITCH_WARMUP_MS = 100;
         public const uint VSK_ISA_LEVEL_BEST = 0, VSK_ISA_LEVEL_SCALAR = 1,
                           VSK_ISA_LEVEL_SIMD128 = 2, VSK_ISA_LEVEL_AVX2 = 3;
 
@@ -260,6 +294,38 @@ namespace VoiceSkin.Interop
         /// <summary>[control] Drops a voice; later indexes move down. `voice_id`: NUL-terminated UTF-8.</summary>
         [DllImport(Library, CallingConvention = CC)]
         public static extern VskStatus vsk_registry_remove(IntPtr registry, byte[] voice_id);
+
+        // ------------------------------------------------------ voice switcher
+        /// <summary>[any] Defaults for the first `struct_size` bytes (pass vsk_switcher_config.SizeOf).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern void vsk_switcher_config_init_size(ref vsk_switcher_config config, uint struct_size);
+        /// <summary>[control]</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_switcher_create(ref vsk_switcher_config config, out IntPtr out_switcher);
+        /// <summary>[control] Never destroys the voices.</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern void vsk_switcher_destroy(IntPtr switcher);
+        /// <summary>[feeder] Lends a voice (zero = no voice).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_switcher_publish(IntPtr switcher, IntPtr voice, ulong tag);
+        /// <summary>[feeder] A voice no longer used, or VSK_ERR_NOT_FOUND.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_switcher_collect(IntPtr switcher, out IntPtr out_voice, out ulong out_tag);
+        /// <summary>[control] Only while process is not running.</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_switcher_retire_all(IntPtr switcher);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_switcher_set_tier(IntPtr switcher, uint tier);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_switcher_set_mix(IntPtr switcher, float wet);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_switcher_set_bypass(IntPtr switcher, uint bypass);
+        /// <summary>[audio] Interleaved; in == out allowed.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_switcher_process(IntPtr switcher, float* @in, float* @out, uint frames, uint channels);
+        /// <summary>[audio]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_switcher_reset(IntPtr switcher);
+        /// <summary>[any-rt] (set struct_size)</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_switcher_get_state(IntPtr switcher, ref vsk_switcher_state state);
     }
 
     /// <summary>UTF-8 conversions for the binding (control paths only: they allocate).</summary>

@@ -27,6 +27,25 @@ namespace VoiceSkin
         protected override bool ReleaseHandle() { Native.vsk_voice_destroy(handle); return true; }
     }
 
+    /// <summary>
+    /// Owns a vsk_switcher (vsk_switcher_destroy). Voices still lent to it at
+    /// Dispose are passed in <see cref="Lent"/> with one reference each
+    /// (DangerousAddRef); they are released after the switcher is destroyed,
+    /// i.e. after a Process in progress on another thread has returned.
+    /// </summary>
+    public sealed class SwitcherHandle : SafeHandleZeroOrMinusOneIsInvalid
+    {
+        public SwitcherHandle() : base(true) { }
+        internal SwitcherHandle(IntPtr owned) : base(true) { SetHandle(owned); }
+        internal VoiceHandle[] Lent;
+        protected override bool ReleaseHandle()
+        {
+            Native.vsk_switcher_destroy(handle);
+            if (Lent != null) foreach (var h in Lent) h.DangerousRelease();
+            return true;
+        }
+    }
+
     /// <summary>Owns a vsk_registry (vsk_registry_destroy).</summary>
     public sealed class RegistryHandle : SafeHandleZeroOrMinusOneIsInvalid
     {
