@@ -19,7 +19,10 @@ buffer at 48 kHz with 256-frame buffers:
 
 Prints median and p99 microseconds per buffer, p99/median, the real-time
 factor (median time / buffer duration) and the peers' ratios to native;
-then the memory of one loaded bundle and of each voice instance.
+then the per-op profile (benchmarks/op_profile.py: µs per buffer per op
+type and tier, and what the voice spends around the graph; needs a C
+compiler, ``--no-profile`` skips it) and the memory of one loaded bundle
+and of each voice instance.
 """
 from __future__ import annotations
 
@@ -187,6 +190,7 @@ def main() -> int:
     ap.add_argument("--bundle", type=Path, help="a .vskin to benchmark (default: random-weight tiers)")
     ap.add_argument("--seconds", type=float, default=20.0, help="audio per tier and peer")
     ap.add_argument("--no-peers", action="store_true", help="native only")
+    ap.add_argument("--no-profile", action="store_true", help="skip the per-op profile")
     a = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -240,6 +244,15 @@ def main() -> int:
     for name, per_steps, p999 in structure:
         parts = ", ".join(f"{k}-step buffers {v:.1f}us" for k, v in per_steps.items())
         print(f"  {name}: median by graph steps in the buffer: {parts}; p99.9 {p999:.1f}us")
+
+    if not a.no_profile:
+        from op_profile import format_profile, profile_bundle
+        with tempfile.TemporaryDirectory() as d:
+            path = a.bundle or Path(d) / "bench.vskin"
+            if not a.bundle:
+                path.write_bytes(data)
+            print("per-op profile (us per buffer, mean; % of the voice's mean per buffer):")
+            print(format_profile(profile_bundle(path, x48, HOST_RATE, BUFFER)))
 
     # memory: one bundle, then voices on it
     import gc

@@ -416,3 +416,24 @@ void vsk_graph_step(const vsk_graph *g, void *mem, const float *in,
     }
     memcpy(out, ptrs[g->output_value], (size_t)g->hop * sizeof(float));
 }
+
+void vsk_graph_step_timed(const vsk_graph *g, void *mem, const float *in,
+                          float *out, uint64_t (*clock)(void *), void *user,
+                          uint64_t *ns)
+{
+    float **ptrs = (float **)(void *)((uint8_t *)mem + VSK_RUNTIME_HDR_BYTES);
+    uint8_t *states = (uint8_t *)ptrs + ptr_table_bytes(g) + g->values_bytes;
+    uint32_t i;
+    uint64_t t0, t1;
+    memcpy(ptrs[g->input_value], in, (size_t)g->hop * sizeof(float));
+    t0 = clock(user);
+    for (i = 0; i < g->node_count; i++) {
+        const vsk_node *n = &g->nodes[i];
+        vsk_op_lookup(n->op)->run(n, (float *const *)ptrs,
+                                  states + n->state_offset);
+        t1 = clock(user);
+        ns[i] += t1 - t0;
+        t0 = t1;
+    }
+    memcpy(out, ptrs[g->output_value], (size_t)g->hop * sizeof(float));
+}

@@ -50,5 +50,11 @@ void vsk_graph_runtime_reset(const vsk_graph *g, void *mem);
  * Real-time safe. */
 void vsk_graph_step(const vsk_graph *g, void *mem, const float *in,
                     float *out);
+/* The same step with a clock read between nodes, for profiling tools only
+ * (native/bench/profile.c; the voice never calls it): ns[i] += node i's
+ * time, clock() returning monotonic nanoseconds (node_count + 1 reads). */
+void vsk_graph_step_timed(const vsk_graph *g, void *mem, const float *in,
+                          float *out, uint64_t (*clock)(void *), void *user,
+                          uint64_t *ns);
 
 #endif

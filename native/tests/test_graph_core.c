@@ -190,6 +190,14 @@ static vsk_status parse(const tb_buf *b, uint32_t hop, vsk_graph *g)
 
 /* --------------------------------------------------------------- tests */
 
+/* A clock for vsk_graph_step_timed: read r (from 1) returns r². */
+static uint64_t fake_clock(void *user)
+{
+    uint64_t *r = user;
+    ++*r;
+    return *r * *r;
+}
+
 static void test_plan_and_run(void)
 {
     tb_buf b = {0};
@@ -263,6 +271,24 @@ static void test_plan_and_run(void)
             in[i] = (float)(step * 4 + i);
         vsk_graph_step(&g, mem, in, out);
         CHECK(memcmp(out, first[step], sizeof out) == 0);
+    }
+    /* the profiling step (native/bench/profile.c) computes the same
+     * outputs, reads the clock once before the nodes and once after each,
+     * and charges node i the difference of reads i and i + 1 */
+    vsk_graph_runtime_reset(&g, mem);
+    {
+        uint64_t ns[6] = {0}, ticks = 0;
+        for (step = 0; step < 5; step++) {
+            for (i = 0; i < 4; i++)
+                in[i] = (float)(step * 4 + i);
+            vsk_graph_step_timed(&g, mem, in, out, fake_clock, &ticks, ns);
+            CHECK(memcmp(out, first[step], sizeof out) == 0);
+        }
+        CHECK(ticks == 5 * (6 + 1));
+        /* read r returns r² (r = 1, 2, ...): node i of step s is charged
+         * (7s + i + 2)² − (7s + i + 1)² = 2(7s + i) + 3, summed over s < 5 */
+        for (i = 0; i < 6; i++)
+            CHECK(ns[i] == 2 * (7 * 10 + 5 * i) + 15);
     }
     /* in-place step (in == out) works too */
     vsk_graph_runtime_reset(&g, mem);
