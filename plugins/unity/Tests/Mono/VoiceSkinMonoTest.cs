@@ -5,6 +5,7 @@
 //   mono VoiceSkinMonoTest.exe abi
 //   mono VoiceSkinMonoTest.exe process FOLDER VOICE_ID IN.f32 OUT_VOICE.f32 OUT_STREAM.f32 SCHEDULE
 //   mono VoiceSkinMonoTest.exe switch FOLDER ID_A ID_B IN.f32 OUT.f32 SWITCH_BLOCK
+//   mono VoiceSkinMonoTest.exe samples FOLDER ID_A ID_B IN.f32 OUT.f32 CHANNELS SWITCH_BLOCK
 //   mono VoiceSkinMonoTest.exe errors FOLDER CORRUPT_FILE
 //   mono VoiceSkinMonoTest.exe api FOLDER IN.f32        (every other ABI call)
 //   mono VoiceSkinMonoTest.exe threads FOLDER SECONDS   (game thread vs audio thread)
@@ -34,6 +35,7 @@ static class VoiceSkinMonoTest
                 case "abi": return Abi();
                 case "process": return ProcessCmd(args[1], args[2], args[3], args[4], args[5], args[6]);
                 case "switch": return SwitchCmd(args[1], args[2], args[3], args[4], args[5], int.Parse(args[6]));
+                case "samples": return SamplesCmd(args[1], args[2], args[3], args[4], args[5], int.Parse(args[6]), int.Parse(args[7]));
                 case "errors": return Errors(args[1], args[2]);
                 case "api": return Api(args[1], args[2]);
                 case "threads": return Threads(args[1], double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
@@ -237,6 +239,39 @@ static class VoiceSkinMonoTest
             Console.WriteLine("disposed " + disposed);
             Console.WriteLine("alloc_stream " + allocAudio);
             Console.WriteLine("stream_errors " + stream.ErrorCount);
+        }
+        WriteF32(outPath, output);
+        return 0;
+    }
+
+    // --------------------------------------------------------------- samples
+    // The cross-adapter switch (tests/test_switch_same_samples.py): voice A,
+    // then voice B lent before buffer SWITCH_BLOCK; tier 0, mix 1, CHANNELS
+    // interleaved channels (not the fixed stereo of the other commands),
+    // 1024-frame buffers, the game thread collecting after every buffer.
+    static int SamplesCmd(string folder, string idA, string idB, string inPath, string outPath, int channels, int switchBlock)
+    {
+        float[] input = ReadF32(inPath);
+        int n = Block * channels;
+        Require(input.Length % n == 0, "input is whole buffers");
+        var output = new float[input.Length];
+        var buf = new float[n];
+        using (var reg = VoiceSkinRegistry.FromFolder(folder))
+        using (var a = reg.Find(idA))
+        using (var b = reg.Find(idB))
+        using (var stream = new VoiceSkinStream())
+        {
+            stream.SetVoice(new VoiceSkinVoice(a, Rate, channels, Block), 0);
+            for (int k = 0; k < input.Length / n; k++)
+            {
+                if (k == switchBlock) stream.SetVoice(new VoiceSkinVoice(b, Rate, channels, Block), 0);
+                Array.Copy(input, k * n, buf, 0, n);
+                stream.Process(buf, channels);
+                Array.Copy(buf, 0, output, k * n, n);
+                stream.CollectGarbage();
+            }
+            Console.WriteLine("stream_errors " + stream.ErrorCount);
+            Console.WriteLine("lent_after " + stream.LentVoices);
         }
         WriteF32(outPath, output);
         return 0;
