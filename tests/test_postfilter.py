@@ -97,6 +97,22 @@ def test_postfilter_folds_into_the_harmonic_head_preactivation(skip: bool) -> No
     assert all(torch.equal(v, s.state_dict()[k]) for k, v in before.items())
 
 
+def test_unfold_postfilter_gives_back_the_student_as_trained() -> None:
+    """QA scores each tier without its post-filter too ("<tier>-nopf"):
+    unfolding with the same β restores the harmonic head's pre-activation."""
+    s = _student(skip=True)
+    torch.nn.init.normal_(s.harm_skip.weight, std=0.05)
+    fe = st.frontend(_speech("rms", 0), s.cfg)
+    with torch.no_grad():
+        hp0, _ = s.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None])
+        s.fold_postfilter(0.6, WIDTH)
+        hp1, _ = s.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None])
+        s.unfold_postfilter(0.6, WIDTH)
+        hp2, _ = s.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None])
+    assert float((hp1 - hp0).abs().max()) > 0.05  # the fold changed something
+    assert torch.allclose(hp2, hp0, atol=1e-4)
+
+
 def test_envelope_contrast_ignores_level_and_follows_the_postfilter() -> None:
     f = np.linspace(0, 8000, 65)
     formants = sum(a * np.exp(-0.5 * ((f - c) / 120.0) ** 2) for a, c in ((2.0, 700), (1.5, 1200), (1.0, 2600)))

@@ -91,6 +91,8 @@ class DistillConfig:
     # QA: utterances per split (validation, test) that get WER and DNSMOS,
     # the costly measures (None: all); every other QA measure uses all
     qa_listen_max_per_split: int | None = None
+    # QA also scores each tier without its formant post-filter ("<tier>-nopf")
+    qa_without_postfilter: bool = True
     progress: bool = True
 
 
@@ -816,8 +818,19 @@ def run_qa(cfg: DistillConfig, voice: Any, tiers: list[str], cache_path: str,
     from .pack import bundle_bytes
     from .qa import check_thresholds, qa_voice
 
+    import copy
+
+    from .listener_bars import check_listener_bars
+
     cache = load_cache(cache_path)
-    students = {t: load_student(tier_checkpoint(cfg, voice.id, t))[0] for t in tiers}
+    students, variants = {}, {}
+    for t in tiers:
+        students[t], ckpt = load_student(tier_checkpoint(cfg, voice.id, t))
+        pf = (ckpt.get("train") or {}).get("postfilter") or {}
+        if cfg.qa_without_postfilter and pf.get("beta"):
+            raw = copy.deepcopy(students[t])
+            raw.unfold_postfilter(float(pf["beta"]), float(pf["width_hz"]))
+            variants[f"{t}-nopf"] = raw
     try:
         blob = bundle_bytes(voice, students, qa=None)
     except Exception as exc:  # noqa: BLE001 - QA still runs without the native cost
@@ -831,8 +844,9 @@ def run_qa(cfg: DistillConfig, voice: Any, tiers: list[str], cache_path: str,
 
     t0 = time.time()
     q = qa_voice(cache, students, tiers, blob, jobs=max(1, os.cpu_count() or 1), progress=say,
-                 listen_max_per_split=cfg.qa_listen_max_per_split)
+                 listen_max_per_split=cfg.qa_listen_max_per_split, variants=variants)
     q["seconds"] = round(time.time() - t0, 1)
+    q["listener_bars"] = check_listener_bars(q, tiers)
     for t in tiers:
         q["tiers"][t]["failures"] = check_thresholds(q["tiers"][t], voice.tier(t).qa, t, tiers)
     ex = q.pop("examples")

@@ -426,7 +426,8 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
              bundle_bytes: bytes | None = None, jobs: int = 1,
              progress: Any = None, harvest: bool = False, n_examples: int = 4,
              listen_max_per_split: int | None = None,
-             listen_splits: Sequence[str] = ("validation", "test")) -> dict[str, Any]:
+             listen_splits: Sequence[str] = ("validation", "test"),
+             variants: dict[str, Any] | None = None) -> dict[str, Any]:
     """Scores input, master and every tier of a voice (schema: module
     docstring). ``students`` maps tier name -> trained
     :class:`~voiceskin_tooling.student.Student`; ``bundle_bytes`` (the packed
@@ -436,6 +437,9 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
     DNSMOS, the costly ones: only on ``listen_splits``; every other measure
     uses every utterance of every split); ``n_examples`` test
     (else validation) utterances are kept for the report's players.
+    ``variants`` (name -> Student) are scored like tiers on every listener
+    measure (e.g. each tier without its formant post-filter) but get no
+    per-tier scores, bars or cost.
     Returns the qa dict with ``examples`` (audio arrays; the caller saves and
     removes them)."""
     import torch
@@ -448,18 +452,21 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
         if sp is not None:
             utts.append(_Utt(sp, u["speaker"], u["input"].numpy(), u["master"].numpy(), u["f0"],
                              u["voicing"], _english_text(u), str(u.get("path", ""))))
-    systems = ["input", "master"] + list(tier_names)
+    variants = dict(variants or {})
+    students = {**students, **variants}
+    student_systems = list(tier_names) + [v for v in variants if v not in tier_names]
+    systems = ["input", "master"] + student_systems
     timings: dict[str, float] = {}
 
     def step(msg: str) -> None:
         if progress is not None:
             progress(msg)
 
-    step(f"rendering {len(tier_names)} tiers on {len(utts)} utterances")
+    step(f"rendering {len(student_systems)} students on {len(utts)} utterances")
     t0 = time.time()
     outs: dict[str, list[np.ndarray]] = {}
     with torch.no_grad():
-        for name in tier_names:
+        for name in student_systems:
             st = students[name]
             outs[name] = [st.convert(u.x, (u.f0, u.voicing)) for u in utts]
     timings["render"] = time.time() - t0
@@ -488,7 +495,7 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
             jobs_list.append({"key": (s, i), "sr": sr, "audio": sig(s, i),
                               "harvest": harvest and s != "input",
                               "text": u.text if i in listen else None,
-                              "master": u.master if s in tier_names else None,
+                              "master": u.master if s in outs else None,
                               "pitch": pitch if s == "input" else None})
     # DNSMOS windows: per split, speaker and system
     dn_jobs: list[tuple[Any, np.ndarray]] = []
@@ -567,7 +574,7 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
                 m = register_match(p["f0"], (mu_t, sd_t))
                 if m:
                     r.update(m)
-            if s in tier_names:
+            if s in outs:
                 r["logmel_distance"] = logmel_distance(sig(s, i), u.master, sr)
             if s == "input":
                 r["yin"] = p.get("yin")
@@ -587,7 +594,7 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
                   "envelope_error", "f0_mean_offset_cents", "f0_spread_ratio"):
             vals = [r.get(k) for r in R]
             m[k] = summarise([v for v in vals if v is not None]) if any(v is not None for v in vals) else None
-        if s in tier_names:
+        if s in outs:
             m["logmel_ratio"] = summarise_ratio([r["logmel_distance"] for r in R], [d_in[i] for i in idx])
             si = [rec["input"][i]["similarity"] for i in idx]
             sm = [rec["master"][i]["similarity"] for i in idx]

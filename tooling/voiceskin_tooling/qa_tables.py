@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["listening_table", "print_listening", "CONSOLE_KEYS"]
+__all__ = ["listening_table", "bars_table", "print_listening", "CONSOLE_KEYS"]
 
 #: measures shown on the console (the HTML report and qa.json have all)
 CONSOLE_KEYS: tuple[str, ...] = ("wer", "dnsmos_ovrl", "similarity", "identity_margin",
@@ -45,6 +45,35 @@ def listening_table(qa: dict[str, Any], split: str, voice: str = "",
     return t
 
 
+def bars_table(qa: dict[str, Any], voice: str = "") -> Any:
+    """A rich Table of ``qa["listener_bars"]`` (:mod:`.listener_bars`): the
+    master against the input, each tier against the master, the ordering;
+    None when the QA has none."""
+    from rich.table import Table
+
+    lb = qa.get("listener_bars")
+    if not lb:
+        return None
+    t = Table(title=f"{voice + ' ' if voice else ''}bars on the {lb['split']} split "
+                    "(master vs input; tiers vs master)")
+    for h in ("system", "measure", "value", "bar", "met"):
+        t.add_column(h, justify="left" if h in ("system", "measure") else "right")
+
+    def row(system: str, m: str, c: dict[str, Any], sign: str) -> None:
+        note = " (better than master)" if c.get("better_than_master") else ""
+        t.add_row(system, m, f"{c['value']:.3f}", f"{sign} {c['limit']:.3f}",
+                  ("[green]yes[/]" if c["met"] else "[red]no[/]") + note)
+
+    for m, c in lb["master"].items():
+        row("master", m, c, "≤" if m == "wer" else "≥")
+    for tier, cs in lb["tiers"].items():
+        for m, c in cs.items():
+            row(tier, m, c, "≥" if m in ("dnsmos_ovrl", "identity_margin") else "≤")
+    t.caption = ("tiers ordered (no higher tier worse than a lower one beyond its 95 % interval): "
+                 + ("yes" if lb["ordered"] else "no — " + "; ".join(lb["order_violations"])))
+    return t
+
+
 def print_listening(console: Any, qa: dict[str, Any], voice: str = "",
                     splits: Sequence[str] = ("validation", "test")) -> None:
     """Prints the listener-side tables of ``splits`` that the QA has, and
@@ -53,5 +82,8 @@ def print_listening(console: Any, qa: dict[str, Any], voice: str = "",
         t = listening_table(qa, split, voice)
         if t is not None:
             console.print(t)
+    t = bars_table(qa, voice)
+    if t is not None:
+        console.print(t)
     for n in qa.get("notes") or []:
         console.print(f"[yellow]note:[/] {n}")

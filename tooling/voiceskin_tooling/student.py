@@ -605,6 +605,24 @@ class Student(nn.Module):
             if lin.bias is not None:
                 lin.bias.copy_((A @ lin.bias.double()).to(lin.bias.dtype))
 
+    def unfold_postfilter(self, beta: float, width_hz: float) -> None:
+        """Undoes :meth:`fold_postfilter` with the same ``beta`` and
+        ``width_hz`` (``I + β(I − S)`` is invertible: its eigenvalues lie in
+        [1, 1 + β]): the student as trained, for scoring a tier without its
+        post-filter."""
+        if beta == 0:
+            return
+        A = postfilter_matrix(self.cfg.harm_bins, self.cfg.sample_rate, beta, width_hz)
+        for lin in (self.harm_head, self.harm_skip):
+            if lin is None:
+                continue
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(np.linalg.solve(A, lin.weight.double().numpy()))
+                                 .to(lin.weight.dtype))
+                if lin.bias is not None:
+                    lin.bias.copy_(torch.from_numpy(np.linalg.solve(A, lin.bias.double().numpy()))
+                                   .to(lin.bias.dtype))
+
     def gate(self, voicing: torch.Tensor) -> torch.Tensor:
         """The master's voiced decision (voicing ≥ vthreshold), as a steep
         sigmoid: harmonics are silent where the master's output is unvoiced."""

@@ -1,0 +1,65 @@
+"""Bars on what a listener hears (listener_bars.py), read from a qa dict:
+the master against the input, each tier against the master, the ordering."""
+from __future__ import annotations
+
+import pytest
+
+from voiceskin_tooling.listener_bars import check_listener_bars, tier_bars
+
+
+def _m(v: float, lo: float | None = None, hi: float | None = None) -> dict:
+    return {"value": v, "ci95": [v - 0.01 if lo is None else lo, v + 0.01 if hi is None else hi], "n": 10}
+
+
+def _qa(**systems: dict) -> dict:
+    return {"splits": {"test": {"systems": systems}}}
+
+
+TIERS = ["low", "medium", "high"]
+
+
+def test_lowest_tier_gets_the_loose_bars_and_the_highest_the_tight_ones() -> None:
+    assert tier_bars("low", TIERS)["wer"] == ("max_over_master", pytest.approx(0.08))
+    assert tier_bars("high", TIERS)["wer"] == ("max_over_master", pytest.approx(0.03))
+    assert tier_bars("medium", TIERS)["dnsmos_ovrl"][1] == pytest.approx(0.225)
+    assert tier_bars("medium", TIERS)["envelope_error"][1] == pytest.approx(4.5)
+    assert tier_bars("only", ["only"])["identity_margin"][1] == pytest.approx(0.02)
+
+
+def test_master_is_judged_against_the_input_and_tiers_against_the_master() -> None:
+    qa = _qa(input={"wer": _m(0.40), "dnsmos_ovrl": _m(2.9), "similarity": _m(0.5), "identity_margin": _m(-0.2)},
+             master={"wer": _m(0.60), "dnsmos_ovrl": _m(2.7), "similarity": _m(0.76), "identity_margin": _m(0.06)},
+             low={"wer": _m(0.66), "dnsmos_ovrl": _m(2.3), "identity_margin": _m(0.07),
+                  "envelope_error": _m(4.8), "logmel_ratio": _m(0.55)},
+             medium={"wer": _m(0.64), "dnsmos_ovrl": _m(2.5), "identity_margin": _m(0.07),
+                     "envelope_error": _m(4.2), "logmel_ratio": _m(0.52)},
+             high={"wer": _m(0.62), "dnsmos_ovrl": _m(2.6), "identity_margin": _m(0.075),
+                   "envelope_error": _m(3.9), "logmel_ratio": _m(0.49)})
+    b = check_listener_bars(qa, TIERS)
+    assert b["master"]["wer"]["met"] is False and b["master"]["wer"]["limit"] == pytest.approx(0.48)
+    assert b["master"]["dnsmos_ovrl"]["met"] is True
+    assert b["master"]["identity_margin"]["met"] and b["master"]["similarity"]["met"]
+    assert b["master_met"] is False
+    low = b["tiers"]["low"]
+    assert low["wer"]["met"] and low["wer"]["limit"] == pytest.approx(0.68)
+    assert not low["dnsmos_ovrl"]["met"]  # 2.3 < 2.7 − 0.3
+    assert low["identity_margin"]["better_than_master"] and not low["wer"]["better_than_master"]
+    assert b["tiers_met"] == {"low": False, "medium": True, "high": True}
+    assert b["ordered"] is True
+
+
+def test_a_higher_tier_worse_than_a_lower_one_beyond_its_interval_breaks_the_order() -> None:
+    qa = _qa(master={"wer": _m(0.5)},
+             low={"wer": _m(0.55, 0.50, 0.60), "similarity": _m(0.70, 0.68, 0.72)},
+             medium={"wer": _m(0.59, 0.52, 0.66), "similarity": _m(0.69, 0.67, 0.71)},  # within low's
+             high={"wer": _m(0.70, 0.60, 0.80), "similarity": _m(0.72, 0.70, 0.74)})    # beyond medium's
+    b = check_listener_bars(qa, TIERS)
+    assert b["ordered"] is False
+    assert b["order"]["wer"] is False and b["order"]["similarity"] is True
+    assert len(b["order_violations"]) == 1 and "high worse than medium on wer" in b["order_violations"][0]
+
+
+def test_a_missing_split_or_measure_is_left_out_not_failed() -> None:
+    assert check_listener_bars({"splits": {}}, TIERS) is None
+    b = check_listener_bars(_qa(input={}, master={"similarity": _m(0.8)}, low={}, medium={}, high={}), TIERS)
+    assert list(b["master"]) == ["similarity"] and b["tiers"]["low"] == {}
