@@ -535,8 +535,9 @@ def test_adapter_headers_compile_standalone(tmp_path: Path) -> None:
 _UE_INCLUDES = ["CoreMinimal", "Sound/SoundEffectSubmix", "Sound/SoundEffectSource",
                 "Subsystems/EngineSubsystem", "Containers/Ticker", "Interfaces/IPluginManager",
                 "Misc/Paths", "HAL/PlatformProcess", "Modules/ModuleInterface",
-                "Modules/ModuleManager", "Logging/LogMacros", "SubmixEffectVoiceSkin.generated",
-                "SourceEffectVoiceSkin.generated", "VoiceSkinSubsystem.generated"]
+                "Modules/ModuleManager", "Logging/LogMacros", "VoiceSkinEffectCore.generated",
+                "SubmixEffectVoiceSkin.generated", "SourceEffectVoiceSkin.generated",
+                "VoiceSkinSubsystem.generated"]
 _GODOT_INCLUDES = ["classes/object", "classes/audio_effect", "classes/audio_effect_instance",
                    "classes/audio_frame", "classes/audio_server", "classes/dir_access",
                    "classes/engine", "classes/file_access", "classes/scene_tree", "core/class_db",

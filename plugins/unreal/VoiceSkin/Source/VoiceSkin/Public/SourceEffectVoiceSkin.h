@@ -9,27 +9,12 @@
 
 #include "SourceEffectVoiceSkin.generated.h"
 
+/** The source effect's settings: FVoiceSkinEffectSettings under the name
+ *  UE's effect preset macros expect (F<Effect>Settings); adds nothing. */
 USTRUCT(BlueprintType)
-struct VOICESKIN_API FVoiceSkinSourceSettings
+struct VOICESKIN_API FVoiceSkinSourceSettings : public FVoiceSkinEffectSettings
 {
-	GENERATED_USTRUCT_BODY()
-
-	/** Voice ID of a registered bundle (see UVoiceSkinSubsystem). None = pass through. */
-	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "VoiceSkin", meta = (GetOptions = "GetVoiceOptions"))
-	FName Voice;
-
-	/** Quality tier index, 0 = lowest quality / cheapest. Clamped to the voice's
-	 *  tier count; switching crossfades without a click. */
-	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "VoiceSkin", meta = (ClampMin = "0", UIMin = "0", UIMax = "7"))
-	int32 Tier = 0;
-
-	/** Wet amount: 0 = dry (delayed by the voice latency), 1 = fully converted. */
-	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "VoiceSkin", meta = (ClampMin = "0.0", ClampMax = "1.0", UIMin = "0.0", UIMax = "1.0"))
-	float DryWet = 1.0f;
-
-	/** Bypass the model (the output stays delayed by the same latency). */
-	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "VoiceSkin")
-	bool bBypass = false;
+	GENERATED_BODY()
 };
 
 class VOICESKIN_API FVoiceSkinSource : public FSoundEffectSource
