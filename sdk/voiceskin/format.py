@@ -30,6 +30,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .opset import GraphTooLarge, Op, validate_node
+
 __all__ = [
     "MAGIC",
     "FORMAT_VERSION",
@@ -235,8 +237,6 @@ def validate_graph(graph: Graph, hop: int, tensor_shapes: list[tuple[int, ...]],
     every op's arity/attributes/sizes/const shapes, and with ``tensors`` the
     const contents an op checks, e.g. WARP's positions). Raises ValueError
     with a message naming the offending node."""
-    from .graph import validate_node  # local import: graph.py imports us
-
     vs = list(graph.value_sizes)
     nv = len(vs)
     if not 1 <= nv <= MAX_VALUES:
@@ -659,11 +659,9 @@ def read_bundle(data: bytes) -> BundleSpec:
     for i, (name, rate, hop, lat, params, flops) in enumerate(tiers_hdr):
         g = _parse_graph(data, graphs[i], i)
         for n in g.nodes:
-            from .graph import Op
             if n.op not in Op._value2member_map_:
                 raise BundleFormatError("VSK_ERR_UNSUPPORTED_OP",
                                         f"tier {i}: op code {n.op} is unknown")
-        from .graph import GraphTooLarge
         try:
             validate_graph(g, hop, shapes, where=f"tier {i} ({name!r})", tensors=tensors)
         except GraphTooLarge as e:

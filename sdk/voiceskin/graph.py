@@ -11,7 +11,8 @@ builder method appends one node, checks its shapes and attributes eagerly
     graph, tensors = b.finish(y)
 
 Weights are numpy arrays; passing the same array object twice stores it once.
-The per-op rules live in :func:`validate_node`, shared with the bundle reader
+The per-op rules live in :mod:`voiceskin.opset` (:func:`validate_node`,
+re-exported here), shared with the bundle reader
 (:func:`voiceskin.format.read_bundle`) so both agree with the C library.
 """
 
@@ -19,58 +20,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any, Sequence
 
 import numpy as np
 
 from .format import MAX_NODE_ARGS, MAX_VALUE_SIZE, Graph, Node
+from .opset import CONV_MAX_HISTORY, Act, GraphTooLarge, Op, validate_node
 
 __all__ = ["Op", "Act", "Value", "GraphBuilder", "GraphTooLarge", "validate_node",
-           "parameter_count", "flops_per_step"]
-
-#: CONV1D history ((K-1)·dilation·Cin floats) above this is VSK_ERR_TOO_LARGE.
-CONV_MAX_HISTORY = 1 << 24
-
-
-class GraphTooLarge(ValueError):
-    """A node exceeds a documented size limit (the C library reports
-    VSK_ERR_TOO_LARGE rather than VSK_ERR_CORRUPT)."""
-
-
-class Op(IntEnum):
-    """Op codes of format version 1 (docs/bundle-format.md)."""
-
-    FRAME = 1
-    STFT_MAG = 2
-    LINEAR = 3
-    ACT = 4
-    LOG = 5
-    CONV1D = 6
-    GRU = 7
-    CONCAT = 8
-    SLICE = 9
-    ADD = 10
-    MUL = 11
-    AFFINE = 12
-    PITCH_YIN = 13
-    PITCH_MAP = 14
-    HARMONIC = 15
-    NOISE = 16
-    RUNNING_MEAN = 17
-    ARGMIN = 18
-    WARP = 19
-
-
-class Act(IntEnum):
-    """ACT kinds: exp_sigmoid is ``2·σ(x)^{ln 10} + 1e-7``."""
-
-    IDENTITY = 0
-    RELU = 1
-    TANH = 2
-    SIGMOID = 3
-    SOFTPLUS = 4
-    EXP_SIGMOID = 5
+           "parameter_count", "flops_per_step", "CONV_MAX_HISTORY"]
 
 
 @dataclass(frozen=True)
@@ -80,220 +38,6 @@ class Value:
     id: int
     size: int
     _owner: Any = field(default=None, compare=False, repr=False)
-
-
-# ------------------------------------------------------------------ checking
-
-
-def _is_pow2(n: int) -> bool:
-    return n >= 1 and (n & (n - 1)) == 0
-
-
-def validate_node(op: int, in_sizes: Sequence[int], out_sizes: Sequence[int],
-                  const_shapes: Sequence[tuple[int, ...]], iattr: Sequence[int],
-                  fattr: Sequence[float], hop: int, where: str = "node",
-                  const_values: Sequence[Any] | None = None) -> None:
-    """Checks one node's arity, attributes, value sizes and const shapes
-    against the op table. Raises ValueError (message starts with ``where``).
-    ``const_values`` (the node's const tensors, in order) enables the checks
-    of const contents (WARP's positions: finite, strictly increasing); the
-    writer and the bundle reader pass them."""
-
-    def fail(msg: str) -> None:
-        raise ValueError(f"{where} ({_op_name(op)}): {msg}")
-
-    def arity(n_in: int | None, n_out: int, n_const: int | tuple[int, ...],
-              n_i: int, n_f: int) -> None:
-        if n_in is not None and len(in_sizes) != n_in:
-            fail(f"needs {n_in} input(s), has {len(in_sizes)}")
-        if len(out_sizes) != n_out:
-            fail(f"needs {n_out} output(s), has {len(out_sizes)}")
-        allowed = (n_const,) if isinstance(n_const, int) else n_const
-        if len(const_shapes) not in allowed:
-            fail(f"needs {' or '.join(map(str, allowed))} const tensor(s), "
-                 f"has {len(const_shapes)}")
-        if len(iattr) != n_i:
-            fail(f"needs {n_i} integer attribute(s), has {len(iattr)}")
-        if len(fattr) != n_f:
-            fail(f"needs {n_f} float attribute(s), has {len(fattr)}")
-        for f in fattr:
-            if not math.isfinite(f):
-                fail(f"float attribute {f} is not finite")
-
-    def shape(k: int, want: tuple[int, ...], name: str) -> None:
-        if tuple(const_shapes[k]) != tuple(want):
-            fail(f"{name} must have shape {tuple(want)}, has {tuple(const_shapes[k])}")
-
-    def out_is(n: int) -> None:
-        if out_sizes[0] != n:
-            fail(f"output size must be {n}, is {out_sizes[0]}")
-
-    if op == Op.FRAME:
-        arity(1, 1, 0, 1, 0)
-        win = iattr[0]
-        if in_sizes[0] != hop:
-            fail(f"input size must be the hop ({hop}), is {in_sizes[0]}")
-        if win < hop:
-            fail(f"win {win} must be >= hop {hop}")
-        out_is(win)
-    elif op == Op.STFT_MAG:
-        arity(1, 1, 1, 1, 0)
-        win, n = in_sizes[0], iattr[0]
-        shape(0, (win,), "window")
-        if not _is_pow2(n) or n < max(win, 2) or n > 65536:
-            fail(f"n_fft {n} must be a power of two, >= the frame size {win} "
-                 "and <= 65536")
-        out_is(n // 2 + 1)
-    elif op == Op.LINEAR:
-        arity(1, 1, (1, 2), 0, 0)
-        i, o = in_sizes[0], out_sizes[0]
-        shape(0, (o, i), "W")
-        if len(const_shapes) == 2:
-            shape(1, (o,), "b")
-    elif op == Op.ACT:
-        arity(1, 1, 0, 1, 0)
-        if iattr[0] not in Act._value2member_map_:
-            fail(f"unknown activation kind {iattr[0]} (0..5)")
-        out_is(in_sizes[0])
-    elif op == Op.LOG:
-        arity(1, 1, 0, 0, 1)
-        if not fattr[0] > 0:
-            fail(f"eps {fattr[0]} must be > 0")
-        out_is(in_sizes[0])
-    elif op == Op.CONV1D:
-        arity(1, 1, 2, 1, 0)
-        cin, cout = in_sizes[0], out_sizes[0]
-        if len(const_shapes[0]) != 3:
-            fail(f"W must be [Cout, Cin, K], has shape {tuple(const_shapes[0])}")
-        shape(0, (cout, cin, const_shapes[0][2]), "W")
-        shape(1, (cout,), "b")
-        if iattr[0] < 1:
-            fail(f"dilation {iattr[0]} must be >= 1")
-        hist = (const_shapes[0][2] - 1) * iattr[0] * cin
-        if hist > CONV_MAX_HISTORY:
-            raise GraphTooLarge(f"{where} (CONV1D): history of {hist} floats "
-                                f"exceeds {CONV_MAX_HISTORY}")
-    elif op == Op.GRU:
-        arity(1, 1, 4, 0, 0)
-        i, h = in_sizes[0], out_sizes[0]
-        shape(0, (3 * h, i), "W_ih")
-        shape(1, (3 * h, h), "W_hh")
-        shape(2, (3 * h,), "b_ih")
-        shape(3, (3 * h,), "b_hh")
-    elif op == Op.CONCAT:
-        arity(None, 1, 0, 0, 0)
-        if len(in_sizes) < 1:
-            fail("needs at least one input")
-        out_is(sum(in_sizes))
-    elif op == Op.SLICE:
-        arity(1, 1, 0, 2, 0)
-        start, length = iattr
-        if start < 0 or length < 1 or start + length > in_sizes[0]:
-            fail(f"slice [{start}, {start}+{length}) outside input of size {in_sizes[0]}")
-        out_is(length)
-    elif op in (Op.ADD, Op.MUL):
-        arity(2, 1, 0, 0, 0)
-        if in_sizes[0] != in_sizes[1]:
-            fail(f"inputs differ in size ({in_sizes[0]} vs {in_sizes[1]})")
-        out_is(in_sizes[0])
-    elif op == Op.AFFINE:
-        arity(1, 1, 2, 0, 0)
-        n = in_sizes[0]
-        shape(0, (n,), "scale")
-        shape(1, (n,), "shift")
-        out_is(n)
-    elif op == Op.PITCH_YIN:
-        arity(1, 1, 0, 0, 4)
-        sr, fmin, fmax, thr = fattr
-        n = in_sizes[0]
-        if not (sr > 0 and 0 < fmin < fmax):
-            fail(f"need sample_rate > 0 and 0 < fmin < fmax (got {sr}, {fmin}, {fmax})")
-        if not 0 < thr < 1:
-            fail(f"threshold {thr} must be in (0, 1)")
-        tmin = math.floor(sr / fmax)
-        tmax = min(math.ceil(sr / fmin), n - 2)
-        if tmin < 1 or tmax < tmin:
-            fail(f"frame of {n} samples cannot hold lags {tmin}..{math.ceil(sr / fmin)} "
-                 f"(fmin {fmin} Hz at {sr} Hz needs a longer frame or higher fmin)")
-        out_is(2)
-    elif op == Op.PITCH_MAP:
-        arity(1, 1, 0, 0, 7)
-        if in_sizes[0] != 2:
-            fail(f"input must be (f0, voicing) of size 2, is {in_sizes[0]}")
-        _tmu, tsig, _pmu, psig, warmup, tau, _vth = fattr
-        if tsig < 0 or psig < 0:
-            fail("sigmas must be >= 0")
-        if not warmup > 0:
-            fail(f"warmup {warmup} must be > 0")
-        if not tau >= 1:
-            fail(f"tau {tau} must be >= 1")
-        out_is(1)
-    elif op == Op.RUNNING_MEAN:
-        arity(2, 1, 1, 0, 3)
-        n = in_sizes[0]
-        if in_sizes[1] != 1:
-            fail(f"second input must be the gate of size 1, is {in_sizes[1]}")
-        shape(0, (n,), "prior")
-        warmup, tau, _vth = fattr
-        if not warmup > 0:
-            fail(f"warmup {warmup} must be > 0")
-        if not tau >= 1:
-            fail(f"tau {tau} must be >= 1")
-        out_is(n)
-    elif op == Op.ARGMIN:
-        arity(1, 1, 0, 0, 0)
-        out_is(1)
-    elif op == Op.WARP:
-        arity(2, 1, 1, 0, 0)
-        n = in_sizes[0]
-        if n < 2:
-            fail(f"input needs >= 2 channels, has {n}")
-        if in_sizes[1] != 1:
-            fail(f"second input must be the log factor of size 1, is {in_sizes[1]}")
-        shape(0, (n,), "positions")
-        if const_values is not None:
-            try:
-                p = np.asarray(const_values[0], dtype=np.float32).reshape(-1)
-            except (TypeError, ValueError):
-                fail("positions must be numeric")
-            if not np.all(np.isfinite(p)):
-                fail("positions contain NaN or Inf")
-            if not np.all(p[1:] > p[:-1]):
-                fail("positions must be strictly increasing (as float32)")
-        out_is(n)
-    elif op == Op.HARMONIC:
-        arity(2, 1, 0, 2, 1)
-        h, max_h = iattr
-        if in_sizes[0] != 1:
-            fail(f"first input must be f0 of size 1, is {in_sizes[0]}")
-        if in_sizes[1] < 2:
-            fail(f"envelope needs >= 2 bins, has {in_sizes[1]}")
-        if h != hop:
-            fail(f"hop attribute {h} must equal the graph hop {hop}")
-        if not 1 <= max_h <= 4096:
-            fail(f"max_harmonics {max_h} must be in 1..4096")
-        if not fattr[0] > 0:
-            fail(f"sample_rate {fattr[0]} must be > 0")
-        out_is(hop)
-    elif op == Op.NOISE:
-        arity(1, 1, 0, 2, 0)
-        h = iattr[0]
-        if in_sizes[0] < 2:
-            fail(f"envelope needs >= 2 bins, has {in_sizes[0]}")
-        if h != hop:
-            fail(f"hop attribute {h} must equal the graph hop {hop}")
-        if not _is_pow2(2 * hop):
-            fail(f"2*hop = {2 * hop} must be a power of two")
-        out_is(hop)
-    else:
-        fail(f"unknown op code {op}")
-
-
-def _op_name(op: int) -> str:
-    try:
-        return Op(op).name
-    except ValueError:
-        return f"op {op}"
 
 
 def parameter_count(tensors: Sequence[np.ndarray]) -> int:
