@@ -23,6 +23,13 @@ from typing import Any
 
 import cffi
 
+from .format import STATUS_CODES
+
+# The status enum, from the one Python table (voiceskin.format.STATUS_CODES;
+# tests/test_status_table.py checks it and the C# copy against the header).
+_STATUS_ENUM = "enum {\n" + ",\n".join(
+    f"    {name} = {code}" for name, code in STATUS_CODES.items()) + "\n};"
+
 CDEF = r"""
 #define VSK_ABI_VERSION 1
 #define VSK_VERSION_MAJOR 0
@@ -34,27 +41,7 @@ const char *vsk_version_string(void);
 uint32_t vsk_abi_version(void);
 
 typedef int32_t vsk_status;
-enum {
-    VSK_OK = 0,
-    VSK_ERR_INVALID_ARGUMENT = -1,
-    VSK_ERR_NO_MEMORY = -2,
-    VSK_ERR_IO = -3,
-    VSK_ERR_BAD_MAGIC = -4,
-    VSK_ERR_UNSUPPORTED_VERSION = -5,
-    VSK_ERR_TRUNCATED = -6,
-    VSK_ERR_CHECKSUM = -7,
-    VSK_ERR_CORRUPT = -8,
-    VSK_ERR_TOO_LARGE = -9,
-    VSK_ERR_UNSUPPORTED_OP = -10,
-    VSK_ERR_ABI_MISMATCH = -11,
-    VSK_ERR_UNSUPPORTED_RATE = -12,
-    VSK_ERR_NOT_FOUND = -13,
-    VSK_ERR_DUPLICATE = -14,
-    VSK_ERR_BUFFER_TOO_SMALL = -15,
-    VSK_ERR_BAD_STATE = -16,
-    VSK_ERR_STRUCT_TOO_NEW = -17,
-    VSK_ERR_TOO_COSTLY = -18
-};
+""" + _STATUS_ENUM + r"""
 
 const char *vsk_status_name(vsk_status status);
 const char *vsk_status_string(vsk_status status);
