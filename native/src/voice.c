@@ -33,6 +33,7 @@
 #include "abi.h"
 #include "safety.h"
 #include "voice.h"
+#include "voice_plan.h"
 
 #if defined(__SSE2__) || defined(_M_X64)
 #include <xmmintrin.h>
@@ -97,7 +98,7 @@ vsk_status vsk_voice_get_size(const vsk_bundle *bundle,
         return VSK_ERR_INVALID_ARGUMENT;
     vsk_status st = vsk_voice_config_load(bundle, config, &cfg);
     if (st == VSK_OK)
-        st = vsk_voice_plan(bundle, &cfg, &plan);
+        st = vsk_voice_plan(bundle, &cfg, sizeof(struct vsk_voice), &plan);
     if (st != VSK_OK)
         return st;
     *out_bytes = plan.total;
@@ -158,7 +159,7 @@ vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
     if (!memory || !out_voice || ((uintptr_t)memory & 63u) != 0)
         return voice_fail(bundle, cfg, "vsk_voice_init",
                           VSK_ERR_INVALID_ARGUMENT);
-    st = vsk_voice_plan(bundle, cfg, plan);
+    st = vsk_voice_plan(bundle, cfg, sizeof(struct vsk_voice), plan);
     if (st != VSK_OK)
         return voice_fail(bundle, cfg, "vsk_voice_init", st);
     if (bytes < plan->total)
@@ -244,7 +245,8 @@ vsk_status vsk_voice_create(vsk_bundle *bundle, const vsk_voice_config *config,
     if (!out_voice)
         return voice_fail(bundle, &cfg, "vsk_voice_create",
                           VSK_ERR_INVALID_ARGUMENT);
-    if ((st = vsk_voice_plan(bundle, &cfg, &plan)) != VSK_OK)
+    if ((st = vsk_voice_plan(bundle, &cfg, sizeof(struct vsk_voice),
+                             &plan)) != VSK_OK)
         return voice_fail(bundle, &cfg, "vsk_voice_create", st);
     /* 64-byte aligned block (the C heap, or the config's allocator). */
     const size_t bytes = VSK_A64(plan.total);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "abi.h"
-#include "voice.h"
+#include "voice_plan.h"
 
 /* End offsets of the fields added since the first published size. */
 #define VSK_FIELD_END(T, f) (offsetof(T, f) + sizeof(((T *)0)->f))
@@ -73,7 +73,7 @@ static uint64_t ceil_div(uint64_t a, uint64_t b)
 }
 
 vsk_status vsk_voice_plan(const vsk_bundle *b, const vsk_voice_config *c,
-                          vsk_plan *p)
+                          size_t header_bytes, vsk_plan *p)
 {
     vsk_status st = check_config(b, c);
     if (st != VSK_OK)
@@ -119,7 +119,7 @@ vsk_status vsk_voice_plan(const vsk_bundle *b, const vsk_voice_config *c,
         return VSK_ERR_TOO_LARGE;
     p->latency = (uint32_t)latency;
 
-    size_t off = VSK_A64(sizeof(struct vsk_voice));
+    size_t off = VSK_A64(header_bytes);
     for (uint32_t r = 0; r < p->rate_count; r++) {
         p->off_down_table[r] = off;
         off += vsk_rs_table_bytes(&p->down[r]);
