@@ -42,3 +42,21 @@ def test_voice_plan_does_not_know_the_voice_layout() -> None:
     assert "voice_plan.h" in _reach(g, "voice.c")
     text = (SRC / "voice_plan.c").read_text()
     assert "struct vsk_voice" not in re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+
+
+def test_kernels_split_per_isa() -> None:
+    """Each ISA's intrinsics live in its own file behind its table
+    (kernels_table.h); kernels.c only detects and dispatches."""
+    intrinsics = {"sse2": re.compile(r"\b_mm_\w+\("), "avx2": re.compile(r"\b_mm256_\w+\("),
+                  "neon": re.compile(r"\bv(?!sk_)\w*q?_f(32|64)\(")}
+    for name in ("kernels.c", "kernels_ref.c", "kernels_sse2.c", "kernels_avx2.c",
+                 "kernels_neon.c"):
+        text = (SRC / name).read_text()
+        isa = name.removesuffix(".c").partition("_")[2]
+        for other, pat in intrinsics.items():
+            if other == isa or (isa == "avx2" and other == "sse2"):
+                continue  # AVX2 code uses 128-bit helpers too
+            assert not pat.search(text), f"{name} uses {other} intrinsics"
+        if isa in intrinsics:
+            assert f"const vsk_kernel_table vsk_kernels_{isa} = {{" in text
+    assert "vsk_kernels_ref = {" in (SRC / "kernels_ref.c").read_text()

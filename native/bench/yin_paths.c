@@ -22,6 +22,10 @@
 
 #include "fft.c"
 #include "kernels.c"
+#include "kernels_avx2.c"
+#include "kernels_neon.c"
+#include "kernels_ref.c"
+#include "kernels_sse2.c"
 #include "ops.c"
 #include "ops_nn.c"
 #include "ops_signal.c"

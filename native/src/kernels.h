@@ -1,5 +1,7 @@
 /* kernels.h — internal: the dense inner loops (dot, squared difference,
- * matrix-vector) with one plain-C reference and SIMD variants.
+ * matrix-vector) with one plain-C reference (kernels_ref.c) and SIMD
+ * variants (kernels_sse2.c, kernels_avx2.c, kernels_neon.c), one table per
+ * ISA (kernels_table.h); kernels.c detects the ISA and dispatches.
  *
  * The instruction set is chosen at run time by vsk_isa_detect() (CPUID on
  * x86; NEON is baseline on aarch64), once per voice at init (abi.c,
@@ -80,6 +82,7 @@ void vsk_mul_f32_to_f64(uint32_t isa, const float *a, const float *b, size_t n, 
 void vsk_mul_f32_to_f64_ref(const float *a, const float *b, size_t n, double *out);
 /* acc_i += (double)src_i */
 void vsk_acc_f64(uint32_t isa, double *acc, const float *src, size_t n);
+void vsk_acc_f64_ref(double *acc, const float *src, size_t n);
 /* Elementwise y = σ(x), tanh(x), 2·σ(x)^{ln 10} + 1e−7 (ACT kinds 3, 2, 5);
  * y may equal x. SIMD variants use polynomial exp/log (≤ ~2e-7 abs). */
 void vsk_sigmoid(uint32_t isa, const float *x, float *y, size_t n);

@@ -9,6 +9,10 @@
 
 #include "../src/fft.c"
 #include "../src/kernels.c"
+#include "../src/kernels_avx2.c"
+#include "../src/kernels_neon.c"
+#include "../src/kernels_ref.c"
+#include "../src/kernels_sse2.c"
 
 static int failures = 0;
 #define CHECK(cond, ...)                                   \
@@ -350,8 +354,61 @@ static void test_stft_helpers(uint32_t isa)
     CHECK(y1[0] == 0.0f, "cabs(0) = %g", y1[0]);
 }
 
+/* The ISA tables (kernels_table.h): the reference lists every kernel; an
+ * ISA's table lists only its own variants (never a reference function, so
+ * a gap shows as NULL); a NULL entry dispatches to the reference, bit for
+ * bit; an ISA this build cannot compile has an all-NULL table. Prints each
+ * ISA's coverage. */
+static void test_tables(void)
+{
+    const vsk_kernel_table *ref = vsk_kernels_for(VSK_ISA_SCALAR);
+    CHECK(ref == &vsk_kernels_ref && vsk_kernels_for(VSK_ISA_COUNT_) == ref,
+          "scalar / unknown ISA do not map to the reference table");
+    for (uint32_t k = 0; k < VSK_KERNEL_TABLE_ENTRIES; ++k)
+        CHECK(vsk_kernel_table_entry(ref, k), "reference lacks %s", vsk_kernel_names[k]);
+    CHECK(!vsk_kernel_table_entry(ref, VSK_KERNEL_TABLE_ENTRIES), "entry past the end");
+    CHECK(sizeof(vsk_kernel_table) == VSK_KERNEL_TABLE_ENTRIES * sizeof(void (*)(void)),
+          "vsk_kernel_table has %zu bytes, not %u entries", sizeof(vsk_kernel_table),
+          VSK_KERNEL_TABLE_ENTRIES);
+    for (uint32_t isa = 1; isa < VSK_ISA_COUNT_; ++isa) {
+        const vsk_kernel_table *t = vsk_kernels_for(isa);
+        uint32_t have = 0;
+        printf("kernels table %s:", vsk_isa_name(isa));
+        for (uint32_t k = 0; k < VSK_KERNEL_TABLE_ENTRIES; ++k) {
+            const vsk_kernel_fn e = vsk_kernel_table_entry(t, k);
+            CHECK(e != vsk_kernel_table_entry(ref, k), "%s lists the reference %s",
+                  vsk_isa_name(isa), vsk_kernel_names[k]);
+            if (e) { ++have; printf(" %s", vsk_kernel_names[k]); }
+        }
+        printf(" (%u of %u; the rest run the reference)\n", have, VSK_KERNEL_TABLE_ENTRIES);
+    }
+#if !defined(VSK_NEON)
+    CHECK(vsk_kernels_neon.dot == NULL && vsk_kernels_neon.matvec == NULL,
+          "NEON table filled in a non-aarch64 build");
+#endif
+#if !defined(VSK_X86)
+    CHECK(vsk_kernels_avx2.dot == NULL && vsk_kernels_sse2.dot == NULL,
+          "x86 tables filled in a non-x86-64 build");
+#endif
+    /* A NULL entry runs the reference: sumsq_f64 and noise_uniform have no
+     * SSE2 variant, so on SSE2 they are the reference bit for bit. */
+    if (vsk_isa_available(VSK_ISA_SSE2)) {
+        CHECK(vsk_kernels_sse2.sumsq_f64 == NULL && vsk_kernels_sse2.noise_uniform == NULL,
+              "SSE2 gained sumsq_f64/noise_uniform: pick another NULL entry here");
+        static float x[301];
+        static double a[301], b[301];
+        for (size_t i = 0; i < 301; ++i) x[i] = frand();
+        double s1 = vsk_sumsq_f64_ref(x, 301), s2 = vsk_sumsq_f64(VSK_ISA_SSE2, x, 301);
+        CHECK(memcmp(&s1, &s2, sizeof s1) == 0, "SSE2 sumsq_f64 is not the reference");
+        vsk_noise_uniform_ref(7u, 3u, 301, a);
+        vsk_noise_uniform(VSK_ISA_SSE2, 7u, 3u, 301, b);
+        CHECK(memcmp(a, b, sizeof a) == 0, "SSE2 noise_uniform is not the reference");
+    }
+}
+
 int main(void)
 {
+    test_tables();
     uint32_t best = vsk_isa_detect();
     CHECK(vsk_isa_available(best), "detected ISA %u unavailable", best);
     CHECK(vsk_isa_detect() == best, "detection not deterministic");

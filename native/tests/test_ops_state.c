@@ -12,6 +12,10 @@
 
 #include "../src/fft.c"
 #include "../src/kernels.c"
+#include "../src/kernels_avx2.c"
+#include "../src/kernels_neon.c"
+#include "../src/kernels_ref.c"
+#include "../src/kernels_sse2.c"
 #include "../src/ops.c"
 #include "../src/ops_nn.c"
 #include "../src/ops_signal.c"

@@ -19,6 +19,10 @@
 #include <stdlib.h>
 
 #include "../src/kernels.c"
+#include "../src/kernels_avx2.c"
+#include "../src/kernels_neon.c"
+#include "../src/kernels_ref.c"
+#include "../src/kernels_sse2.c"
 #include "../src/resample.c"
 
 #define TWO_PI 6.283185307179586

@@ -7,6 +7,10 @@
  * compiled in (the functions are hidden in the library). */
 #include "../src/fft.c"
 #include "../src/kernels.c"
+#include "../src/kernels_avx2.c"
+#include "../src/kernels_neon.c"
+#include "../src/kernels_ref.c"
+#include "../src/kernels_sse2.c"
 #include "../src/yin_fft.c"
 #include "voice_test_util.h"
 

@@ -1,0 +1,173 @@
+/* kernels_ref.c — the plain-C reference of every kernel (kernels.h): what
+ * VSK_ISA_SCALAR runs, what every SIMD variant is tested against
+ * (native/tests/test_kernels.c), and what runs for a kernel an ISA's table
+ * leaves NULL (kernels_table.h). */
+#include <math.h>
+
+#include "kernels_table.h"
+
+float vsk_dot_ref(const float *a, const float *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; ++i) s += (double)a[i] * b[i];
+    return (float)s;
+}
+
+float vsk_sqdiff_ref(const float *a, const float *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+        double d = (double)a[i] - b[i];
+        s += d * d;
+    }
+    return (float)s;
+}
+
+void vsk_matvec_ref(const float *W, const float *x, const float *bias,
+                    float *y, size_t rows, size_t cols)
+{
+    for (size_t r = 0; r < rows; ++r) {
+        float v = vsk_dot_ref(W + r * cols, x, cols);
+        y[r] = bias ? v + bias[r] : v;
+    }
+}
+
+void vsk_dot_batch_ref(const float *const *a, const float *const *b, size_t n,
+                       size_t count, float *out)
+{
+    for (size_t i = 0; i < count; ++i) out[i] = vsk_dot_ref(a[i], b[i], n);
+}
+
+void vsk_sum_rows_f64_ref(const double *first, const double *rows, size_t nrows,
+                          size_t n, double *out)
+{
+    for (size_t t = 0; t < n; ++t) {
+        double s = first[t];
+        for (size_t b = 0; b < nrows; ++b) s += rows[b * n + t];
+        out[t] = s;
+    }
+}
+
+double vsk_sumsq_f64_ref(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t j = 0; j < n; ++j) s += (double)x[j] * x[j];
+    return s;
+}
+
+static uint32_t lowbias32_ref(uint32_t x)
+{
+    x ^= x >> 16; x *= 0x7feb352du;
+    x ^= x >> 15; x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+void vsk_noise_uniform_ref(uint32_t seed, uint32_t base, size_t n, double *out)
+{
+    for (size_t j = 0; j < n; ++j) {
+        uint32_t h = lowbias32_ref(seed ^ ((base + (uint32_t)j) * 0x9E3779B9u)) >> 8;
+        out[j] = 2.0 * (double)h / 16777216.0 - 1.0;
+    }
+}
+
+void vsk_sqdiff_lags_f64d_ref(const double *x, size_t W, size_t t0, size_t count,
+                              double *out)
+{
+    for (size_t q = 0; q < count; ++q) {
+        const double *b = x + t0 + q;
+        double s = 0.0;
+        for (size_t j = 0; j < W; ++j) {
+            double d = x[j] - b[j];
+            s += d * d;
+        }
+        out[q] = s;
+    }
+}
+
+void vsk_cabs_f32_ref(const double *z, size_t n, float *y)
+{
+    for (size_t k = 0; k < n; ++k) {
+        const double re = z[2 * k], im = z[2 * k + 1];
+        const double p = re * re, q = im * im;   /* no FMA: the same everywhere */
+        y[k] = (float)sqrt(p + q);
+    }
+}
+
+void vsk_mul_f32_to_f64_ref(const float *a, const float *b, size_t n, double *out)
+{
+    for (size_t j = 0; j < n; ++j) out[j] = (double)a[j] * (double)b[j];
+}
+
+void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
+                         float *out)
+{
+    for (size_t q = 0; q < count; ++q) out[q] = vsk_sqdiff_ref(x, x + t0 + q, W);
+}
+
+void vsk_sqdiff_lags_f64_ref(const float *x, size_t W, size_t t0, size_t count,
+                             double *out)
+{
+    for (size_t q = 0; q < count; ++q) {
+        const float *b = x + t0 + q;
+        double s = 0.0;
+        for (size_t j = 0; j < W; ++j) {
+            double d = (double)x[j] - (double)b[j];
+            s += d * d;
+        }
+        out[q] = s;
+    }
+}
+
+void vsk_sigmoid_ref(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+void vsk_tanh_ref(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) y[i] = tanhf(x[i]);
+}
+
+void vsk_exp_sigmoid_ref(const float *x, float *y, size_t n)
+{
+    /* 2·σ(x)^{ln 10} = 2·exp(−ln10 · log1p(e^{−x})), stable for both signs */
+    const float ln10 = 2.302585093f;
+    for (size_t i = 0; i < n; ++i) {
+        float v = x[i];
+        float s = v >= 0.f ? log1pf(expf(-v)) : -v + log1pf(expf(v));
+        y[i] = 2.0f * expf(-ln10 * s) + 1e-7f;
+    }
+}
+
+void vsk_harmonic_sum_ref(const double *A0, const double *A1, size_t kmax,
+                          const double *t, const double *c2, double *s1,
+                          double *s0, double *acc, size_t hop)
+{
+    vsk_harmonic_sum_loop(A0, A1, kmax, t, c2, s1, s0, acc, hop);
+}
+
+void vsk_acc_f64_ref(double *acc, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) acc[i] += (double)src[i];
+}
+
+const vsk_kernel_table vsk_kernels_ref = {
+    .dot = vsk_dot_ref,
+    .dot_batch = vsk_dot_batch_ref,
+    .sqdiff = vsk_sqdiff_ref,
+    .sqdiff_lags = vsk_sqdiff_lags_ref,
+    .sqdiff_lags_f64 = vsk_sqdiff_lags_f64_ref,
+    .sqdiff_lags_f64d = vsk_sqdiff_lags_f64d_ref,
+    .sum_rows_f64 = vsk_sum_rows_f64_ref,
+    .sumsq_f64 = vsk_sumsq_f64_ref,
+    .noise_uniform = vsk_noise_uniform_ref,
+    .cabs_f32 = vsk_cabs_f32_ref,
+    .mul_f32_to_f64 = vsk_mul_f32_to_f64_ref,
+    .acc_f64 = vsk_acc_f64_ref,
+    .sigmoid = vsk_sigmoid_ref,
+    .tanh = vsk_tanh_ref,
+    .exp_sigmoid = vsk_exp_sigmoid_ref,
+    .harmonic_sum = vsk_harmonic_sum_ref,
+    .matvec = vsk_matvec_ref,
+};

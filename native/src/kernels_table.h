@@ -1,0 +1,104 @@
+/* kernels_table.h — internal to the kernels: one table of kernel functions
+ * per instruction set (kernels_ref.c, kernels_sse2.c, kernels_avx2.c,
+ * kernels_neon.c). kernels.c dispatches every public kernel (kernels.h)
+ * through the table of the caller's ISA; a NULL entry means that ISA has no
+ * variant of that kernel and the reference runs instead, so the coverage of
+ * each ISA is what its table lists (native/tests/test_kernels.c prints it).
+ * The reference table has every entry. */
+#ifndef VSK_KERNELS_TABLE_H
+#define VSK_KERNELS_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  define VSK_X86 1
+#endif
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#  define VSK_NEON 1
+#endif
+
+/* Each entry has the signature of the public kernel of that name in
+ * kernels.h without its leading `isa` argument. */
+typedef struct vsk_kernel_table {
+    float (*dot)(const float *a, const float *b, size_t n);
+    void (*dot_batch)(const float *const *a, const float *const *b, size_t n,
+                      size_t count, float *out);
+    float (*sqdiff)(const float *a, const float *b, size_t n);
+    void (*sqdiff_lags)(const float *x, size_t W, size_t t0, size_t count, float *out);
+    void (*sqdiff_lags_f64)(const float *x, size_t W, size_t t0, size_t count,
+                            double *out);
+    void (*sqdiff_lags_f64d)(const double *x, size_t W, size_t t0, size_t count,
+                             double *out);
+    void (*sum_rows_f64)(const double *first, const double *rows, size_t nrows,
+                         size_t n, double *out);
+    double (*sumsq_f64)(const float *x, size_t n);
+    void (*noise_uniform)(uint32_t seed, uint32_t base, size_t n, double *out);
+    void (*cabs_f32)(const double *z, size_t n, float *y);
+    void (*mul_f32_to_f64)(const float *a, const float *b, size_t n, double *out);
+    void (*acc_f64)(double *acc, const float *src, size_t n);
+    void (*sigmoid)(const float *x, float *y, size_t n);
+    void (*tanh)(const float *x, float *y, size_t n);
+    void (*exp_sigmoid)(const float *x, float *y, size_t n);
+    void (*harmonic_sum)(const double *A0, const double *A1, size_t kmax,
+                         const double *t, const double *c2, double *s1,
+                         double *s0, double *acc, size_t hop);
+    void (*matvec)(const float *W, const float *x, const float *bias, float *y,
+                   size_t rows, size_t cols);
+} vsk_kernel_table;
+
+/* HARMONIC's reference loop (vsk_harmonic_sum_ref), also the tail of the
+ * SIMD variants. Inline on purpose: inside a variant compiled for AVX2+FMA
+ * the compiler fuses its multiply-adds, as it did when the variants and the
+ * reference shared one file, so the tail's outputs stay bit for bit what
+ * they were. */
+static inline void vsk_harmonic_sum_loop(const double *A0, const double *A1, size_t kmax,
+                                         const double *t, const double *c2, double *s1,
+                                         double *s0, double *acc, size_t hop)
+{
+    for (size_t k = 1; k <= kmax; ++k) {
+        const double a0 = A0[k], da = A1[k] - A0[k];
+        for (size_t j = 0; j < hop; ++j) {
+            double sk = s1[j];
+            acc[j] += (a0 + t[j] * da) * sk;
+            s1[j] = c2[j] * sk - s0[j];
+            s0[j] = sk;
+        }
+    }
+}
+
+/* dot_batch_<isa> and sqdiff_lags_<isa> for an ISA without its own: its
+ * dot_<isa> / sqdiff_<isa> applied per output (static functions). */
+#define VSK_KERNELS_PER_OUTPUT(isa)                                              \
+    static void dot_batch_##isa(const float *const *a, const float *const *b,   \
+                                size_t n, size_t count, float *out)              \
+    {                                                                            \
+        for (size_t i = 0; i < count; ++i) out[i] = dot_##isa(a[i], b[i], n);   \
+    }                                                                            \
+    static void sqdiff_lags_##isa(const float *x, size_t W, size_t t0,           \
+                                  size_t count, float *out)                      \
+    {                                                                            \
+        for (size_t q = 0; q < count; ++q)                                       \
+            out[q] = sqdiff_##isa(x, x + t0 + q, W);                             \
+    }
+
+/* Entries in declaration order, with their names (tests, coverage). */
+#define VSK_KERNEL_TABLE_ENTRIES 17u
+extern const char *const vsk_kernel_names[VSK_KERNEL_TABLE_ENTRIES];
+
+/* Every table exists in every build; an ISA this build cannot compile
+ * (SSE2/AVX2 off x86-64, NEON off aarch64) has an all-NULL table. */
+extern const vsk_kernel_table vsk_kernels_ref, vsk_kernels_sse2, vsk_kernels_avx2,
+    vsk_kernels_neon;
+
+/* The table of `isa` as written (NULL entries kept; the reference for an
+ * unknown isa). */
+const vsk_kernel_table *vsk_kernels_for(uint32_t isa);
+/* Entry `k` (< VSK_KERNEL_TABLE_ENTRIES, in declaration order) of `t` as a
+ * generic function pointer (for comparing; NULL = not set or k too large). */
+typedef void (*vsk_kernel_fn)(void);
+vsk_kernel_fn vsk_kernel_table_entry(const vsk_kernel_table *t, uint32_t k);
+
+#endif
