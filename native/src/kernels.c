@@ -74,25 +74,8 @@ const char *vsk_isa_name(uint32_t isa)
 
 /* ------------------------------------------------------------- tables */
 
-const char *const vsk_kernel_names[VSK_KERNEL_TABLE_ENTRIES] = {
-    "dot",
-    "dot_batch",
-    "sqdiff",
-    "sqdiff_lags",
-    "sqdiff_lags_f64",
-    "sqdiff_lags_f64d",
-    "sum_rows_f64",
-    "sumsq_f64",
-    "noise_uniform",
-    "cabs_f32",
-    "mul_f32_to_f64",
-    "acc_f64",
-    "sigmoid",
-    "tanh",
-    "exp_sigmoid",
-    "harmonic_sum",
-    "matvec",
-};
+#define VSK_KERNEL_NAME(name) #name,
+const char *const vsk_kernel_names[VSK_KERNEL_TABLE_ENTRIES] = {VSK_KERNEL_LIST(VSK_KERNEL_NAME)};
 
 const vsk_kernel_table *vsk_kernels_for(uint32_t isa)
 {
@@ -107,26 +90,9 @@ const vsk_kernel_table *vsk_kernels_for(uint32_t isa)
 
 vsk_kernel_fn vsk_kernel_table_entry(const vsk_kernel_table *t, uint32_t k)
 {
-    switch (k) {
-    case 0: return (vsk_kernel_fn)t->dot;
-    case 1: return (vsk_kernel_fn)t->dot_batch;
-    case 2: return (vsk_kernel_fn)t->sqdiff;
-    case 3: return (vsk_kernel_fn)t->sqdiff_lags;
-    case 4: return (vsk_kernel_fn)t->sqdiff_lags_f64;
-    case 5: return (vsk_kernel_fn)t->sqdiff_lags_f64d;
-    case 6: return (vsk_kernel_fn)t->sum_rows_f64;
-    case 7: return (vsk_kernel_fn)t->sumsq_f64;
-    case 8: return (vsk_kernel_fn)t->noise_uniform;
-    case 9: return (vsk_kernel_fn)t->cabs_f32;
-    case 10: return (vsk_kernel_fn)t->mul_f32_to_f64;
-    case 11: return (vsk_kernel_fn)t->acc_f64;
-    case 12: return (vsk_kernel_fn)t->sigmoid;
-    case 13: return (vsk_kernel_fn)t->tanh;
-    case 14: return (vsk_kernel_fn)t->exp_sigmoid;
-    case 15: return (vsk_kernel_fn)t->harmonic_sum;
-    case 16: return (vsk_kernel_fn)t->matvec;
-    default: return NULL;
-    }
+#define VSK_KERNEL_ENTRY(name) (vsk_kernel_fn)t->name,
+    const vsk_kernel_fn entries[VSK_KERNEL_TABLE_ENTRIES] = {VSK_KERNEL_LIST(VSK_KERNEL_ENTRY)};
+    return k < VSK_KERNEL_TABLE_ENTRIES ? entries[k] : NULL;
 }
 
 /* The ISA's entry, or the reference's where the ISA has none. */

@@ -147,13 +147,8 @@ VSK_AVX2 static void matvec_avx2(const float *W, const float *x, const float *bi
             __m128 sum = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
             float out[4];
             _mm_storeu_ps(out, sum);
-            const float *wg = w0 + (size_t)(4 * g) * cols;
-            for (size_t t = i; t < cols; ++t) {
-                out[0] += wg[t] * x[t]; out[1] += wg[cols + t] * x[t];
-                out[2] += wg[2 * cols + t] * x[t]; out[3] += wg[3 * cols + t] * x[t];
-            }
-            for (int k = 0; k < 4; ++k)
-                y[r + 4 * g + k] = bias ? out[k] + bias[r + 4 * g + k] : out[k];
+            vsk_matvec4_finish(w0 + (size_t)(4 * g) * cols, x, bias, y, r + 4 * (size_t)g, i,
+                               cols, out);
         }
     }
     for (; r + 4 <= rows; r += 4) {
@@ -174,11 +169,7 @@ VSK_AVX2 static void matvec_avx2(const float *W, const float *x, const float *bi
         __m128 sum = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
         float out[4];
         _mm_storeu_ps(out, sum);
-        for (; i < cols; ++i) {
-            out[0] += w0[i] * x[i]; out[1] += w1[i] * x[i];
-            out[2] += w2[i] * x[i]; out[3] += w3[i] * x[i];
-        }
-        for (int k = 0; k < 4; ++k) y[r + k] = bias ? out[k] + bias[r + k] : out[k];
+        vsk_matvec4_finish(w0, x, bias, y, r, i, cols, out);
     }
     for (; r < rows; ++r) {
         float v = dot_avx2(W + r * cols, x, cols);
@@ -575,25 +566,8 @@ VSK_AVX2 static void harmonic_sum_avx2(const double *A0, const double *A1, size_
         vsk_harmonic_sum_loop(A0, A1, kmax, t + j, c2 + j, s1 + j, s0 + j, acc + j, hop - j);
 }
 
-const vsk_kernel_table vsk_kernels_avx2 = {
-    .dot = dot_avx2,
-    .dot_batch = dot_batch_avx2,
-    .sqdiff = sqdiff_avx2,
-    .sqdiff_lags = sqdiff_lags_avx2,
-    .sqdiff_lags_f64 = sqdiff_lags_f64_avx2,
-    .sqdiff_lags_f64d = sqdiff_lags_f64d_avx2,
-    .sum_rows_f64 = sum_rows_f64_avx2,
-    .sumsq_f64 = sumsq_f64_avx2,
-    .noise_uniform = noise_uniform_avx2,
-    .cabs_f32 = cabs_f32_avx2,
-    .mul_f32_to_f64 = mul_f32_to_f64_avx2,
-    .acc_f64 = acc_f64_avx2,
-    .sigmoid = sigmoid_avx2,
-    .tanh = tanh_avx2,
-    .exp_sigmoid = exp_sigmoid_avx2,
-    .harmonic_sum = harmonic_sum_avx2,
-    .matvec = matvec_avx2,
-};
+#define VSK_AVX2_ENTRY(name) .name = name##_avx2,
+const vsk_kernel_table vsk_kernels_avx2 = {VSK_KERNEL_LIST(VSK_AVX2_ENTRY)};
 #else
 const vsk_kernel_table vsk_kernels_avx2 = {0};
 #endif

@@ -51,11 +51,7 @@ static void matvec_neon(const float *W, const float *x, const float *bias,
             s3 = vfmaq_f32(s3, vld1q_f32(w3 + i), xv);
         }
         float out[4] = {vaddvq_f32(s0), vaddvq_f32(s1), vaddvq_f32(s2), vaddvq_f32(s3)};
-        for (; i < cols; ++i) {
-            out[0] += w0[i] * x[i]; out[1] += w1[i] * x[i];
-            out[2] += w2[i] * x[i]; out[3] += w3[i] * x[i];
-        }
-        for (int k = 0; k < 4; ++k) y[r + k] = bias ? out[k] + bias[r + k] : out[k];
+        vsk_matvec4_finish(w0, x, bias, y, r, i, cols, out);
     }
     for (; r < rows; ++r) {
         float v = dot_neon(W + r * cols, x, cols);

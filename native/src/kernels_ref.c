@@ -152,22 +152,5 @@ void vsk_acc_f64_ref(double *acc, const float *src, size_t n)
     for (size_t i = 0; i < n; ++i) acc[i] += (double)src[i];
 }
 
-const vsk_kernel_table vsk_kernels_ref = {
-    .dot = vsk_dot_ref,
-    .dot_batch = vsk_dot_batch_ref,
-    .sqdiff = vsk_sqdiff_ref,
-    .sqdiff_lags = vsk_sqdiff_lags_ref,
-    .sqdiff_lags_f64 = vsk_sqdiff_lags_f64_ref,
-    .sqdiff_lags_f64d = vsk_sqdiff_lags_f64d_ref,
-    .sum_rows_f64 = vsk_sum_rows_f64_ref,
-    .sumsq_f64 = vsk_sumsq_f64_ref,
-    .noise_uniform = vsk_noise_uniform_ref,
-    .cabs_f32 = vsk_cabs_f32_ref,
-    .mul_f32_to_f64 = vsk_mul_f32_to_f64_ref,
-    .acc_f64 = vsk_acc_f64_ref,
-    .sigmoid = vsk_sigmoid_ref,
-    .tanh = vsk_tanh_ref,
-    .exp_sigmoid = vsk_exp_sigmoid_ref,
-    .harmonic_sum = vsk_harmonic_sum_ref,
-    .matvec = vsk_matvec_ref,
-};
+#define VSK_REF_ENTRY(name) .name = vsk_##name##_ref,
+const vsk_kernel_table vsk_kernels_ref = {VSK_KERNEL_LIST(VSK_REF_ENTRY)};

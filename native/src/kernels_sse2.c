@@ -64,11 +64,7 @@ static void matvec_sse2(const float *W, const float *x, const float *bias,
                                 _mm_add_ps(_mm_movelh_ps(t1, t3), _mm_movehl_ps(t3, t1)));
         float out[4];
         _mm_storeu_ps(out, sum);
-        for (; i < cols; ++i) {
-            out[0] += w0[i] * x[i]; out[1] += w1[i] * x[i];
-            out[2] += w2[i] * x[i]; out[3] += w3[i] * x[i];
-        }
-        for (int k = 0; k < 4; ++k) y[r + k] = bias ? out[k] + bias[r + k] : out[k];
+        vsk_matvec4_finish(w0, x, bias, y, r, i, cols, out);
     }
     for (; r < rows; ++r) {
         float v = dot_sse2(W + r * cols, x, cols);

@@ -69,6 +69,22 @@ static inline void vsk_harmonic_sum_loop(const double *A0, const double *A1, siz
     }
 }
 
+/* matvec's finish of a group of four rows starting at row r (w0 = its first
+ * row): adds columns [i, cols) to the four SIMD sums in out[] and writes
+ * y[r..r+3] (+ bias). Inline, so inside a variant compiled for AVX2+FMA
+ * its multiply-adds fuse as they always did. */
+static inline void vsk_matvec4_finish(const float *w0, const float *x, const float *bias,
+                                      float *y, size_t r, size_t i, size_t cols,
+                                      float out[4])
+{
+    const float *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+    for (; i < cols; ++i) {
+        out[0] += w0[i] * x[i]; out[1] += w1[i] * x[i];
+        out[2] += w2[i] * x[i]; out[3] += w3[i] * x[i];
+    }
+    for (int k = 0; k < 4; ++k) y[r + k] = bias ? out[k] + bias[r + k] : out[k];
+}
+
 /* dot_batch_<isa> and sqdiff_lags_<isa> for an ISA without its own: its
  * dot_<isa> / sqdiff_<isa> applied per output (static functions). */
 #define VSK_KERNELS_PER_OUTPUT(isa)                                              \
@@ -84,7 +100,12 @@ static inline void vsk_harmonic_sum_loop(const double *A0, const double *A1, siz
             out[q] = sqdiff_##isa(x, x + t0 + q, W);                             \
     }
 
-/* Entries in declaration order, with their names (tests, coverage). */
+/* The entries in declaration order (X-macro), their count and names. */
+#define VSK_KERNEL_LIST(X)                                                       \
+    X(dot) X(dot_batch) X(sqdiff) X(sqdiff_lags) X(sqdiff_lags_f64)             \
+    X(sqdiff_lags_f64d) X(sum_rows_f64) X(sumsq_f64) X(noise_uniform)           \
+    X(cabs_f32) X(mul_f32_to_f64) X(acc_f64) X(sigmoid) X(tanh) X(exp_sigmoid)  \
+    X(harmonic_sum) X(matvec)
 #define VSK_KERNEL_TABLE_ENTRIES 17u
 extern const char *const vsk_kernel_names[VSK_KERNEL_TABLE_ENTRIES];
 
