@@ -111,14 +111,9 @@ static void harmonic_sum_neon(const double *A0, const double *A1, size_t kmax,
 VSK_KERNELS_PER_OUTPUT(neon)
 
 const vsk_kernel_table vsk_kernels_neon = {
-    .dot = dot_neon,
-    .dot_batch = dot_batch_neon,
-    .sqdiff = sqdiff_neon,
-    .sqdiff_lags = sqdiff_lags_neon,
-    .sqdiff_lags_f64 = sqdiff_lags_f64_neon,
-    .harmonic_sum = harmonic_sum_neon,
-    .matvec = matvec_neon,
-};
+    .dot = dot_neon, .dot_batch = dot_batch_neon, .sqdiff = sqdiff_neon,
+    .sqdiff_lags = sqdiff_lags_neon, .sqdiff_lags_f64 = sqdiff_lags_f64_neon,
+    .harmonic_sum = harmonic_sum_neon, .matvec = matvec_neon};
 #else
 const vsk_kernel_table vsk_kernels_neon = {0};
 #endif

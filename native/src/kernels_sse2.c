@@ -75,12 +75,8 @@ static void matvec_sse2(const float *W, const float *x, const float *bias,
 VSK_KERNELS_PER_OUTPUT(sse2)
 
 const vsk_kernel_table vsk_kernels_sse2 = {
-    .dot = dot_sse2,
-    .dot_batch = dot_batch_sse2,
-    .sqdiff = sqdiff_sse2,
-    .sqdiff_lags = sqdiff_lags_sse2,
-    .matvec = matvec_sse2,
-};
+    .dot = dot_sse2, .dot_batch = dot_batch_sse2, .sqdiff = sqdiff_sse2,
+    .sqdiff_lags = sqdiff_lags_sse2, .matvec = matvec_sse2};
 #else
 const vsk_kernel_table vsk_kernels_sse2 = {0};
 #endif
