@@ -38,7 +38,7 @@ configure() {  # build dir, extra cmake args...
   local dir="$1"; shift
   local gen=("${GEN[@]}")
   [ -f "$dir/CMakeCache.txt" ] && gen=()   # keep the existing generator
-  cmake -S native -B "$dir" "${gen[@]}" -DVSK_BUILD_SAMPLES=OFF "$@" >/dev/null
+  cmake -S native -B "$dir" "${gen[@]}" "$@" >/dev/null   # native/: library and C tests, no samples
   cmake --build "$dir" --parallel "$JOBS"
 }
 

@@ -29,7 +29,7 @@ BUILD="${VSK_FUZZ_BUILD:-build/fuzz}"
 GEN=()
 command -v ninja >/dev/null 2>&1 && [ ! -f "$BUILD/CMakeCache.txt" ] && GEN=(-G Ninja)
 cmake -S native -B "$BUILD" "${GEN[@]}" -DCMAKE_C_COMPILER=clang \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSK_BUILD_TESTS=OFF -DVSK_BUILD_SAMPLES=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSK_BUILD_TESTS=OFF \
   -DVSK_FUZZ=ON >/dev/null
 cmake --build "$BUILD" --parallel "$(nproc 2>/dev/null || echo 2)"
 

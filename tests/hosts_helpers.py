@@ -3,8 +3,9 @@ test_host_app): build the samples with CMake, make a voice folder, load
 real speech, render offline through the SDK, and compare signals.
 
 The samples are built once per session into ``build/hosts`` (incremental;
-``VSK_HOSTS_BUILD_DIR`` overrides) from ``native/`` with
-``VSK_BUILD_SAMPLES=ON``, i.e. exactly as an engine programmer would.
+``VSK_HOSTS_BUILD_DIR`` overrides) from the top-level ``CMakeLists.txt``
+(library, samples/c_host, plugins/lv2), i.e. exactly as an engine
+programmer would.
 """
 from __future__ import annotations
 
@@ -30,12 +31,16 @@ def build_dir() -> Path:
 
 
 def build_samples() -> Path:
-    """Configures and builds native/ with the samples; returns the build dir."""
+    """Configures and builds the top-level project (library and samples);
+    returns the build dir."""
     d = build_dir()
     if shutil.which("cmake") is None:
         raise RuntimeError("cmake is not on PATH (pip install '.[dev]')")
+    cache = d / "CMakeCache.txt"
+    if cache.exists() and f"CMAKE_HOME_DIRECTORY:INTERNAL={ROOT}\n" not in cache.read_text():
+        shutil.rmtree(d)  # configured from another source (native/ before the top level)
     gen = ["-G", "Ninja"] if shutil.which("ninja") and not (d / "CMakeCache.txt").exists() else []
-    subprocess.run(["cmake", "-S", str(ROOT / "native"), "-B", str(d), *gen,
+    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(d), *gen,
                     "-DCMAKE_BUILD_TYPE=Release", "-DVSK_BUILD_TESTS=OFF",
                     "-DVSK_BUILD_SAMPLES=ON"], check=True, capture_output=True, text=True)
     r = subprocess.run(["cmake", "--build", str(d), "--parallel", "2"],

@@ -60,3 +60,19 @@ def test_kernels_split_per_isa() -> None:
         if isa in intrinsics:
             assert f"const vsk_kernel_table vsk_kernels_{isa} = {{" in text
     assert "vsk_kernels_ref = {" in (SRC / "kernels_ref.c").read_text()
+
+
+def test_only_instrumented_c_tests_include_library_sources() -> None:
+    """White-box C tests link the library's object library
+    (native/tests/CMakeLists.txt); compiling sources into a test is left to
+    the two that need it: test_ops_state reads a static of ops_signal.c,
+    test_audio_no_cpuid hooks a CPUID counter into kernels.c."""
+    tests = SRC.parent / "tests"
+    including = sorted(p.name for p in tests.glob("*.c")
+                       if re.search(r'#\s*include\s+"\.\./src/\w+\.c"', p.read_text()))
+    assert including == ["test_audio_no_cpuid.c", "test_ops_state.c"]
+    cmake = (tests / "CMakeLists.txt").read_text()
+    assert "voiceskin_objects" in cmake
+    top = (SRC.parents[1] / "CMakeLists.txt").read_text()
+    assert "add_subdirectory(samples/c_host)" in top and "add_subdirectory(plugins/lv2)" in top
+    assert "samples" not in (SRC.parent / "CMakeLists.txt").read_text()

@@ -1,14 +1,14 @@
 /* test_graph_core.c — unit tests of graph.c (parse rules, memory plan,
  * runtime) against mock ops, independent of the real kernels.
  *
- * graph.c is compiled into this executable (the shared library keeps its
- * copy hidden, so there is no clash) and this file provides the
- * vsk_op_lookup it calls, with a few simple ops whose results are easy to
- * predict. */
+ * graph.c is compiled into this executable (native/tests/CMakeLists.txt;
+ * the shared library keeps its copy hidden, so there is no clash) and this
+ * file provides the vsk_op_lookup it calls, with a few simple ops whose
+ * results are easy to predict. */
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wunused-parameter" /* mock op signatures */
 #endif
-#include "../src/graph.c"
+#include "graph.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* test_voice_resample.c — measures the voice's sample-rate converter
- * (native/src/resample.c, compiled into this test because its symbols are
- * internal to the library).
+ * (native/src/resample.c; this test links the library's objects,
+ * voiceskin_objects, because its symbols are internal to the library).
  *
  * For each rate pair, sines are streamed through the converter and the
  * output is fitted by least squares:
@@ -18,12 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../src/kernels.c"
-#include "../src/kernels_avx2.c"
-#include "../src/kernels_neon.c"
-#include "../src/kernels_ref.c"
-#include "../src/kernels_sse2.c"
-#include "../src/resample.c"
+#include "kernels.h"
+#include "resample.h"
 
 #define TWO_PI 6.283185307179586
 

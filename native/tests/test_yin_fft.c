@@ -3,15 +3,12 @@
  * reference kernel (vsk_sqdiff_lags_f64d_ref: d(τ) = Σ_{j<W}(x_j − x_{j+τ})²
  * from exact differences), on every ISA this CPU supports: random frames,
  * periodic ones (d near 0 at the period), a frame of loud DC, tiny
- * signals, and sizes that are and are not powers of two. The sources are
- * compiled in (the functions are hidden in the library). */
-#include "../src/fft.c"
-#include "../src/kernels.c"
-#include "../src/kernels_avx2.c"
-#include "../src/kernels_neon.c"
-#include "../src/kernels_ref.c"
-#include "../src/kernels_sse2.c"
-#include "../src/yin_fft.c"
+ * signals, and sizes that are and are not powers of two. Links the
+ * library's objects (voiceskin_objects: the functions are hidden in the
+ * library). */
+#include "fft.h"
+#include "kernels.h"
+#include "yin_fft.h"
 #include "voice_test_util.h"
 
 static uint32_t rng_state = 777u;
