@@ -40,8 +40,6 @@ steps = 10
 batch_size = 2
 learning_rate = 0.01
 device = "cpu"
-[training.options]
-stft_sizes = [256, 512]
 
 [qa]
 max_logmel_ratio = 0.75
@@ -56,7 +54,7 @@ max_logmel_ratio = 0.6
 [[tiers]]
 name = "tiny"
 preset = "low"
-sample_rate = 24000
+sample_rate = 16000
 """
 
 
@@ -89,11 +87,11 @@ def test_valid_voice(tmp_path: Path) -> None:
     assert v.master.settings["population_path"] == str((tmp_path / "pop.json").resolve())
     assert [p.name for p in v.reference_audio] == ["slt_00.flac", "a.flac", "b.wav"]
     assert v.training.steps == 10 and v.training.learning_rate == 0.01 and v.training.device == "cpu"
-    assert v.training.options == {"stft_sizes": [256, 512]} and v.training.seed == 0
+    assert v.training.seed == 0
     # tiers sorted lowest quality first; overrides applied; per-tier QA merged over [qa]
     assert [t.name for t in v.tiers] == ["tiny", "high"]
     tiny, high = v.tiers
-    assert tiny.preset.gru_hidden == LOW.gru_hidden and tiny.sample_rate == 24000 and tiny.preset.name == "tiny"
+    assert tiny.preset.gru_hidden == LOW.gru_hidden and tiny.sample_rate == 16000 and tiny.preset.name == "tiny"
     assert high.preset.gru_hidden == 80 and high.preset.n_mels == HIGH.n_mels and high.sample_rate == 16000
     assert high.qa.max_logmel_ratio == 0.6 and high.qa.max_f0_median_cents == 100
     assert tiny.qa.max_logmel_ratio == 0.75 and tiny.qa.min_identity_recovery is None
@@ -140,7 +138,11 @@ BAD = [
     ("tier-override-type", _edit("gru_hidden = 80", 'gru_hidden = "big"'), "tiers[0].gru_hidden",
      "must be an integer"),
     ("tier-override-unknown", _edit("gru_hidden = 80", "gru_width = 80"), "tiers[0].gru_width", "not a known key"),
-    ("tier-rate", _edit("sample_rate = 24000", "sample_rate = 100"), "tiers[1].sample_rate", "outside"),
+    ("tier-rate", _edit("sample_rate = 16000", "sample_rate = 100"), "tiers[1].sample_rate", "outside"),
+    ("tier-rate-not-trained", _edit("sample_rate = 16000", "sample_rate = 24000"), "tiers[1].sample_rate",
+     "train and run at 16000 Hz only"),
+    ("training-options-removed", _edit('device = "cpu"', 'device = "cpu"\n[training.options]\nx = 1'),
+     "training.options", "was removed"),
     ("qa-type", _edit("max_f0_median_cents = 100", 'max_f0_median_cents = "low"'), "qa.max_f0_median_cents",
      "must be a number"),
     ("qa-unknown", _edit("max_f0_median_cents = 100", "max_f0_cents = 100"), "qa.max_f0_cents",

@@ -98,7 +98,7 @@ def _load_voice(path: str) -> Any:
 
 
 def cmd_distill(a: argparse.Namespace) -> int:
-    from .distill import DistillConfig, DistillError, distill
+    from .distill import DistillConfig, DistillError, QABarsMissed, distill
     from .masters import MasterError
     from .voicedef import VoiceDefError
 
@@ -126,10 +126,10 @@ def cmd_distill(a: argparse.Namespace) -> int:
                 address=a.ray or None, cpus_per_tier=a.ray_cpus, gpu_fraction=a.ray_gpu_fraction))
         else:
             summary = distill(cfg, voices=a.voices, console=console)
+    except QABarsMissed as exc:
+        _console(True).print(f"[bold red]FAILED[/] {exc}")
+        raise CheckFailed(str(exc)) from exc
     except DistillError as exc:
-        if str(exc).startswith("QA bars missed"):
-            _console(True).print(f"[bold red]FAILED[/] {exc}")
-            raise CheckFailed(str(exc)) from exc
         raise CliError(str(exc)) from exc
     except (VoiceDefError, MasterError, KeyError) as exc:
         raise CliError(str(exc).strip("'\"")) from exc

@@ -73,7 +73,7 @@ def connect(address: str | None) -> tuple[Any, bool]:
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - depends on the install
-        from .distill import DistillError
+        from .distill import DistillInputError as DistillError
 
         raise DistillError("--ray needs Ray: pip install 'voiceskin[ray]' (or pip install 'ray>=2.9')") from exc
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -87,7 +87,7 @@ def connect(address: str | None) -> tuple[Any, bool]:
         else:
             ray.init(include_dashboard=False, **kw)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        from .distill import DistillError
+        from .distill import DistillInputError as DistillError
 
         raise DistillError(f"--ray {address or ''}: cannot connect to a Ray cluster ({exc})") from exc
     return ray, True
@@ -324,7 +324,7 @@ def distill_ray(cfg: Any, voices: Sequence[str] | None = None, console: Any = No
     inputs, same outputs (plus the bundle), same summary."""
     from rich.console import Console
 
-    from .distill import DistillError, build_cache
+    from .distill import DistillInputError as DistillError, QABarsMissed, build_cache
     from .voicedef import load_voice
 
     opts = opts or RayOptions()
@@ -420,7 +420,7 @@ def distill_ray(cfg: Any, voices: Sequence[str] | None = None, console: Any = No
         if started:
             ray.shutdown()
     if summary["failures"] and cfg.fail_on_qa:
-        raise DistillError("QA bars missed:\n  " + "\n  ".join(summary["failures"]))
+        raise QABarsMissed(summary["failures"])
     return summary
 
 

@@ -23,7 +23,6 @@ Example (``voices/demo.toml`` is the full, commented one)::
 
     [training]                       # optional; defaults below
     steps = 3000
-    [training.options]               # free-form, for the student trainer
 
     [qa]                             # optional; defaults for every tier
     max_logmel_ratio = 0.75
@@ -33,7 +32,7 @@ Example (``voices/demo.toml`` is the full, commented one)::
     [[tiers]]                        # 1..16, sorted lowest quality first
     name = "low"
     preset = "low"                   # default: the tier's name
-    sample_rate = 16000              # default 16000
+    sample_rate = 16000              # optional; students train at 16000 only
     gru_hidden = 40                  # any TierPreset field overrides the preset
     [tiers.qa]                       # per-tier QA overrides
     max_logmel_ratio = 0.75
@@ -57,6 +56,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .tiers import TierPreset, UnknownTierError, available_tiers, get_tier_preset
+from .trainplan import MODEL_SAMPLE_RATE
 
 __all__ = [
     "VoiceDef",
@@ -124,8 +124,6 @@ class TrainingBudget:
     #: speaker augmentation: WORLD-perturbed copies (F0, formants, gain) of
     #: every training chunk that the master also converts (0 = none)
     augment: int = 0
-    #: free-form table [training.options] for the student trainer
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -377,11 +375,15 @@ def load_voice(path: str | Path) -> VoiceDef:
     tr = r.table(data, "training", False)
     if tr is not None:
         fields = {f.name: f for f in dataclasses.fields(TrainingBudget)}
+        if "options" in tr:
+            raise r.err("training.options", "was removed: the trainer never read it",
+                        "set the named [training] keys (steps, batch_size, learning_rate, segment_seconds, "
+                        "seed, max_minutes, device, augment) or the distill command's options")
         r.no_unknown(tr, "training", set(fields))
         kw: dict[str, Any] = {}
         for k in tr:
             d = getattr(training, k)
-            typ = dict if k == "options" else (str if isinstance(d, str) else (int if isinstance(d, int) else _NUM))
+            typ = str if isinstance(d, str) else (int if isinstance(d, int) else _NUM)
             kw[k] = r.get(tr, "training", k, typ)
             if typ in (int, _NUM) and kw[k] < 0:
                 raise r.err(f"training.{k}", "must not be negative", "use a positive number")
@@ -451,6 +453,10 @@ def load_voice(path: str | Path) -> VoiceDef:
         sr = r.get(t, pre, "sample_rate", int, 16000)
         if not 8000 <= sr <= 192000:
             raise r.err(f"{pre}.sample_rate", f"{sr} is outside 8000..192000", "use e.g. 16000")
+        if sr != MODEL_SAMPLE_RATE:
+            raise r.err(f"{pre}.sample_rate", f"{sr}: students train and run at {MODEL_SAMPLE_RATE} Hz only "
+                        "(the runtime resamples to any device rate)",
+                        f"remove the key or use {MODEL_SAMPLE_RATE}")
         tqa = _qa(r, t["qa"], f"{pre}.qa", qa) if "qa" in t else qa
         specs.append(TierSpec(name, dataclasses.replace(preset, name=name), sr, tqa))
     specs.sort(key=lambda s: s.preset.rank)  # stable: equal ranks keep file order

@@ -1,0 +1,247 @@
+"""One training loop per tier (:func:`train_tier`): random short segments
+of the cache's training utterances, the student's audio against the
+master's (multi-resolution STFT loss), plus optional layer-to-layer losses
+through prediction heads (:mod:`.kd`). Pitch is exact by construction, so it
+is not a loss. Every value comes from one :class:`~.trainplan.TrainPlan`;
+the loop stops at its ``steps`` or its wall-clock budget, whichever comes
+first, and the learning-rate schedule (:func:`~.trainplan.get_lr`) follows
+the same progress."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .distill_common import DistillConfig, DistillInputError, _atomic_torch_save, _resolve_device, tier_checkpoint
+from .master_cache import load_cache
+
+__all__ = ["train_tier", "load_student"]
+
+def _teacher_frames(start: int, n: int, hop: int, lookahead: int, thop: float, frames: int) -> Any:
+    """Teacher frame index for student steps start..start+n−1: teacher frame i
+    is centred on sample i·thop; student step t ends at (t+1)·hop and speaks
+    for the master ``lookahead`` samples earlier."""
+    import torch
+
+    ends = (torch.arange(start, start + n) + 1) * hop - lookahead
+    return torch.clamp(torch.round(ends / thop).long(), 0, frames - 1)
+
+
+class _Segments:
+    """Random fixed-length segments of (features, f0, voicing, master audio,
+    teacher features) from the cache's training utterances."""
+
+    def __init__(self, utts: list[dict[str, Any]], scfg: Any, seg_frames: int,
+                 device: str, rng: np.random.Generator) -> None:
+        from .student import frontend
+
+        leak = sorted({str(u.get("split")) for u in utts} - {"train"})
+        if leak:  # validation and test speech is QA only: never a training batch
+            raise DistillInputError(f"training segments must come from split 'train' only, got {leak}")
+        self.hop = scfg.hop
+        self.lookahead = scfg.lookahead  # the student outputs the master this many samples late
+        self.vthreshold = scfg.pitch.vthreshold
+        self.rmeans: list[Any] | None = None
+        self.L = seg_frames
+        self.device = device
+        self.rng = rng
+        self.items = []
+        for u in utts:
+            if u["input"].numel() < (seg_frames + 1 + scfg.lookahead_steps) * scfg.hop:
+                continue
+            fe = frontend(u["input"].numpy(), scfg, (u["f0"], u["voicing"]))
+            feats = {k: v for k, v in u["features"].items() if not k.startswith("_")}
+            thop = float(u["features"].get("_hop", np.array([scfg.hop]))[0])
+            self.items.append((fe, u["master"], feats, thop))
+        if not self.items:
+            raise DistillInputError(f"no training chunk is longer than a segment ({seg_frames} frames)")
+        self.weights = np.array([it[0].f0.numel() for it in self.items], np.float64)
+        self.weights /= self.weights.sum()
+
+    def feature_stats(self) -> tuple[Any, Any, Any]:
+        """(mean, std, voiced mean) of the log-mel features over the corpus;
+        the voiced mean is the RUNNING_MEAN prior."""
+        import torch
+
+        allm = torch.cat([it[0].logmel for it in self.items], 0)
+        voiced = torch.cat([it[0].voicing for it in self.items], 0) >= self.vthreshold
+        prior = allm[voiced].mean(0) if bool(voiced.any()) else allm.mean(0)
+        return allm.mean(0), allm.std(0).clamp(min=1e-3), prior
+
+    def set_running_means(self, model: Any) -> None:
+        """Precomputes each utterance's RUNNING_MEAN from its first step (as
+        the master's own running statistics start there); segments slice it."""
+        self.rmeans = [model.running_mean(fe.logmel, fe.voicing) for fe, *_ in self.items]
+
+    def teacher_dims(self) -> dict[str, int]:
+        return {k: int(v.shape[-1]) for k, v in self.items[0][2].items()}
+
+    def batch(self, n: int) -> dict[str, Any]:
+        import torch
+
+        idx = self.rng.choice(len(self.items), size=n, p=self.weights)
+        lm, rm, f0, vo, y, tf = [], [], [], [], [], {}
+        D = self.lookahead
+        for i in idx:
+            fe, m, feats, thop = self.items[i]
+            T = fe.f0.numel()
+            s = int(self.rng.integers(D // self.hop, T - self.L))
+            lm.append(fe.logmel[s:s + self.L])
+            if self.rmeans is not None:
+                rm.append(self.rmeans[i][s:s + self.L])
+            f0.append(fe.f0[s:s + self.L])
+            vo.append(fe.voicing[s:s + self.L])
+            y.append(m[s * self.hop - D:(s + self.L) * self.hop - D])
+            for k, v in feats.items():
+                tf.setdefault(k, []).append(v[_teacher_frames(s, self.L, self.hop, D, thop, v.shape[0])])
+        d = self.device
+        return {"logmel": torch.stack(lm).to(d), "f0": torch.stack(f0).to(d),
+                "rmean": torch.stack(rm).to(d) if rm else None,
+                "voicing": torch.stack(vo).to(d), "target": torch.stack(y).to(d),
+                "teacher": {k: torch.stack(v).to(d) for k, v in tf.items()}}
+
+
+def _kd_config(cfg: Any, teacher_dims: dict[str, int]) -> Any:
+    from .kd import DistillationConfig, L1CosineLoss, StaticLossBalancer
+
+    crit = {}
+    for s, t in cfg.kd_pairs:
+        for name in (sorted(teacher_dims) if t == "*" else [t]):
+            if name in teacher_dims:
+                crit[(s, name)] = L1CosineLoss()
+    if not crit or cfg.kd_weight <= 0:
+        return None
+    return DistillationConfig(criterion=crit,
+                              loss_balancer=StaticLossBalancer(kd_loss_weight=cfg.kd_weight))
+
+
+def _target_logmel_mean(cache: dict[str, Any], scfg: Any) -> Any:
+    """Mean log-mel of the target's reference audio over voiced steps."""
+    import torch
+
+    from .student import frontend
+
+    fes = [frontend(r.numpy(), scfg) for r in cache.get("reference", [])]
+    if not fes:
+        raise DistillInputError("warp_grid needs the target's reference audio in the cache")
+    lm = torch.cat([f.logmel for f in fes], 0)
+    v = torch.cat([f.voicing for f in fes], 0) >= scfg.pitch.vthreshold
+    return lm[v].mean(0) if bool(v.any()) else lm.mean(0)
+
+
+def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name: str,
+               report: Any = None) -> dict[str, Any]:
+    """Trains one tier's student on the cache; saves its checkpoint and
+    returns {"checkpoint", "steps", "seconds", "curve", ...}."""
+    import torch
+
+    from .kd import LayerDistiller, MultiResolutionSTFTLoss
+    from .student import PitchSpec, Student, config_from_tier
+
+    from .trainplan import get_lr, resolve
+
+    plan = resolve(cfg, voice, tier_name)
+    steps, bs, seg_s, seed, budget = plan.steps, plan.batch_size, plan.segment_seconds, plan.seed, \
+        plan.time_budget_s
+    device = _resolve_device(plan.device)
+    torch.manual_seed(seed)
+    torch.set_flush_denormal(True)
+    rng = np.random.default_rng(seed)
+
+    cache = load_cache(cache_path)
+    tier = voice.tier(tier_name)
+    scfg = config_from_tier(tier.preset, PitchSpec.from_mapping(cache["pitch"]))
+    scfg.sample_rate = int(cache["sample_rate"])
+    master_range = (cache.get("master") or {}).get("warp_range")
+    if master_range is not None:  # the student picks α from the master's own factors
+        scfg.warp_range = (float(master_range[0]), float(master_range[1]))
+    seg_frames = max(plan.warmup_frames + 8, int(round(seg_s * scfg.sample_rate / scfg.hop)))
+    data = _Segments([u for u in cache["utts"] if u["split"] == "train"], scfg, seg_frames,
+                     device, rng)
+    model = Student(scfg).to(device)
+    mean, std, prior = data.feature_stats()
+    model.feat_mean.copy_(mean)
+    model.feat_std.copy_(std)
+    model.norm_prior.copy_(prior)
+    if scfg.norm_tau > 0:
+        data.set_running_means(model)
+    if scfg.warp_grid:
+        model.set_warp_target(_target_logmel_mean(cache, scfg))
+    stft_loss = MultiResolutionSTFTLoss(plan.fft_sizes).to(device)
+    kd_cfg = _kd_config(plan, data.teacher_dims())
+    distiller = None
+    params = list(model.parameters())
+    if kd_cfg is not None:
+        b = data.batch(2)
+        _, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True, rmean=b["rmean"])
+        distiller = LayerDistiller(kd_cfg).build(hid, b["teacher"]).to(device)
+        params += list(distiller.parameters())
+    opt = torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay)
+
+    w0 = plan.warmup_frames * scfg.hop
+    curve: list[tuple[int, float, float]] = []
+    t0 = time.time()
+    step, ema = 0, None
+    while step < steps:
+        elapsed = time.time() - t0
+        if budget is not None and elapsed >= budget:
+            break
+        progress = max(step / steps, elapsed / budget if budget else 0.0)
+        for g in opt.param_groups:
+            g["lr"] = get_lr(plan, step, progress)
+        b = data.batch(bs)
+        y, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True,
+                       rmean=b["rmean"])
+        loss_main = stft_loss(y[:, w0:], b["target"][:, w0:])
+        if distiller is not None:
+            w = plan.warmup_frames
+            loss, _ = distiller.compute_kd_loss({k: v[:, w:] for k, v in hid.items()},
+                                                {k: v[:, w:] for k, v in b["teacher"].items()},
+                                                student_loss=loss_main)
+        else:
+            loss = loss_main
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, plan.grad_clip)
+        opt.step()
+        step += 1
+        lm = float(loss_main.detach())
+        ema = lm if ema is None else 0.95 * ema + 0.05 * lm
+        if step % 10 == 0 or step == 1:
+            curve.append((step, round(time.time() - t0, 2), round(lm, 4)))
+            if report is not None:
+                report(step, steps, time.time() - t0, budget, ema)
+    seconds = time.time() - t0
+    model = model.cpu().eval()
+    audio_s = step * bs * seg_frames * scfg.hop / scfg.sample_rate
+    info = {"tier": tier_name, "steps": step, "seconds": round(seconds, 2), "device": device,
+            "batch_size": bs, "segment_frames": seg_frames,
+            "audio_seconds_trained": round(audio_s, 1),
+            "audio_seconds_per_second": round(audio_s / max(seconds, 1e-9), 1),
+            "final_loss": round(ema or float("nan"), 4), "curve": curve,
+            "kd_pairs": sorted(distiller.heads.keys()) if distiller else [],
+            "plan": plan.to_dict()}
+    if plan.postfilter:
+        from .postfilter import fit_postfilter
+
+        info["postfilter"] = fit_postfilter(model, data, plan.postfilter_width_hz,
+                                            max_beta=plan.postfilter_max_beta)
+    ckpt = tier_checkpoint(cfg, voice.id, tier_name)
+    _atomic_torch_save({"config": scfg.to_dict(), "state": model.state_dict(), "train": info,
+                        "cache": str(cache_path)}, ckpt)
+    info["checkpoint"] = str(ckpt)
+    return info
+
+
+def load_student(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(Student in eval mode, checkpoint dict) from a tier checkpoint."""
+    import torch
+
+    from .student import Student, StudentConfig
+
+    ck = torch.load(path, weights_only=False, map_location="cpu")
+    model = Student(StudentConfig.from_dict(ck["config"]))
+    model.load_state_dict(ck["state"])
+    return model.eval(), ck
