@@ -71,20 +71,6 @@ void vsk_noise_uniform_ref(uint32_t seed, uint32_t base, size_t n, double *out)
     }
 }
 
-void vsk_sqdiff_lags_f64d_ref(const double *x, size_t W, size_t t0, size_t count,
-                              double *out)
-{
-    for (size_t q = 0; q < count; ++q) {
-        const double *b = x + t0 + q;
-        double s = 0.0;
-        for (size_t j = 0; j < W; ++j) {
-            double d = x[j] - b[j];
-            s += d * d;
-        }
-        out[q] = s;
-    }
-}
-
 void vsk_cabs_f32_ref(const double *z, size_t n, float *y)
 {
     for (size_t k = 0; k < n; ++k) {
@@ -105,19 +91,23 @@ void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
     for (size_t q = 0; q < count; ++q) out[q] = vsk_sqdiff_ref(x, x + t0 + q, W);
 }
 
-void vsk_sqdiff_lags_f64_ref(const float *x, size_t W, size_t t0, size_t count,
-                             double *out)
-{
-    for (size_t q = 0; q < count; ++q) {
-        const float *b = x + t0 + q;
-        double s = 0.0;
-        for (size_t j = 0; j < W; ++j) {
-            double d = (double)x[j] - (double)b[j];
-            s += d * d;
-        }
-        out[q] = s;
+/* out[q] = Σ_{j<W} ((double)x_j − (double)x_{j+t0+q})², summed in order:
+ * one definition for a float frame and for one already widened to double. */
+#define VSK_SQDIFF_LAGS_F64_REF(name, T)                                      \
+    void name(const T *x, size_t W, size_t t0, size_t count, double *out)    \
+    {                                                                         \
+        for (size_t q = 0; q < count; ++q) {                                  \
+            const T *b = x + t0 + q;                                          \
+            double s = 0.0;                                                   \
+            for (size_t j = 0; j < W; ++j) {                                  \
+                double d = (double)x[j] - (double)b[j];                       \
+                s += d * d;                                                   \
+            }                                                                 \
+            out[q] = s;                                                       \
+        }                                                                     \
     }
-}
+VSK_SQDIFF_LAGS_F64_REF(vsk_sqdiff_lags_f64_ref, float)
+VSK_SQDIFF_LAGS_F64_REF(vsk_sqdiff_lags_f64d_ref, double)
 
 void vsk_sigmoid_ref(const float *x, float *y, size_t n)
 {

@@ -11,16 +11,7 @@
 #include "kernels.h"
 #include "kernels_table.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                  \
-            fputc('\n', stderr);                           \
-            ++failures;                                    \
-        }                                                  \
-    } while (0)
+#include "check.h"
 
 static uint32_t rng_state = 12345u;
 static float frand(void)   /* uniform in [-1, 1) */

@@ -21,16 +21,7 @@
 #include "../src/ops_signal.c"
 #include "../src/yin_fft.c"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fputc('\n', stderr);                                          \
-            ++failures;                                                   \
-        }                                                                 \
-    } while (0)
+#include "check.h"
 
 static uint32_t rng = 777u;
 static float frand(void)

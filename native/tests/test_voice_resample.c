@@ -23,16 +23,7 @@
 
 #define TWO_PI 6.283185307179586
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            failures++;                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);              \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-        }                                                                     \
-    } while (0)
+#include "check.h"
 
 typedef struct conv {
     vsk_rs_spec spec;

@@ -9,16 +9,8 @@
 #include "voiceskin.h"
 #include "bundle_builder.h"
 
-static int vt_failures = 0;
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            vt_failures++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);              \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-        }                                                                     \
-    } while (0)
+#include "check.h"
+
 #define CHECK_OK(expr)                                                        \
     do {                                                                      \
         vsk_status st_ = (expr);                                              \
@@ -27,8 +19,8 @@ static int vt_failures = 0;
 
 static int vt_finish(const char *name)
 {
-    if (vt_failures) {
-        printf("%s: %d failure(s)\n", name, vt_failures);
+    if (failures) {
+        printf("%s: %d failure(s)\n", name, failures);
         return 1;
     }
     printf("%s: ok\n", name);
