@@ -58,6 +58,43 @@ static inline void vsk_struct_load(const void *in, uint32_t size, size_t min,
     memcpy(out, in, keep);
 }
 
+/* A caller's config (struct_size and abi_version are its first two u32):
+ * size checked against [min, full], abi_version against VSK_ABI_VERSION,
+ * then loaded into `out` by vsk_struct_load. VSK_OK, VSK_ERR_ABI_MISMATCH
+ * or VSK_ERR_STRUCT_TOO_NEW. */
+static inline vsk_status vsk_config_load(const void *in, uint32_t size,
+                                         uint32_t abi_version, size_t min,
+                                         const size_t *ends, size_t n_ends,
+                                         void *out, size_t full)
+{
+    vsk_status st = vsk_struct_size_check(size, min, full);
+    if (st != VSK_OK)
+        return st;
+    if (abi_version != VSK_ABI_VERSION)
+        return VSK_ERR_ABI_MISMATCH;
+    vsk_struct_load(in, size, min, ends, n_ends, out, full);
+    return VSK_OK;
+}
+
+/* *_config_init_size: zeroes `d` (`full` bytes, the library's config) and
+ * sets its struct_size and abi_version (its first two u32). Returns how
+ * many bytes of it to copy to the caller, `size` capped at `full`; 0 (copy
+ * nothing) when `config` is NULL or `size` cannot hold struct_size. */
+static inline uint32_t vsk_config_init(const void *config, void *d, size_t full,
+                                       uint32_t size)
+{
+    if (!config)
+        return 0;
+    if (size > full)
+        size = (uint32_t)full;
+    if (size < sizeof(uint32_t))
+        return 0;
+    const uint32_t head[2] = {size, VSK_ABI_VERSION};
+    memset(d, 0, full);
+    memcpy(d, head, sizeof head);
+    return size;
+}
+
 /* Writes a filled info struct back: only the caller's struct_size bytes
  * (its own struct_size stays as it was). */
 static inline void vsk_struct_store(void *caller, const void *filled,

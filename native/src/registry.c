@@ -51,18 +51,12 @@ void vsk_registry_config_init_size(vsk_registry_config *config,
                                    uint32_t struct_size)
 {
     vsk_registry_config d;
-    if (!config)
+    const uint32_t n = vsk_config_init(config, &d, sizeof d, struct_size);
+    if (!n)
         return;
-    if (struct_size > sizeof d)
-        struct_size = (uint32_t)sizeof d;
-    if (struct_size < sizeof(uint32_t))
-        return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = struct_size;
-    d.abi_version = VSK_ABI_VERSION;
     d.max_voices = 0;
     d.max_cost_per_second = VSK_DEFAULT_MAX_COST_PER_SECOND;
-    memcpy(config, &d, struct_size);
+    memcpy(config, &d, n);
 }
 
 void(vsk_registry_config_init)(vsk_registry_config *config)
@@ -79,16 +73,11 @@ vsk_status vsk_registry_create(const vsk_registry_config *config,
     vsk_status st;
     if (!config || !out_registry)
         return VSK_ERR_INVALID_ARGUMENT;
-    if ((st = vsk_struct_size_check(config->struct_size,
-                                    VSK_REGISTRY_CONFIG_MIN_SIZE,
-                                    sizeof c)) != VSK_OK)
+    if ((st = vsk_config_load(config, config->struct_size, config->abi_version,
+                              VSK_REGISTRY_CONFIG_MIN_SIZE, registry_config_ends,
+                              sizeof registry_config_ends / sizeof registry_config_ends[0],
+                              &c, sizeof c)) != VSK_OK)
         return st;
-    if (config->abi_version != VSK_ABI_VERSION)
-        return VSK_ERR_ABI_MISMATCH;
-    vsk_struct_load(config, config->struct_size, VSK_REGISTRY_CONFIG_MIN_SIZE,
-                    registry_config_ends,
-                    sizeof registry_config_ends / sizeof registry_config_ends[0],
-                    &c, sizeof c);
     if (c.reserved0 != 0 || vsk_allocator_check(&c.allocator) != VSK_OK)
         return VSK_ERR_INVALID_ARGUMENT;
     r = (vsk_registry *)vsk_mem_alloc(&c.allocator, sizeof *r, 16);

@@ -64,15 +64,9 @@
 void vsk_voice_config_init_size(vsk_voice_config *config, uint32_t struct_size)
 {
     vsk_voice_config d;
-    if (!config)
+    const uint32_t n = vsk_config_init(config, &d, sizeof d, struct_size);
+    if (!n)
         return;
-    if (struct_size > sizeof d)
-        struct_size = (uint32_t)sizeof d;
-    if (struct_size < sizeof(uint32_t))
-        return;
-    memset(&d, 0, sizeof d);
-    d.struct_size = struct_size;
-    d.abi_version = VSK_ABI_VERSION;
     d.sample_rate = 48000;
     d.channels = 1;
     d.max_block_frames = 1024;
@@ -81,7 +75,7 @@ void vsk_voice_config_init_size(vsk_voice_config *config, uint32_t struct_size)
     d.bypass = 0;
     d.max_isa = VSK_ISA_LEVEL_BEST;
     d.max_cost_per_second = VSK_DEFAULT_MAX_COST_PER_SECOND;
-    memcpy(config, &d, struct_size);
+    memcpy(config, &d, n);
 }
 
 void(vsk_voice_config_init)(vsk_voice_config *config)

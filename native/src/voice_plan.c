@@ -24,15 +24,11 @@ vsk_status vsk_voice_config_load(const vsk_bundle *b,
     vsk_status st;
     if (!b || !in)
         return VSK_ERR_INVALID_ARGUMENT;
-    if ((st = vsk_struct_size_check(in->struct_size, VSK_VOICE_CONFIG_MIN_SIZE,
-                                    sizeof *out)) != VSK_OK)
+    if ((st = vsk_config_load(in, in->struct_size, in->abi_version,
+                              VSK_VOICE_CONFIG_MIN_SIZE, voice_config_ends,
+                              sizeof voice_config_ends / sizeof voice_config_ends[0],
+                              out, sizeof *out)) != VSK_OK)
         return st;
-    if (in->abi_version != VSK_ABI_VERSION)
-        return VSK_ERR_ABI_MISMATCH;
-    vsk_struct_load(in, in->struct_size, VSK_VOICE_CONFIG_MIN_SIZE,
-                    voice_config_ends,
-                    sizeof voice_config_ends / sizeof voice_config_ends[0],
-                    out, sizeof *out);
     if (out->max_cost_per_second == 0)
         out->max_cost_per_second = VSK_DEFAULT_MAX_COST_PER_SECOND;
     return VSK_OK;
