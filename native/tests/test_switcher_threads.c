@@ -128,7 +128,10 @@ int main(void)
     long bad = 0, swaps = 0, calls = 0;
     uint64_t last_tag = 0;
     size_t pos = 0;
-    for (; calls < 4000 || (atomic_load(&s->published) < 100 && calls < 400000); calls++) {
+    /* run until enough happened (not for a time: a loaded machine schedules the
+       game thread unevenly), with a cap that only a broken switcher reaches */
+    for (; calls < 4000 || ((atomic_load(&s->published) < 100 || swaps < 20) && calls < 400000);
+         calls++) {
         uint32_t n = 1 + vt_rand() % 1024;
         for (uint32_t i = 0; i < n; i++) {
             float x = (float)(0.5 * sin(6.283185307179586 * 220.0 * (double)(pos + i) / RATE));
