@@ -82,13 +82,21 @@ def fitted(world: WorldMaster) -> tuple[PitchSpec, PitchSpec, dict[str, Any]]:
     neutral = pitch_spec_for(wrapped)
     assert neutral.target_mu != white.target_mu  # what the student would get without the fit
     pairs = [(x, wrapped.convert(x, 16000).audio) for x in _load(TRAIN)]
-    spec, report = fit_pitch_from_pairs(_neutral(white), pairs, 16000, 64)
+    # what distill gives an audio-only master: the student's own source-side
+    # defaults (tau, prior, YIN range), not the master's
+    assert neutral.tau != white.tau
+    spec, report = fit_pitch_from_pairs(neutral, pairs, 16000, 64)
+    print("fit:", {k: report[k] for k in ("tau", "fmin", "fmax", "residual_cents", "residual_cents_by_setting")})
     return white, spec, report
 
 
 def test_fit_recovers_the_masters_own_pitch_mapping(fitted: tuple[PitchSpec, PitchSpec, dict[str, Any]]) -> None:
     white, spec, report = fitted
     assert report["fitted"] and report["frames"] > 2000
+    # the master's own YIN range is found (the student's default range left
+    # 48 cents of residual against 30); the time constant is not identifiable
+    # from these 4-s utterances (every tau >= 1000 fits alike), so not checked
+    assert (report["fmin"], report["fmax"]) == (white.fmin, white.fmax), report["residual_cents_by_setting"]
     mu_cents = 1200 / math.log(2) * abs(spec.target_mu - white.target_mu)
     assert mu_cents < 25, (mu_cents, report)
     assert abs(spec.target_sigma / white.target_sigma - 1) < 0.15, (spec.target_sigma, white.target_sigma)
