@@ -448,7 +448,14 @@ class WorldMaster(Master):
                 out_lsp[lo:hi] = _warp_rows(lsp[lo:hi], s_) + eqs[lo:hi]
                 wap[lo:hi] = _warp_rows(ap[lo:hi], s_)
         out_ap = np.where(voiced[:, None], (1 - self.ap_mix) * wap + self.ap_mix * t["ap"][None, :], wap)
-        alpha = float(alphas[-1])
+        return self._finish(x, f0, mapped, voiced, lsp, out_lsp, out_ap, alphas, freqs, {})
+
+    def _finish(self, x: np.ndarray, f0: np.ndarray, mapped: np.ndarray, voiced: np.ndarray,
+                lsp: np.ndarray, out_lsp: np.ndarray, out_ap: np.ndarray, alphas: np.ndarray,
+                freqs: np.ndarray, info: dict[str, Any]) -> MasterOutput:
+        """The last stage every WORLD master shares: output F0, per-frame
+        level, synthesis, the soft limiter and the features a student reads."""
+        n_frames, K = lsp.shape
         f0_out = np.where(voiced, mapped, 0.0)
         out_ap = np.clip(out_ap, 1e-3, 1.0 - 1e-9)
         if self.level_mode == "frame":
@@ -485,5 +492,5 @@ class WorldMaster(Master):
         return MasterOutput(
             audio=y, f0=f0_out.astype(np.float32), voicing=voiced.astype(np.float32), features=feats,
             sample_rate=self.sample_rate, hop=self.hop,
-            info={"frames": n_frames, "final_warp": float(alpha)},
+            info={"frames": n_frames, "final_warp": float(alphas[-1]), **info},
         )

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..pitchmap import pitch_map_np
 from .base import MasterError, MasterOutput, as_mono_float32, resample
-from .world import WorldMaster, _fit_len, _pw, _warp_rows, analyze, yin_track
+from .world import WorldMaster, _warp_rows, analyze, yin_track
 
 __all__ = ["World2Master"]
 
@@ -293,34 +293,5 @@ class World2Master(WorldMaster):
             out_ap = wap
         else:
             out_ap = (1 - self.ap_mix) * wap + self.ap_mix * knn_ap
-        f0_out = np.where(voiced, mapped, 0.0)
-        out_ap = np.clip(out_ap, 1e-3, 1.0 - 1e-9)
-        if self.level_mode == "frame":
-            p_in = np.exp(lsp).sum(axis=1) * np.where(voiced, f0, 1.0) ** self.level_f0_exponent
-            p_out = np.exp(out_lsp).sum(axis=1) * np.where(voiced, f0_out, 1.0) ** self.level_f0_exponent
-            out_lsp = out_lsp + np.log(p_in / np.maximum(p_out, 1e-30))[:, None]
-        out_lsp = out_lsp + self.output_gain_db * math.log(10) / 10
-        out_sp = np.exp(out_lsp)
-        fp = 1000.0 * self.hop / self.sample_rate
-        y = _pw().synthesize(np.ascontiguousarray(f0_out), np.ascontiguousarray(out_sp),
-                             np.ascontiguousarray(out_ap), self.sample_rate, fp)
-        y = _fit_len(y, len(x)).astype(np.float32)
-        a = np.abs(y)
-        over = a > 0.9
-        if over.any():
-            y[over] = np.sign(y[over]) * (0.9 + 0.1 * np.tanh((a[over] - 0.9) / 0.1))
-        B = 65
-        grid = np.linspace(0, self.sample_rate / 2, B)
-        idx = np.clip(np.round(grid / freqs[-1] * (K - 1)).astype(int), 0, K - 1)
-        feats = {
-            "source_f0": f0.astype(np.float32),
-            "source_voicing": voiced.astype(np.float32),
-            "warp": alphas.astype(np.float32),
-            "log_env": (0.5 * out_lsp[:, idx]).astype(np.float32),
-            "aperiodicity": out_ap[:, idx].astype(np.float32),
-        }
-        return MasterOutput(
-            audio=y, f0=f0_out.astype(np.float32), voicing=voiced.astype(np.float32), features=feats,
-            sample_rate=self.sample_rate, hop=self.hop,
-            info={"frames": n_frames, "final_warp": float(alphas[-1]), "yin_offset": self.yin_offset},
-        )
+        return self._finish(x, f0, mapped, voiced, lsp, out_lsp, out_ap, alphas, freqs,
+                            {"yin_offset": self.yin_offset})
