@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["MASTER_BARS", "TIER_BARS", "tier_bars", "check_listener_bars", "ORDER_MEASURES"]
+__all__ = ["MASTER_BARS", "TIER_BARS", "tier_bars", "check_listener_bars", "bar_rows", "order_summary", "ORDER_MEASURES"]
 
 #: measure -> (kind, number): "max_over_input" (value ≤ input + n),
 #: "min_under_input" (value ≥ input − n), "min" (value ≥ n)
@@ -116,3 +116,22 @@ def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str],
     out["master_met"] = all(c["met"] for c in out["master"].values()) if out["master"] else None
     out["tiers_met"] = {t: all(c["met"] for c in cs.values()) for t, cs in out["tiers"].items()}
     return out
+
+
+def bar_rows(lb: dict[str, Any]) -> list[tuple[str, str, float, str, bool, bool]]:
+    """(system, measure, value, "≤ limit" / "≥ limit", met, better than
+    master) per check of a :func:`check_listener_bars` result, master
+    first: the rows the console and the HTML report show."""
+    rows = []
+    for system, checks in [("master", lb["master"]), *lb["tiers"].items()]:
+        for m, c in checks.items():
+            sign = "≥" if ORDER_MEASURES[m] else "≤"  # every bar is on the better side
+            rows.append((system, m, c["value"], f"{sign} {c['limit']:.3f}", c["met"],
+                         bool(c.get("better_than_master"))))
+    return rows
+
+
+def order_summary(lb: dict[str, Any]) -> str:
+    """One line on the tiers' order, for the console and the report."""
+    return ("tiers ordered (no higher tier worse than a lower one beyond its 95 % interval): "
+            + ("yes" if lb["ordered"] else "no — " + "; ".join(lb["order_violations"])))

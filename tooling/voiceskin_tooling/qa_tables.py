@@ -51,6 +51,8 @@ def bars_table(qa: dict[str, Any], voice: str = "") -> Any:
     None when the QA has none."""
     from rich.table import Table
 
+    from .listener_bars import bar_rows, order_summary
+
     lb = qa.get("listener_bars")
     if not lb:
         return None
@@ -59,18 +61,10 @@ def bars_table(qa: dict[str, Any], voice: str = "") -> Any:
     for h in ("system", "measure", "value", "bar", "met"):
         t.add_column(h, justify="left" if h in ("system", "measure") else "right")
 
-    def row(system: str, m: str, c: dict[str, Any], sign: str) -> None:
-        note = " (better than master)" if c.get("better_than_master") else ""
-        t.add_row(system, m, f"{c['value']:.3f}", f"{sign} {c['limit']:.3f}",
-                  ("[green]yes[/]" if c["met"] else "[red]no[/]") + note)
-
-    for m, c in lb["master"].items():
-        row("master", m, c, "≤" if m == "wer" else "≥")
-    for tier, cs in lb["tiers"].items():
-        for m, c in cs.items():
-            row(tier, m, c, "≥" if m in ("dnsmos_ovrl", "identity_margin") else "≤")
-    t.caption = ("tiers ordered (no higher tier worse than a lower one beyond its 95 % interval): "
-                 + ("yes" if lb["ordered"] else "no — " + "; ".join(lb["order_violations"])))
+    for system, m, value, bar, met, better in bar_rows(lb):
+        t.add_row(system, m, f"{value:.3f}", bar,
+                  ("[green]yes[/]" if met else "[red]no[/]") + (" (better than master)" if better else ""))
+    t.caption = order_summary(lb)
     return t
 
 

@@ -183,21 +183,13 @@ def listening_html(qa: dict[str, Any]) -> str:
         parts.append(f"<p class=note>{html.escape(n)}</p>")
     lb = qa.get("listener_bars")
     if lb:
+        from .listener_bars import bar_rows, order_summary
+
         rows = [["system", "measure", "value", "bar", "met"]]
-        for m, c in lb["master"].items():
-            rows.append(["master", m, f"{c['value']:.3f}", f"{'≤' if m == 'wer' else '≥'} {c['limit']:.3f}",
-                         "✓" if c["met"] else "✗"])
-        for tier, cs in lb["tiers"].items():
-            for m, c in cs.items():
-                sign = "≥" if m in ("dnsmos_ovrl", "identity_margin") else "≤"
-                rows.append([tier, m, f"{c['value']:.3f}", f"{sign} {c['limit']:.3f}",
-                             ("✓" if c["met"] else "✗")
-                             + (" (better than master)" if c.get("better_than_master") else "")])
+        rows += [[system, m, f"{value:.3f}", bar, ("✓" if met else "✗") + (" (better than master)" if better else "")]
+                 for system, m, value, bar, met, better in bar_rows(lb)]
         parts.append(f"<h3>Bars on the {html.escape(lb['split'])} split</h3><p>The master against the input, "
-                     "each tier against the master (listener_bars.py). Tiers ordered (no higher tier worse "
-                     "than a lower one beyond its 95 % interval): "
-                     + html.escape("yes" if lb["ordered"] else "no — " + "; ".join(lb["order_violations"]))
-                     + "</p>")
+                     "each tier against the master (listener_bars.py). " + html.escape(order_summary(lb)) + "</p>")
         parts.append(_table_html(rows))
     for split, sp in splits.items():
         parts.append(f"<h3>{html.escape(_SPLIT_TITLES.get(split, split))}</h3><p>{sp['utterances']} "

@@ -12,7 +12,7 @@ preset (:mod:`.tiers`); the master's settings to ``[master.settings]``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["TrainPlan", "resolve", "get_lr", "MODEL_SAMPLE_RATE"]
@@ -78,9 +78,9 @@ def resolve(cfg: Any, voice: Any, tier: str) -> TrainPlan:
     fixed = {k: getattr(cfg, k) for k in ("weight_decay", "warmup_frames", "fft_sizes", "kd_weight",
                                           "kd_pairs", "postfilter", "postfilter_width_hz",
                                           "postfilter_max_beta")}
-    defaults = TrainPlan(tier=tier, **vals)
+    defaults = {f.name: f.default for f in fields(TrainPlan)}
     for k, v in fixed.items():
-        src[k] = "default" if v == getattr(defaults, k) else "cli"
+        src[k] = "default" if v == defaults[k] else "cli"
     for k in ("warmup_steps", "lr_floor", "grad_clip", "model_sample_rate"):
         src[k] = "default"
     return TrainPlan(tier=tier, **vals, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in fixed.items()},
