@@ -295,7 +295,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"summary: buffers {engine.buffers}, frames {engine.position}, "
           f"{engine.position / rate:.2f} s audio in {wall:.2f} s, "
           f"callback median {st['median_us']:.1f} us p99 {st['p99_us']:.1f} us "
-          f"worst {st['worst_us']:.1f} us, voice median {st['voice_median_us']:.1f} us "
+          f"worst {st['worst_us']:.1f} us (cpu {st['worst_cpu_us']:.1f} us), "
+          f"voice median {st['voice_median_us']:.1f} us "
           f"p99 {st['voice_p99_us']:.1f} us per {st['frames']:.0f}-frame buffer "
           f"({period_us:.0f} us), latency {voice.latency} frames, xruns {engine.xruns}")
     if engine.xrun_flags:
