@@ -25,61 +25,27 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "data" / "corpus"
+
 BATCH, SEGMENT = 4, 0.5
-for p in (ROOT / "sdk", ROOT / "tooling"):
+for p in (ROOT / "sdk", ROOT / "tooling", ROOT / "tests"):
     sys.path.insert(0, str(p))
+from small_voice import small_voice  # noqa: E402  (tests/: the small voices the tests use too)
 
 # (voice id, target, its person's speakers, inputs: speaker -> files)
 VOICES = [
-    ("bench.slt", CORPUS / "target" / "slt", {"kal": 2, "esp_gb_f2": 1, "cs_ph": 1, "rms": 1}),
-    ("bench.awb", CORPUS / "speakers" / "awb", {"ked": 2, "esp_us_m3": 1, "fi_lj": 1, "rms": 1}),
-    ("bench.kal", CORPUS / "speakers" / "kal", {"awb": 2, "ca_ona": 1, "cs_krb": 1, "rms": 1}),
-    ("bench.ked", CORPUS / "speakers" / "ked", {"kal": 2, "cs_dita": 1, "it_pc": 1, "rms": 1}),
+    ("bench.slt", "slt", {"kal": 2, "esp_gb_f2": 1, "cs_ph": 1, "rms": 1}),
+    ("bench.awb", "awb", {"ked": 2, "esp_us_m3": 1, "fi_lj": 1, "rms": 1}),
+    ("bench.kal", "kal", {"awb": 2, "ca_ona": 1, "cs_krb": 1, "rms": 1}),
+    ("bench.ked", "ked", {"kal": 2, "cs_dita": 1, "it_pc": 1, "rms": 1}),
 ]
 
 
-def make_voice(root: Path, vid: str, target: Path, inputs: dict[str, int], steps: int) -> Path:
-    spk = root / vid / "speakers"
-    for s, n in inputs.items():
-        (spk / s).mkdir(parents=True, exist_ok=True)
-        for f in sorted((CORPUS / "speakers" / s).glob("*.flac"))[:n]:
-            shutil.copy(f, spk / s / f.name)
-    ref = root / vid / "ref"
-    ref.mkdir(parents=True, exist_ok=True)
-    for f in sorted(target.glob("*.flac"))[:3]:
-        shutil.copy(f, ref / f.name)
-    toml = root / f"{vid}.toml"
-    toml.write_text(f"""[voice]
-id = "{vid}"
-display_name = "{vid}"
-version = "0.0.1"
-[master]
-name = "world"
-[master.settings]
-f0_method = "yin"
-[target]
-reference = ["{ref}"]
-[corpus]
-inputs = ["{spk}"]
-validation_speakers = ["rms"]
-chunk_seconds = 3.0
-[training]
-steps = {steps}
-batch_size = {BATCH}
-segment_seconds = {SEGMENT}
-learning_rate = 0.003
-device = "cpu"
-[[tiers]]
-name = "low"
-[[tiers]]
-name = "medium"
-[[tiers]]
-name = "high"
-[[tiers]]
-name = "ultra"
-""", encoding="utf-8")
-    return toml
+def make_voice(root: Path, vid: str, target: str, inputs: dict[str, int], steps: int) -> Path:
+    return small_voice(root / vid, vid, target, inputs, 3,
+                       corpus={"validation_speakers": ["rms"]},
+                       training={"steps": steps, "batch_size": BATCH, "segment_seconds": SEGMENT,
+                                 "learning_rate": 0.003, "device": "cpu"},
+                       tiers=("low", "medium", "high", "ultra"))
 
 
 def main(argv: list[str] | None = None) -> int:

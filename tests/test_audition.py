@@ -14,33 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from small_voice import CORPUS, write_voice
 
 from voiceskin_tooling.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "data" / "corpus"
 TIERS = ("low", "medium")
 
 
 def _voice(tmp: Path) -> Path:
-    p = tmp / "v.toml"
-    p.write_text(f"""
-[voice]
-id = "aud.voice"
-display_name = "Audition voice"
-version = "0.1.0"
-[master]
-name = "world"
-[master.settings]
-f0_method = "yin"
-[target]
-reference = ["{CORPUS / 'target' / 'slt'}"]
-[[tiers]]
-name = "low"
-[[tiers]]
-name = "medium"
-""", encoding="utf-8")
-    return p
+    return write_voice(tmp / "v.toml", "aud.voice", CORPUS / "target" / "slt",
+                       display_name="Audition voice", version="0.1.0", tiers=TIERS)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ students (real student graphs, real native library); nothing here trains.
 """
 from __future__ import annotations
 
-import os
 import types
 from pathlib import Path
 
@@ -14,10 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voiceskin_tooling.cli import main
+from small_voice import CORPUS, write_voice
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "data" / "corpus"
+from voiceskin_tooling.cli import main
 
 
 # --------------------------------------------------------------- fixtures
@@ -58,28 +56,12 @@ def _no_temp(folder: Path) -> None:
     assert not left, f"temporary files left behind: {left}"
 
 
-def _voice_toml(tmp: Path, master: str = "world", preset: str = "low",
-                extra: str = "") -> Path:
-    ref = CORPUS / "target" / "slt"
-    p = tmp / "v.toml"
-    p.write_text(f"""
-[voice]
-id = "cli.voice"
-display_name = "CLI voice"
-version = "0.1.0"
-[master]
-name = "{master}"
-[target]
-reference = ["{ref}"]
-[corpus]
-inputs = ["{CORPUS / 'speakers'}"]
-heldout_speakers = ["rms"]
-{extra}
-[[tiers]]
-name = "t0"
-preset = "{preset}"
-""", encoding="utf-8")
-    return p
+def _voice_toml(tmp: Path, master: str = "world", preset: str = "low") -> Path:
+    return write_voice(tmp / "v.toml", "cli.voice", CORPUS / "target" / "slt",
+                       inputs=CORPUS / "speakers", display_name="CLI voice", version="0.1.0",
+                       master=master, master_settings={},
+                       corpus={"heldout_speakers": ["rms"]},
+                       tiers=[{"name": "t0", "preset": preset}])
 
 
 # ----------------------------------------------------------- the parser

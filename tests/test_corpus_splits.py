@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from small_voice import copy_reference, copy_speakers, write_voice
 
 from voiceskin_tooling.corpus import CorpusError, build_corpus, load_manifest
 from voiceskin_tooling.corpus_gen import (
@@ -231,42 +231,16 @@ def test_voiceskin_corpus_reads_transcripts(tiny: Path, tmp_path: Path, capsys: 
 # ---------------------------------------------------------------- the distillation cache
 
 
-def _voice(tmp: Path, cohort: str = '["dan"]') -> Path:
-    spk = tmp / "speakers"
-    for s, src, n in (("kal", "kal", 2), ("dan", "esp_gb_f2", 1), ("rms", "rms", 1), ("newbie", "awb_test", 1)):
-        (spk / s).mkdir(parents=True, exist_ok=True)
-        for f in sorted((CORPUS / "speakers" / src).glob("*.flac"))[:n]:
-            shutil.copy(f, spk / s / f.name)
+def _voice(tmp: Path, cohort: list[str] | str = ["dan"]) -> Path:
+    spk = copy_speakers(tmp / "speakers", {"kal": 2, "dan": ("esp_gb_f2", 1), "rms": 1,
+                                           "newbie": ("awb_test", 1)})
     (spk / "transcripts.tsv").write_text(
         "rms/rms_00.flac\tWhat rms says\ten\nnewbie/awb_test_00.flac\t"
         + TEST_SENTENCES_BY_LANG["en"][0] + "\ten\n", encoding="utf-8")
-    ref = tmp / "ref"
-    ref.mkdir(exist_ok=True)
-    for f in sorted((CORPUS / "target" / "slt").glob("*.flac"))[:2]:
-        shutil.copy(f, ref / f.name)
-    toml = tmp / "tiny.toml"
-    toml.write_text(f"""
-[voice]
-id = "tiny.splits"
-display_name = "Tiny splits voice"
-version = "0.0.1"
-[master]
-name = "world"
-[master.settings]
-f0_method = "yin"
-[target]
-reference = ["{ref}"]
-[corpus]
-inputs = ["{spk}"]
-validation_speakers = ["rms"]
-test_speakers = ["newbie"]
-chunk_seconds = 3.0
-[qa]
-cohort = {cohort}
-[[tiers]]
-name = "low"
-""", encoding="utf-8")
-    return toml
+    return write_voice(tmp / "tiny.toml", "tiny.splits", copy_reference(tmp / "ref", "slt", 2),
+                       inputs=spk, display_name="Tiny splits voice",
+                       corpus={"validation_speakers": ["rms"], "test_speakers": ["newbie"]},
+                       qa={"cohort": cohort})
 
 
 def test_cache_carries_split_text_language_and_cohort(tmp_path: Path):
@@ -307,12 +281,12 @@ def test_cohort_must_name_corpus_speakers_and_no_test_speaker(tmp_path: Path):
     from voiceskin_tooling.voicedef import VoiceDefError, load_voice
 
     with pytest.raises(VoiceDefError, match=r"qa\.cohort.*\['nobody'\] are not in the corpus.*dan"):
-        load_voice(_voice(tmp_path / "a", '["dan", "nobody"]'))
+        load_voice(_voice(tmp_path / "a", ["dan", "nobody"]))
     with pytest.raises(VoiceDefError, match=r"qa\.cohort.*test speaker"):
-        load_voice(_voice(tmp_path / "b", '["newbie"]'))
+        load_voice(_voice(tmp_path / "b", ["newbie"]))
     with pytest.raises(VoiceDefError, match=r"qa\.cohort.*array"):
-        load_voice(_voice(tmp_path / "c", '"dan"'))
-    assert load_voice(_voice(tmp_path / "d", '["rms", "kal"]')).cohort == ["rms", "kal"]
+        load_voice(_voice(tmp_path / "c", "dan"))
+    assert load_voice(_voice(tmp_path / "d", ["rms", "kal"])).cohort == ["rms", "kal"]
 
 
 def test_demo_voice_splits_and_cohort_match_the_shipped_corpus():

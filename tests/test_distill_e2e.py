@@ -10,60 +10,20 @@ held-out and seen speakers, and the master's pitch is the student's pitch.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "data" / "corpus"
+from small_voice import CORPUS, small_voice
 
 
 def _voice(tmp: Path) -> Path:
-    spk = tmp / "speakers"
-    for s, n in (("kal", 2), ("esp_gb_f2", 1), ("rms", 1)):
-        (spk / s).mkdir(parents=True)
-        for f in sorted((CORPUS / "speakers" / s).glob("*.flac"))[:n]:
-            shutil.copy(f, spk / s / f.name)
-    ref = tmp / "ref"
-    ref.mkdir()
-    for f in sorted((CORPUS / "target" / "slt").glob("*.flac"))[:3]:
-        shutil.copy(f, ref / f.name)
-    toml = tmp / "tiny.toml"
-    toml.write_text(f"""
-[voice]
-id = "tiny.test"
-display_name = "Tiny test voice"
-version = "0.0.1"
-
-[master]
-name = "world"
-[master.settings]
-f0_method = "yin"
-
-[target]
-reference = ["{ref}"]
-
-[corpus]
-inputs = ["{spk}"]
-heldout_speakers = ["rms"]
-chunk_seconds = 3.0
-
-[training]
-steps = 12
-augment = 1
-batch_size = 4
-segment_seconds = 0.4
-learning_rate = 0.003
-
-[[tiers]]
-name = "low"
-[[tiers]]
-name = "medium"
-""", encoding="utf-8")
-    return toml
+    return small_voice(tmp, "tiny.test", "slt", {"kal": 2, "esp_gb_f2": 1, "rms": 1}, 3,
+                       display_name="Tiny test voice", corpus={"heldout_speakers": ["rms"]},
+                       training={"steps": 12, "augment": 1, "batch_size": 4,
+                                 "segment_seconds": 0.4, "learning_rate": 0.003},
+                       tiers=("low", "medium"))
 
 
 @pytest.mark.skipif(not (CORPUS / "speakers").is_dir(), reason="shipped corpus missing")

@@ -3,24 +3,19 @@ PITCH_YIN + PITCH_MAP definition (shifted by ``yin_offset``), keeps its
 source statistics causal, is deterministic, and round-trips its state."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from small_voice import corpus_audio
 
-from voiceskin_tooling.corpus import read_audio
 from voiceskin_tooling.masters import available_masters, get_master
 from voiceskin_tooling.masters.world import yin_track
 from voiceskin_tooling.pitchmap import pitch_map_np
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 SR = 16000
 
 
 def _files(speaker: str, n: int, sub: str = "speakers") -> list[np.ndarray]:
-    files = sorted((CORPUS / sub / speaker).glob("*.flac"))[:n]
-    assert files, f"shipped corpus missing {speaker}"
-    return [read_audio(f, SR)[0] for f in files]
+    return corpus_audio(speaker, n, sub, SR)
 
 
 @pytest.fixture(scope="module")

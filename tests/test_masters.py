@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from small_voice import corpus_audio
 
 from plugin_helpers import fake_distribution
-from voiceskin_tooling.corpus import read_audio
 from voiceskin_tooling.masters import (
     MasterError,
     MasterOutput,
@@ -20,8 +20,6 @@ from voiceskin_tooling.masters import (
 )
 from voiceskin_tooling.pitchmap import pitch_map_np
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "data" / "corpus"
 SR = 16000
 
 TOY_SOURCE = """
@@ -113,9 +111,7 @@ def test_entry_point_cannot_shadow_builtin(tmp_path: Path) -> None:
 
 
 def _files(speaker: str, n: int, sub: str = "speakers") -> list[np.ndarray]:
-    files = sorted((CORPUS / sub / speaker).glob("*.flac"))[:n]
-    assert files, f"shipped corpus missing {speaker}"
-    return [read_audio(f, SR)[0] for f in files]
+    return corpus_audio(speaker, n, sub, SR)
 
 
 @pytest.fixture(scope="module")

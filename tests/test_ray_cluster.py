@@ -31,6 +31,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import pytest
+from small_voice import small_voice
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "corpus"
@@ -48,51 +49,11 @@ def _free_port() -> int:
 
 
 def _voice(tmp: Path, vid: str, target: str, inputs: dict[str, int], held: str) -> Path:
-    spk = tmp / vid / "speakers"
-    for s, n in inputs.items():
-        (spk / s).mkdir(parents=True)
-        for f in sorted((CORPUS / "speakers" / s).glob("*.flac"))[:n]:
-            shutil.copy(f, spk / s / f.name)
-    tdir = CORPUS / "target" / target
-    if not tdir.is_dir():
-        tdir = CORPUS / "speakers" / target
-    ref = tmp / vid / "ref"
-    ref.mkdir(parents=True)
-    for f in sorted(tdir.glob("*.flac"))[:2]:
-        shutil.copy(f, ref / f.name)
-    toml = tmp / f"{vid}.toml"
-    toml.write_text(f"""
-[voice]
-id = "{vid}"
-display_name = "Tiny {vid}"
-version = "0.0.1"
-
-[master]
-name = "world"
-[master.settings]
-f0_method = "yin"
-
-[target]
-reference = ["{ref}"]
-
-[corpus]
-inputs = ["{spk}"]
-heldout_speakers = ["{held}"]
-chunk_seconds = 3.0
-
-[training]
-steps = {STEPS}
-batch_size = 2
-segment_seconds = 0.3
-learning_rate = 0.003
-device = "cpu"
-
-[[tiers]]
-name = "low"
-[[tiers]]
-name = "medium"
-""", encoding="utf-8")
-    return toml
+    return small_voice(tmp / vid, vid, target, inputs, 2, display_name=f"Tiny {vid}",
+                       corpus={"heldout_speakers": [held]},
+                       training={"steps": STEPS, "batch_size": 2, "segment_seconds": 0.3,
+                                 "learning_rate": 0.003, "device": "cpu"},
+                       tiers=TIERS)
 
 
 @pytest.fixture(scope="module")

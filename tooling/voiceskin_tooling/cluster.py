@@ -324,7 +324,7 @@ def distill_ray(cfg: Any, voices: Sequence[str] | None = None, console: Any = No
     inputs, same outputs (plus the bundle), same summary."""
     from rich.console import Console
 
-    from .distill import DistillInputError as DistillError, QABarsMissed, build_cache
+    from .distill import DistillInputError as DistillError, QABarsMissed, build_cache, selected_tiers
     from .voicedef import load_voice
 
     opts = opts or RayOptions()
@@ -333,13 +333,7 @@ def distill_ray(cfg: Any, voices: Sequence[str] | None = None, console: Any = No
     loaded = [load_voice(p) for p in paths]
     plan: list[tuple[Any, list[str]]] = []
     for v in loaded:
-        names = [t.name for t in v.tiers]
-        if cfg.tiers:
-            bad = [t for t in cfg.tiers if t not in names]
-            if bad:
-                raise DistillError(f"voice {v.id!r} has no tier(s) {bad}; tiers: {names}")
-            names = [t for t in names if t in cfg.tiers]
-        plan.append((v, names))
+        plan.append((v, selected_tiers(v, cfg.tiers)))
     need_gpu = any((cfg.device or v.training.device) == "cuda" for v, _ in plan)
 
     ray, started = connect(opts.address)

@@ -272,6 +272,19 @@ def write_audio_atomic(path: str | Path, audio: np.ndarray, sample_rate: int, fm
         raise
 
 
+def replace_folder(new: Path, out: Path) -> None:
+    """Swaps the finished folder ``new`` (a sibling of ``out``) into place:
+    the old ``out`` is moved aside, ``new`` renamed in, then the old one
+    removed — a reader sees the old corpus or the new one, never a mix."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+    os.replace(new, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def trim_silence(
     audio: np.ndarray,
     sample_rate: int,
@@ -506,14 +519,7 @@ def build_corpus(
             skipped=skipped,
         )
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest.to_json(), indent=1), encoding="utf-8")
-        # swap into place: old corpus (if any) aside, new one in, old one removed
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, out)
         return manifest
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -96,7 +96,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import read_audio, write_audio_atomic
+from .corpus import read_audio, replace_folder, write_audio_atomic
 
 SAMPLE_RATE = 16000
 FRAME_MS = 5.0
@@ -514,13 +514,7 @@ def generate(out: Path, log=print, only: list[str] | None = None) -> dict:
         readme = out / "README.md"
         if readme.exists() and only is None:  # hand-written documentation survives regeneration
             shutil.copy2(readme, tmp / "README.md")
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -33,7 +33,7 @@ import numpy as np
 # the stages, re-exported: ``from voiceskin_tooling.distill import ...`` keeps working
 from .distill_common import (DistillConfig, DistillError, DistillInputError, QABarsMissed,  # noqa: F401
                              _atomic_torch_save, _jdefault, _progress, _resolve_device, _update, _write_json,
-                             tier_checkpoint, voice_dir)
+                             selected_tiers, tier_checkpoint, voice_dir)
 from .master_cache import (_convert_one, _corpus_for, _init_worker, _select, _yin_spec,  # noqa: F401
                            build_cache, load_cache, master_exposes_pitch, pitch_spec_for)
 from .postfilter import fit_postfilter  # noqa: F401
@@ -77,12 +77,7 @@ def distill(cfg: DistillConfig, voices: Sequence[str] | None = None,
     jobs: list[tuple[Any, str, str]] = []
     caches: dict[str, str] = {}
     for v in loaded:
-        names = [t.name for t in v.tiers]
-        if cfg.tiers:
-            bad = [t for t in cfg.tiers if t not in names]
-            if bad:
-                raise DistillInputError(f"voice {v.id!r} has no tier(s) {bad}; tiers: {names}")
-            names = [t for t in names if t in cfg.tiers]
+        names = selected_tiers(v, cfg.tiers)
         console.log(f"[bold]{v.id}[/]: master {v.master.name!r}, corpus → master outputs (cached)")
         caches[v.id] = str(build_cache(cfg, v, console))
         for t in names:

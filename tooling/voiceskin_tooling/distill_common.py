@@ -13,12 +13,12 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["DistillConfig", "DistillError", "DistillInputError", "QABarsMissed", "tier_checkpoint",
-           "voice_dir"]
+__all__ = ["DistillConfig", "DistillError", "DistillInputError", "QABarsMissed", "selected_tiers",
+           "tier_checkpoint", "voice_dir"]
 
 class DistillError(RuntimeError):
     """Distillation could not run (bad input) or a tier missed its QA bars:
@@ -35,6 +35,18 @@ class QABarsMissed(DistillError):
     def __init__(self, failures: list[str]) -> None:
         super().__init__("QA bars missed:\n  " + "\n  ".join(failures))
         self.failures = list(failures)
+
+
+def selected_tiers(voice: Any, wanted: Sequence[str] | None) -> list[str]:
+    """The voice's tier names, in its order, kept to ``wanted`` (--tiers)
+    when given; a wanted tier the voice lacks is a DistillInputError."""
+    names = [t.name for t in voice.tiers]
+    if not wanted:
+        return names
+    bad = [t for t in wanted if t not in names]
+    if bad:
+        raise DistillInputError(f"voice {voice.id!r} has no tier(s) {bad}; tiers: {names}")
+    return [t for t in names if t in wanted]
 
 
 # --------------------------------------------------------------- 1. config

@@ -169,6 +169,12 @@ def population_stats(audio: Sequence[tuple[str, np.ndarray]], sr: int = 16000, h
     }
 
 
+def _runs(alphas: np.ndarray) -> zip:
+    """(lo, hi) of each run of equal values in ``alphas``."""
+    bounds = np.flatnonzero(np.diff(alphas)) + 1
+    return zip(np.r_[0, bounds], np.r_[bounds, len(alphas)])
+
+
 def _warp_rows(rows: np.ndarray, alpha: float) -> np.ndarray:
     """rows[:, k] resampled at bin k/alpha (linear; clamped at Nyquist): the
     envelope S(f) becomes S(f/alpha), formants move up by alpha."""
@@ -401,29 +407,45 @@ class WorldMaster(Master):
         x = resample(as_mono_float32(audio), int(sample_rate), self.sample_rate)
         if len(x) < 2 * self.hop:
             raise MasterError(f"input too short: {len(x)} samples at {self.sample_rate} Hz (need ≥ {2 * self.hop})")
-        if self.f0_method == "yin":  # exactly the student's PITCH_MAP(PITCH_YIN(frame))
-            f0, sp, ap, (yf, yv) = self._analyze(x, with_yin=True)
-            mapped = pitch_map_np(yf, yv, self.pitch_params())
-        else:
-            f0, sp, ap = self._analyze(x)
-            mapped = pitch_map_np(f0, (f0 > 0).astype(np.float64), self.pitch_params())
+        f0, sp, ap, mapped = self._source(x)
         n_frames, K = sp.shape
         freqs = np.linspace(0, self.sample_rate / 2, K)
         if len(t["freqs"]) != K:
             raise MasterError("envelope size differs from the fitted one (sample rate changed?)")
         voiced = f0 > 0
-
         lsp = np.log(sp + 1e-16)
+        alphas, eqs, means = self._warp_track(lsp, voiced, freqs)
+        out_lsp, wap = self._apply_warp(lsp, ap, alphas, eqs)
+        out_lsp, out_ap, info = self._target_envelope(lsp, out_lsp, wap, ap, voiced, alphas, means)
+        return self._finish(x, f0, mapped, voiced, lsp, out_lsp, out_ap, alphas, freqs, info)
+
+    def _source(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """WORLD's analysis (F0, envelope, aperiodicity) and the output F0
+        before voicing: with yin, exactly the student's PITCH_MAP(PITCH_YIN(frame))."""
+        if self.f0_method == "yin":
+            f0, sp, ap, (yf, yv) = self._analyze(x, with_yin=True)
+            return f0, sp, ap, pitch_map_np(yf, yv, self.pitch_params())
+        f0, sp, ap = self._analyze(x)
+        return f0, sp, ap, pitch_map_np(f0, (f0 > 0).astype(np.float64), self.pitch_params())
+
+    def _warp_track(self, lsp: np.ndarray, voiced: np.ndarray, freqs: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per frame: the warp α, the equaliser, and the source's running
+        log-envelope mean they were fitted on (causal: voiced frames so far,
+        blended with the population prior during warm-up)."""
+        t = self._need_target()
+        n_frames, K = lsp.shape
         prior = self._pop_env(freqs)
         alphas = np.ones(n_frames)
         eqs = np.zeros((n_frames, K))
+        means = np.broadcast_to(prior, (n_frames, K)).copy()
         if self.warp_mode == "fixed":
             alphas[:] = t["formant_scale"]
             eqs[:] = self._eq(_warp_rows(prior[None, :], t["formant_scale"])[0])
         elif self.warp_mode == "running":
             n = 0.0
             m = prior.copy()
-            alpha, eq = 1.0, np.zeros(K)
+            alpha, eq, mh = 1.0, np.zeros(K), prior.copy()
             for i in range(n_frames):
                 if voiced[i]:
                     n += 1.0
@@ -436,19 +458,32 @@ class WorldMaster(Master):
                     eq = self._eq(_warp_rows(mh[None, :], alpha)[0])
                 alphas[i] = alpha
                 eqs[i] = eq
+                means[i] = mh
+        return alphas, eqs, means
+
+    def _apply_warp(self, lsp: np.ndarray, ap: np.ndarray, alphas: np.ndarray, eqs: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The envelope warped by α^warp_strength plus the equaliser, and the
+        aperiodicity warped alike (α is constant over runs of frames: each
+        run is warped in one go)."""
         if self.warp_mode == "none":
-            out_lsp, wap = lsp, ap
-        else:
-            out_lsp = np.empty_like(lsp)
-            wap = np.empty_like(ap)
-            # α is constant over runs of frames: warp each run in one go
-            bounds = np.flatnonzero(np.diff(alphas)) + 1
-            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n_frames]):
-                s_ = alphas[lo] ** self.warp_strength
-                out_lsp[lo:hi] = _warp_rows(lsp[lo:hi], s_) + eqs[lo:hi]
-                wap[lo:hi] = _warp_rows(ap[lo:hi], s_)
+            return lsp.copy(), ap
+        out_lsp = np.empty_like(lsp)
+        wap = np.empty_like(ap)
+        for lo, hi in _runs(alphas):
+            s_ = alphas[lo] ** self.warp_strength
+            out_lsp[lo:hi] = _warp_rows(lsp[lo:hi], s_) + eqs[lo:hi]
+            wap[lo:hi] = _warp_rows(ap[lo:hi], s_)
+        return out_lsp, wap
+
+    def _target_envelope(self, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
+                         ap: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
+                         means: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """The output envelope and aperiodicity: here the warped envelope,
+        and voiced frames' aperiodicity mixed toward the target's mean."""
+        t = self._need_target()
         out_ap = np.where(voiced[:, None], (1 - self.ap_mix) * wap + self.ap_mix * t["ap"][None, :], wap)
-        return self._finish(x, f0, mapped, voiced, lsp, out_lsp, out_ap, alphas, freqs, {})
+        return out_lsp, out_ap, {}
 
     def _finish(self, x: np.ndarray, f0: np.ndarray, mapped: np.ndarray, voiced: np.ndarray,
                 lsp: np.ndarray, out_lsp: np.ndarray, out_ap: np.ndarray, alphas: np.ndarray,

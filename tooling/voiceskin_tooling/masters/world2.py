@@ -43,8 +43,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..pitchmap import pitch_map_np
-from .base import MasterError, MasterOutput, as_mono_float32, resample
-from .world import WorldMaster, _warp_rows, analyze, yin_track
+from .base import MasterError, as_mono_float32, resample
+from .world import WorldMaster, _runs, _warp_rows, analyze, yin_track
 
 __all__ = ["World2Master"]
 
@@ -211,66 +211,25 @@ class World2Master(WorldMaster):
         return t[pool][idx].mean(axis=1), t[ap_key][idx].mean(axis=1)
 
     # ---------------------------------------------------------------- conversion
-    def convert(self, audio: np.ndarray, sample_rate: int) -> MasterOutput:
+    def _source(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if self.f0_method != "yin":
+            return super()._source(x)
+        yf, yv, mapped = self._yin(x)
+        f0, sp, ap = analyze(x, self.sample_rate, self.hop,
+                             f0=np.where((yv >= self.vthreshold) & (yf > 0), yf, 0.0))
+        return f0, sp, ap, mapped
+
+    def _target_envelope(self, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
+                         ap: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
+                         means: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         t = self._need_target()
-        x = resample(as_mono_float32(audio), int(sample_rate), self.sample_rate)
-        if len(x) < 2 * self.hop:
-            raise MasterError(f"input too short: {len(x)} samples at {self.sample_rate} Hz (need ≥ {2 * self.hop})")
-        if self.f0_method == "yin":
-            yf, yv, mapped = self._yin(x)
-            f0, sp, ap = analyze(x, self.sample_rate, self.hop,
-                                 f0=np.where((yv >= self.vthreshold) & (yf > 0), yf, 0.0))
-        else:
-            f0, sp, ap = self._analyze(x)
-            mapped = pitch_map_np(f0, (f0 > 0).astype(np.float64), self.pitch_params())
-        n_frames, K = sp.shape
-        freqs = np.linspace(0, self.sample_rate / 2, K)
-        if len(t["freqs"]) != K:
-            raise MasterError("envelope size differs from the fitted one (sample rate changed?)")
-        voiced = f0 > 0
-        lsp = np.log(sp + 1e-16)
-        prior = self._pop_env(freqs)
-        alphas = np.ones(n_frames)
-        eqs = np.zeros((n_frames, K))
-        means = np.zeros((n_frames, K)) if self.envelope == "knn" else None
-        if self.warp_mode == "fixed":
-            alphas[:] = t["formant_scale"]
-            eqs[:] = self._eq(_warp_rows(prior[None, :], t["formant_scale"])[0])
-        elif self.warp_mode == "running":
-            n = 0.0
-            m = prior.copy()
-            alpha, eq, mh = 1.0, np.zeros(K), prior.copy()
-            for i in range(n_frames):
-                if voiced[i]:
-                    n += 1.0
-                    a = max(1.0 / n, 1.0 / self.env_tau)
-                    m += a * (lsp[i] - m)
-                if i % self.warp_update == 0:
-                    w = min(n / self.env_warmup, 1.0)
-                    mh = w * m + (1.0 - w) * prior
-                    alpha = self._best_warp(mh, freqs)
-                    eq = self._eq(_warp_rows(mh[None, :], alpha)[0])
-                alphas[i] = alpha
-                eqs[i] = eq
-                if means is not None:
-                    means[i] = mh
-        if self.warp_mode == "none":
-            out_lsp, wap = lsp.copy(), ap
-        else:
-            out_lsp = np.empty_like(lsp)
-            wap = np.empty_like(ap)
-            bounds = np.flatnonzero(np.diff(alphas)) + 1
-            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n_frames]):
-                s_ = alphas[lo] ** self.warp_strength
-                out_lsp[lo:hi] = _warp_rows(lsp[lo:hi], s_) + eqs[lo:hi]
-                wap[lo:hi] = _warp_rows(ap[lo:hi], s_)
+        n_frames = len(lsp)
         knn_ap = None
         if self.envelope == "knn":
             # query: the frame minus the running mean, both warped by α (the
             # speaker-normalised frame), in mel bands
             q = np.empty((n_frames, self.knn_bands))
-            bounds = np.flatnonzero(np.diff(alphas)) + 1
-            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n_frames]):
+            for lo, hi in _runs(alphas):
                 s_ = alphas[lo]
                 q[lo:hi] = _warp_rows(lsp[lo:hi] - means[lo:hi], s_) @ self._mel.T
             q -= q.mean(axis=1, keepdims=True)
@@ -293,5 +252,4 @@ class World2Master(WorldMaster):
             out_ap = wap
         else:
             out_ap = (1 - self.ap_mix) * wap + self.ap_mix * knn_ap
-        return self._finish(x, f0, mapped, voiced, lsp, out_lsp, out_ap, alphas, freqs,
-                            {"yin_offset": self.yin_offset})
+        return out_lsp, out_ap, {"yin_offset": self.yin_offset}
