@@ -4,7 +4,7 @@ every real tier with margin; an older, smaller config still works; tier
 state, ISA cap, registry removal; and, on the built library, that the only
 code executing CPUID is the detection that runs at voice init
 (native/tests/test_audio_no_cpuid.c proves no [audio] call reaches it) and
-that no clock is imported at all."""
+that the only clock is clock_gettime, called only by the CPU governor."""
 
 from __future__ import annotations
 
@@ -169,14 +169,17 @@ def _tool(name: str) -> str:
     return path
 
 
-def test_library_imports_no_clock() -> None:
+def test_library_imports_only_the_monotonic_clock() -> None:
+    """The CPU governor (vsk_voice_set_cpu_budget) reads clock_gettime; no
+    other clock, no sleep. test_clock_read_only_by_the_governor checks who
+    calls it."""
     out = subprocess.run([_tool("nm"), "-D", "--undefined-only", library_path()],
                          capture_output=True, text=True, check=True).stdout
     names = {re.sub(r"@.*", "", line.split()[-1]) for line in out.splitlines() if line.strip()}
     clocks = {"clock", "clock_gettime", "clock_getres", "time", "gettimeofday", "times",
               "ftime", "timespec_get", "rdtsc", "__rdtsc", "QueryPerformanceCounter",
               "mach_absolute_time", "nanosleep", "usleep", "sleep"}
-    assert not names & clocks, names & clocks
+    assert names & clocks <= {"clock_gettime"}, names & clocks
     assert "malloc" in names                    # the listing is real
 
 
@@ -201,23 +204,43 @@ def _with_symbols() -> Path:
                 "run scripts/setup.sh")
 
 
-def test_cpuid_only_in_detection() -> None:
-    if not re.search(r"x86_64|amd64", subprocess.run(["uname", "-m"], capture_output=True,
-                                                     text=True).stdout, re.I):
-        pytest.skip("CPUID is x86-only")
+def _instructions() -> list[tuple[str, str]]:
+    """(function, instruction line) for every instruction of the library
+    with its symbol table, by objdump."""
     dis = subprocess.run([_tool("objdump"), "-d", str(_with_symbols())], capture_output=True,
                          text=True, check=True).stdout
-    where: set[str] = set()
-    clocks: set[str] = set()
+    out: list[tuple[str, str]] = []
     fn = ""
     for line in dis.splitlines():
         m = re.match(r"^[0-9a-f]+ <(.+)>:$", line)
         if m:
             fn = m.group(1)
-        elif "\tcpuid" in line:
+        else:
+            out.append((fn, line))
+    return out
+
+
+def test_cpuid_only_in_detection() -> None:
+    if not re.search(r"x86_64|amd64", subprocess.run(["uname", "-m"], capture_output=True,
+                                                     text=True).stdout, re.I):
+        pytest.skip("CPUID is x86-only")
+    where: set[str] = set()
+    clocks: set[str] = set()
+    for fn, line in _instructions():
+        if "\tcpuid" in line:
             where.add(fn)
         elif re.search(r"\trdtscp?\b|\trdpid\b", line):
             clocks.add(fn)                      # a clock read without an import
     assert where, "no CPUID found at all: detection missing?"
     assert where <= {"vsk_isa_detect", "vsk_isa_available", "x86_has_avx2_fma"}, where
     assert not clocks, clocks
+
+
+def test_clock_read_only_by_the_governor() -> None:
+    """The only call to clock_gettime is the governor's clock
+    (native/src/governor.c), which vsk_voice_process reads only while a CPU
+    budget is set (native/tests/test_voice_governor.c counts the reads)."""
+    callers = {fn for fn, line in _instructions()
+               if re.search(r"\t(call|jmp|bl|b)\w*\s.*<clock_gettime", line)
+               and not fn.endswith("@plt")}
+    assert callers == {"vsk_monotonic_ns"}, callers

@@ -69,7 +69,7 @@ extern "C" {
 #define VSK_ABI_VERSION 1
 
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 4
+#define VSK_VERSION_MINOR 5
 #define VSK_VERSION_PATCH 0
 
 /** Library version as (major << 16) | (minor << 8) | patch. [any] */
@@ -215,6 +215,20 @@ VSK_API vsk_status vsk_bundle_find_tier(const vsk_bundle *bundle,
 
 typedef struct vsk_voice vsk_voice;
 
+/** A monotonic clock in nanoseconds (any epoch), for the CPU governor
+ *  (vsk_voice_config.clock; since 0.5). Called on the audio thread, twice
+ *  per vsk_voice_process while a budget is set, never otherwise: it must
+ *  be real-time safe. Meant for tests and for hosts with their own clock;
+ *  NULL uses the system's (clock_gettime(CLOCK_MONOTONIC);
+ *  QueryPerformanceCounter on Windows). */
+typedef uint64_t (*vsk_clock_fn)(void *user);
+
+/** A CPU budget shared by several voices (since 0.5): each member voice
+ *  (vsk_voice_config.shared_budget) governs its tier against an equal share
+ *  of it (budget / members), on whatever thread it runs. Only atomics:
+ *  members join at voice init and leave at vsk_voice_destroy. */
+typedef struct vsk_cpu_budget vsk_cpu_budget;
+
 typedef struct vsk_voice_config {
     uint32_t struct_size;        /* = sizeof(vsk_voice_config)              */
     uint32_t abi_version;        /* = VSK_ABI_VERSION                       */
@@ -235,6 +249,17 @@ typedef struct vsk_voice_config {
     vsk_allocator allocator;     /* vsk_voice_create's block; zeros = heap  */
     vsk_log_fn log;              /* why init/create failed; NULL = silent   */
     void *log_user;              /* passed to log                           */
+    /* since 0.5 (an older, smaller struct_size reads these as 0) */
+    float cpu_budget;            /* CPU governor budget, fraction of one
+                                    core, 0..1; 0 = off (see
+                                    vsk_voice_set_cpu_budget)               */
+    uint32_t reserved1;          /* must be 0                               */
+    vsk_clock_fn clock;          /* the governor's clock; NULL = the
+                                    system's monotonic clock                */
+    void *clock_user;            /* passed to clock                         */
+    vsk_cpu_budget *shared_budget;/* join a budget shared by several voices
+                                    (vsk_cpu_budget_create); NULL = none.
+                                    Must outlive the voice                  */
 } vsk_voice_config;
 
 /** Fills the first `struct_size` bytes of `config` with the defaults
@@ -306,6 +331,15 @@ typedef struct vsk_tier_state {
                               VSK_NO_TIER                                   */
     uint32_t switching;    /* 1 while a switch is in progress (warm-up or
                               crossfade), else 0                            */
+    /* since 0.5: the CPU governor (vsk_voice_set_cpu_budget) */
+    uint32_t governed_tier;/* the highest tier the governor allows now: the
+                              voice heads for min(requested, governed_tier).
+                              tier count - 1 while no budget is set        */
+    float cpu_load;        /* the governor's last measurement: processing
+                              time / audio time of its last window (~100
+                              ms), as a fraction of one core; 0 without a
+                              budget or before the first window             */
+    uint32_t governor_steps;/* tier changes the governor has made so far   */
 } vsk_tier_state;
 
 /** What is heard: as of the end of the last vsk_voice_process or
@@ -313,6 +347,33 @@ typedef struct vsk_tier_state {
  *  `requested` only). [any-rt] */
 VSK_API vsk_status vsk_voice_get_tier_state(const vsk_voice *voice,
                                             vsk_tier_state *state);
+/** CPU governor ("dynamic quality", since 0.5): a budget for this voice's
+ *  processing, as a fraction of one core (0.002 = 0.2 %), or 0 = off (the
+ *  default; then no clock is read). While a budget is set the voice reads
+ *  a monotonic clock at the start and end of each vsk_voice_process (no
+ *  allocation, lock or I/O), averages processing time / audio time over
+ *  windows of about 100 ms (windows that overlap a tier switch are not
+ *  counted: two tiers run then) and moves a tier cap:
+ *    - down one tier after 2 windows in a row over the budget;
+ *    - up one tier after 10 windows in a row (about 1 s) in which the tier
+ *      above is expected to need at most 80 % of the budget (its own
+ *      measurement if the voice ran it since the budget last changed, else
+ *      this tier's measurement scaled by the tiers' cost_per_second).
+ *  A tier measured over the budget is not tried again until the budget
+ *  changes or the voice is reset, so the voice settles on the highest tier
+ *  that fits and stays there. The cap never exceeds the requested tier
+ *  (vsk_voice_set_tier is the quality setting, the budget limits it); every
+ *  change goes through the usual warm-up and crossfade. The decision is in
+ *  vsk_tier_state.governed_tier. A voice in a shared budget
+ *  (vsk_voice_config.shared_budget) uses the smaller nonzero of this budget
+ *  and its share. VSK_ERR_INVALID_ARGUMENT for NaN, negative or > 1.
+ *  [any-rt] */
+VSK_API vsk_status vsk_voice_set_cpu_budget(vsk_voice *voice,
+                                            float fraction_of_one_core);
+/** The budget last set (config->cpu_budget, then vsk_voice_set_cpu_budget);
+ *  0 = off. [any-rt] */
+VSK_API vsk_status vsk_voice_get_cpu_budget(const vsk_voice *voice,
+                                            float *out_fraction);
 /** Wet amount 0..1, smoothed over a few ms. [any-rt] */
 VSK_API vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet);
 /** Nonzero bypasses the model: output is the dry input delayed by the same
@@ -330,6 +391,34 @@ VSK_API vsk_status vsk_voice_get_latency(const vsk_voice *voice,
  *  chosen once at init from the CPU and config->max_isa. [any] */
 VSK_API vsk_status vsk_voice_get_isa(const vsk_voice *voice,
                                      uint32_t *out_level);
+
+/* ------------------------------------------------------ shared CPU budget */
+
+/** Creates a CPU budget that several voices share (since 0.5):
+ *  `fraction_of_cores` (0 = off, up to 64: voices on several threads may
+ *  share more than one core) is divided equally among the voices created
+ *  with vsk_voice_config.shared_budget pointing to it, and each governs its
+ *  own tier against its share as vsk_voice_set_cpu_budget describes. E.g.
+ *  all voices of a game's registry: one budget, each voice's config points
+ *  to it. `allocator` may be NULL (the C heap). [control] */
+VSK_API vsk_status vsk_cpu_budget_create(float fraction_of_cores,
+                                         const vsk_allocator *allocator,
+                                         vsk_cpu_budget **out_budget);
+/** Frees a shared budget: only after every member voice is destroyed.
+ *  NULL is a no-op. [control] */
+VSK_API void vsk_cpu_budget_destroy(vsk_cpu_budget *budget);
+/** Changes the shared budget (0 = off; NaN, negative or > 64 is
+ *  VSK_ERR_INVALID_ARGUMENT). Members see it at their next buffer.
+ *  [any-rt] */
+VSK_API vsk_status vsk_cpu_budget_set(vsk_cpu_budget *budget,
+                                      float fraction_of_cores);
+/** The budget, its member count and the members' summed load (each
+ *  member's last window, fraction of one core). Each value is read on its
+ *  own. Any out-pointer may be NULL. [any-rt] */
+VSK_API vsk_status vsk_cpu_budget_get(const vsk_cpu_budget *budget,
+                                      float *out_fraction,
+                                      uint32_t *out_members,
+                                      float *out_load);
 
 /* ---------------------------------------------------------------- registry */
 
@@ -520,6 +609,12 @@ VSK_API vsk_status vsk_switcher_set_mix(vsk_switcher *switcher, float wet);
  *  alone. [any-rt] */
 VSK_API vsk_status vsk_switcher_set_bypass(vsk_switcher *switcher,
                                            uint32_t bypass);
+/** CPU budget for every voice of the switcher (as vsk_voice_set_cpu_budget,
+ *  fraction of one core per voice, 0 = off); until first set left alone.
+ *  The governor then caps the tier set by vsk_switcher_set_tier (since
+ *  0.5). [any-rt] */
+VSK_API vsk_status vsk_switcher_set_cpu_budget(vsk_switcher *switcher,
+                                               float fraction_of_one_core);
 
 /** Converts `frames` interleaved frames of `channels` channels through the
  *  heard voice, and during a switch through both (warm-up, crossfade, then

@@ -28,7 +28,7 @@
 #define VSK_REGISTRY_CONFIG_MIN_SIZE offsetof(vsk_registry_config, reserved0)
 #define VSK_TIER_INFO_MIN_SIZE offsetof(vsk_tier_info, cost_per_second)
 #define VSK_BUNDLE_INFO_MIN_SIZE sizeof(vsk_bundle_info)
-#define VSK_TIER_STATE_MIN_SIZE sizeof(vsk_tier_state)
+#define VSK_TIER_STATE_MIN_SIZE offsetof(vsk_tier_state, governed_tier)
 
 /* Checks `size` against [min, full]: VSK_OK, VSK_ERR_ABI_MISMATCH or
  * VSK_ERR_STRUCT_TOO_NEW. */

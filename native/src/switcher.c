@@ -51,7 +51,7 @@ struct vsk_switcher {
     atomic_int pending;
     atomic_int retired[SW_RETIRE];
     /* [any-rt] parameters (SW_UNSET: leave the voices alone) */
-    atomic_uint tier, mix_bits, bypass;
+    atomic_uint tier, mix_bits, bypass, budget_bits;
     /* [any-rt] state published by the audio thread */
     atomic_uint st_switching, st_latency, st_errors, st_channels;
     _Atomic uint64_t st_tag, st_heard_tag;
@@ -143,6 +143,7 @@ vsk_status vsk_switcher_create(const vsk_switcher_config *config,
         atomic_init(&sw->retired[k], -1);
     atomic_init(&sw->tier, SW_UNSET);
     atomic_init(&sw->mix_bits, SW_UNSET);
+    atomic_init(&sw->budget_bits, SW_UNSET);
     atomic_init(&sw->bypass, SW_UNSET);
     atomic_init(&sw->st_switching, 0);
     atomic_init(&sw->st_latency, sw->align);
@@ -296,6 +297,16 @@ vsk_status vsk_switcher_set_mix(vsk_switcher *sw, float wet)
     return VSK_OK;
 }
 
+vsk_status vsk_switcher_set_cpu_budget(vsk_switcher *sw, float fraction)
+{
+    uint32_t bits;
+    if (!sw || !vsk_gov_budget_ok(fraction, VSK_GOV_MAX_VOICE))
+        return VSK_ERR_INVALID_ARGUMENT;
+    memcpy(&bits, &fraction, sizeof bits);
+    atomic_store_explicit(&sw->budget_bits, bits, memory_order_relaxed);
+    return VSK_OK;
+}
+
 vsk_status vsk_switcher_set_bypass(vsk_switcher *sw, uint32_t bypass)
 {
     if (!sw)
@@ -376,6 +387,12 @@ static void sw_apply_params(vsk_switcher *sw, vsk_voice *v)
     uint32_t b = atomic_load_explicit(&sw->bypass, memory_order_relaxed);
     if (b != SW_UNSET)
         vsk_voice_set_bypass(v, b);
+    uint32_t c = atomic_load_explicit(&sw->budget_bits, memory_order_relaxed);
+    if (c != SW_UNSET) {
+        float f;
+        memcpy(&f, &c, sizeof f);
+        vsk_voice_set_cpu_budget(v, f);
+    }
 }
 
 static void sw_clear_line(vsk_switcher *sw, int line)

@@ -223,6 +223,8 @@ vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
     atomic_init(&v->tier_state, 0u);
     publish_tiers(v);
     v->wet = target_wet(v);
+    vsk_gov_init(&v->gov, bundle, v->rate, config->clock, config->clock_user,
+                 config->shared_budget, config->cpu_budget);
     vsk_bundle_retain(bundle);
     *out_voice = v;
     return VSK_OK;
@@ -272,6 +274,7 @@ void vsk_voice_destroy(vsk_voice *voice)
     void *owned = voice->owned;
     const size_t bytes = voice->owned_bytes;
     const vsk_allocator allocator = voice->allocator;
+    vsk_gov_leave(&voice->gov);
     vsk_bundle_release(voice->bundle);
     voice->bundle = NULL;
     vsk_mem_free(&allocator, owned, bytes);
@@ -312,9 +315,17 @@ static void start_switch(vsk_voice *v, uint32_t tier)
     v->xfade_pos = 0;
 }
 
+/* The tier the voice heads for: the request, capped by the governor. */
+static uint32_t target_tier(const vsk_voice *v)
+{
+    uint32_t r = atomic_load_explicit(&((vsk_voice *)v)->req_tier,
+                                      memory_order_acquire);
+    return r < v->gov.cap ? r : v->gov.cap;
+}
+
 static void take_tier_request(vsk_voice *v)
 {
-    uint32_t r = atomic_load_explicit(&v->req_tier, memory_order_acquire);
+    const uint32_t r = target_tier(v);
     if (r >= v->tier_count)
         return;
     if (v->next == VSK_NO_TIER) {
@@ -434,7 +445,10 @@ vsk_status vsk_voice_process(vsk_voice *voice, const float *in, float *out,
     if (!in || !out)
         return VSK_ERR_INVALID_ARGUMENT;
     VSK_NO_DENORMALS_BEGIN
+    const uint64_t t0 = vsk_gov_begin(&voice->gov);
+    const uint32_t total = frames;
     take_tier_request(voice);
+    int switching = voice->next != VSK_NO_TIER;
     const float target = target_wet(voice);
     const size_t ch = voice->channels;
     while (frames > 0) {
@@ -444,6 +458,10 @@ vsk_status vsk_voice_process(vsk_voice *voice, const float *in, float *out,
         out += (size_t)n * ch;
         frames -= n;
     }
+    switching |= voice->next != VSK_NO_TIER;
+    vsk_gov_end(&voice->gov, t0, total, voice->cur,
+                atomic_load_explicit(&voice->req_tier, memory_order_relaxed),
+                switching);
     publish_tiers(voice);
     VSK_NO_DENORMALS_END
     return VSK_OK;
@@ -487,6 +505,10 @@ vsk_status vsk_voice_get_tier_state(const vsk_voice *voice,
     full.audible = s & 0xFFFFu;
     full.incoming = (s >> 16) ? (s >> 16) - 1u : VSK_NO_TIER;
     full.switching = (s >> 16) != 0;
+    full.governed_tier = atomic_load_explicit(&v->gov.st_cap, memory_order_relaxed);
+    uint32_t load = atomic_load_explicit(&v->gov.st_load_bits, memory_order_relaxed);
+    memcpy(&full.cpu_load, &load, sizeof load);
+    full.governor_steps = atomic_load_explicit(&v->gov.st_steps, memory_order_relaxed);
     vsk_struct_store(state, &full, state->struct_size);
     return VSK_OK;
 }
@@ -509,6 +531,26 @@ vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet)
     return VSK_OK;
 }
 
+vsk_status vsk_voice_set_cpu_budget(vsk_voice *voice, float fraction)
+{
+    if (!voice || !vsk_gov_budget_ok(fraction, VSK_GOV_MAX_VOICE))
+        return VSK_ERR_INVALID_ARGUMENT;
+    uint32_t bits;
+    memcpy(&bits, &fraction, sizeof bits);
+    atomic_store_explicit(&voice->gov.budget_bits, bits, memory_order_relaxed);
+    return VSK_OK;
+}
+
+vsk_status vsk_voice_get_cpu_budget(const vsk_voice *voice, float *out_fraction)
+{
+    if (!voice || !out_fraction)
+        return VSK_ERR_INVALID_ARGUMENT;
+    uint32_t bits = atomic_load_explicit(&((vsk_voice *)voice)->gov.budget_bits,
+                                         memory_order_relaxed);
+    memcpy(out_fraction, &bits, sizeof bits);
+    return VSK_OK;
+}
+
 vsk_status vsk_voice_set_bypass(vsk_voice *voice, uint32_t bypass)
 {
     if (!voice)
@@ -521,9 +563,10 @@ vsk_status vsk_voice_reset(vsk_voice *voice)
 {
     if (!voice)
         return VSK_ERR_INVALID_ARGUMENT;
-    uint32_t r = atomic_load_explicit(&voice->req_tier, memory_order_acquire);
+    uint32_t r = target_tier(voice);
     if (r >= voice->tier_count)
         r = voice->cur;
+    vsk_gov_reset(&voice->gov);
     voice->cur = r;
     voice->next = VSK_NO_TIER;
     voice->warm_left = 0;

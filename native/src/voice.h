@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "bundle.h"
+#include "governor.h"
 #include "graph.h"
 #include "resample.h"
 #include "voice_plan.h"
@@ -63,6 +64,8 @@ struct vsk_voice {
     atomic_uint req_tier;
     atomic_uint mix_bits;
     atomic_int bypass;
+    /* CPU governor (governor.h): caps the requested tier */
+    vsk_governor gov;
 };
 
 #endif

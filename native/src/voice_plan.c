@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "abi.h"
+#include "governor.h"
 #include "voice_plan.h"
 
 /* End offsets of the fields added since the first published size. */
@@ -15,6 +16,11 @@ static const size_t voice_config_ends[] = {
     VSK_FIELD_END(vsk_voice_config, allocator),
     VSK_FIELD_END(vsk_voice_config, log),
     VSK_FIELD_END(vsk_voice_config, log_user),
+    VSK_FIELD_END(vsk_voice_config, cpu_budget),
+    VSK_FIELD_END(vsk_voice_config, reserved1),
+    VSK_FIELD_END(vsk_voice_config, clock),
+    VSK_FIELD_END(vsk_voice_config, clock_user),
+    VSK_FIELD_END(vsk_voice_config, shared_budget),
 };
 
 vsk_status vsk_voice_config_load(const vsk_bundle *b,
@@ -45,6 +51,8 @@ static vsk_status check_config(const vsk_bundle *b, const vsk_voice_config *c)
     if (!(c->mix >= 0.0f && c->mix <= 1.0f))
         return VSK_ERR_INVALID_ARGUMENT;
     if (c->reserved0 != 0 || vsk_allocator_check(&c->allocator) != VSK_OK)
+        return VSK_ERR_INVALID_ARGUMENT;
+    if (c->reserved1 != 0 || !vsk_gov_budget_ok(c->cpu_budget, VSK_GOV_MAX_VOICE))
         return VSK_ERR_INVALID_ARGUMENT;
     if (b->tier_count < 1 || b->tier_count > VSK_MAX_TIERS)
         return VSK_ERR_INVALID_ARGUMENT;

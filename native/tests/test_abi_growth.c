@@ -1,5 +1,5 @@
-/* test_abi_growth.c — the 0.4 ABI rules (docs/abi.md, "Growing the ABI"
- * and "Bounded cost"):
+/* test_abi_growth.c — the 0.4/0.5 ABI rules (docs/abi.md, "Growing the
+ * ABI" and "Bounded cost"):
  *   - a 0.3-sized config (struct_size 32 / 12) and a 0.3-sized tier info
  *     (48 bytes) still work, bytes past a small info struct are untouched,
  *     a larger struct is VSK_ERR_STRUCT_TOO_NEW, the 0.3 config_init
@@ -10,7 +10,9 @@
  *     get_size / registry add with VSK_ERR_TOO_COSTLY and a log message;
  *     an explicit higher limit admits it; ordinary tiers are far below;
  *   - allocator and log callbacks; max_isa; tier state through a switch;
- *     vsk_registry_remove. */
+ *     vsk_registry_remove;
+ *   - 0.5: a 0.4-sized voice config (88 bytes) and tier state (20) still
+ *     work, the governor fields past them untouched / read as 0. */
 #include <string.h>
 
 #include "voice_test_util.h"
@@ -359,6 +361,27 @@ static void test_tier_state(void)
            frames / 48.0);
     s.struct_size = sizeof s + 4;
     CHECK(vsk_voice_get_tier_state(v, &s) == VSK_ERR_STRUCT_TOO_NEW, "big");
+    /* 0.4's 20-byte tier state: filled, the governor fields after it not */
+    CHECK(offsetof(vsk_tier_state, governed_tier) == 20, "0.4 tier state size");
+    memset(&s, 0xAB, sizeof s);
+    s.struct_size = 20;
+    CHECK_OK(vsk_voice_get_tier_state(v, &s));
+    CHECK(s.audible == 1 && s.governed_tier == 0xABABABABu,
+          "0.4-sized tier state: audible %u, byte 20 on written", s.audible);
+    s.struct_size = 16;
+    CHECK(vsk_voice_get_tier_state(v, &s) == VSK_ERR_ABI_MISMATCH, "small");
+    vsk_voice_destroy(v);
+    /* 0.4's 88-byte voice config: creates, the governor off (fields after
+     * it read as 0, whatever the bytes there) */
+    CHECK(offsetof(vsk_voice_config, cpu_budget) == 88, "0.4 config size");
+    memset(&c, 0x7F, sizeof c);
+    vsk_voice_config_init_size(&c, 88);
+    CHECK(c.struct_size == 88 && c.reserved1 == 0x7F7F7F7Fu,
+          "init_size(88) wrote past 88 bytes");
+    CHECK_OK(vsk_voice_create(b, &c, &v));
+    float f = -1.0f;
+    CHECK_OK(vsk_voice_get_cpu_budget(v, &f));
+    CHECK(f == 0.0f, "0.4 config: budget %g", f);
     vsk_voice_destroy(v);
     vsk_bundle_release(b);
 }

@@ -7,9 +7,10 @@
  * afterwards thousands of process calls with random block sizes, tier
  * switches (warm-up + crossfade), resets, mix/bypass changes and state
  * queries must not move it, nor must the voice switcher's audio and feeder
- * calls (voice switches with warm-up and crossfade, hand-back). The library imports no clock at all
- * (tests/test_abi_growth.py checks its dynamic symbols), so there is no
- * clock to reach either. */
+ * calls (voice switches with warm-up and crossfade, hand-back), with the
+ * CPU governor on and off. The only clock the library reads is
+ * clock_gettime(CLOCK_MONOTONIC) in governor.c (tests/test_abi_growth.py
+ * checks its dynamic symbols and who calls it): a vDSO read, no CPUID. */
 #define _POSIX_C_SOURCE 200809L
 
 static unsigned long g_cpuid_calls;
@@ -19,6 +20,7 @@ static unsigned long g_cpuid_calls;
 #include "../src/bundle.c"
 #include "../src/crc32.c"
 #include "../src/fft.c"
+#include "../src/governor.c"
 #include "../src/graph.c"
 #include "../src/kernels.c"
 #include "../src/kernels_avx2.c"
@@ -98,6 +100,9 @@ static void run(uint32_t rate, uint32_t channels, uint32_t max_isa)
         case 1: CHECK_OK(vsk_voice_reset(v)); CHECK_OK(vsk_switcher_reset(sw)); break;
         case 2: CHECK_OK(vsk_voice_set_mix(v, (float)vt_uniform())); break;
         case 3: CHECK_OK(vsk_voice_set_bypass(v, vt_rand() % 2)); break;
+        /* the CPU governor: tiny budgets step tiers down, 0 turns it off */
+        case 4: CHECK_OK(vsk_voice_set_cpu_budget(v, (float)(vt_rand() % 3) * 1e-4f)); break;
+        case 5: CHECK_OK(vsk_switcher_set_cpu_budget(sw, (float)(vt_rand() % 3) * 1e-4f)); break;
         default: break;
         }
         ts.struct_size = sizeof ts;

@@ -7,8 +7,8 @@
  * sanity check first proves the library's own allocations are seen (voice
  * create is counted), then thousands of vsk_voice_process calls with random
  * block sizes 1..4096 — with tier switches, mix and bypass changes and
- * resets in between — must make zero calls, and so must the voice
- * switcher's audio and feeder calls. Outputs must stay finite.
+ * resets and CPU budgets (the governor's clock reads) in between — must
+ * make zero calls, and so must the voice switcher's audio and feeder calls. Outputs must stay finite.
  * Needs glibc (or, in an ASan build, the sanitizer's allocator hooks,
  * which count the same calls); elsewhere (and under TSan) the test skips
  * (exit 77, vsk_skip.h). */
@@ -235,6 +235,8 @@ static void run_rate(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
             vsk_voice_set_bypass(v, (int32_t)(vt_rand() & 1));
         else if (r == 13)
             vsk_voice_reset(v);
+        else if (r < 17) /* the CPU governor on (clock reads) and off */
+            vsk_voice_set_cpu_budget(v, (float)(vt_rand() % 4) * 2e-4f);
         uint32_t t;
         vsk_voice_get_tier(v, &t);
         int inplace = (vt_rand() & 3) == 0;
@@ -307,6 +309,8 @@ static void run_switcher(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
             vsk_switcher_set_bypass(sw, vt_rand() & 1);
         else if (r == 17)
             vsk_switcher_reset(sw);
+        else if (r < 20)
+            vsk_switcher_set_cpu_budget(sw, (float)(vt_rand() % 4) * 2e-4f);
         vsk_voice *got;
         uint64_t tag;
         while (vsk_switcher_collect(sw, &got, &tag) == VSK_OK)

@@ -33,7 +33,7 @@ _STATUS_ENUM = "enum {\n" + ",\n".join(
 CDEF = r"""
 #define VSK_ABI_VERSION 1
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 4
+#define VSK_VERSION_MINOR 5
 #define VSK_VERSION_PATCH 0
 
 uint32_t vsk_version(void);
@@ -100,6 +100,8 @@ vsk_status vsk_bundle_find_tier(const vsk_bundle *bundle, const char *name,
                                 uint32_t *out_index);
 
 typedef struct vsk_voice vsk_voice;
+typedef uint64_t (*vsk_clock_fn)(void *user);
+typedef struct vsk_cpu_budget vsk_cpu_budget;
 
 typedef struct vsk_voice_config {
     uint32_t struct_size;
@@ -116,6 +118,11 @@ typedef struct vsk_voice_config {
     vsk_allocator allocator;
     vsk_log_fn log;
     void *log_user;
+    float cpu_budget;
+    uint32_t reserved1;
+    vsk_clock_fn clock;
+    void *clock_user;
+    vsk_cpu_budget *shared_budget;
 } vsk_voice_config;
 
 void vsk_voice_config_init_size(vsk_voice_config *config, uint32_t struct_size);
@@ -140,14 +147,26 @@ typedef struct vsk_tier_state {
     uint32_t audible;
     uint32_t incoming;
     uint32_t switching;
+    uint32_t governed_tier;
+    float cpu_load;
+    uint32_t governor_steps;
 } vsk_tier_state;
 
 vsk_status vsk_voice_get_tier_state(const vsk_voice *voice, vsk_tier_state *state);
+vsk_status vsk_voice_set_cpu_budget(vsk_voice *voice, float fraction_of_one_core);
+vsk_status vsk_voice_get_cpu_budget(const vsk_voice *voice, float *out_fraction);
 vsk_status vsk_voice_set_mix(vsk_voice *voice, float wet);
 vsk_status vsk_voice_set_bypass(vsk_voice *voice, uint32_t bypass);
 vsk_status vsk_voice_reset(vsk_voice *voice);
 vsk_status vsk_voice_get_latency(const vsk_voice *voice, uint32_t *out_frames);
 vsk_status vsk_voice_get_isa(const vsk_voice *voice, uint32_t *out_level);
+
+vsk_status vsk_cpu_budget_create(float fraction_of_cores, const vsk_allocator *allocator,
+                                 vsk_cpu_budget **out_budget);
+void vsk_cpu_budget_destroy(vsk_cpu_budget *budget);
+vsk_status vsk_cpu_budget_set(vsk_cpu_budget *budget, float fraction_of_cores);
+vsk_status vsk_cpu_budget_get(const vsk_cpu_budget *budget, float *out_fraction,
+                              uint32_t *out_members, float *out_load);
 
 typedef struct vsk_registry vsk_registry;
 
@@ -204,6 +223,7 @@ vsk_status vsk_switcher_retire_all(vsk_switcher *switcher);
 vsk_status vsk_switcher_set_tier(vsk_switcher *switcher, uint32_t tier);
 vsk_status vsk_switcher_set_mix(vsk_switcher *switcher, float wet);
 vsk_status vsk_switcher_set_bypass(vsk_switcher *switcher, uint32_t bypass);
+vsk_status vsk_switcher_set_cpu_budget(vsk_switcher *switcher, float fraction_of_one_core);
 vsk_status vsk_switcher_process(vsk_switcher *switcher, const float *in, float *out,
                                 uint32_t frames, uint32_t channels);
 vsk_status vsk_switcher_reset(vsk_switcher *switcher);

@@ -1,0 +1,73 @@
+/* governor.h — internal: the CPU governor of a voice ("dynamic quality",
+ * voiceskin.h vsk_voice_set_cpu_budget; docs/abi.md "CPU governor") and
+ * the shared budget object. One vsk_governor lives inside each vsk_voice,
+ * set up at init; the audio thread calls vsk_gov_begin / vsk_gov_end around
+ * each vsk_voice_process and reads the tier cap. No allocation, lock or
+ * I/O on those paths; the clock is read only while a budget is set. */
+#ifndef VSK_GOVERNOR_H
+#define VSK_GOVERNOR_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "voiceskin.h"
+
+#define VSK_GOV_WINDOW_S 0.1   /* measurement window (audio time) */
+#define VSK_GOV_DOWN_WINDOWS 2 /* windows over budget before a step down */
+#define VSK_GOV_UP_WINDOWS 10  /* windows with margin before a step up */
+#define VSK_GOV_UP_MARGIN 0.8f /* the tier above must fit in 80 % */
+#define VSK_GOV_MAX_VOICE 1.0f /* vsk_voice_set_cpu_budget range */
+#define VSK_GOV_MAX_SHARED 64.0f
+
+struct vsk_cpu_budget {
+    vsk_allocator allocator;
+    atomic_uint budget_bits;    /* float */
+    atomic_uint members;
+    atomic_llong load_micro;    /* members' summed load, 1e-6 core units */
+};
+
+typedef struct vsk_governor {
+    vsk_clock_fn clock;
+    void *clock_user;
+    uint64_t qpc_hz;            /* Windows: QueryPerformanceFrequency, read once */
+    vsk_cpu_budget *shared;
+    uint32_t tier_count, window_frames;
+    float tier_cost[VSK_MAX_TIERS];  /* cost_per_second, for predictions */
+    /* audio thread */
+    uint32_t cap;               /* highest tier allowed */
+    float budget;               /* effective budget of the last buffer */
+    uint64_t acc_ns, acc_frames;
+    uint32_t over, under;       /* consecutive windows */
+    float est[VSK_MAX_TIERS];   /* measured load per tier, 0 = not yet */
+    long long shared_contrib;   /* our part of shared->load_micro */
+    uint32_t steps;
+    /* [any-rt] request, and what the audio thread publishes */
+    atomic_uint budget_bits;
+    atomic_uint st_cap, st_load_bits, st_steps;
+} vsk_governor;
+
+/* Checks a budget value: finite, 0 <= f <= max. */
+int vsk_gov_budget_ok(float f, float max);
+
+/* At voice init (control thread): the clock (NULL = the system's), the
+ * shared budget (joined here), the tiers' costs, the initial budget. */
+void vsk_gov_init(vsk_governor *g, const vsk_bundle *b, uint32_t host_rate,
+                  vsk_clock_fn clock, void *clock_user, vsk_cpu_budget *shared,
+                  float budget);
+/* At voice destroy: leaves the shared budget. */
+void vsk_gov_leave(vsk_governor *g);
+
+/* [audio] Start of vsk_voice_process: the effective budget and, when it is
+ * nonzero, the clock (else 0, and the clock is not read). */
+uint64_t vsk_gov_begin(vsk_governor *g);
+/* [audio] End of vsk_voice_process: `frames` processed, `t0` from begin,
+ * `cur` the tier heard, `requested` the requested tier, `switching` nonzero
+ * if a tier switch ran during the call (the sample is then dropped).
+ * Updates g->cap and publishes the state. */
+void vsk_gov_end(vsk_governor *g, uint64_t t0, uint32_t frames, uint32_t cur,
+                 uint32_t requested, int switching);
+/* [audio] vsk_voice_reset: forgets measurements (the cap stays). */
+void vsk_gov_reset(vsk_governor *g);
+
+#endif
