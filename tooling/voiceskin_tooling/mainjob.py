@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--voice", default=str(ROOT / "voices" / "demo.toml"))
     ap.add_argument("--out", default=str(ROOT / "out"))
     ap.add_argument("--budget-minutes", type=float, default=None,
-                    help="wall-clock budget of this job (default: 15 minutes minus half a minute "
+                    help="wall-clock budget of this job (default: 15 minutes minus a minute "
                          "from VOICESKIN_MAIN_START, the time scripts/main.sh started, set-up "
                          "included; 13 minutes when run on its own)")
     ap.add_argument("--learning-rate", type=float, default=3e-3,
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.budget_minutes is not None:
         deadline = t_start + 60 * a.budget_minutes
     elif start and start.isdigit():
-        deadline = int(start) + 60 * 14.5     # the whole command, set-up included
+        deadline = int(start) + 60 * 14.0     # the whole command, set-up included
     else:
         deadline = t_start + 60 * 13.0
     budget_minutes = (deadline - t_start) / 60

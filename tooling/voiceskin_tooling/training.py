@@ -3,8 +3,8 @@ of the cache's training utterances, the student's audio against the
 master's (multi-resolution STFT loss), plus optional layer-to-layer losses
 through prediction heads (:mod:`.kd`). Pitch is exact by construction, so it
 is not a loss. Every value comes from one :class:`~.trainplan.TrainPlan`;
-the loop stops at its ``steps`` or its wall-clock budget, whichever comes
-first, and the learning-rate schedule (:func:`~.trainplan.get_lr`) follows
+the loop stops at its ``steps`` or its wall-clock budget (counted from the
+call, set-up included), whichever comes first, and the learning-rate schedule (:func:`~.trainplan.get_lr`) follows
 the same progress."""
 from __future__ import annotations
 
@@ -142,6 +142,7 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
 
     from .trainplan import get_lr, resolve
 
+    t_entry = time.time()  # the budget covers this tier's set-up (cache load, statistics) too
     plan = resolve(cfg, voice, tier_name)
     steps, bs, seg_s, seed, budget = plan.steps, plan.batch_size, plan.segment_seconds, plan.seed, \
         plan.time_budget_s
@@ -183,6 +184,8 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
     w0 = plan.warmup_frames * scfg.hop
     curve: list[tuple[int, float, float]] = []
     t0 = time.time()
+    if budget is not None:
+        budget = max(budget - (t0 - t_entry), 1e-3)
     step, ema = 0, None
     while step < steps:
         elapsed = time.time() - t0
