@@ -20,7 +20,8 @@ Contract under test (docs/abi.md, "Hostile input"):
   above that on ordinary input;
 * no allocation, lock or I/O in ``vsk_voice_process`` on these inputs (an
   LD_PRELOADed interposer counts malloc/free/…, pthread locks, semaphores
-  and file I/O while the library call runs).
+  and file I/O while the library call runs), with tier switches, mix, bypass
+  and CPU budgets (the governor's clock reads) changing in between.
 """
 
 from __future__ import annotations
@@ -514,6 +515,7 @@ for path in sys.argv[2].split(","):
                 if r < 8: v.tier = int(rng.integers(0, len(bundle.tiers)))
                 elif r < 14: v.mix = float(rng.uniform())
                 elif r < 18: v.bypass = bool(rng.integers(0, 2))
+                elif r < 22: v.cpu_budget = (0.0, 1e-4, 1e-3)[int(rng.integers(0, 3))]
                 shim.vh_counted_process(fn, vp, sffi.from_buffer("float[]", x[i:]),
                                         sffi.from_buffer("float[]", y[i:]), n, st)
                 bad += st[0] != 0 or not np.isfinite(y[i:i + n]).all()

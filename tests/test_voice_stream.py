@@ -321,6 +321,7 @@ for rate, ch in ((48000, 2), (44100, 1), (16000, 8)):
         elif r < 10: v.mix = float(rng.uniform())
         elif r < 13: v.bypass = bool(rng.integers(0, 2))
         elif r == 13: v.reset()
+        elif r < 17: v.cpu_budget = (0.0, 1e-4, 1e-3)[int(rng.integers(0, 3))]
         total += shim.vt_counted_process(fn, vp, sffi.from_buffer("float[]", x),
                                          sffi.from_buffer("float[]", y), n, st)
         bad += st[0] != 0 or not np.isfinite(y[:n]).all()

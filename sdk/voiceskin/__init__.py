@@ -21,6 +21,7 @@ __all__ = [
     "Bundle",
     "TierInfo",
     "Voice",
+    "CpuBudget",
     "Registry",
     "VoiceskinError",
     "library_version",
@@ -31,6 +32,7 @@ _LAZY = {
     "Bundle": ("bundle", "Bundle"),
     "TierInfo": ("bundle", "TierInfo"),
     "Voice": ("voice", "Voice"),
+    "CpuBudget": ("voice", "CpuBudget"),
     "Registry": ("registry", "Registry"),
     "VoiceskinError": ("errors", "VoiceskinError"),
     "library_version": ("_ffi", "library_version"),
@@ -41,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .bundle import Bundle, TierInfo
     from .errors import VoiceskinError
     from .registry import Registry
-    from .voice import Voice
+    from .voice import CpuBudget, Voice
 
 
 def __getattr__(name: str) -> Any:

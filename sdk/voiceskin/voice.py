@@ -31,12 +31,16 @@ class Voice:
     ``max_cost_per_second`` (0 = the library default, 5e8) refuses a bundle
     any of whose tiers needs more (``VSK_ERR_TOO_COSTLY``; see
     :attr:`TierInfo.cost_per_second` and docs/abi.md "Bounded cost").
+    ``cpu_budget`` (fraction of one core, 0 = off) starts the CPU governor
+    (see :attr:`cpu_budget`); ``shared_budget`` joins a :class:`CpuBudget`
+    that several voices share.
     """
 
     def __init__(self, bundle: Bundle, sample_rate: int = 48000, channels: int = 1,
                  max_block: int = 1024, tier: int | str = 0, mix: float = 1.0,
                  bypass: bool = False, max_isa: int = 0,
-                 max_cost_per_second: int = 0) -> None:
+                 max_cost_per_second: int = 0, cpu_budget: float = 0.0,
+                 shared_budget: "CpuBudget | None" = None) -> None:
         if not isinstance(bundle, Bundle):
             raise TypeError(f"bundle must be a voiceskin.Bundle, got {type(bundle).__name__}")
         for name, v in (("sample_rate", sample_rate), ("channels", channels),
@@ -50,6 +54,10 @@ class Voice:
         if not 0 < sample_rate < 2**32:
             raise VoiceskinError(-12, f"sample_rate {sample_rate}")
         mix = self._check_mix(mix)
+        budget = _check_budget(cpu_budget, 1.0)
+        if shared_budget is not None and not isinstance(shared_budget, CpuBudget):
+            raise TypeError("shared_budget must be a voiceskin.CpuBudget or None, "
+                            f"got {type(shared_budget).__name__}")
         lib = get_lib()
         self._lib = lib
         self._bundle = bundle
@@ -72,6 +80,10 @@ class Voice:
         cfg.initial_tier = tier_index
         cfg.mix = mix
         cfg.bypass = 1 if bypass else 0
+        cfg.cpu_budget = budget
+        if shared_budget is not None:
+            cfg.shared_budget = shared_budget.ptr
+        self._shared = shared_budget  # outlives the voice (the C rule)
         out = ffi.new("vsk_voice **")
         check(lib.vsk_voice_create(bundle.ptr, cfg, out),
               f"creating a voice for {bundle.voice_id!r} at {sample_rate} Hz")
@@ -185,14 +197,35 @@ class Voice:
         """What is heard, as of the last process/reset: ``requested`` (=
         :attr:`tier`), ``audible`` (the tier the output comes from; the
         outgoing one during a crossfade), ``incoming`` (warming up or fading
-        in, else None) and ``switching``."""
+        in, else None) and ``switching``; and the CPU governor's
+        ``governed_tier`` (the highest tier it allows; the last tier while
+        no budget is set), ``cpu_load`` (its last measurement, fraction of
+        one core) and ``governor_steps`` (tier changes it made)."""
         st = ffi.new("vsk_tier_state *")
         st.struct_size = ffi.sizeof("vsk_tier_state")
         check(self._lib.vsk_voice_get_tier_state(self._live, st), "reading tier state")
         inc = int(st.incoming)
         return {"requested": int(st.requested), "audible": int(st.audible),
                 "incoming": None if inc == self._lib.VSK_NO_TIER else inc,
-                "switching": bool(st.switching)}
+                "switching": bool(st.switching), "governed_tier": int(st.governed_tier),
+                "cpu_load": float(st.cpu_load), "governor_steps": int(st.governor_steps)}
+
+    @property
+    def cpu_budget(self) -> float:
+        """CPU budget of the governor ("dynamic quality"), fraction of one
+        core (0.002 = 0.2 %); 0 = off. While set, the voice times its own
+        processing and steps its tier down (or back up, after about a second
+        with 20 % margin) through the usual crossfade, never above
+        :attr:`tier`: it settles on the highest tier that fits. See
+        docs/abi.md "CPU governor"."""
+        f = ffi.new("float *")
+        check(self._lib.vsk_voice_get_cpu_budget(self._live, f), "reading CPU budget")
+        return float(f[0])
+
+    @cpu_budget.setter
+    def cpu_budget(self, fraction: float) -> None:
+        check(self._lib.vsk_voice_set_cpu_budget(self._live, _check_budget(fraction, 1.0)),
+              "setting CPU budget")
 
     @property
     def isa(self) -> int:
@@ -259,3 +292,52 @@ class Voice:
     def __repr__(self) -> str:
         return (f"<Voice {self._bundle.voice_id} {self.sample_rate} Hz "
                 f"x{self.channels}{' closed' if self._ptr is None else ''}>")
+
+
+def _check_budget(fraction: float, top: float) -> float:
+    try:
+        f = float(fraction)
+    except (TypeError, ValueError):
+        raise TypeError(f"a CPU budget is a number, got {fraction!r}") from None
+    if not 0.0 <= f <= top:   # also refuses NaN
+        raise ValueError(f"a CPU budget must be in 0..{top:g} (fraction of one core), "
+                         f"got {fraction!r}")
+    return f
+
+
+class CpuBudget:
+    """A CPU budget shared by several voices (``Voice(...,
+    shared_budget=b)``): each member governs its tier against an equal share
+    (``fraction`` / members). ``fraction`` is of one core, 0..64 (0 = off)."""
+
+    def __init__(self, fraction: float = 0.0) -> None:
+        lib = get_lib()
+        self._lib = lib
+        out = ffi.new("vsk_cpu_budget **")
+        check(lib.vsk_cpu_budget_create(_check_budget(fraction, 64.0), ffi.NULL, out),
+              "creating a CPU budget")
+        self.ptr = ffi.gc(out[0], lib.vsk_cpu_budget_destroy)
+
+    def _get(self) -> tuple[float, int, float]:
+        f, m, load = ffi.new("float *"), ffi.new("uint32_t *"), ffi.new("float *")
+        check(self._lib.vsk_cpu_budget_get(self.ptr, f, m, load), "reading a CPU budget")
+        return float(f[0]), int(m[0]), float(load[0])
+
+    @property
+    def fraction(self) -> float:
+        return self._get()[0]
+
+    @fraction.setter
+    def fraction(self, value: float) -> None:
+        check(self._lib.vsk_cpu_budget_set(self.ptr, _check_budget(value, 64.0)),
+              "setting a CPU budget")
+
+    @property
+    def members(self) -> int:
+        """Voices that share it now."""
+        return self._get()[1]
+
+    @property
+    def load(self) -> float:
+        """The members' summed last measurements, fraction of one core."""
+        return self._get()[2]
