@@ -75,16 +75,24 @@ def _speech(seconds: float, rate: int) -> np.ndarray:
     return (x + 0.01 * np.random.default_rng(0).standard_normal(len(t))).astype(np.float32)
 
 
-def build_bundle() -> bytes:
+TIERS = ("low", "medium", "high", "ultra")
+
+
+def tier_students() -> dict[str, "torch.nn.Module"]:
+    """The student at every built-in tier preset, random weights (seed 0)."""
     from voiceskin_tooling import student as st
     from voiceskin_tooling import tiers as tr
-    from voiceskin_tooling.pack import tier_spec
 
     torch.manual_seed(0)
-    specs = []
-    for name in ("low", "medium", "high", "ultra"):
-        s = st.Student(st.config_from_tier(tr.get_tier_preset(name)))
-        specs.append(tier_spec(name, s))
+    return {name: st.Student(st.config_from_tier(tr.get_tier_preset(name))) for name in TIERS}
+
+
+def build_bundle(students: dict[str, "torch.nn.Module"] | None = None) -> bytes:
+    """One bundle of the given students (default :func:`tier_students`)."""
+    from voiceskin_tooling.pack import tier_spec
+
+    students = students or tier_students()
+    specs = [tier_spec(name, s) for name, s in students.items()]
     spec = vformat.BundleSpec(voice_id="bench.random", display_name="Benchmark (random weights)",
                               version="0.0.1", tiers=specs)
     return vformat.write_bundle(spec)

@@ -45,7 +45,8 @@ def build_profiler(cache: Path | None = None) -> Path:
     if not cc:
         raise RuntimeError("the op profile needs a C compiler (cc, gcc or clang) on PATH")
     h = hashlib.sha256(" ".join(CFLAGS).encode())
-    for p in _sources() + sorted((NATIVE / "src").glob("*.h")) + [NATIVE / "include" / "voiceskin.h"]:
+    for p in (_sources() + sorted((NATIVE / "src").glob("*.h")) + [NATIVE / "include" / "voiceskin.h"]
+              + [NATIVE / "bench" / "bench_util.h"]):
         h.update(p.name.encode())
         h.update(p.read_bytes())
     cache = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "voiceskin-bench"

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "bundle.h"
 #include "graph.h"
 #include "kernels.h"
@@ -33,34 +34,22 @@
 static uint64_t now_ns(void *user)
 {
     (void)user;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return bench_now_ns();
 }
 
 static float *read_f32(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long bytes = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *x = malloc(bytes > 0 ? (size_t)bytes : 1);
-    *n = x ? fread(x, sizeof(float), (size_t)bytes / sizeof(float), f) : 0;
-    fclose(f);
+    size_t bytes = 0;
+    float *x = bench_read_file(path, &bytes);
+    *n = bytes / sizeof(float);
     return x;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 /* sorts v in place; the q-quantile (nearest rank) */
 static double quantile(uint64_t *v, size_t n, double q)
 {
     if (!n) return 0.0;
-    qsort(v, n, sizeof *v, cmp_u64);
+    qsort(v, n, sizeof *v, bench_cmp_u64);
     size_t i = (size_t)(q * (double)(n - 1) + 0.5);
     return (double)v[i < n ? i : n - 1];
 }
@@ -91,11 +80,7 @@ int main(int argc, char **argv)
     const uint32_t hop = g->hop, nodes = g->node_count;
 
     vsk_voice_config cfg;
-    vsk_voice_config_init(&cfg);
-    cfg.sample_rate = rate;
-    cfg.channels = 1;
-    cfg.max_block_frames = B;
-    cfg.initial_tier = tier;
+    bench_voice_config(&cfg, rate, B, tier);
     vsk_voice *voice = NULL;
     if (vsk_voice_create(b, &cfg, &voice) != VSK_OK) {
         fprintf(stderr, "profile: voice create failed\n");
