@@ -297,6 +297,26 @@ def test_keys_switch_tier_bypass_and_quit(jack: tuple[dict[str, str], Path],
     assert m and int(m[1]) < 5 * HOST_RATE              # 'q' stopped it long before 20 s
 
 
+def test_cpu_budget_governs_the_tier(jack: tuple[dict[str, str], Path], tmp_path: Path) -> None:
+    """--cpu-budget: a budget far below any tier's cost (1e-7 of a core)
+    steps the voice from --tier high down to the lowest tier within the
+    session, and the app reports the governed tier."""
+    env, log = jack
+    voices = make_voice_folder(tmp_path / "voices")
+    src = tmp_path / "speech.wav"
+    sf.write(src, speech(2.0), HOST_RATE, subtype="FLOAT")
+    out, _ = stream_without_xruns(
+        env, log, ["--hostapi", "JACK", "--voices", voices, "--voice", "test.student",
+                   "--tier", "high", "--cpu-budget", "1e-7", "--rate", HOST_RATE,
+                   "--blocksize", PERIOD, "--input", src, "--record-input", tmp_path / "in.wav",
+                   "--duration", 2.5, "--no-keys"],
+        wire_from="PortAudio:out_0")
+    m = re.search(r"governor: budget 1e-07 of one core, heard tier (\d+), cap (\d+), "
+                  r"last load ([\d.]+), (\d+) steps", out)
+    assert m, out
+    assert (int(m[1]), int(m[2])) == (0, 0) and int(m[4]) >= 1 and float(m[3]) > 0, out
+
+
 def test_unsupported_rate_is_explained(jack: tuple[dict[str, str], Path], tmp_path: Path) -> None:
     voices = make_voice_folder(tmp_path / "voices")
     r = app(jack[0], "--hostapi", "JACK", "--voices", voices, "--rate", "44100",

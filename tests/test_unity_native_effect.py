@@ -118,8 +118,9 @@ def test_definitions_as_unity_reads_them(built: Path, folder: Path, tmp_path: Pa
     assert out["statesize"] == ["80"]
     assert out["apiversion"] == ["0x010402"]
     assert out["channels"] == ["0"] and out["flags"] == ["0"]
-    assert out["numparameters"] == ["3"]
-    assert out["param"] == ["0 Voice||0|31|0|1", "1 Tier||0|15|0|1", "2 Dry/Wet|%|0|1|1|100"]
+    assert out["numparameters"] == ["4"]
+    assert out["param"] == ["0 Voice||0|31|0|1", "1 Tier||0|15|0|1", "2 Dry/Wet|%|0|1|1|100",
+                            "3 CPU budget|%|0|1|0|100"]
     assert out["voices"] == ["2"]
     assert out["after_reset_finite"] == ["1"] and out["released"] == ["1"]
 

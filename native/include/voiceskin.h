@@ -650,6 +650,12 @@ typedef struct vsk_switcher_state {
  *  on its own; a publish not yet taken is not in it). [any-rt] */
 VSK_API vsk_status vsk_switcher_get_state(const vsk_switcher *switcher,
                                           vsk_switcher_state *state);
+/** The heard voice's vsk_tier_state (tiers and the CPU governor's decision),
+ *  as of the end of the last process/reset on the audio thread (each field
+ *  on its own). VSK_ERR_NOT_FOUND while no voice is heard. Since 0.5.
+ *  [any-rt] */
+VSK_API vsk_status vsk_switcher_get_tier_state(const vsk_switcher *switcher,
+                                               vsk_tier_state *state);
 
 #ifdef __cplusplus
 }

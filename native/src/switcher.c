@@ -54,6 +54,9 @@ struct vsk_switcher {
     atomic_uint tier, mix_bits, bypass, budget_bits;
     /* [any-rt] state published by the audio thread */
     atomic_uint st_switching, st_latency, st_errors, st_channels;
+    /* the heard voice's vsk_tier_state (st_heard_ok: 0 = no voice) */
+    atomic_uint st_heard_ok, st_ts_requested, st_ts_audible, st_ts_incoming,
+        st_ts_switching, st_ts_governed, st_ts_load_bits, st_ts_steps;
     _Atomic uint64_t st_tag, st_heard_tag;
     /* feeder only */
     uint8_t used[SW_SLOTS];
@@ -151,6 +154,14 @@ vsk_status vsk_switcher_create(const vsk_switcher_config *config,
     atomic_init(&sw->st_channels, 0);
     atomic_init(&sw->st_tag, 0);
     atomic_init(&sw->st_heard_tag, 0);
+    atomic_init(&sw->st_heard_ok, 0u);
+    atomic_init(&sw->st_ts_requested, 0u);
+    atomic_init(&sw->st_ts_audible, 0u);
+    atomic_init(&sw->st_ts_incoming, VSK_NO_TIER);
+    atomic_init(&sw->st_ts_switching, 0u);
+    atomic_init(&sw->st_ts_governed, 0u);
+    atomic_init(&sw->st_ts_load_bits, 0u);
+    atomic_init(&sw->st_ts_steps, 0u);
     sw->out = sw->in = -1;
     *out_switcher = sw;
     return VSK_OK;
@@ -350,6 +361,47 @@ static void sw_publish_state(vsk_switcher *sw)
     atomic_store_explicit(&sw->st_latency, n ? n->latency : sw->align, memory_order_relaxed);
     atomic_store_explicit(&sw->st_channels, n ? n->channels : 0, memory_order_relaxed);
     atomic_store_explicit(&sw->st_errors, sw->errors, memory_order_relaxed);
+    vsk_tier_state ts = {.struct_size = sizeof ts};
+    const vsk_voice *heard = sw->out >= 0 ? sw->slots[sw->out].voice : NULL;
+    const int ok = heard && vsk_voice_get_tier_state(heard, &ts) == VSK_OK;
+    if (ok) {
+        uint32_t load;
+        memcpy(&load, &ts.cpu_load, sizeof load);
+        atomic_store_explicit(&sw->st_ts_requested, ts.requested, memory_order_relaxed);
+        atomic_store_explicit(&sw->st_ts_audible, ts.audible, memory_order_relaxed);
+        atomic_store_explicit(&sw->st_ts_incoming, ts.incoming, memory_order_relaxed);
+        atomic_store_explicit(&sw->st_ts_switching, ts.switching, memory_order_relaxed);
+        atomic_store_explicit(&sw->st_ts_governed, ts.governed_tier, memory_order_relaxed);
+        atomic_store_explicit(&sw->st_ts_load_bits, load, memory_order_relaxed);
+        atomic_store_explicit(&sw->st_ts_steps, ts.governor_steps, memory_order_relaxed);
+    }
+    atomic_store_explicit(&sw->st_heard_ok, ok ? 1u : 0u, memory_order_relaxed);
+}
+
+vsk_status vsk_switcher_get_tier_state(const vsk_switcher *switcher,
+                                       vsk_tier_state *state)
+{
+    vsk_switcher *sw = (vsk_switcher *)switcher;
+    vsk_tier_state s;
+    vsk_status st;
+    if (!sw || !state)
+        return VSK_ERR_INVALID_ARGUMENT;
+    if ((st = vsk_struct_size_check(state->struct_size, VSK_TIER_STATE_MIN_SIZE,
+                                    sizeof s)) != VSK_OK)
+        return st;
+    if (!atomic_load_explicit(&sw->st_heard_ok, memory_order_relaxed))
+        return VSK_ERR_NOT_FOUND;
+    memset(&s, 0, sizeof s);
+    s.requested = atomic_load_explicit(&sw->st_ts_requested, memory_order_relaxed);
+    s.audible = atomic_load_explicit(&sw->st_ts_audible, memory_order_relaxed);
+    s.incoming = atomic_load_explicit(&sw->st_ts_incoming, memory_order_relaxed);
+    s.switching = atomic_load_explicit(&sw->st_ts_switching, memory_order_relaxed);
+    s.governed_tier = atomic_load_explicit(&sw->st_ts_governed, memory_order_relaxed);
+    uint32_t load = atomic_load_explicit(&sw->st_ts_load_bits, memory_order_relaxed);
+    memcpy(&s.cpu_load, &load, sizeof load);
+    s.governor_steps = atomic_load_explicit(&sw->st_ts_steps, memory_order_relaxed);
+    vsk_struct_store(state, &s, state->struct_size);
+    return VSK_OK;
 }
 
 static vsk_voice *sw_voice_of(const vsk_switcher *sw, int slot)

@@ -12,7 +12,8 @@
  * oscillation), within a bounded time; it steps back up when the budget
  * grows; budget 0 leaves the tier alone and reads no clock; the requested
  * tier is a ceiling; a reset keeps the cap; noisy costs (+-20 % per buffer)
- * settle the same; a shared budget is split equally among its members; bad
+ * settle the same; a shared budget is split equally among its members; the
+ * switcher's budget reaches its voice and its tier state reports it; bad
  * values are refused. Then one real-clock run: a tiny budget settles on the
  * lowest tier. */
 #include "voice_test_util.h"
@@ -335,6 +336,44 @@ static void test_bad_values(vsk_bundle *b)
     vsk_switcher_destroy(sw);
 }
 
+/* Through the voice switcher (what every engine adapter runs): its budget
+ * reaches the heard voice, and vsk_switcher_get_tier_state reports the
+ * governor's decision. */
+static void test_switcher(vsk_bundle *b)
+{
+    set_costs(b, 0.001);
+    fake_clock fc = {0};
+    vsk_voice *v = make_voice(b, &fc, 3, 0.0f, NULL);
+    vsk_switcher_config sc;
+    vsk_switcher_config_init(&sc);
+    sc.sample_rate = RATE;
+    sc.max_channels = 1;
+    sc.max_block_frames = BLOCK;
+    vsk_switcher *sw = NULL;
+    CHECK_OK(vsk_switcher_create(&sc, &sw));
+    vsk_tier_state s = {.struct_size = sizeof s};
+    CHECK(vsk_switcher_get_tier_state(sw, &s) == VSK_ERR_NOT_FOUND, "no voice yet");
+    CHECK_OK(vsk_switcher_publish(sw, v, 7));
+    CHECK_OK(vsk_switcher_set_cpu_budget(sw, (float)(0.5 * (cost[1] + cost[2]))));
+    const double buf_ns = 1e9 * BLOCK / RATE;
+    for (uint32_t i = 0; i < 10 * RATE / BLOCK; i++) {
+        const vsk_tier_state t = state_of(v);
+        fc.pending = (uint64_t)((cost[t.audible] + (t.switching ? cost[t.incoming] : 0.0)) * buf_ns);
+        fc.read_in_call = 0;
+        CHECK_OK(vsk_switcher_process(sw, in_buf, out_buf, BLOCK, 1));
+        fc.now += (uint64_t)buf_ns - fc.pending;
+    }
+    CHECK_OK(vsk_switcher_get_tier_state(sw, &s));
+    CHECK(s.audible == 1 && s.governed_tier == 1 && s.governor_steps == 2,
+          "switcher: audible %u governed %u steps %u", s.audible, s.governed_tier,
+          s.governor_steps);
+    CHECK_OK(vsk_switcher_retire_all(sw));
+    vsk_voice *back = NULL;
+    while (vsk_switcher_collect(sw, &back, NULL) == VSK_OK) { }
+    vsk_switcher_destroy(sw);
+    vsk_voice_destroy(v);
+}
+
 /* The system clock: a budget far below any tier's cost settles on the
  * lowest tier (two steps at most 0.2 s + a switch each: well within 3 s of
  * audio whatever the machine's speed or load). */
@@ -367,6 +406,7 @@ int main(void)
     test_noisy(b);
     test_shared(b);
     test_bad_values(b);
+    test_switcher(b);
     test_real_clock(b);
     vsk_bundle_release(b);
     return vt_finish("test_voice_governor");

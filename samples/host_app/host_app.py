@@ -51,6 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     src.add_argument("--tier", default="0", help="starting tier, index or name (default 0)")
     src.add_argument("--mix", type=float, default=1.0, help="wet amount 0..1 (default 1)")
     src.add_argument("--bypass", action="store_true", help="start bypassed")
+    src.add_argument("--cpu-budget", type=float, default=0.0, metavar="FRACTION",
+                     help="CPU budget of the voice, fraction of one core (e.g. 0.002 = 0.2 %%; "
+                          "0 = off): the voice steps its tier down, and back up, to fit, never "
+                          "above --tier (dynamic quality)")
     src.add_argument("--switch-at", metavar="SEC:TIER", action="append", default=[],
                      help="request TIER at SEC seconds of stream time (repeatable)")
     io = p.add_argument_group("audio")
@@ -97,7 +101,8 @@ def open_voice(args: argparse.Namespace, rate: int, max_block: int) -> voiceskin
         raise DeviceError("give a voice: --voices DIR or --bundle FILE")
     tier: int | str = int(args.tier) if args.tier.isdigit() else args.tier
     return voiceskin.Voice(bundle, sample_rate=rate, channels=1, max_block=max_block,
-                           tier=tier, mix=args.mix, bypass=args.bypass)
+                           tier=tier, mix=args.mix, bypass=args.bypass,
+                           cpu_budget=args.cpu_budget)
 
 
 def load_input(path: str, rate: int) -> np.ndarray:
@@ -301,6 +306,11 @@ def run(args: argparse.Namespace) -> int:
           f"({period_us:.0f} us), latency {voice.latency} frames, xruns {engine.xruns}")
     if engine.xrun_flags:
         print("xrun flags: " + " ".join(engine.xrun_flags))
+    if voice.cpu_budget:
+        s = voice.tier_state
+        print(f"governor: budget {voice.cpu_budget:g} of one core, heard tier {s['audible']}, "
+              f"cap {s['governed_tier']}, last load {s['cpu_load']:.5f}, "
+              f"{s['governor_steps']} steps")
     return 0
 
 
@@ -319,11 +329,22 @@ def try_realtime() -> bool:
         return False
 
 
+def governed(voice: voiceskin.Voice) -> str:
+    """With a CPU budget: the tier heard, the governor's cap and its last
+    measurement (e.g. " -> heard 1 medium (governor cap 1, load 0.16 %)")."""
+    if not voice.cpu_budget:
+        return ""
+    s = voice.tier_state
+    return (f" -> heard {s['audible']} {voice.bundle.tiers[s['audible']].name} (governor cap "
+            f"{s['governed_tier']}, load {100 * s['cpu_load']:.2f} % of "
+            f"{100 * voice.cpu_budget:.2f} %)")
+
+
 def status_line(engine: Engine, voice: voiceskin.Voice, rate: int) -> str:
     st = engine.stats()
     period_us = 1e6 * st["frames"] / rate if st["frames"] else 0.0
     cpu = 100.0 * st["median_us"] / period_us if period_us else 0.0
-    return (f"tier {voice.tier} {voice.tier_name} | mix {voice.mix:.1f} | "
+    return (f"tier {voice.tier} {voice.tier_name}{governed(voice)} | mix {voice.mix:.1f} | "
             f"{'BYPASS' if voice.bypass else 'wet'} | cpu {st['median_us']:.0f} us/buf "
             f"({cpu:.1f} %) p99 {st['p99_us']:.0f} us | latency {voice.latency} fr "
             f"({1e3 * voice.latency / rate:.1f} ms) | xruns {engine.xruns} | "

@@ -238,6 +238,7 @@ typedef struct vsk_switcher_state {
     uint32_t reserved0;
 } vsk_switcher_state;
 vsk_status vsk_switcher_get_state(const vsk_switcher *switcher, vsk_switcher_state *state);
+vsk_status vsk_switcher_get_tier_state(const vsk_switcher *switcher, vsk_tier_state *state);
 """
 
 ffi = cffi.FFI()

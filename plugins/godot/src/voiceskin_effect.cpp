@@ -38,6 +38,8 @@ void AudioEffectVoiceSkin::_bind_methods() {
     ClassDB::bind_method(D_METHOD("get_mix"), &AudioEffectVoiceSkin::get_mix);
     ClassDB::bind_method(D_METHOD("set_bypass", "bypass"), &AudioEffectVoiceSkin::set_bypass);
     ClassDB::bind_method(D_METHOD("get_bypass"), &AudioEffectVoiceSkin::get_bypass);
+    ClassDB::bind_method(D_METHOD("set_cpu_budget", "fraction"), &AudioEffectVoiceSkin::set_cpu_budget);
+    ClassDB::bind_method(D_METHOD("get_cpu_budget"), &AudioEffectVoiceSkin::get_cpu_budget);
     ClassDB::bind_method(D_METHOD("get_tier_names"), &AudioEffectVoiceSkin::get_tier_names);
     ClassDB::bind_method(D_METHOD("get_latency_seconds"), &AudioEffectVoiceSkin::get_latency_seconds);
 
@@ -45,6 +47,8 @@ void AudioEffectVoiceSkin::_bind_methods() {
     ADD_PROPERTY(PropertyInfo(Variant::INT, "tier", PROPERTY_HINT_RANGE, "0,7,1"), "set_tier", "get_tier");
     ADD_PROPERTY(PropertyInfo(Variant::FLOAT, "mix", PROPERTY_HINT_RANGE, "0,1,0.01"), "set_mix", "get_mix");
     ADD_PROPERTY(PropertyInfo(Variant::BOOL, "bypass"), "set_bypass", "get_bypass");
+    ADD_PROPERTY(PropertyInfo(Variant::FLOAT, "cpu_budget", PROPERTY_HINT_RANGE, "0,0.05,0.0001"),
+                 "set_cpu_budget", "get_cpu_budget");
 }
 
 void AudioEffectVoiceSkin::_validate_property(PropertyInfo &property) const {
@@ -72,6 +76,7 @@ Ref<AudioEffectInstance> AudioEffectVoiceSkin::_instantiate() {
     adapter->set_tier(uint32_t(tier_));
     adapter->set_mix(mix_);
     adapter->set_bypass(bypass_);
+    adapter->set_cpu_budget(cpu_budget_);
 
     Ref<AudioEffectVoiceSkinInstance> inst;
     inst.instantiate();
@@ -120,6 +125,12 @@ void AudioEffectVoiceSkin::set_mix(float mix) {
     }
     mix_ = mix;
     for_each_adapter([&](voiceskin::VoiceSkinAdapter &a) { a.set_mix(mix_); });
+}
+
+void AudioEffectVoiceSkin::set_cpu_budget(float fraction) {
+    if (!(fraction >= 0.0f && fraction <= 1.0f)) return;
+    cpu_budget_ = fraction;
+    for_each_adapter([&](voiceskin::VoiceSkinAdapter &a) { a.set_cpu_budget(cpu_budget_); });
 }
 
 void AudioEffectVoiceSkin::set_bypass(bool bypass) {

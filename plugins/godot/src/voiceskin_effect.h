@@ -57,6 +57,9 @@ public:
     float get_mix() const { return mix_; }
     void set_bypass(bool bypass);
     bool get_bypass() const { return bypass_; }
+    /// CPU budget per voice, fraction of one core (0 = off): dynamic quality.
+    void set_cpu_budget(float fraction);
+    float get_cpu_budget() const { return cpu_budget_; }
 
     /// Tier names of the selected voice, lowest quality first.
     PackedStringArray get_tier_names() const;
@@ -76,6 +79,7 @@ private:
     int tier_ = 0;
     float mix_ = 1.0f;
     bool bypass_ = false;
+    float cpu_budget_ = 0.0f;
     // Adapters of the instances on buses; they die with their instances.
     std::vector<std::weak_ptr<voiceskin::VoiceSkinAdapter>> adapters_;
 };

@@ -102,6 +102,12 @@ namespace VoiceSkin.Interop
         public vsk_allocator allocator;
         public IntPtr log;                   // vsk_log_fn, or zero
         public IntPtr log_user;
+        // since 0.5: the CPU governor
+        public float cpu_budget;             // fraction of one core, 0 = off
+        public uint reserved1;
+        public IntPtr clock;                 // vsk_clock_fn, or zero = the system's
+        public IntPtr clock_user;
+        public IntPtr shared_budget;         // vsk_cpu_budget*, or zero
 
         public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_voice_config)); } }
     }
@@ -132,6 +138,10 @@ namespace VoiceSkin.Interop
         public uint audible;
         public uint incoming;                // VSK_NO_TIER when none
         public uint switching;
+        // since 0.5: the CPU governor
+        public uint governed_tier;           // highest tier it allows
+        public float cpu_load;               // last measurement, fraction of one core
+        public uint governor_steps;
 
         public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_tier_state)); } }
     }
@@ -180,7 +190,7 @@ namespace VoiceSkin.Interop
         /// <summary>VSK_ABI_VERSION this binding was written for.</summary>
         public const uint VSK_ABI_VERSION = 1;
         public const uint VSK_VERSION_MAJOR = 0;
-        public const uint VSK_VERSION_MINOR = 4;
+        public const uint VSK_VERSION_MINOR = 5;
         public const uint VSK_VERSION_PATCH = 0;
         public const ulong VSK_DEFAULT_MAX_COST_PER_SECOND = 500000000;
         public const uint VSK_NO_TIER = 0xFFFFFFFF;
@@ -252,6 +262,20 @@ namespace VoiceSkin.Interop
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_mix(IntPtr voice, float wet);
         /// <summary>[any-rt]</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_bypass(IntPtr voice, uint bypass);
+        /// <summary>[any-rt] CPU budget, fraction of one core (0 = off).</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_set_cpu_budget(IntPtr voice, float fraction_of_one_core);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_get_cpu_budget(IntPtr voice, out float out_fraction);
+        /// <summary>[control] A CPU budget several voices share (vsk_voice_config.shared_budget); allocator may be zero.</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_cpu_budget_create(float fraction_of_cores, IntPtr allocator, out IntPtr out_budget);
+        /// <summary>[control] After every member voice is destroyed.</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern void vsk_cpu_budget_destroy(IntPtr budget);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_cpu_budget_set(IntPtr budget, float fraction_of_cores);
+        /// <summary>[any-rt]</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_cpu_budget_get(IntPtr budget, out float out_fraction, out uint out_members, out float out_load);
         /// <summary>[audio]</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_voice_reset(IntPtr voice);
         /// <summary>[any] Host frames, constant.</summary>
@@ -318,6 +342,8 @@ namespace VoiceSkin.Interop
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_switcher_set_mix(IntPtr switcher, float wet);
         /// <summary>[any-rt]</summary>
         [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_switcher_set_bypass(IntPtr switcher, uint bypass);
+        /// <summary>[any-rt] CPU budget for every voice, fraction of one core (0 = off).</summary>
+        [DllImport(Library, CallingConvention = CC)] public static extern VskStatus vsk_switcher_set_cpu_budget(IntPtr switcher, float fraction_of_one_core);
         /// <summary>[audio] Interleaved; in == out allowed.</summary>
         [DllImport(Library, CallingConvention = CC)]
         public static extern VskStatus vsk_switcher_process(IntPtr switcher, float* @in, float* @out, uint frames, uint channels);
@@ -326,6 +352,9 @@ namespace VoiceSkin.Interop
         /// <summary>[any-rt] (set struct_size)</summary>
         [DllImport(Library, CallingConvention = CC)]
         public static extern VskStatus vsk_switcher_get_state(IntPtr switcher, ref vsk_switcher_state state);
+        /// <summary>[any-rt] The heard voice's tier state; VSK_ERR_NOT_FOUND without one (set struct_size).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_switcher_get_tier_state(IntPtr switcher, ref vsk_tier_state state);
     }
 
     /// <summary>UTF-8 conversions for the binding (control paths only: they allocate).</summary>

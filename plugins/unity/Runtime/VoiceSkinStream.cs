@@ -34,6 +34,7 @@ namespace VoiceSkin
         volatile SwitcherHandle _sw;    // created with the first voice (its rate)
         volatile float _mix = 1f;
         volatile bool _bypass;
+        volatile float _cpuBudget;
         volatile int _observedChannels;
         // ---- game thread only
         VoiceSkinVoice _target;
@@ -103,6 +104,7 @@ namespace VoiceSkin
             var sw = new SwitcherHandle(p);
             Native.vsk_switcher_set_mix(sw.DangerousGetHandle(), _mix);
             Native.vsk_switcher_set_bypass(sw.DangerousGetHandle(), _bypass ? 1u : 0u);
+            Native.vsk_switcher_set_cpu_budget(sw.DangerousGetHandle(), _cpuBudget);
             _sw = sw;
             return sw;
         }
@@ -144,6 +146,36 @@ namespace VoiceSkin
                 _bypass = value;
                 var sw = _sw;
                 if (sw != null) Native.vsk_switcher_set_bypass(sw.DangerousGetHandle(), value ? 1u : 0u);
+            }
+        }
+
+        /// <summary>CPU budget per voice, fraction of one core (0 = off): each voice times
+        /// its own processing and steps its tier down (or back up, never above
+        /// <see cref="Tier"/>) with the usual crossfade ("dynamic quality").</summary>
+        public float CpuBudget
+        {
+            get { return _cpuBudget; }
+            set
+            {
+                if (!(value >= 0f && value <= 1f)) throw new ArgumentOutOfRangeException("value", value, "0..1");
+                _cpuBudget = value;
+                var sw = _sw;
+                if (sw != null) Native.vsk_switcher_set_cpu_budget(sw.DangerousGetHandle(), value);
+            }
+        }
+
+        /// <summary>The tier the CPU governor allows the heard voice now (the highest it
+        /// may play), or -1 without a voice; see <see cref="CpuBudget"/>.</summary>
+        public int GovernedTier
+        {
+            get
+            {
+                var sw = _sw;
+                if (sw == null) return -1;
+                var s = new vsk_tier_state();
+                s.struct_size = vsk_tier_state.SizeOf;
+                if (Native.vsk_switcher_get_tier_state(sw.DangerousGetHandle(), ref s) != VskStatus.VSK_OK) return -1;
+                return (int)s.governed_tier;
             }
         }
 

@@ -17,7 +17,7 @@
 
 #define VSKE_PLUGIN_VERSION 0x000100   /* 0.1.0 */
 
-enum { P_VOICE, P_TIER, P_MIX, P_COUNT };
+enum { P_VOICE, P_TIER, P_MIX, P_BUDGET, P_COUNT };
 
 static UnityAudioParameterDefinition g_params[P_COUNT] = {
     { "Voice", "", "Voice index in the bundle folder (StreamingAssets/VoiceSkins, name order)",
@@ -26,6 +26,8 @@ static UnityAudioParameterDefinition g_params[P_COUNT] = {
       0.0f, 15.0f, 0.0f, 1.0f, 1.0f },
     { "Dry/Wet", "%", "Converted voice amount (0 = dry, 100 = fully converted)",
       0.0f, 1.0f, 1.0f, 100.0f, 1.0f },
+    { "CPU budget", "%", "Per voice, % of one core (0 = off): steps the tier down, and back up, to fit",
+      0.0f, 1.0f, 0.0f, 100.0f, 1.0f },
 };
 
 static UNITY_AUDIODSP_RESULT UNITY_AUDIODSP_CALLBACK fx_create(UnityAudioEffectState *state);
@@ -104,6 +106,7 @@ static UNITY_AUDIODSP_RESULT UNITY_AUDIODSP_CALLBACK fx_create(UnityAudioEffectS
     vske_set_voice(fx, (int)g_params[P_VOICE].defaultval);
     vske_set_tier(fx, (int)g_params[P_TIER].defaultval);
     vske_set_mix(fx, g_params[P_MIX].defaultval);
+    vske_set_cpu_budget(fx, g_params[P_BUDGET].defaultval);
     state->effectdata = fx;
     return UNITY_AUDIODSP_OK;
 }
@@ -150,6 +153,7 @@ static UNITY_AUDIODSP_RESULT UNITY_AUDIODSP_CALLBACK fx_set_float(UnityAudioEffe
     switch (index) {
     case P_VOICE: vske_set_voice(fx, round_index(value)); break;
     case P_TIER: vske_set_tier(fx, round_index(value)); break;
+    case P_BUDGET: vske_set_cpu_budget(fx, value); break;
     default: vske_set_mix(fx, value); break;
     }
     return UNITY_AUDIODSP_OK;
@@ -164,6 +168,7 @@ static UNITY_AUDIODSP_RESULT UNITY_AUDIODSP_CALLBACK fx_get_float(UnityAudioEffe
         switch (index) {
         case P_VOICE: *value = (float)vske_get_voice(fx); break;
         case P_TIER: *value = (float)vske_get_tier(fx); break;
+        case P_BUDGET: *value = vske_get_cpu_budget(fx); break;
         default: *value = vske_get_mix(fx); break;
         }
     }
@@ -172,7 +177,8 @@ static UNITY_AUDIODSP_RESULT UNITY_AUDIODSP_CALLBACK fx_get_float(UnityAudioEffe
 }
 
 /* Read-only figures for custom inspectors and tests: "Latency" (frames),
- * "Voices" (count), "Tiers" (tier count of the selected voice). */
+ * "Voices" (count), "Tiers" (tier count of the selected voice),
+ * "GovernedTier" (the tier the CPU governor allows now, -1 without a voice). */
 static UNITY_AUDIODSP_RESULT UNITY_AUDIODSP_CALLBACK fx_get_buffer(UnityAudioEffectState *state,
                                                                    const char *name, float *buffer,
                                                                    int numsamples)
@@ -183,6 +189,7 @@ static UNITY_AUDIODSP_RESULT UNITY_AUDIODSP_CALLBACK fx_get_buffer(UnityAudioEff
     if (strcmp(name, "Latency") == 0) v = (float)vske_latency(fx);
     else if (strcmp(name, "Voices") == 0) v = (float)vske_voice_count(fx);
     else if (strcmp(name, "Tiers") == 0) v = (float)vske_tier_count(fx, vske_get_voice(fx));
+    else if (strcmp(name, "GovernedTier") == 0) v = (float)vske_governed_tier(fx);
     else return UNITY_AUDIODSP_ERR_UNSUPPORTED;
     for (int i = 0; i < numsamples; i++) buffer[i] = v;
     return UNITY_AUDIODSP_OK;

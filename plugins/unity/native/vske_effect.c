@@ -101,7 +101,7 @@ struct vske_effect {
     uint32_t dry_pos;
     /* parameters (any thread) */
     atomic_int req_voice, req_tier;
-    atomic_uint req_mix_bits;
+    atomic_uint req_mix_bits, req_budget_bits;
     /* audio thread */
     int seen_voice, seen_tier, off, started;
     int counted;                             /* holds a g_instances count */
@@ -125,6 +125,7 @@ vske_effect *vske_create(uint32_t sample_rate, uint32_t max_block)
     atomic_init(&fx->req_voice, 0);
     atomic_init(&fx->req_tier, 0);
     atomic_init(&fx->req_mix_bits, float_to_bits(1.0f));
+    atomic_init(&fx->req_budget_bits, float_to_bits(0.0f));
     fx->wet = 1.0f;
     fx->wet_step = 1.0f / (0.005f * (float)(sample_rate ? sample_rate : 48000));
     fx->mono = calloc(max_block, sizeof(float));
@@ -215,6 +216,24 @@ int vske_get_tier(const vske_effect *fx) { return fx ? atomic_load(&((vske_effec
 float vske_get_mix(const vske_effect *fx)
 {
     return fx ? bits_to_float(atomic_load(&((vske_effect *)fx)->req_mix_bits)) : 0.0f;
+}
+void vske_set_cpu_budget(vske_effect *fx, float fraction)
+{
+    if (!fx || fraction != fraction) return;
+    if (fraction < 0.0f) fraction = 0.0f;
+    if (fraction > 1.0f) fraction = 1.0f;
+    atomic_store(&fx->req_budget_bits, float_to_bits(fraction));
+    vsk_switcher_set_cpu_budget(fx->sw, fraction);   /* [any-rt] */
+}
+float vske_get_cpu_budget(const vske_effect *fx)
+{
+    return fx ? bits_to_float(atomic_load(&((vske_effect *)fx)->req_budget_bits)) : 0.0f;
+}
+int vske_governed_tier(const vske_effect *fx)
+{
+    vsk_tier_state s = {.struct_size = sizeof s};
+    if (!fx || vsk_switcher_get_tier_state(fx->sw, &s) != VSK_OK) return -1;
+    return (int)s.governed_tier;
 }
 uint32_t vske_latency(const vske_effect *fx) { return fx ? fx->latency : 0; }
 uint32_t vske_voice_count(const vske_effect *fx) { return fx ? fx->nvoices : 0; }

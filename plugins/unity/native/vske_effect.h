@@ -54,6 +54,12 @@ void vske_set_mix(vske_effect *fx, float wet);     /* 0..1, clamped; NaN ignored
 int vske_get_voice(const vske_effect *fx);
 int vske_get_tier(const vske_effect *fx);
 float vske_get_mix(const vske_effect *fx);
+/* CPU budget per voice, fraction of one core, 0 = off (dynamic quality:
+ * vsk_switcher_set_cpu_budget); clamped to 0..1, NaN ignored. */
+void vske_set_cpu_budget(vske_effect *fx, float fraction);
+float vske_get_cpu_budget(const vske_effect *fx);
+/* The tier the CPU governor allows the heard voice, -1 without one. */
+int vske_governed_tier(const vske_effect *fx);
 
 /* Converts `frames` interleaved frames of `channels` (1..VSKE_MAX_CHANNELS;
  * other counts pass through). `in == out` is allowed. */

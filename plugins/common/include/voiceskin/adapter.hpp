@@ -9,6 +9,7 @@
 //   game / control thread                      audio thread
 //   ---------------------                      ------------
 //   set_tier / set_mix / set_bypass  --atomics-->  applied to every voice
+//   set_cpu_budget (dynamic quality)
 //   request_voice(key)                             at the next process()
 //   load_voice(bundle) creates a vsk_voice
 //     and lends it (vsk_switcher_publish) ---->  taken at a buffer start;
@@ -120,6 +121,23 @@ public:
         if (sw_) vsk_switcher_set_bypass(sw_, on ? 1u : 0u);
     }
     bool bypass() const { return bypass_.load(std::memory_order_relaxed); }
+    /// CPU budget per voice, fraction of one core (0 = off): each voice
+    /// times its own processing and steps its tier down (or back up, never
+    /// above tier()) through the usual crossfade ("dynamic quality",
+    /// vsk_voice_set_cpu_budget). false (and no change) for NaN, < 0 or > 1.
+    bool set_cpu_budget(float fraction) {
+        if (!(fraction >= 0.0f && fraction <= 1.0f)) return false;
+        cpu_budget_.store(fraction, std::memory_order_relaxed);
+        if (sw_) vsk_switcher_set_cpu_budget(sw_, fraction);
+        return true;
+    }
+    float cpu_budget() const { return cpu_budget_.load(std::memory_order_relaxed); }
+    /// The heard voice's tiers and the governor's decision (governed_tier,
+    /// cpu_load) as of the last buffer; false without a voice.
+    bool tier_state(vsk_tier_state *out) const {
+        out->struct_size = sizeof *out;
+        return sw_ && vsk_switcher_get_tier_state(sw_, out) == VSK_OK;
+    }
     /// Asks the control thread (AdapterHost::service) for the voice with this
     /// key (voice_key(id) by default; 0 = no voice). Real-time safe.
     void request_voice(uint64_t key) { requested_.store(key, std::memory_order_relaxed); }
@@ -157,6 +175,7 @@ public:
         c.initial_tier = tc ? std::min(tier(), tc - 1) : 0;
         c.mix = mix();
         c.bypass = bypass() ? 1u : 0u;
+        c.cpu_budget = cpu_budget();
         vsk_status st = sw_ ? VSK_ERR_NOT_FOUND : VSK_ERR_BAD_STATE;
         Voice v = bundle && sw_ ? Voice::create(bundle, c, &st) : Voice();
         published_key_ = key;
@@ -262,6 +281,7 @@ private:
     std::atomic<uint32_t> tier_{0};
     std::atomic<float> mix_{1.0f};
     std::atomic<bool> bypass_{false};
+    std::atomic<float> cpu_budget_{0.0f};
     std::atomic<uint64_t> requested_{0};
     std::atomic<uint32_t> seen_channels_{0};
 

@@ -33,6 +33,7 @@ void FVoiceSkinEffectCore::ApplySettings(const FVoiceSkinEffectSettings& Setting
 	Adapter->set_tier(uint32(FMath::Max(0, Settings.Tier)));
 	Adapter->set_mix(FMath::Clamp(Settings.DryWet, 0.0f, 1.0f));
 	Adapter->set_bypass(Settings.bBypass);
+	Adapter->set_cpu_budget(FMath::Clamp(Settings.CpuBudget, 0.0f, 1.0f));
 	Adapter->request_voice(FVoiceSkinModule::KeyOf(Settings.Voice));
 }
 

@@ -49,6 +49,12 @@ struct VOICESKIN_API FVoiceSkinEffectSettings
 	/** Bypass the model (the output stays delayed by the same latency, so toggling keeps sync). */
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "VoiceSkin")
 	bool bBypass = false;
+
+	/** CPU budget per voice, fraction of one core (0.002 = 0.2 %); 0 = off. The
+	 *  voice times its own processing and steps its tier down (or back up, never
+	 *  above Tier) with the usual crossfade: dynamic quality. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "VoiceSkin", meta = (ClampMin = "0.0", ClampMax = "1.0", UIMin = "0.0", UIMax = "0.05"))
+	float CpuBudget = 0.0f;
 };
 
 /** Defines, in a preset's .cpp, the Blueprint setters both presets declare
