@@ -278,7 +278,8 @@ SYSTEMS: dict[str, tuple[str, Callable[..., Any]]] = {
     "world2:warp+off2+wide": ("world2 with the old warp+EQ envelope and range, YIN read 2 frames later",
                          master_system("world2", envelope="warp", yin_offset=2, warp_range=(0.7, 1.45))),
     "world2": ("world2, shipped defaults", master_system("world2")),
-    "world2:off2": ("world2, yin_offset 2", master_system("world2", yin_offset=2)),
+    "world2:off0": ("world2, yin_offset 0 (the default before students took the offset)",
+                    master_system("world2", yin_offset=0)),
     "world2:knn1": ("world2, kNN envelope only (blend 1)", master_system("world2", knn_blend=1.0)),
     "world2:knn+off2+wide": ("world2 kNN only, yin_offset 2, old warp range",
                              master_system("world2", knn_blend=1.0, yin_offset=2, warp_range=(0.7, 1.45))),
@@ -300,7 +301,7 @@ GROUPS = {
     "stages": ["input", "resynth", "f0x1.6", "warp1.15", "f0x1.6+warp1.15", "world", "world:f0=harvest",
                "world:f0=dio", "world:nowarp", "world:fixedwarp", "world:noeq", "world:noap", "world:nolevel"],
     "candidates": ["world", "world2:r1.2", "world2:knn+off2+wide", "world2:knn.5+off2+wide", "world2",
-                   "world2:off2"],
+                   "world2:off0"],
 }
 
 

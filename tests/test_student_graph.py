@@ -32,11 +32,13 @@ def _speech(speaker: str, i: int = 0) -> np.ndarray:
     return x[: len(x) // 64 * 64]
 
 
-def _student(warp_range: tuple[float, float] | None = None, **over: float) -> st.Student:
+def _student(warp_range: tuple[float, float] | None = None, pitch_advance: int = 0,
+             **over: float) -> st.Student:
     torch.manual_seed(0)
     cfg = st.config_from_tier(tr.get_tier_preset("low").with_overrides(**over))
     if warp_range is not None:
         cfg.warp_range = warp_range
+    cfg.pitch_advance = pitch_advance
     s = st.Student(cfg)
     if cfg.warp_grid:
         ref = [torch.from_numpy(sf.read(f, dtype="float32")[0])
@@ -47,9 +49,11 @@ def _student(warp_range: tuple[float, float] | None = None, **over: float) -> st
 
 @pytest.mark.parametrize("over", [{"lookahead": 0}, {"lookahead": 128}, {"lookahead": 64, "warp_grid": 7},
                                   {"lookahead": 64, "warp_grid": 7, "mel_break_hz": 2000.0},
-                                  {"lookahead": 128, "warp_grid": 25, "warp_range": (0.8, 1.2)}],
+                                  {"lookahead": 128, "warp_grid": 25, "warp_range": (0.8, 1.2)},
+                                  {"lookahead": 128, "pitch_advance": 1},
+                                  {"lookahead": 128, "pitch_advance": 2}],
                          ids=["no-lookahead", "lookahead-128", "lookahead-64-warp", "warp-mel-break-2000",
-                              "narrow-warp-range"])
+                              "narrow-warp-range", "pitch-advance-1", "pitch-advance-2"])
 def test_runtime_reference_graph_and_student_agree(lib, over: dict[str, float]) -> None:
     s = _student(**over)
     x = _speech("rms")
@@ -93,6 +97,38 @@ def test_lookahead_delays_the_synthesis_pitch_by_whole_steps() -> None:
     assert st.delay_steps(f0, 0) is f0
     with pytest.raises(ValueError, match="multiple of hop"):
         st.StudentConfig(lookahead=100).lookahead_steps
+
+
+def test_a_student_follows_a_master_that_reads_its_pitch_ahead() -> None:
+    """world2 with yin_offset 2 reads F0 and voicing 2 steps after its frame;
+    its student (pitch_advance copied by follow_master) synthesises, at
+    output step t + lookahead, exactly the master's F0 of frame t + 1
+    (student step t ends where master frame t + 1 is centred)."""
+    from voiceskin_tooling.master_cache import pitch_spec_for
+    from voiceskin_tooling.masters import get_master
+    from voiceskin_tooling.training import DistillInputError, follow_master
+
+    m = get_master("world2", yin_offset=2, envelope="warp")
+    m.fit([sf.read(f, dtype="float32")[0]
+           for f in sorted(glob.glob(str(CORPUS / "target" / "slt" / "*.flac")))[:2]], 16000)
+    preset = tr.get_tier_preset("low")
+    cfg = st.config_from_tier(preset, pitch_spec_for(m, preset))
+    follow_master(cfg, m.config())
+    assert (cfg.pitch_advance, cfg.lookahead_steps, cfg.pitch_delay_steps) == (2, 2, 0)
+    assert cfg.warp_range == tuple(m.config()["warp_range"])
+    x = _speech("rms")
+    out = m.convert(x, 16000)
+    fe = st.frontend(x, cfg)
+    f0 = st.delay_steps(fe.f0[None], cfg.pitch_delay_steps)[0].numpy()
+    L = cfg.lookahead_steps
+    n = min(len(out.f0) - 1, len(f0) - L) - 2      # the master's last 2 frames repeat its last F0
+    mf = out.f0[1:n + 1]
+    voiced = mf > 0
+    assert voiced.sum() > 100
+    np.testing.assert_allclose(f0[L:L + n][voiced], mf[voiced], rtol=1e-4)
+    # a master reading further ahead than the student waits cannot be followed
+    with pytest.raises(DistillInputError, match="cannot be followed"):
+        follow_master(st.config_from_tier(tr.get_tier_preset("low")), {"name": "far", "yin_offset": 3})
 
 
 def test_warp_factor_reads_the_formant_scale() -> None:

@@ -38,7 +38,7 @@ def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int =
         for i, (fe, _, feats, thop) in items:
             rmean = data.rmeans[i][None] if data.rmeans is not None else None
             hp, _ = model.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None], rmean=rmean)
-            voiced = delay_steps(fe.voicing[None], c.lookahead_steps)[0] >= c.pitch.vthreshold
+            voiced = delay_steps(fe.voicing[None], c.pitch_delay_steps)[0] >= c.pitch.vthreshold
             env = feats["log_env"]
             j = _teacher_frames(0, hp.shape[1], c.hop, c.lookahead, thop, env.shape[0])
             pre.append(hp[0][voiced].double().numpy())

@@ -141,6 +141,10 @@ class StudentConfig:
     skip: bool = False
     # output delay the student is trained with, in samples (a multiple of hop)
     lookahead: int = 0
+    # steps the master reads its F0 and voicing ahead of its frame (world2's
+    # yin_offset; distill copies it from the master's config): synthesis
+    # then takes the student's pitch lookahead_steps − pitch_advance late
+    pitch_advance: int = 0
     # formant normalisation (0 = off; needs norm_tau > 0): the master's warp
     # choice made on the student's running mean — for warp_grid factors on a
     # log grid over ``warp_range``, the mean squared difference between the
@@ -175,6 +179,17 @@ class StudentConfig:
             raise ValueError(f"lookahead {self.lookahead} must be a multiple of hop {self.hop} "
                              f"(0, {self.hop}, {2 * self.hop}, ...)")
         return self.lookahead // self.hop
+
+    @property
+    def pitch_delay_steps(self) -> int:
+        """Steps between the student's pitch track and the f0/voicing its
+        synthesis uses: the output's lag minus what the master reads ahead."""
+        d = self.lookahead_steps - self.pitch_advance
+        if self.pitch_advance < 0 or d < 0:
+            raise ValueError(f"pitch_advance {self.pitch_advance} must be within 0..{self.lookahead_steps} "
+                             f"(the lookahead in steps): the master cannot read F0 further ahead than "
+                             f"the student waits")
+        return d
 
     @property
     def n_features(self) -> int:
@@ -564,7 +579,7 @@ class Student(nn.Module):
         hp, np_ = self.head_preactivations(logmel, f0, voicing, hidden, rmean)
         he = exp_sigmoid(hp)
         if self.cfg.voicing_gate:
-            he = he * self.gate(delay_steps(voicing, self.cfg.lookahead_steps)).unsqueeze(-1)
+            he = he * self.gate(delay_steps(voicing, self.cfg.pitch_delay_steps)).unsqueeze(-1)
         return he, exp_sigmoid(np_)
 
     def head_preactivations(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
@@ -638,7 +653,7 @@ class Student(nn.Module):
         from . import ops
 
         c = self.cfg
-        f0 = delay_steps(f0, c.lookahead_steps)  # the master's f0 at the output's time
+        f0 = delay_steps(f0, c.pitch_delay_steps)  # the master's f0 at the output's time
         y = ops.harmonic(f0, he, c.hop, c.max_harmonics, float(c.sample_rate)) \
             + ops.noise(ne, c.hop, c.noise_seed if noise_seed is None else noise_seed,
                         random=noise_seed is None)
@@ -743,12 +758,12 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
         hp = b.add(hp, b.linear(xin, npy(student.harm_skip.weight)))
         np_ = b.add(np_, b.linear(xin, npy(student.noise_skip.weight)))
     he = b.act(hp, Act.EXP_SIGMOID)
-    if c.lookahead_steps:  # synthesis follows the master lookahead samples late
+    if c.pitch_delay_steps:  # synthesis follows the master lookahead samples late
         tap = np.zeros((1, 1, 2), np.float32)
         tap[0, 0, 0] = 1.0  # y_t = x_{t−k}
         zero1 = np.zeros(1, np.float32)
-        f0 = b.conv1d(f0, tap, zero1, dilation=c.lookahead_steps)
-        voi = b.conv1d(voi, tap, zero1, dilation=c.lookahead_steps)
+        f0 = b.conv1d(f0, tap, zero1, dilation=c.pitch_delay_steps)
+        voi = b.conv1d(voi, tap, zero1, dilation=c.pitch_delay_steps)
     if c.voicing_gate:  # he · sigmoid(k·v − k·vthreshold), the gate spread over B bins
         k = float(c.voicing_gate)
         gate = b.act(b.affine(voi, np.array([k], np.float32),

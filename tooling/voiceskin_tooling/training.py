@@ -103,6 +103,19 @@ class _Segments:
                 "teacher": {k: torch.stack(v).to(d) for k, v in tf.items()}}
 
 
+def follow_master(scfg: Any, master: dict[str, Any]) -> None:
+    """What a student takes from its master's config: the warp factors it
+    picks α from (``warp_range``) and how far ahead the master reads its F0
+    and voicing (``yin_offset``: world2)."""
+    if master.get("warp_range") is not None:
+        scfg.warp_range = (float(master["warp_range"][0]), float(master["warp_range"][1]))
+    scfg.pitch_advance = int(master.get("yin_offset", 0))
+    try:
+        scfg.pitch_delay_steps
+    except ValueError as e:
+        raise DistillInputError(f"master {master.get('name')!r} cannot be followed: {e}") from None
+
+
 def _kd_config(cfg: Any, teacher_dims: dict[str, int]) -> Any:
     from .kd import DistillationConfig, L1CosineLoss, StaticLossBalancer
 
@@ -155,9 +168,7 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
     tier = voice.tier(tier_name)
     scfg = config_from_tier(tier.preset, PitchSpec.from_mapping(cache["pitch"]))
     scfg.sample_rate = int(cache["sample_rate"])
-    master_range = (cache.get("master") or {}).get("warp_range")
-    if master_range is not None:  # the student picks α from the master's own factors
-        scfg.warp_range = (float(master_range[0]), float(master_range[1]))
+    follow_master(scfg, cache.get("master") or {})
     seg_frames = max(plan.warmup_frames + 8, int(round(seg_s * scfg.sample_rate / scfg.hop)))
     data = _Segments([u for u in cache["utts"] if u["split"] == "train"], scfg, seg_frames,
                      device, rng)

@@ -8,7 +8,7 @@ holds, with ``warp_range`` defaulting to (0.8, 1.2) instead of (0.7, 1.45)
 (the wide range let the running warp reach 1.3–1.45 on men and lose their
 words) and these settings added (defaults = the shipped ``world2``):
 
-* ``yin_offset`` (frames, 0 = the old alignment): master frame ``i`` takes
+* ``yin_offset`` (frames, default 2; 0 = the old alignment): master frame ``i`` takes
   its F0 and voicing from the PITCH_YIN frame that ends at sample
   ``(i + yin_offset)·hop`` instead of ``i·hop``, i.e. the 512-sample YIN
   window is centred ``256 − yin_offset·hop`` samples before the frame rather
@@ -16,7 +16,8 @@ words) and these settings added (defaults = the shipped ``world2``):
   stream) and its output is shifted, so the mapping statistics are the
   student's. A student whose lookahead is ``L`` steps follows this master by
   delaying its f0/voicing by ``L − yin_offset`` steps instead of ``L``
-  (``yin_offset ≤ L``; the tier presets' L = 2), at no extra latency.
+  (``yin_offset ≤ L``; the tier presets' L = 2), at no extra latency:
+  ``StudentConfig.pitch_advance``, copied from this config at training.
 * ``envelope``: ``"warp"`` (the old warp + EQ of the source envelope) or
   ``"knn"``: each frame's envelope is the mean of the ``knn_k`` target
   frames (from :meth:`fit`'s reference audio; voiced frames for voiced
@@ -70,7 +71,7 @@ class World2Master(WorldMaster):
 
     def __init__(
         self,
-        yin_offset: int = 0,
+        yin_offset: int = 2,
         envelope: str = "knn",
         knn_k: int = 4,
         knn_bands: int = 24,
