@@ -143,7 +143,9 @@ def test_tier_state_isa_and_remove(tiny_bundle_bytes: bytes) -> None:
         with Voice(b, sample_rate=48000, max_isa=1) as v:
             assert v.isa == 1                       # VSK_ISA_LEVEL_SCALAR
             assert v.tier_state == {"requested": 0, "audible": 0,
-                                    "incoming": None, "switching": False}
+                                    "incoming": None, "switching": False,
+                                    "governed_tier": 1,  # no budget: the last tier allowed
+                                    "cpu_load": 0.0, "governor_steps": 0}
             v.tier = 1
             x = np.zeros(256, np.float32)
             v.process(x)
@@ -153,7 +155,8 @@ def test_tier_state_isa_and_remove(tiny_bundle_bytes: bytes) -> None:
             for _ in range(200):
                 v.process(x)
             assert v.tier_state == {"requested": 1, "audible": 1,
-                                    "incoming": None, "switching": False}
+                                    "incoming": None, "switching": False,
+                                    "governed_tier": 1, "cpu_load": 0.0, "governor_steps": 0}
         with Registry() as r:
             r.add_bundle(b)
             r.remove("t.tiny")
