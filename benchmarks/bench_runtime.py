@@ -13,16 +13,22 @@ buffer at 48 kHz with 256-frame buffers:
   model rate and back included), called through cffi with preallocated
   buffers; timed around the call.
 * PyTorch / onnxruntime: the same graph as a per-step module
-  (benchmarks/step_torch.py), given the model-rate samples directly (no
-  resampling: that favours the peers), running the steps that fall in each
-  buffer. Times per buffer are the sum of those steps.
+  (benchmarks/step_torch.py, which walks the graph node by node in Python),
+  given the model-rate samples directly (no resampling: that favours the
+  peers), running the steps that fall in each buffer. Times per buffer are
+  the sum of those steps.
 
 Prints median and p99 microseconds per buffer, p99/median, the real-time
 factor (median time / buffer duration) and the peers' ratios to native;
 then the per-op profile (benchmarks/op_profile.py: µs per buffer per op
 type and tier, and what the voice spends around the graph; needs a C
-compiler, ``--no-profile`` skips it) and the memory of one loaded bundle
-and of each voice instance.
+compiler, ``--no-profile`` skips it); the lobby (benchmarks/bench_lobby.py:
+1, 8, 32, 64 voices on one bundle, one thread; ``--no-lobby``); the fair
+race (benchmarks/bench_race.py: per 4 ms step at the model rate, voiceskin
+against the student as one straight-line module, eager, TorchScript,
+torch.compile and onnxruntime, and onnxruntime's per-call floor;
+``--race-tiers``, ``--no-compile``, ``--no-race``); and the memory of one
+loaded bundle and of each voice instance.
 """
 from __future__ import annotations
 
@@ -199,6 +205,13 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="audio per tier and peer")
     ap.add_argument("--no-peers", action="store_true", help="native only")
     ap.add_argument("--no-profile", action="store_true", help="skip the per-op profile")
+    ap.add_argument("--no-lobby", action="store_true", help="skip the lobby (1-64 voices on one thread)")
+    ap.add_argument("--no-race", action="store_true",
+                    help="skip the fair race (the student as one straight-line PyTorch/ONNX step)")
+    ap.add_argument("--race-tiers", default="low",
+                    help="tiers for the fair race, comma-separated (random-weight students even with "
+                         "--bundle; about a minute per tier with torch.compile)")
+    ap.add_argument("--no-compile", action="store_true", help="fair race without torch.compile")
     a = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -253,14 +266,20 @@ def main() -> int:
         parts = ", ".join(f"{k}-step buffers {v:.1f}us" for k, v in per_steps.items())
         print(f"  {name}: median by graph steps in the buffer: {parts}; p99.9 {p999:.1f}us")
 
-    if not a.no_profile:
-        from op_profile import format_profile, profile_bundle
-        with tempfile.TemporaryDirectory() as d:
-            path = a.bundle or Path(d) / "bench.vskin"
-            if not a.bundle:
-                path.write_bytes(data)
+    with tempfile.TemporaryDirectory() as d:
+        path = a.bundle or Path(d) / "bench.vskin"
+        if not a.bundle:
+            path.write_bytes(data)
+        if not a.no_profile:
+            from op_profile import format_profile, profile_bundle
             print("per-op profile (us per buffer, mean; % of the voice's mean per buffer):")
             print(format_profile(profile_bundle(path, x48, HOST_RATE, BUFFER)))
+        if not a.no_lobby:
+            from bench_lobby import format_lobby, lobby_bundle
+            print(format_lobby(lobby_bundle(path, x48[: 5 * HOST_RATE], [1, 8, 32, 64])))
+    if not a.no_race:
+        from bench_race import format_race, run_race
+        print(format_race(run_race(a.race_tiers.split(","), compile_=not a.no_compile)))
 
     # memory: one bundle, then voices on it
     import gc

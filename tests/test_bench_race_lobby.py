@@ -48,11 +48,13 @@ def test_lobby_reports_each_voice_count_and_memory(lib, low, tmp_path: Path) -> 
     assert bench_lobby.build_lobby(tmp_path / "cache") == exe   # cached
 
 
-def test_race_peers_compute_the_librarys_function(lib, low) -> None:
+def test_race_peers_compute_the_librarys_function(lib, low, tmp_path: Path) -> None:
     s, data = low
     x = _speech(4.0, 16000)
+    path = tmp_path / "low.vskin"
+    path.write_bytes(data)
     with voiceskin.Bundle.from_bytes(data) as b:
-        r = bench_race.race_tier("low", s, b, Path("/nonexistent"), 0, x, steps=20,
+        r = bench_race.race_tier("low", s, b, path, 0, x, steps=20,
                                  check_seconds=0.5, compile_=False, rounds=2)
     assert r["peak"] > 1e-3
     # same function: within 1 % of the output's peak (float32 vs the library's doubles)
@@ -62,5 +64,6 @@ def test_race_peers_compute_the_librarys_function(lib, low) -> None:
         p = r["peers"][name]
         assert 0 < p["median_us"] <= p["p99_us"] and p["steps"] == 18
     assert r["peers"]["voiceskin"]["model_bytes"] > 0
+    assert r["c"]["voices"] == 1 and r["c"]["rate"] == 16000 and r["c"]["buffer"] == 64   # timed in C
     text = bench_race.format_race([r])
-    assert "best peer" in text and "per-call floor" in text
+    assert "best peer" in text and "per-call floor" in text and "timed in C" in text
