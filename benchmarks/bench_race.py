@@ -261,7 +261,8 @@ def format_race(results: list[dict]) -> str:
         vs = ps["voiceskin"]["median_us"]
         lines.append(f"fair race, tier {r['tier']}: us per {r['hop']}-sample step at {RATE} Hz "
                      f"(no resampling), one thread, {ps['voiceskin']['steps']} steps each, interleaved")
-        hdr = f"{'peer':<15}{'median':>9}{'p99':>9}{'x voiceskin':>12}{'model KiB':>11}{'RSS+ KiB':>10}{'check':>10}"
+        hdr = (f"{'peer':<15}{'median':>9}{'p99':>9}{'x voiceskin':>12}{'model KiB':>11}{'RSS+ KiB':>10}"
+               f"{'check':>10}")
         lines += [hdr, "-" * len(hdr)]
         for k, p in ps.items():
             chk = r["check"].get(k)

@@ -6,7 +6,7 @@ the model rate) of the function the runtime runs for
 user would write it: ``torch.fft`` for the STFT, YIN's difference function
 (an FFT autocorrelation, float64 as the runtime) and the noise filter,
 ``nn.GRUCell``, matrix products for LINEAR/CONV1D, no per-node graph walk.
-``step(x, state) -> [y, *new_state]`` passes every streaming state
+``forward(x, state) -> [y, *new_state]`` passes every streaming state
 explicitly, so the same module runs eagerly, as TorchScript
 (``torch.jit.script``), under ``torch.compile`` and exports to one ONNX
 graph per step (:class:`FlatStep`). It covers the student as the built-in
@@ -14,7 +14,7 @@ tier presets configure it (speaker and formant normalisation, lookahead,
 voicing gate, a dense layer, one GRU layer).
 
 benchmarks/bench_race.py times it against the native library;
-tests/test_race.py checks it matches the library.
+tests/test_bench_race_lobby.py checks that it matches the library.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from step_torch import _dft_mats, _idft_mats
 from voiceskin_tooling import student as st
 
 TWO_PI = 2.0 * math.pi
@@ -42,25 +43,6 @@ def _interp_index(pos: np.ndarray, B: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(i), torch.from_numpy((pos - i).astype(np.float32))
 
 
-def _dft(n: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos/sin matrices [rows, n/2+1] of a length-n rfft of a zero-padded
-    ``rows``-sample input (float64)."""
-    ang = -2.0 * np.pi * np.arange(rows)[:, None] * np.arange(n // 2 + 1)[None, :] / n
-    return np.cos(ang), np.sin(ang)
-
-
-def _idft(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """irfft as ``re @ C + im @ S`` ([n/2+1, n] each, float64)."""
-    w = np.full((n // 2 + 1, 1), 2.0 / n)
-    w[0] = w[-1] = 1.0 / n
-    ang = 2.0 * np.pi * np.arange(n // 2 + 1)[:, None] * np.arange(n)[None, :] / n
-    return w * np.cos(ang), -w * np.sin(ang)
-
-
-def _t32(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-
-
 class StraightStudent(nn.Module):
     """One graph step of ``student``. ``dft=False``: FFTs by ``torch.fft``;
     ``dft=True``: the STFT and the noise filter as DFT matrix products and
@@ -74,7 +56,7 @@ class StraightStudent(nn.Module):
         if not (c.norm_tau > 0 and c.warp_grid and c.voicing_gate and c.hidden and c.gru_layers == 1
                 and not c.skip and not c.norm_keep_mean):
             raise ValueError("StraightStudent covers the tier presets' student only")
-        self.hop, self.win, self.n_fft, self.M = c.hop, c.win, c.n_fft, c.n_mels
+        self.hop, self.win, self.n_fft = c.hop, c.win, c.n_fft
         self.pframe, self.buf_len = p.frame, max(c.win, p.frame)
         self.log_eps, self.sr = float(c.log_eps), float(c.sample_rate)
         self.register_buffer("window", torch.from_numpy(st.hann(c.win)))
@@ -130,15 +112,14 @@ class StraightStudent(nn.Module):
         self.two_pi, self.ln10 = TWO_PI, st.LN10
         # the DFT-product form (empty tensors when unused)
         e = torch.zeros(0)
-        C, S = _dft(c.n_fft, c.win) if dft else (np.zeros(0), np.zeros(0))
-        w = st.hann(c.win)[:, None] if dft else 1.0
-        self.register_buffer("stft_c", _t32(C * w) if dft else e)
-        self.register_buffer("stft_s", _t32(S * w) if dft else e)
-        C, S = _dft(n, n) if dft else (np.zeros(0), np.zeros(0))
-        IC, IS = _idft(n) if dft else (np.zeros(0), np.zeros(0))
-        hw = st.hann(n)[None, :] if dft else 1.0
+        C, S = _dft_mats(c.n_fft, c.win) if dft else (e, e)
+        IC, IS = _idft_mats(n) if dft else (e, e)
+        w, hw = (self.window[:, None], self.noise_win[None, :]) if dft else (e, e)
+        self.register_buffer("stft_c", C * w)
+        self.register_buffer("stft_s", S * w)
+        C, S = _dft_mats(n) if dft else (e, e)
         for name, a in (("nz_c", C), ("nz_s", S), ("nz_ic", IC * hw), ("nz_is", IS * hw)):
-            self.register_buffer(name, _t32(a) if dft else e)
+            self.register_buffer(name, a)
         lag = torch.arange(self.tmax + 1)[:, None] + torch.arange(self.yW)[None, :]
         self.register_buffer("yin_idx", lag if dft else torch.zeros(0, dtype=torch.int64))
         self.requires_grad_(False)
@@ -185,7 +166,8 @@ class StraightStudent(nn.Module):
                                             -0.5, 0.5), torch.zeros_like(den))
         v = torch.clamp(1.0 - b, 0.0, 1.0)
         f0 = torch.where(voiced, self.sr / (tau.to(x.dtype) + shift), last)
-        v = torch.where(silent, torch.zeros_like(v), torch.where(voiced, v, torch.clamp(v, max=1.0 - self.thr)))
+        v = torch.where(voiced, v, torch.clamp(v, max=1.0 - self.thr))
+        v = torch.where(silent, torch.zeros_like(v), v)
         return f0, v
 
     def _pitch_map(self, f: torch.Tensor, v: torch.Tensor, s: torch.Tensor):
