@@ -56,9 +56,10 @@ RATE = 16000
 class _Peer:
     """A per-step callable with its own stream position and state."""
 
-    def __init__(self, name: str, step, x: np.ndarray, hop: int, model_bytes: int, rss_kib: int):
+    def __init__(self, name: str, step, x: np.ndarray, hop: int, model_bytes: int, voice_bytes: int,
+                 rss_kib: int):
         self.name, self.step, self.x, self.hop = name, step, x, hop
-        self.model_bytes, self.rss_kib = model_bytes, rss_kib
+        self.model_bytes, self.voice_bytes, self.rss_kib = model_bytes, voice_bytes, rss_kib
         self.pos = 0
         self.times: list[float] = []
 
@@ -161,8 +162,8 @@ def _stream(step, x: np.ndarray, hop: int) -> np.ndarray:
     return np.concatenate([step(x[i * hop:(i + 1) * hop]).copy() for i in range(len(x) // hop)])
 
 
-def _bytes(m: torch.nn.Module) -> int:
-    return sum(t.numel() * t.element_size() for t in list(m.parameters()) + list(m.buffers()))
+def _bytes(ts) -> int:
+    return sum(t.numel() * t.element_size() for t in ts)
 
 
 def build_peers(student, spec_bundle, tier: int, x: np.ndarray, compile_: bool = True,
@@ -172,7 +173,7 @@ def build_peers(student, spec_bundle, tier: int, x: np.ndarray, compile_: bool =
     hop = student.cfg.hop
     peers, outs = [], {}
 
-    def add(name, make, model_bytes):
+    def add(name, make, model_bytes, voice_bytes):
         r0 = _rss_kib()
         t0 = time.perf_counter()
         try:
@@ -181,19 +182,21 @@ def build_peers(student, spec_bundle, tier: int, x: np.ndarray, compile_: bool =
         except Exception as e:  # a peer that cannot run here is reported, not hidden
             log(f"  {name}: failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}")
             return None
-        peers.append(_Peer(name, step, x, hop, model_bytes() if callable(model_bytes) else model_bytes,
-                           _rss_kib() - r0))
+        peers.append(_Peer(name, step, x, hop, model_bytes, voice_bytes, _rss_kib() - r0))
         log(f"  {name}: built and checked in {time.perf_counter() - t0:.1f} s")
         return step
 
-    add("voiceskin", lambda: native_step(spec_bundle, tier, hop), 0)   # (checked against below)
+    # voiceskin: this tier's float32 weights (in the bundle, shared) and one voice (every tier's state)
+    add("voiceskin", lambda: native_step(spec_bundle, tier, hop), 4 * spec_bundle.tiers[tier].parameter_count,
+        _voice_size(spec_bundle, tier, hop))   # (checked against below)
     _stream(torch_step(StraightStudent(student), StraightStudent(student).initial_state()), x[:4 * hop], hop)
     eager = StraightStudent(student).eval()   # (after torch's own first-use growth, above)
-    add("eager", lambda: torch_step(eager, eager.initial_state()), _bytes(eager))
-    add("TorchScript", lambda: torch_step(torch.jit.script(eager), eager.initial_state()), _bytes(eager))
+    w, sb = _bytes(list(eager.parameters()) + list(eager.buffers())), _bytes(eager.initial_state())
+    add("eager", lambda: torch_step(eager, eager.initial_state()), w, sb)
+    add("TorchScript", lambda: torch_step(torch.jit.script(eager), eager.initial_state()), w, sb)
     if compile_:
         comp = torch.compile(eager, dynamic=False)
-        add("torch.compile", lambda: torch_step(comp, eager.initial_state()), _bytes(eager))
+        add("torch.compile", lambda: torch_step(comp, eager.initial_state()), w, sb)
     flat = StraightStudent(student, dft=True).eval()
     s0 = flat.initial_state()
     f = io.BytesIO()
@@ -204,9 +207,22 @@ def build_peers(student, spec_bundle, tier: int, x: np.ndarray, compile_: bool =
                           output_names=["y"] + [f"o{i}" for i in range(len(s0))])
     model = f.getvalue()
     st = [s.numpy() for s in s0]
-    add("onnxruntime", lambda: ort_step(model, st, hop), len(model))
-    add("ort floor", lambda: ort_step(identity_model(model), st, hop), 0)
+    add("onnxruntime", lambda: ort_step(model, st, hop), len(model), 2 * sb)   # two state sets, swapped
+    add("ort floor", lambda: ort_step(identity_model(model), st, hop), 0, 0)
     return peers, outs
+
+
+def _voice_size(bundle: "voiceskin.Bundle", tier: int, hop: int) -> int:
+    """vsk_voice_get_size of a voice at the model rate with hop-frame blocks."""
+    from voiceskin._ffi import ffi, get_lib
+
+    lib = get_lib()
+    cfg = ffi.new("vsk_voice_config *")
+    lib.vsk_voice_config_init(cfg)
+    cfg.sample_rate, cfg.max_block_frames, cfg.initial_tier = RATE, hop, tier
+    size = ffi.new("size_t *")
+    lib.vsk_voice_get_size(bundle.ptr, cfg, size)
+    return int(size[0])
 
 
 def _c_per_step(bundle_path: Path, tier: int, x: np.ndarray, hop: int) -> dict | None:
@@ -240,15 +256,8 @@ def race_tier(name: str, student, bundle: "voiceskin.Bundle", bundle_path: Path,
     for p in peers:
         t = np.array(p.times[min(20, len(p.times) // 10):])   # the first steps are cold
         res["peers"][p.name] = {"median_us": float(np.median(t)), "p99_us": float(np.percentile(t, 99)),
-                                "model_bytes": p.model_bytes, "rss_kib": p.rss_kib, "steps": len(t)}
-    from voiceskin._ffi import ffi, get_lib
-    lib = get_lib()
-    cfg = ffi.new("vsk_voice_config *")
-    lib.vsk_voice_config_init(cfg)
-    cfg.sample_rate, cfg.max_block_frames, cfg.initial_tier = RATE, hop, tier
-    size = ffi.new("size_t *")
-    lib.vsk_voice_get_size(bundle.ptr, cfg, size)
-    res["peers"]["voiceskin"]["model_bytes"] = int(size[0])
+                                "model_bytes": p.model_bytes, "voice_bytes": p.voice_bytes,
+                                "rss_kib": p.rss_kib, "steps": len(t)}
     res["tiers_in_bundle"] = len(bundle.tiers)
     res["c"] = _c_per_step(bundle_path, tier, x[: min(len(x), steps * hop * 2)], hop)
     return res
@@ -261,13 +270,13 @@ def format_race(results: list[dict]) -> str:
         vs = ps["voiceskin"]["median_us"]
         lines.append(f"fair race, tier {r['tier']}: us per {r['hop']}-sample step at {RATE} Hz "
                      f"(no resampling), one thread, {ps['voiceskin']['steps']} steps each, interleaved")
-        hdr = (f"{'peer':<15}{'median':>9}{'p99':>9}{'x voiceskin':>12}{'model KiB':>11}{'RSS+ KiB':>10}"
-               f"{'check':>10}")
+        hdr = (f"{'peer':<15}{'median':>9}{'p99':>9}{'x voiceskin':>12}{'model KiB':>11}{'voice KiB':>10}"
+               f"{'RSS+ KiB':>10}{'check':>10}")
         lines += [hdr, "-" * len(hdr)]
         for k, p in ps.items():
             chk = r["check"].get(k)
             lines.append(f"{k:<15}{p['median_us']:>9.1f}{p['p99_us']:>9.1f}{p['median_us'] / vs:>12.1f}"
-                         f"{p['model_bytes'] / 1024:>11.0f}{p['rss_kib']:>10}"
+                         f"{p['model_bytes'] / 1024:>11.0f}{p['voice_bytes'] / 1024:>10.1f}{p['rss_kib']:>10}"
                          + (f"{chk:>10.1e}" if chk is not None else f"{'':>10}"))
         peers = {k: p["median_us"] for k, p in ps.items() if k not in ("voiceskin", "ort floor")}
         if peers:
@@ -286,8 +295,11 @@ def format_race(results: list[dict]) -> str:
                          f"{r['tiers_in_bundle']} tiers (file {c['bundle_file_bytes'] / 1024:.0f} KiB)")
         lines.append("check = max |peer − library| / peak of the library's output over the check "
                      "audio (HARMONIC's phase integrates f0: float32 f0s one ulp apart drift slowly). "
-                     "model = voice bytes (vsk_voice_get_size) for voiceskin, weights+constants for "
-                     "torch, the .onnx for onnxruntime; RSS+ = process growth when built and first run "
+                     "model = what voices share: the tier's float32 weights in the bundle for voiceskin, "
+                     "weights+constants for torch, the .onnx for onnxruntime; voice = per voice: "
+                     "vsk_voice_get_size (every tier's state and scratch) for voiceskin, the streaming "
+                     "state tensors for the peers (onnxruntime binds two sets); RSS+ = process growth "
+                     "when built and first run "
                      "(meaningful for the first tier raced only: later ones reuse freed memory).")
     return "\n".join(lines)
 

@@ -62,7 +62,8 @@ def test_race_peers_compute_the_librarys_function(lib, low, tmp_path: Path) -> N
     for name in ("voiceskin", "eager", "TorchScript", "onnxruntime", "ort floor"):
         p = r["peers"][name]
         assert 0 < p["median_us"] <= p["p99_us"] and p["steps"] == 18
-    assert r["peers"]["voiceskin"]["model_bytes"] > 0
+    assert r["peers"]["voiceskin"]["model_bytes"] > 0 and r["peers"]["voiceskin"]["voice_bytes"] > 0
+    assert 0 < r["peers"]["eager"]["voice_bytes"] < r["peers"]["onnxruntime"]["voice_bytes"]
     assert r["c"]["voices"] == 1 and r["c"]["rate"] == 16000 and r["c"]["buffer"] == 64   # timed in C
     text = bench_race.format_race([r])
     assert "best peer" in text and "per-call floor" in text and "timed in C" in text
