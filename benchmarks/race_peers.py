@@ -18,6 +18,7 @@ tests/test_bench_race_lobby.py checks that it matches the library.
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import List
 
@@ -95,7 +96,8 @@ class StraightStudent(nn.Module):
         self.cell = nn.GRUCell(s.gru.input_size, s.gru.hidden_size)
         for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             getattr(self.cell, n).data = _f32(getattr(s.gru, f"{n}_l0"))
-        self.dense, self.harm_head, self.noise_head = s.dense, s.harm_head, s.noise_head
+        self.dense, self.harm_head, self.noise_head = (copy.deepcopy(m) for m in (s.dense, s.harm_head,
+                                                                                s.noise_head))
         self.D = c.lookahead_steps
         self.gate_k, self.vthr = float(c.voicing_gate), float(p.vthreshold)
         # HARMONIC, NOISE
