@@ -98,7 +98,7 @@ class StraightStudent(nn.Module):
             getattr(self.cell, n).data = _f32(getattr(s.gru, f"{n}_l0"))
         self.dense, self.harm_head, self.noise_head = (copy.deepcopy(m) for m in (s.dense, s.harm_head,
                                                                                 s.noise_head))
-        self.D = c.lookahead_steps
+        self.D = c.pitch_delay_steps   # synthesis f0/voicing: lookahead − what the master reads ahead
         self.gate_k, self.vthr = float(c.voicing_gate), float(p.vthreshold)
         # HARMONIC, NOISE
         self.K, self.Bh, self.Bn = c.max_harmonics, c.harm_bins, c.noise_bins
@@ -295,7 +295,7 @@ class StraightStudent(nn.Module):
         z = torch.relu(self.dense(h))
         he = self._exp_sigmoid(self.harm_head(z))
         ne = self._exp_sigmoid(self.noise_head(z))
-        # lookahead: f0 and voicing D steps late
+        # f0 and voicing D steps late (the lookahead, less the master's pitch advance)
         dl = torch.cat([dl[1:], torch.cat([f0.to(torch.float32), voi32])[None, :]])
         gate = torch.sigmoid(self.gate_k * dl[0, 1] - self.gate_k * self.vthr)
         yh, hs, a_prev = self._harmonic(dl[0, 0], he * gate, hs, a_prev)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -67,3 +68,24 @@ def test_race_peers_compute_the_librarys_function(lib, low, tmp_path: Path) -> N
     assert r["c"]["voices"] == 1 and r["c"]["rate"] == 16000 and r["c"]["buffer"] == 64   # timed in C
     text = bench_race.format_race([r])
     assert "best peer" in text and "per-call floor" in text and "timed in C" in text
+
+
+def test_straight_student_follows_a_pitch_advance(lib) -> None:
+    """A student whose master reads its pitch one step ahead delays its
+    synthesis pitch by lookahead − 1 steps; the straight-line module too."""
+    from voiceskin_tooling import student as st
+    from voiceskin_tooling import tiers as tr
+    from race_peers import StraightStudent, stream
+
+    torch.manual_seed(1)
+    cfg = st.config_from_tier(tr.get_tier_preset("low"))
+    cfg.pitch_advance = 1
+    s = st.Student(cfg)
+    x = _speech(0.5, 16000)
+    x = x[: len(x) // 64 * 64]
+    m = StraightStudent(s)
+    y = stream(m, x, 64, m.initial_state())
+    with voiceskin.Bundle.from_bytes(build_bundle({"low": s})) as b:
+        v = voiceskin.Voice(b, sample_rate=16000, max_block=64, tier=0)
+        ref = v.process(np.concatenate([x, np.zeros(63, np.float32)]))[63:]
+    assert np.max(np.abs(y - ref)) < 0.01 * np.max(np.abs(ref))
