@@ -23,7 +23,9 @@ Checks and figures:
 * resident memory (VmRSS) after warm-up vs at the end, and its maximum;
 * no slowdown: CPU time (the calling thread's, around the library call)
   and wall time per second of audio, first tenth vs last tenth of each
-  thread's audio (a tenth = a tenth of its expected share).
+  thread's audio (a tenth = a tenth of its expected share), tier by tier: the first tenth's per-tier rates are weighted by the last
+  tenth's tier mix, so a thread that happens to end on a costlier tier is
+  not counted as slowing down.
 
 Exit status 1 when a check fails (non-finite or out-of-bound output, a
 library error, RSS growth over --max-rss-growth-kib, or last/first tenth
@@ -87,9 +89,11 @@ class Worker:
     share_s: float                      # expected audio seconds of this thread
     audio_s: float = 0.0
     per_tier_s: list[float] = field(default_factory=list)
-    bin_cpu_ns: np.ndarray = field(default_factory=lambda: np.zeros(BINS))
-    bin_wall_ns: np.ndarray = field(default_factory=lambda: np.zeros(BINS))
-    bin_audio_s: np.ndarray = field(default_factory=lambda: np.zeros(BINS))
+    # per progress bin and tier (the tier requested; bypass and mix do not
+    # change what a call computes): CPU ns, wall ns, audio seconds
+    bin_cpu_ns: np.ndarray = field(default_factory=lambda: np.zeros((BINS, 1)))
+    bin_wall_ns: np.ndarray = field(default_factory=lambda: np.zeros((BINS, 1)))
+    bin_audio_s: np.ndarray = field(default_factory=lambda: np.zeros((BINS, 1)))
     calls: int = 0
     switches: int = 0
     bad_blocks: int = 0
@@ -122,6 +126,7 @@ def _run_worker(w: Worker, bundle: Any, stop: threading.Event, seed: int,
     cpu = time.thread_time_ns
     wall = time.perf_counter_ns
     w.per_tier_s = [0.0] * ntier
+    w.bin_cpu_ns, w.bin_wall_ns, w.bin_audio_s = (np.zeros((BINS, ntier)) for _ in range(3))
     while not stop.is_set():
         n = int(rng.integers(1, MAX_BLOCK + 1))
         r = float(rng.random())
@@ -154,9 +159,9 @@ def _run_worker(w: Worker, bundle: Any, stop: threading.Event, seed: int,
             w.peak = m
         sec = n / w.rate
         b = min(BINS - 1, int(BINS * w.audio_s / w.share_s))
-        w.bin_cpu_ns[b] += c1 - c0
-        w.bin_wall_ns[b] += t1 - t0
-        w.bin_audio_s[b] += sec
+        w.bin_cpu_ns[b, tier] += c1 - c0
+        w.bin_wall_ns[b, tier] += t1 - t0
+        w.bin_audio_s[b, tier] += sec
         w.audio_s += sec
         w.per_tier_s[tier] += sec
         pos += n
@@ -247,29 +252,38 @@ def soak(hours_per_tier: float, threads: int = 4, rates: list[int] | None = None
         t.join()
     tot = tier_totals()
 
-    def per_audio_s(w: Worker, arr: np.ndarray, lo: int, hi: int) -> float:
-        a = w.bin_audio_s[lo:hi].sum()
-        return float(arr[lo:hi].sum() / a / 1e3) if a > 0 else float("nan")  # us / audio-s
+    def last_over_first(w: Worker, arr: np.ndarray, k: int, filled: int) -> tuple[float, float, float]:
+        """(first, last, last / first) in us per audio-second of the first and
+        last tenth, the first tenth's per-tier rates weighted by the last
+        tenth's tier mix: a change of tier mix is not a slowdown."""
+        a0, a1 = w.bin_audio_s[:k].sum(0), w.bin_audio_s[filled - k:filled].sum(0)
+        c0, c1 = arr[:k].sum(0), arr[filled - k:filled].sum(0)
+        both = (a0 >= 0.2) & (a1 > 0)
+        if not both.any():
+            return float("nan"), float("nan"), float("nan")
+        rate0 = c0[both] / a0[both]
+        expected = float((a1[both] * rate0).sum())
+        first = float((a1[both] * rate0).sum() / a1[both].sum() / 1e3)
+        last = float(c1[both].sum() / a1[both].sum() / 1e3)
+        return first, last, float(c1[both].sum() / expected)
 
     # tenths over the audio each thread actually streamed
     per_thread = []
     for w in workers:
         filled = max(1, min(BINS, int(np.ceil(BINS * w.audio_s / w.share_s))))
         k = max(1, filled // 10)
-        first_cpu = per_audio_s(w, w.bin_cpu_ns, 0, k)
-        last_cpu = per_audio_s(w, w.bin_cpu_ns, filled - k, filled)
-        first_wall = per_audio_s(w, w.bin_wall_ns, 0, k)
-        last_wall = per_audio_s(w, w.bin_wall_ns, filled - k, filled)
+        first_cpu, last_cpu, cpu_ratio = last_over_first(w, w.bin_cpu_ns, k, filled)
+        first_wall, last_wall, wall_ratio = last_over_first(w, w.bin_wall_ns, k, filled)
         per_thread.append({
             "rate": w.rate, "channels": w.channels, "audio_h": round(w.audio_s / 3600, 4),
             "calls": w.calls, "tier_switches": w.switches, "peak": round(w.peak, 4),
             "bad_blocks": w.bad_blocks, "errors": w.errors, "first_bad": w.first_bad,
             "cpu_us_per_audio_s_first_tenth": round(first_cpu, 2),
             "cpu_us_per_audio_s_last_tenth": round(last_cpu, 2),
-            "cpu_last_over_first": round(last_cpu / first_cpu, 3),
+            "cpu_last_over_first": round(cpu_ratio, 3),
             "wall_us_per_audio_s_first_tenth": round(first_wall, 2),
             "wall_us_per_audio_s_last_tenth": round(last_wall, 2),
-            "wall_last_over_first": round(last_wall / first_wall, 3),
+            "wall_last_over_first": round(wall_ratio, 3),
         })
     res = {
         "library": voiceskin.library_version(),

@@ -15,6 +15,9 @@
  * tier measured over the budget is not tried again before that: no
  * oscillation. All state is the voice's (planned at init) plus, for a
  * shared budget, a few atomics in the vsk_cpu_budget. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 199309L /* clock_gettime under a strict -std=c11 */
+#endif
 #include <math.h>
 #include <string.h>
 
