@@ -44,7 +44,9 @@ class Lib:
 
     def voice(self, tier: int):
         cfg = ffi.new("vsk_voice_config *")
-        self.lib.vsk_voice_config_init_size(cfg, ffi.sizeof("vsk_voice_config"))
+        # the 0.4 layout (up to cpu_budget): every build since accepts it
+        # (docs/abi.md, struct growth), so old and new builds compare
+        self.lib.vsk_voice_config_init_size(cfg, ffi.offsetof("vsk_voice_config", "cpu_budget"))
         cfg.sample_rate = HOST_RATE
         cfg.channels = 1
         cfg.max_block_frames = BUFFER
