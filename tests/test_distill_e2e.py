@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from small_voice import CORPUS, small_voice
+from small_voice import small_voice
 
 
 def _voice(tmp: Path) -> Path:
@@ -26,7 +26,6 @@ def _voice(tmp: Path) -> Path:
                        tiers=("low", "medium"))
 
 
-@pytest.mark.skipif(not (CORPUS / "speakers").is_dir(), reason="shipped corpus missing")
 def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from voiceskin import Bundle, Voice
 
@@ -145,7 +144,6 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
     assert np.allclose(fe.f0.numpy(), u["f0"].numpy()[: fe.f0.numel()])
 
 
-@pytest.mark.skipif(not (CORPUS / "speakers").is_dir(), reason="shipped corpus missing")
 def test_distill_no_postfilter_keeps_the_trained_head(tmp_path: Path) -> None:
     from voiceskin_tooling.cli import main
 

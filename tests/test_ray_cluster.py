@@ -34,7 +34,6 @@ import pytest
 from small_voice import small_voice
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "data" / "corpus"
 PY = sys.executable
 RAY = str(Path(sys.executable).with_name("ray"))
 
@@ -231,7 +230,6 @@ def _assert_same_students(a: Path, b: Path, voices: list[Path]) -> None:
         assert bundle_bytes(v, sa) == bundle_bytes(v, sb)
 
 
-@pytest.mark.skipif(not (CORPUS / "speakers").is_dir(), reason="shipped corpus missing")
 def test_ray_distill_two_voices_matches_local(cluster: Cluster, voices: list[Path], local_run: Path,
                                               tmp_path: Path) -> None:
     from voiceskin.format import read_bundle, write_bundle
@@ -282,7 +280,6 @@ def test_ray_distill_two_voices_matches_local(cluster: Cluster, voices: list[Pat
     print(f"ray distill: first run {first_s:.1f} s, rerun {rerun_s:.1f} s")
 
 
-@pytest.mark.skipif(not (CORPUS / "speakers").is_dir(), reason="shipped corpus missing")
 def test_ray_distill_survives_losing_a_worker_node(cluster: Cluster, voices: list[Path],
                                                    local_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
