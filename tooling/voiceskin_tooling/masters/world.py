@@ -428,17 +428,21 @@ class WorldMaster(Master):
         f0, sp, ap = self._analyze(x)
         return f0, sp, ap, pitch_map_np(f0, (f0 > 0).astype(np.float64), self.pitch_params())
 
+    #: whether _target_envelope reads the per-frame running means (world2's kNN)
+    _uses_means = False
+
     def _warp_track(self, lsp: np.ndarray, voiced: np.ndarray, freqs: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per frame: the warp α, the equaliser, and the source's running
-        log-envelope mean they were fitted on (causal: voiced frames so far,
-        blended with the population prior during warm-up)."""
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Per frame: the warp α, the equaliser, and (when
+        ``_uses_means``) the source's running log-envelope mean they were
+        fitted on (causal: voiced frames so far, blended with the population
+        prior during warm-up)."""
         t = self._need_target()
         n_frames, K = lsp.shape
         prior = self._pop_env(freqs)
         alphas = np.ones(n_frames)
         eqs = np.zeros((n_frames, K))
-        means = np.broadcast_to(prior, (n_frames, K)).copy()
+        means = np.broadcast_to(prior, (n_frames, K)).copy() if self._uses_means else None
         if self.warp_mode == "fixed":
             alphas[:] = t["formant_scale"]
             eqs[:] = self._eq(_warp_rows(prior[None, :], t["formant_scale"])[0])
@@ -458,7 +462,8 @@ class WorldMaster(Master):
                     eq = self._eq(_warp_rows(mh[None, :], alpha)[0])
                 alphas[i] = alpha
                 eqs[i] = eq
-                means[i] = mh
+                if means is not None:
+                    means[i] = mh
         return alphas, eqs, means
 
     def _apply_warp(self, lsp: np.ndarray, ap: np.ndarray, alphas: np.ndarray, eqs: np.ndarray
@@ -478,7 +483,7 @@ class WorldMaster(Master):
 
     def _target_envelope(self, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
                          ap: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
-                         means: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+                         means: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """The output envelope and aperiodicity: here the warped envelope,
         and voiced frames' aperiodicity mixed toward the target's mean."""
         t = self._need_target()

@@ -212,6 +212,10 @@ class World2Master(WorldMaster):
         return t[pool][idx].mean(axis=1), t[ap_key][idx].mean(axis=1)
 
     # ---------------------------------------------------------------- conversion
+    @property
+    def _uses_means(self) -> bool:  # type: ignore[override]
+        return self.envelope == "knn"
+
     def _source(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if self.f0_method != "yin":
             return super()._source(x)
@@ -222,7 +226,7 @@ class World2Master(WorldMaster):
 
     def _target_envelope(self, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
                          ap: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
-                         means: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+                         means: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         t = self._need_target()
         n_frames = len(lsp)
         knn_ap = None
