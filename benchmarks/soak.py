@@ -23,9 +23,10 @@ Checks and figures:
 * resident memory (VmRSS) after warm-up vs at the end, and its maximum;
 * no slowdown: CPU time (the calling thread's, around the library call)
   and wall time per second of audio, first tenth vs last tenth of each
-  thread's audio (a tenth = a tenth of its expected share), tier by tier: the first tenth's per-tier rates are weighted by the last
-  tenth's tier mix, so a thread that happens to end on a costlier tier is
-  not counted as slowing down.
+  thread's audio (a tenth = a tenth of its expected share): the median over
+  sampled calls of >= 256 frames (the first 256 per hundredth), each call's
+  rate divided by its tier's median over the run, so a change of tier mix
+  is not counted as slowing down and one preempted call does not count.
 
 Exit status 1 when a check fails (non-finite or out-of-bound output, a
 library error, RSS growth over --max-rss-growth-kib, or last/first tenth
@@ -52,6 +53,8 @@ import numpy as np  # noqa: E402
 LIMIT = 8.0     # the library's output bound (VSK_SAFE_LIMIT, +18 dBFS)
 BINS = 100      # progress bins per thread (tenths = 10 bins)
 MAX_BLOCK = 4096
+SAMPLES = 256             # calls sampled per progress bin for the slowdown check
+MIN_SAMPLE_FRAMES = 256   # smaller blocks are dominated by the per-call overhead
 
 
 def _rss_kib() -> int:
@@ -90,10 +93,15 @@ class Worker:
     audio_s: float = 0.0
     per_tier_s: list[float] = field(default_factory=list)
     # per progress bin and tier (the tier requested; bypass and mix do not
-    # change what a call computes): CPU ns, wall ns, audio seconds
-    bin_cpu_ns: np.ndarray = field(default_factory=lambda: np.zeros((BINS, 1)))
-    bin_wall_ns: np.ndarray = field(default_factory=lambda: np.zeros((BINS, 1)))
+    # change what a call computes): audio seconds
     bin_audio_s: np.ndarray = field(default_factory=lambda: np.zeros((BINS, 1)))
+    # per progress bin, the first SAMPLES calls of >= MIN_SAMPLE_FRAMES
+    # frames: their tier and CPU / wall ns per audio-second (bounded memory
+    # however long the soak)
+    rate_tier: np.ndarray = field(default_factory=lambda: np.full((BINS, SAMPLES), -1))
+    rate_cpu: np.ndarray = field(default_factory=lambda: np.zeros((BINS, SAMPLES)))
+    rate_wall: np.ndarray = field(default_factory=lambda: np.zeros((BINS, SAMPLES)))
+    rate_n: np.ndarray = field(default_factory=lambda: np.zeros(BINS, np.int64))
     calls: int = 0
     switches: int = 0
     bad_blocks: int = 0
@@ -126,7 +134,7 @@ def _run_worker(w: Worker, bundle: Any, stop: threading.Event, seed: int,
     cpu = time.thread_time_ns
     wall = time.perf_counter_ns
     w.per_tier_s = [0.0] * ntier
-    w.bin_cpu_ns, w.bin_wall_ns, w.bin_audio_s = (np.zeros((BINS, ntier)) for _ in range(3))
+    w.bin_audio_s = np.zeros((BINS, ntier))
     while not stop.is_set():
         n = int(rng.integers(1, MAX_BLOCK + 1))
         r = float(rng.random())
@@ -159,9 +167,11 @@ def _run_worker(w: Worker, bundle: Any, stop: threading.Event, seed: int,
             w.peak = m
         sec = n / w.rate
         b = min(BINS - 1, int(BINS * w.audio_s / w.share_s))
-        w.bin_cpu_ns[b, tier] += c1 - c0
-        w.bin_wall_ns[b, tier] += t1 - t0
         w.bin_audio_s[b, tier] += sec
+        j = w.rate_n[b]
+        if n >= MIN_SAMPLE_FRAMES and j < SAMPLES:
+            w.rate_tier[b, j], w.rate_cpu[b, j], w.rate_wall[b, j] = tier, (c1 - c0) / sec, (t1 - t0) / sec
+            w.rate_n[b] = j + 1
         w.audio_s += sec
         w.per_tier_s[tier] += sec
         pos += n
@@ -252,28 +262,35 @@ def soak(hours_per_tier: float, threads: int = 4, rates: list[int] | None = None
         t.join()
     tot = tier_totals()
 
-    def last_over_first(w: Worker, arr: np.ndarray, k: int, filled: int) -> tuple[float, float, float]:
+    def last_over_first(w: Worker, rates: np.ndarray, k: int, filled: int) -> tuple[float, float, float]:
         """(first, last, last / first) in us per audio-second of the first and
-        last tenth, the first tenth's per-tier rates weighted by the last
-        tenth's tier mix: a change of tier mix is not a slowdown."""
-        a0, a1 = w.bin_audio_s[:k].sum(0), w.bin_audio_s[filled - k:filled].sum(0)
-        c0, c1 = arr[:k].sum(0), arr[filled - k:filled].sum(0)
-        both = (a0 >= 0.2) & (a1 > 0)
-        if not both.any():
+        last tenth: the median over each tenth's sampled calls (robust to a
+        preempted or page-faulting call), every call's rate first divided by
+        its tier's median over the whole run, so a change of tier mix (a
+        tenth sees one or two tiers) is not a slowdown; first and last are
+        those relative medians times the run's overall median rate."""
+        used = w.rate_tier[:filled] >= 0
+        tiers, r = w.rate_tier[:filled][used], rates[:filled][used]
+        if len(r) == 0:
             return float("nan"), float("nan"), float("nan")
-        rate0 = c0[both] / a0[both]
-        expected = float((a1[both] * rate0).sum())
-        first = float((a1[both] * rate0).sum() / a1[both].sum() / 1e3)
-        last = float(c1[both].sum() / a1[both].sum() / 1e3)
-        return first, last, float(c1[both].sum() / expected)
+        rel = np.empty_like(r)
+        for t in np.unique(tiers):
+            rel[tiers == t] = r[tiers == t] / np.median(r[tiers == t])
+        bins = np.nonzero(used)[0]
+        first, last = rel[bins < k], rel[bins >= filled - k]
+        if len(first) < 5 or len(last) < 5:
+            return float("nan"), float("nan"), float("nan")
+        scale = float(np.median(r)) / 1e3
+        f, l_ = float(np.median(first)), float(np.median(last))
+        return f * scale, l_ * scale, l_ / f
 
     # tenths over the audio each thread actually streamed
     per_thread = []
     for w in workers:
         filled = max(1, min(BINS, int(np.ceil(BINS * w.audio_s / w.share_s))))
         k = max(1, filled // 10)
-        first_cpu, last_cpu, cpu_ratio = last_over_first(w, w.bin_cpu_ns, k, filled)
-        first_wall, last_wall, wall_ratio = last_over_first(w, w.bin_wall_ns, k, filled)
+        first_cpu, last_cpu, cpu_ratio = last_over_first(w, w.rate_cpu, k, filled)
+        first_wall, last_wall, wall_ratio = last_over_first(w, w.rate_wall, k, filled)
         per_thread.append({
             "rate": w.rate, "channels": w.channels, "audio_h": round(w.audio_s / 3600, 4),
             "calls": w.calls, "tier_switches": w.switches, "peak": round(w.peak, 4),

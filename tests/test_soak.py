@@ -5,8 +5,9 @@ bundle, random blocks 1..4096, tier switches, mix and bypass changes.
 Checks: every block finite and |y| <= 8, no library error, resident memory
 after warm-up vs at the end (voices running) within 4 MiB, and CPU time per audio-second in
 the last tenth of each thread's audio not above 1.5x the first tenth's,
-tier by tier (soak.py weighs the first tenth's per-tier rates by the last
-tenth's tier mix; generous: the machine is shared; the long run's figures are in
+as medians of sampled calls relative to their tier's median (soak.py: a
+change of tier mix or one preempted call is not a slowdown; generous: the
+machine is shared; the long run's figures are in
 docs/abi.md). The long run: ``python benchmarks/soak.py`` (24 h per tier).
 """
 
