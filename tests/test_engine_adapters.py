@@ -490,7 +490,7 @@ def test_host_lists_voices_like_the_sdk_registry(driver: Path, bundles: Path, tm
     """AdapterHost (the subsystem core): the registry scan, voice and tier
     lists and latency agree with the Python SDK; a missing voice fails once
     (not every tick) and loads once a bundle for it is added; the host does
-    not keep dead adapters alive."""
+    not keep dead adapters alive; the host's CPU budget governs its voices."""
     from voiceskin import Bundle, Voice
     from voiceskin.format import write_bundle
 
@@ -498,7 +498,7 @@ def test_host_lists_voices_like_the_sdk_registry(driver: Path, bundles: Path, tm
     late.write_bytes(write_bundle(build_spec("identity", voice_id="test.late")))
     r = subprocess.run([str(driver), "host", "--folder", str(bundles), "--rate", "48000",
                         "--memory-file", "student.vskin", "--late-id", "test.late",
-                        "--late-file", str(late)],
+                        "--late-file", str(late), "--governed-id", "test.student"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
@@ -516,6 +516,11 @@ def test_host_lists_voices_like_the_sdk_registry(driver: Path, bundles: Path, tm
     assert info["add_memory_again"] == "VSK_ERR_DUPLICATE"
     assert info["late_before"] == "VSK_ERR_NOT_FOUND" and info["late_add"] == "VSK_OK"
     assert info["late_loaded"] == 1 and info["late_active"] is True
+    # the host's CPU budget (its registry's) governs the voices it loaded
+    assert info["budget_set"] == "VSK_OK"
+    assert info["budget_members"] == 3          # a1's, a3's and a4's voices
+    assert info["budget_governed"] == 0 and info["budget_audible"] == 0  # of 2 tiers
+    assert info["budget_load_positive"] is True
 
 
 def test_adapter_headers_compile_standalone(tmp_path: Path) -> None:

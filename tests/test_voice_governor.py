@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import identity_tier
-from voiceskin import Bundle, CpuBudget, Voice
+from voiceskin import Bundle, CpuBudget, Registry, Voice
 from voiceskin._ffi import ffi, get_lib
 from voiceskin.format import BundleSpec, write_bundle
 
@@ -48,7 +48,8 @@ class FakeClock:
         return self.now
 
 
-def _voice(ladder: Bundle, clock: FakeClock, tier: int, budget: float) -> object:
+def _voice(ladder: Bundle, clock: FakeClock, tier: int, budget: float,
+           shared: object = None) -> object:
     lib = get_lib()
     cfg = ffi.new("vsk_voice_config *")
     lib.vsk_voice_config_init_size(cfg, ffi.sizeof("vsk_voice_config"))
@@ -57,6 +58,8 @@ def _voice(ladder: Bundle, clock: FakeClock, tier: int, budget: float) -> object
     cfg.initial_tier = tier
     cfg.cpu_budget = budget
     cfg.clock = clock.cb
+    if shared is not None:
+        cfg.shared_budget = shared
     out = ffi.new("vsk_voice **")
     assert lib.vsk_voice_create(ladder.ptr, cfg, out) == 0
     return ffi.gc(out[0], lib.vsk_voice_destroy)
@@ -69,23 +72,30 @@ def _state(v: object) -> object:
     return st
 
 
-def _run(v: object, clock: FakeClock, costs: list[float], seconds: float) -> list[int]:
-    """Audible tier after each buffer; each buffer costs the audible tier's
-    c_k (both tiers' during a switch)."""
+def _run_all(voices: list[object], clocks: list[FakeClock], costs: list[float],
+             seconds: float) -> list[list[int]]:
+    """Voices processed in turn, buffer by buffer (one audio thread); the
+    audible tier of each after each buffer. Each buffer costs the audible
+    tier's c_k (both tiers' during a switch)."""
     lib = get_lib()
     x = (0.3 * np.sin(0.05 * np.arange(BLOCK))).astype(np.float32)
     y = np.empty_like(x)
     xp, yp = ffi.from_buffer("float[]", x), ffi.from_buffer("float[]", y)
     buf_ns = 1e9 * BLOCK / RATE
-    seen = []
+    seen: list[list[int]] = [[] for _ in voices]
     for _ in range(int(seconds * RATE / BLOCK)):
-        st = _state(v)
-        c = costs[st.audible] + (costs[st.incoming] if st.switching else 0.0)
-        clock.pending = int(c * buf_ns)
-        assert lib.vsk_voice_process(v, xp, yp, BLOCK) == 0
-        clock.now += int(buf_ns) - clock.pending
-        seen.append(int(_state(v).audible))
+        for v, clock, out in zip(voices, clocks, seen):
+            st = _state(v)
+            c = costs[st.audible] + (costs[st.incoming] if st.switching else 0.0)
+            clock.pending = int(c * buf_ns)
+            assert lib.vsk_voice_process(v, xp, yp, BLOCK) == 0
+            clock.now += int(buf_ns) - clock.pending
+            out.append(int(_state(v).audible))
     return seen
+
+
+def _run(v: object, clock: FakeClock, costs: list[float], seconds: float) -> list[int]:
+    return _run_all([v], [clock], costs, seconds)[0]
 
 
 def _changes(seen: list[int]) -> int:
@@ -183,3 +193,50 @@ def test_shared_budget(ladder: Bundle) -> None:
     for v in vs:
         v.close()
     assert b.members == 0 and b.load == 0.0
+
+
+def test_registry_budget_is_shared_by_need(ladder: Bundle) -> None:
+    """The registry's budget governs the voices made from it together. A
+    voice asking for the lowest tier uses less than half; the other gets
+    the rest (max-min fair): with S = c_0 + 1.05 c_2 / 0.8 an equal split
+    would hold it on tier 1, by need it plays tier 2, and the two stay
+    within S."""
+    costs = _costs(ladder)
+    reg = Registry()
+    reg.add_bundle(ladder)
+    S = costs[0] + 1.05 * costs[2] / 0.8
+    assert 0.5 * S < costs[2] and S - costs[0] < costs[3]
+    reg.cpu_budget.fraction = S
+    assert reg.cpu_budget.fraction == pytest.approx(S)
+    clocks = [FakeClock(), FakeClock()]
+    vs = [_voice(reg[0], clocks[0], 0, 0.0, reg.cpu_budget.ptr),
+          _voice(reg[0], clocks[1], 3, 0.0, reg.cpu_budget.ptr)]
+    assert reg.cpu_budget.members == 2
+    seen = _run_all(vs, clocks, costs, 20.0)
+    assert seen[0][-1] == 0 and _changes(seen[0]) == 0
+    assert seen[1][-1] == 2
+    assert reg.cpu_budget.load <= S
+    later = _run_all(vs, clocks, costs, 20.0)
+    assert _changes(later[0]) == 0 and _changes(later[1]) == 0
+
+
+def test_registry_budget_outlives_the_registry(ladder: Bundle) -> None:
+    """Voices that joined a registry's budget keep it (and their governor)
+    after the registry is closed; the SDK refuses the closed registry's
+    budget view."""
+    reg = Registry()
+    reg.add_bundle(ladder)
+    reg.cpu_budget.fraction = 3e-7
+    vs = [Voice(reg[0], sample_rate=RATE, max_block=BLOCK, tier=3,
+                shared_budget=reg.cpu_budget) for _ in range(2)]
+    budget = reg.cpu_budget
+    reg.close()
+    with pytest.raises(ValueError, match="closed"):
+        budget.members
+    x = np.zeros(BLOCK, np.float32)
+    for _ in range(3 * RATE // BLOCK):
+        for v in vs:
+            v.process(x)
+    assert [v.tier_state["audible"] for v in vs] == [0, 0]
+    for v in vs:
+        v.close()

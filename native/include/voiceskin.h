@@ -224,9 +224,13 @@ typedef struct vsk_voice vsk_voice;
 typedef uint64_t (*vsk_clock_fn)(void *user);
 
 /** A CPU budget shared by several voices (since 0.5): each member voice
- *  (vsk_voice_config.shared_budget) governs its tier against an equal share
- *  of it (budget / members), on whatever thread it runs. Only atomics:
- *  members join at voice init and leave at vsk_voice_destroy. */
+ *  (vsk_voice_config.shared_budget) governs its tier against its share, on
+ *  whatever thread it runs. Shares follow need (since 0.6): the budget
+ *  minus what the members running their requested tier use, divided
+ *  equally among the members held below theirs, and never less than
+ *  budget / members. Only atomics: members join at voice init and leave at
+ *  vsk_voice_destroy. Every vsk_registry has one
+ *  (vsk_registry_get_cpu_budget). */
 typedef struct vsk_cpu_budget vsk_cpu_budget;
 
 typedef struct vsk_voice_config {
@@ -396,16 +400,18 @@ VSK_API vsk_status vsk_voice_get_isa(const vsk_voice *voice,
 
 /** Creates a CPU budget that several voices share (since 0.5):
  *  `fraction_of_cores` (0 = off, up to 64: voices on several threads may
- *  share more than one core) is divided equally among the voices created
- *  with vsk_voice_config.shared_budget pointing to it, and each governs its
- *  own tier against its share as vsk_voice_set_cpu_budget describes. E.g.
- *  all voices of a game's registry: one budget, each voice's config points
- *  to it. `allocator` may be NULL (the C heap). [control] */
+ *  share more than one core) is shared among the voices created with
+ *  vsk_voice_config.shared_budget pointing to it (by need, see
+ *  vsk_cpu_budget), and each governs its own tier against its share as
+ *  vsk_voice_set_cpu_budget describes. A registry's own budget
+ *  (vsk_registry_get_cpu_budget) is one of these. `allocator` may be NULL
+ *  (the C heap). [control] */
 VSK_API vsk_status vsk_cpu_budget_create(float fraction_of_cores,
                                          const vsk_allocator *allocator,
                                          vsk_cpu_budget **out_budget);
-/** Frees a shared budget: only after every member voice is destroyed.
- *  NULL is a no-op. [control] */
+/** Drops the creator's reference to a shared budget: it is freed now, or
+ *  (since 0.6) when its last member voice is destroyed. NULL is a no-op.
+ *  [control] */
 VSK_API void vsk_cpu_budget_destroy(vsk_cpu_budget *budget);
 /** Changes the shared budget (0 = off; NaN, negative or > 64 is
  *  VSK_ERR_INVALID_ARGUMENT). Members see it at their next buffer.
@@ -502,6 +508,18 @@ VSK_API vsk_status vsk_registry_get(const vsk_registry *registry,
 VSK_API vsk_status vsk_registry_find(const vsk_registry *registry,
                                      const char *voice_id,
                                      uint32_t *out_index);
+/** The registry's CPU budget (since 0.6): one vsk_cpu_budget, made with the
+ *  registry (budget 0 = off), for the voices a game makes from its bundles
+ *  to share: pass it as vsk_voice_config.shared_budget. Borrowed: valid
+ *  while the registry lives, and while any voice that joined it lives (each
+ *  member holds a reference). [control] */
+VSK_API vsk_status vsk_registry_get_cpu_budget(vsk_registry *registry,
+                                               vsk_cpu_budget **out_budget);
+/** Sets the registry's CPU budget, in cores (0 = off, up to 64; NaN or
+ *  out of range: VSK_ERR_INVALID_ARGUMENT): vsk_cpu_budget_set on it.
+ *  Member voices see it at their next buffer. [any-rt] */
+VSK_API vsk_status vsk_registry_set_cpu_budget(vsk_registry *registry,
+                                               float fraction_of_cores);
 /** Removes the voice with this ID (DLC unload, hot reload) and drops the
  *  registry's reference to its bundle (voices made from it keep theirs).
  *  Entries after it move down one index; pointers from vsk_registry_get

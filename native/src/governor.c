@@ -8,13 +8,27 @@
  * of one core) is the tier's measurement, and the cap on the tier moves:
  * down after VSK_GOV_DOWN_WINDOWS windows in a row over the budget, up
  * after VSK_GOV_UP_WINDOWS windows in a row in which the tier above is
- * expected (its own measurement, else ours scaled by the tiers' computed
- * cost) to need at most VSK_GOV_UP_MARGIN of the budget. A window during
- * which a tier switch ran is dropped (two tiers run then). Measurements are
- * forgotten when the effective budget changes or the voice is reset, so a
- * tier measured over the budget is not tried again before that: no
- * oscillation. All state is the voice's (planned at init) plus, for a
- * shared budget, a few atomics in the vsk_cpu_budget. */
+ * expected to need at most VSK_GOV_UP_MARGIN of the budget. A window during
+ * which a tier switch ran is dropped (two tiers run then).
+ *
+ * The expectation is this tier's load times a cost ratio: the measured one
+ * (two counted windows on neighbouring tiers within VSK_GOV_PAIR_S), else
+ * the tiers' computed cost_per_second. Ratios, not absolute loads, are
+ * kept, so a tier that failed under a transient load spike is tried again
+ * once our own load shows the spike is over, while under a budget that is
+ * simply too small the expectation stays over it: no oscillation. A ratio
+ * measured when tier k failed can itself straddle a spike's start or end,
+ * so it is trusted for retry[k] (VSK_GOV_RETRY_S, doubling per failure up
+ * to VSK_GOV_RETRY_MAX_S); after that the lower of it and the cost model's
+ * is used, and a failed retry measures anew. Settings changes (a new
+ * budget) and vsk_voice_reset forget everything.
+ *
+ * Shared budget: each member's budget is its need-based share, max-min
+ * fair: the budget minus what the members that are not held below their
+ * requested tier use, divided among the held ones (at least budget /
+ * members). Relaxed atomics only. All state is the voice's (planned at
+ * init) plus those atomics in the vsk_cpu_budget, which is freed by its
+ * last reference (its creator's or a member's). */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 199309L /* clock_gettime under a strict -std=c11 */
 #endif
@@ -89,17 +103,27 @@ vsk_status vsk_cpu_budget_create(float fraction, const vsk_allocator *allocator,
     b->allocator = a;
     atomic_init(&b->budget_bits, gov_float_bits(fraction));
     atomic_init(&b->members, 0u);
+    atomic_init(&b->refs, 1u);
+    atomic_init(&b->limited, 0u);
     atomic_init(&b->load_micro, 0);
+    atomic_init(&b->free_micro, 0);
     *out_budget = b;
     return VSK_OK;
 }
 
+/* Drops one reference; the last one frees (control thread). */
+static void budget_unref(vsk_cpu_budget *b)
+{
+    if (atomic_fetch_sub_explicit(&b->refs, 1u, memory_order_acq_rel) != 1u)
+        return;
+    const vsk_allocator a = b->allocator;
+    vsk_mem_free(&a, b, sizeof *b);
+}
+
 void vsk_cpu_budget_destroy(vsk_cpu_budget *budget)
 {
-    if (!budget)
-        return;
-    const vsk_allocator a = budget->allocator;
-    vsk_mem_free(&a, budget, sizeof *budget);
+    if (budget)
+        budget_unref(budget);
 }
 
 vsk_status vsk_cpu_budget_set(vsk_cpu_budget *budget, float fraction)
@@ -138,21 +162,43 @@ static void gov_publish(vsk_governor *g, float load)
     atomic_store_explicit(&g->st_steps, g->steps, memory_order_relaxed);
 }
 
-static void gov_share_load(vsk_governor *g, long long contrib)
+/* Our part of the shared sums: `load` (fraction of one core, 0 = none) and
+ * whether we are held below the requested tier. */
+static void gov_share(vsk_governor *g, float load, int limited)
 {
-    if (g->shared && contrib != g->shared_contrib)
-        atomic_fetch_add_explicit(&g->shared->load_micro,
-                                  contrib - g->shared_contrib,
-                                  memory_order_relaxed);
+    const long long contrib = llround((double)load * 1e6);
+    const long long free_part = limited ? 0 : contrib;
+    const uint32_t lim = limited ? 1u : 0u;
+    if (g->shared) {
+        vsk_cpu_budget *s = g->shared;
+        if (contrib != g->shared_contrib)
+            atomic_fetch_add_explicit(&s->load_micro, contrib - g->shared_contrib,
+                                      memory_order_relaxed);
+        if (free_part != g->free_contrib)
+            atomic_fetch_add_explicit(&s->free_micro, free_part - g->free_contrib,
+                                      memory_order_relaxed);
+        if (lim != g->limited_contrib) {
+            if (lim)
+                atomic_fetch_add_explicit(&s->limited, 1u, memory_order_relaxed);
+            else
+                atomic_fetch_sub_explicit(&s->limited, 1u, memory_order_relaxed);
+        }
+    }
     g->shared_contrib = contrib;
+    g->free_contrib = free_part;
+    g->limited_contrib = lim;
 }
 
 /* Starts over: no measurements, an empty window. */
 static void gov_forget(vsk_governor *g)
 {
-    memset(g->est, 0, sizeof g->est);
+    memset(g->ratio, 0, sizeof g->ratio);
+    memset(g->ratio_at, 0, sizeof g->ratio_at);
+    memset(g->retry, 0, sizeof g->retry);
     g->acc_ns = g->acc_frames = 0;
     g->over = g->under = 0;
+    g->last_tier = VSK_NO_TIER;
+    g->last_load = 0.0f;
 }
 
 void vsk_gov_init(vsk_governor *g, const vsk_bundle *b, uint32_t host_rate,
@@ -172,67 +218,117 @@ void vsk_gov_init(vsk_governor *g, const vsk_bundle *b, uint32_t host_rate,
         g->tier_cost[k] = (float)b->tiers[k].cost_per_second;
     g->window_frames = (uint32_t)lround(VSK_GOV_WINDOW_S * host_rate);
     g->cap = b->tier_count - 1;
-    g->budget = 0.0f; /* the first begin sees the configured budget */
+    g->budget = 0.0f;
+    g->last_tier = VSK_NO_TIER;
     g->shared = shared;
-    if (shared)
+    if (shared) {
+        atomic_fetch_add_explicit(&shared->refs, 1u, memory_order_relaxed);
         atomic_fetch_add_explicit(&shared->members, 1u, memory_order_relaxed);
+    }
     atomic_init(&g->budget_bits, gov_float_bits(budget));
     atomic_init(&g->st_cap, g->cap);
     atomic_init(&g->st_load_bits, 0u);
     atomic_init(&g->st_steps, 0u);
+    /* the first begin sees settings unlike these, and starts over */
+    g->own_bits = g->shared_bits = 0xFFFFFFFFu;
 }
 
 void vsk_gov_leave(vsk_governor *g)
 {
     if (!g->shared)
         return;
-    gov_share_load(g, 0);
+    gov_share(g, 0.0f, 0);
     atomic_fetch_sub_explicit(&g->shared->members, 1u, memory_order_relaxed);
+    budget_unref(g->shared);
     g->shared = NULL;
 }
 
-/* The budget for this buffer: the voice's own, or its share of the shared
- * one, whichever is smaller and nonzero. */
-static float gov_effective_budget(const vsk_governor *g)
+/* Our share of a shared budget `s` (> 0): need-based, max-min fair. */
+static float gov_share_of(const vsk_governor *g, float s)
 {
-    float b = gov_bits_float(atomic_load_explicit(&((vsk_governor *)g)->budget_bits,
-                                              memory_order_relaxed));
-    if (g->shared) {
-        const float s = gov_bits_float(atomic_load_explicit(&g->shared->budget_bits,
-                                                        memory_order_relaxed));
-        const uint32_t m = atomic_load_explicit(&g->shared->members,
-                                                memory_order_relaxed);
-        if (s > 0.0f && m > 0) {
-            const float share = s / (float)m;
-            if (b == 0.0f || share < b)
-                b = share;
-        }
-    }
-    return b;
+    vsk_cpu_budget *sb = g->shared;
+    const uint32_t m = atomic_load_explicit(&sb->members, memory_order_relaxed);
+    const uint32_t lim = atomic_load_explicit(&sb->limited, memory_order_relaxed);
+    const long long fr = atomic_load_explicit(&sb->free_micro, memory_order_relaxed);
+    const double others_free = (double)(fr - g->free_contrib) * 1e-6;
+    const uint32_t others_limited = lim >= g->limited_contrib ? lim - g->limited_contrib : 0;
+    double share = ((double)s - (others_free > 0.0 ? others_free : 0.0)) /
+                   (double)(1u + others_limited);
+    const double equal = (double)s / (double)(m ? m : 1u);
+    return (float)(share > equal ? share : equal);
 }
 
 uint64_t vsk_gov_begin(vsk_governor *g)
 {
-    const float b = gov_effective_budget(g);
-    if (b != g->budget) {
-        g->budget = b;
+    const uint32_t own = atomic_load_explicit(&g->budget_bits, memory_order_relaxed);
+    const uint32_t sh = g->shared ? atomic_load_explicit(&g->shared->budget_bits,
+                                                         memory_order_relaxed)
+                                  : 0u;
+    if (own != g->own_bits || sh != g->shared_bits) {
+        /* new settings: what was measured against the old ones is void */
+        g->own_bits = own;
+        g->shared_bits = sh;
         gov_forget(g);
-        if (b == 0.0f) {
-            g->cap = g->tier_count - 1;
-            gov_share_load(g, 0);
-            gov_publish(g, 0.0f);
-        }
     }
+    float b = gov_bits_float(own);
+    const float s = gov_bits_float(sh);
+    if (s > 0.0f) {
+        const float share = gov_share_of(g, s);
+        if (b == 0.0f || share < b)
+            b = share;
+    }
+    if (b == 0.0f && g->budget != 0.0f) {
+        /* off: the cap lifts, our load leaves the shared sums */
+        g->cap = g->tier_count - 1;
+        gov_share(g, 0.0f, 0);
+        gov_publish(g, 0.0f);
+    }
+    g->budget = b;
     return b > 0.0f ? g->clock(g->clock_user) : 0;
 }
 
-/* One window's verdict for the tier heard (`cur`). */
+/* The load tier `to` (= from ± 1) is expected to need, from `load` on
+ * tier `from`. */
+static float gov_expect(const vsk_governor *g, float load, uint32_t from, uint32_t to)
+{
+    const uint32_t hi = to > from ? to : from;
+    float model = g->tier_cost[hi - 1] > 0.0f ? g->tier_cost[hi] / g->tier_cost[hi - 1]
+                                              : 1.0f;
+    float r = model;
+    if (g->ratio[hi] > 0.0f) {
+        const int trusted = g->retry[hi] == 0 || g->now - g->ratio_at[hi] < g->retry[hi];
+        r = trusted || g->ratio[hi] < model ? g->ratio[hi] : model;
+    }
+    return to > from ? load * r : load / r;
+}
+
+/* One counted window's verdict for the tier heard (`cur`). */
 static void gov_decide(vsk_governor *g, float load, uint32_t cur, uint32_t requested)
 {
-    g->est[cur] = load;
+    /* neighbouring tiers' windows close together: a measured cost ratio */
+    if (g->last_tier != VSK_NO_TIER && g->last_load > 0.0f && load > 0.0f &&
+        (g->last_tier + 1 == cur || cur + 1 == g->last_tier) &&
+        (double)(g->now - g->last_at) <= VSK_GOV_PAIR_S * (double)g->window_frames /
+                                             VSK_GOV_WINDOW_S) {
+        const uint32_t hi = cur > g->last_tier ? cur : g->last_tier;
+        g->ratio[hi] = hi == cur ? load / g->last_load : g->last_load / load;
+        g->ratio_at[hi] = g->now;
+    }
+    g->last_tier = cur;
+    g->last_load = load;
+    g->last_at = g->now;
+
     if (load > g->budget) {
         g->under = 0;
         if (++g->over >= VSK_GOV_DOWN_WINDOWS && cur > 0) {
+            /* tier `cur` failed: its ratio (measured once we are below)
+             * is trusted for retry[cur], longer after each failure */
+            const uint64_t r0 = (uint64_t)(VSK_GOV_RETRY_S / VSK_GOV_WINDOW_S) *
+                                g->window_frames;
+            const uint64_t rmax = (uint64_t)(VSK_GOV_RETRY_MAX_S / VSK_GOV_WINDOW_S) *
+                                  g->window_frames;
+            g->retry[cur] = g->retry[cur] == 0 ? r0
+                            : 2 * g->retry[cur] < rmax ? 2 * g->retry[cur] : rmax;
             g->cap = cur - 1;
             g->over = 0;
             g->steps++;
@@ -240,16 +336,8 @@ static void gov_decide(vsk_governor *g, float load, uint32_t cur, uint32_t reque
         return;
     }
     g->over = 0;
-    if (cur >= requested || cur + 1 >= g->tier_count) {
-        g->under = 0;
-        return;
-    }
-    float expect = g->est[cur + 1];
-    if (expect <= 0.0f)
-        expect = g->tier_cost[cur] > 0.0f
-                     ? load * (g->tier_cost[cur + 1] / g->tier_cost[cur])
-                     : load;
-    if (expect > VSK_GOV_UP_MARGIN * g->budget) {
+    if (cur >= requested || cur + 1 >= g->tier_count ||
+        gov_expect(g, load, cur, cur + 1) > VSK_GOV_UP_MARGIN * g->budget) {
         g->under = 0;
         return;
     }
@@ -266,6 +354,7 @@ void vsk_gov_end(vsk_governor *g, uint64_t t0, uint32_t frames, uint32_t cur,
     if (g->budget <= 0.0f)
         return;
     const uint64_t t1 = g->clock(g->clock_user);
+    g->now += frames;
     if (switching) {
         /* Two tiers ran: not this tier's cost. Start a fresh window. */
         g->acc_ns = g->acc_frames = 0;
@@ -282,13 +371,13 @@ void vsk_gov_end(vsk_governor *g, uint64_t t0, uint32_t frames, uint32_t cur,
     const float load = (float)((double)g->acc_ns / audio_ns);
     g->acc_ns = g->acc_frames = 0;
     gov_decide(g, load, cur, requested);
-    gov_share_load(g, llround((double)load * 1e6));
+    gov_share(g, load, g->cap < requested);
     gov_publish(g, load);
 }
 
 void vsk_gov_reset(vsk_governor *g)
 {
     gov_forget(g);
-    gov_share_load(g, 0);
+    gov_share(g, 0.0f, 0);
     gov_publish(g, 0.0f);
 }

@@ -17,6 +17,12 @@
 #define VSK_GOV_DOWN_WINDOWS 2 /* windows over budget before a step down */
 #define VSK_GOV_UP_WINDOWS 10  /* windows with margin before a step up */
 #define VSK_GOV_UP_MARGIN 0.8f /* the tier above must fit in 80 % */
+#define VSK_GOV_PAIR_S 1.0     /* two tiers' windows this close (audio
+                                  time) give a measured cost ratio */
+#define VSK_GOV_RETRY_S 5.0    /* a ratio measured when a tier failed is
+                                  trusted this long, then the cost model's
+                                  (if lower) is tried: doubles per failure */
+#define VSK_GOV_RETRY_MAX_S 80.0
 #define VSK_GOV_MAX_VOICE 1.0f /* vsk_voice_set_cpu_budget range */
 #define VSK_GOV_MAX_SHARED 64.0f
 
@@ -24,7 +30,10 @@ struct vsk_cpu_budget {
     vsk_allocator allocator;
     atomic_uint budget_bits;    /* float */
     atomic_uint members;
+    atomic_uint refs;           /* the creator's + one per member */
+    atomic_uint limited;        /* members held below their requested tier */
     atomic_llong load_micro;    /* members' summed load, 1e-6 core units */
+    atomic_llong free_micro;    /* the part of it from members not limited */
 };
 
 typedef struct vsk_governor {
@@ -37,10 +46,19 @@ typedef struct vsk_governor {
     /* audio thread */
     uint32_t cap;               /* highest tier allowed */
     float budget;               /* effective budget of the last buffer */
+    uint32_t own_bits, shared_bits; /* the settings the measurements are for */
+    uint64_t now;               /* audio frames processed under a budget */
     uint64_t acc_ns, acc_frames;
     uint32_t over, under;       /* consecutive windows */
-    float est[VSK_MAX_TIERS];   /* measured load per tier, 0 = not yet */
-    long long shared_contrib;   /* our part of shared->load_micro */
+    uint32_t last_tier;         /* the last counted window's tier ... */
+    float last_load;            /* ... its load ... */
+    uint64_t last_at;           /* ... and when it ended (frames) */
+    float ratio[VSK_MAX_TIERS];      /* measured load(k) / load(k-1), 0 = none */
+    uint64_t ratio_at[VSK_MAX_TIERS];
+    uint64_t retry[VSK_MAX_TIERS];   /* frames a failure's ratio is trusted;
+                                        0 = tier k never failed */
+    long long shared_contrib, free_contrib; /* our parts of the shared sums */
+    uint32_t limited_contrib;
     uint32_t steps;
     /* [any-rt] request, and what the audio thread publishes */
     atomic_uint budget_bits;
@@ -55,7 +73,8 @@ int vsk_gov_budget_ok(float f, float max);
 void vsk_gov_init(vsk_governor *g, const vsk_bundle *b, uint32_t host_rate,
                   vsk_clock_fn clock, void *clock_user, vsk_cpu_budget *shared,
                   float budget);
-/* At voice destroy: leaves the shared budget. */
+/* At voice destroy (control thread): leaves the shared budget, freeing it
+ * if this was its last reference. */
 void vsk_gov_leave(vsk_governor *g);
 
 /* [audio] Start of vsk_voice_process: the effective budget and, when it is

@@ -36,6 +36,7 @@ struct vsk_registry {
     vsk_allocator allocator;        /* the registry struct and `items` */
     vsk_log_fn log;
     void *log_user;
+    vsk_cpu_budget *budget;         /* shared by voices the game makes */
 };
 
 #define VSK_FIELD_END(T, f) (offsetof(T, f) + sizeof(((T *)0)->f))
@@ -90,6 +91,10 @@ vsk_status vsk_registry_create(const vsk_registry_config *config,
     r->allocator = c.allocator;
     r->log = c.log;
     r->log_user = c.log_user;
+    if ((st = vsk_cpu_budget_create(0.0f, &r->allocator, &r->budget)) != VSK_OK) {
+        vsk_mem_free(&r->allocator, r, sizeof *r);
+        return st;
+    }
     *out_registry = r;
     return VSK_OK;
 }
@@ -104,7 +109,24 @@ void vsk_registry_destroy(vsk_registry *registry)
         vsk_bundle_release(registry->items[i]);
     vsk_mem_free(&a, registry->items,
                  (size_t)registry->capacity * sizeof *registry->items);
+    vsk_cpu_budget_destroy(registry->budget);
     vsk_mem_free(&a, registry, sizeof *registry);
+}
+
+vsk_status vsk_registry_get_cpu_budget(vsk_registry *registry,
+                                       vsk_cpu_budget **out_budget)
+{
+    if (!registry || !out_budget)
+        return VSK_ERR_INVALID_ARGUMENT;
+    *out_budget = registry->budget;
+    return VSK_OK;
+}
+
+vsk_status vsk_registry_set_cpu_budget(vsk_registry *registry, float fraction)
+{
+    if (!registry)
+        return VSK_ERR_INVALID_ARGUMENT;
+    return vsk_cpu_budget_set(registry->budget, fraction);
 }
 
 static int version_cmp(const vsk_bundle *a, const vsk_bundle *b)

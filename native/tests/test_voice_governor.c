@@ -12,8 +12,10 @@
  * oscillation), within a bounded time; it steps back up when the budget
  * grows; budget 0 leaves the tier alone and reads no clock; the requested
  * tier is a ceiling; a reset keeps the cap; noisy costs (+-20 % per buffer)
- * settle the same; a shared budget is split equally among its members; the
- * switcher's budget reaches its voice and its tier state reports it; bad
+ * settle the same; a shared budget is split among its members by need
+ * (max-min fair) and outlives its creator's reference; after a transient
+ * load spike the voice climbs back; a tier the cost model underestimates is
+ * retried with a doubling back-off; the switcher's budget reaches its voice and its tier state reports it; bad
  * values are refused. Then one real-clock run: a tiny budget settles on the
  * lowest tier. */
 #include "voice_test_util.h"
@@ -100,33 +102,76 @@ typedef struct run_log {
 
 static float in_buf[BLOCK], out_buf[BLOCK];
 
-/* `seconds` of audio in 256-frame buffers, costs from cost[] (times a
- * uniform factor in [1 - jitter, 1 + jitter]). */
-static run_log run(vsk_voice *v, fake_clock *fc, double seconds, double jitter)
+/* A load spike: every cost times `factor` from `from_s` to `to_s` seconds
+ * into a run (another job on the core). */
+typedef struct spike {
+    double factor, from_s, to_s;
+} spike;
+static const spike no_spike = {1.0, 0.0, 0.0};
+
+/* One 256-frame buffer of voice `v` at buffer index i of a run: costs from
+ * cost[] (times a uniform factor in [1 - jitter, 1 + jitter], times the
+ * spike's factor while it lasts). */
+static void one_buffer(vsk_voice *v, fake_clock *fc, uint32_t i, double jitter,
+                       spike sp)
+{
+    const double buf_ns = 1e9 * BLOCK / RATE;
+    const double t = (double)i * BLOCK / RATE;
+    for (uint32_t f = 0; f < BLOCK; f++)
+        in_buf[f] = (float)(0.3 * sin(0.05 * (double)(i * BLOCK + f)));
+    const vsk_tier_state before = state_of(v);
+    double c = cost[before.audible];
+    if (before.switching && before.incoming != VSK_NO_TIER)
+        c += cost[before.incoming];
+    c *= 1.0 + jitter * (2.0 * vt_uniform() - 1.0);
+    if (t >= sp.from_s && t < sp.to_s)
+        c *= sp.factor;
+    fc->pending = (uint64_t)(c * buf_ns);
+    fc->read_in_call = 0;
+    CHECK_OK(vsk_voice_process(v, in_buf, out_buf, BLOCK));
+    fc->now += (uint64_t)buf_ns - fc->pending; /* idle rest of the period */
+}
+
+static void log_tier(run_log *log, const vsk_voice *v, uint32_t i)
+{
+    const uint32_t a = state_of(v).audible;
+    if (a != log->audible) {
+        log->changes++;
+        log->last_change_s = (double)(i + 1) * BLOCK / RATE;
+        log->audible = a;
+    }
+}
+
+/* `seconds` of audio in 256-frame buffers. */
+static run_log run_spike(vsk_voice *v, fake_clock *fc, double seconds, double jitter,
+                         spike sp)
 {
     run_log log = {state_of(v).audible, 0, 0.0};
     const uint32_t calls = (uint32_t)(seconds * RATE / BLOCK);
-    const double buf_ns = 1e9 * BLOCK / RATE;
     for (uint32_t i = 0; i < calls; i++) {
-        for (uint32_t f = 0; f < BLOCK; f++)
-            in_buf[f] = (float)(0.3 * sin(0.05 * (double)(i * BLOCK + f)));
-        const vsk_tier_state before = state_of(v);
-        double c = cost[before.audible];
-        if (before.switching && before.incoming != VSK_NO_TIER)
-            c += cost[before.incoming];
-        c *= 1.0 + jitter * (2.0 * vt_uniform() - 1.0);
-        fc->pending = (uint64_t)(c * buf_ns);
-        fc->read_in_call = 0;
-        CHECK_OK(vsk_voice_process(v, in_buf, out_buf, BLOCK));
-        fc->now += (uint64_t)buf_ns - fc->pending; /* idle rest of the period */
-        const uint32_t a = state_of(v).audible;
-        if (a != log.audible) {
-            log.changes++;
-            log.last_change_s = (double)(i + 1) * BLOCK / RATE;
-            log.audible = a;
-        }
+        one_buffer(v, fc, i, jitter, sp);
+        log_tier(&log, v, i);
     }
     return log;
+}
+
+static run_log run(vsk_voice *v, fake_clock *fc, double seconds, double jitter)
+{
+    return run_spike(v, fc, seconds, jitter, no_spike);
+}
+
+/* n voices processed buffer by buffer in turn (one game audio thread). */
+static void run_all(vsk_voice **v, fake_clock *fc, int n, double seconds,
+                    run_log *logs)
+{
+    for (int k = 0; k < n; k++)
+        logs[k] = (run_log){state_of(v[k]).audible, 0, 0.0};
+    const uint32_t calls = (uint32_t)(seconds * RATE / BLOCK);
+    for (uint32_t i = 0; i < calls; i++)
+        for (int k = 0; k < n; k++) {
+            one_buffer(v[k], &fc[k], i, 0.0, no_spike);
+            log_tier(&logs[k], v[k], i);
+        }
 }
 
 static void test_settles_and_climbs(vsk_bundle *b)
@@ -233,7 +278,9 @@ static void test_noisy(vsk_bundle *b)
     vsk_voice_destroy(v);
 }
 
-/* One budget, split equally among its member voices. */
+/* One budget shared by voices that one thread processes in turn. Equal
+ * needs: an equal split, settled with no oscillation; then a voice leaves,
+ * the budget grows, a voice's own smaller budget wins. */
 static void test_shared(vsk_bundle *b)
 {
     set_costs(b, 0.001);
@@ -244,47 +291,161 @@ static void test_shared(vsk_bundle *b)
     CHECK_OK(vsk_cpu_budget_create(4 * between, NULL, &sb));
     fake_clock fc[4] = {{0}};
     vsk_voice *v[4];
+    run_log r[4];
     for (int i = 0; i < 4; i++)
         v[i] = make_voice(b, &fc[i], 3, 0.0f, sb);
     uint32_t members = 0;
     float frac = 0, load = 0;
     CHECK_OK(vsk_cpu_budget_get(sb, &frac, &members, &load));
     CHECK(members == 4 && frac == 4 * between, "members %u budget %g", members, frac);
-    /* share (c1+c2)/2 each: every voice settles on tier 1 */
-    for (int i = 0; i < 4; i++) {
-        run_log r = run(v[i], &fc[i], 10.0, 0.0);
-        CHECK(r.audible == 1 && r.changes == 2, "shared voice %d: tier %u, %u changes",
-              i, r.audible, r.changes);
-    }
+    /* share (c1+c2)/2 each: every voice settles on tier 1 ... */
+    run_all(v, fc, 4, 10.0, r);
+    for (int i = 0; i < 4; i++)
+        CHECK(r[i].audible == 1 && r[i].changes == 2 && r[i].last_change_s < 1.5,
+              "shared voice %d: tier %u, %u changes, last at %.2f s", i, r[i].audible,
+              r[i].changes, r[i].last_change_s);
     CHECK_OK(vsk_cpu_budget_get(sb, NULL, NULL, &load));
-    CHECK(fabs(load - 4 * cost[1]) < 1e-3, "shared load %g, want %g", load,
-          4 * cost[1]);
+    CHECK(fabs(load - 4 * cost[1]) < 1e-5, "shared load %g, want %g", load, 4 * cost[1]);
+    /* ... and stays there */
+    run_all(v, fc, 4, 30.0, r);
+    for (int i = 0; i < 4; i++)
+        CHECK(r[i].audible == 1 && r[i].changes == 0, "shared voice %d: %u changes in "
+              "30 s more", i, r[i].changes);
     /* one leaves: share 4/3 of it, still under c2 / 0.8: stay */
     vsk_voice_destroy(v[3]);
     CHECK_OK(vsk_cpu_budget_get(sb, NULL, &members, NULL));
     CHECK(members == 3, "members %u after a destroy", members);
-    for (int i = 0; i < 3; i++) {
-        run_log r = run(v[i], &fc[i], 10.0, 0.0);
-        CHECK(r.audible == 1 && r.changes == 0, "3 members, voice %d: tier %u, %u changes",
-              i, r.audible, r.changes);
-    }
+    run_all(v, fc, 3, 10.0, r);
+    for (int i = 0; i < 3; i++)
+        CHECK(r[i].audible == 1 && r[i].changes == 0, "3 members, voice %d: tier %u, "
+              "%u changes", i, r[i].audible, r[i].changes);
     /* more budget: the share fits tier 2 */
     CHECK_OK(vsk_cpu_budget_set(sb, 3 * fits2));
-    for (int i = 0; i < 3; i++) {
-        run_log r = run(v[i], &fc[i], 10.0, 0.0);
-        CHECK(r.audible == 2 && r.changes == 1, "share 1.31 c2, voice %d: tier %u, %u changes",
-              i, r.audible, r.changes);
-    }
+    run_all(v, fc, 3, 10.0, r);
+    for (int i = 0; i < 3; i++)
+        CHECK(r[i].audible == 2 && r[i].changes == 1, "share 1.31 c2, voice %d: tier %u, "
+              "%u changes", i, r[i].audible, r[i].changes);
     /* the voice's own budget is used when smaller than its share */
     CHECK_OK(vsk_voice_set_cpu_budget(v[0], (float)(0.5 * (cost[0] + cost[1]))));
-    run_log r = run(v[0], &fc[0], 10.0, 0.0);
-    CHECK(r.audible == 0, "own budget below the share: tier %u", r.audible);
+    run_all(v, fc, 3, 10.0, r);
+    CHECK(r[0].audible == 0, "own budget below the share: tier %u", r[0].audible);
     for (int i = 0; i < 3; i++)
         vsk_voice_destroy(v[i]);
     CHECK_OK(vsk_cpu_budget_get(sb, NULL, &members, &load));
     CHECK(members == 0 && load == 0.0f, "after all left: members %u load %g", members,
           load);
     vsk_cpu_budget_destroy(sb);
+}
+
+/* Shares by need: a voice that asks for the lowest tier uses less than an
+ * equal share, and the other gets the rest (max-min fairness). Budget
+ * S = c_0 + 1.05 c_2 / 0.8: an equal split (S / 2 < c_2) would hold the
+ * second voice on tier 1; by need it reaches tier 2, and the two together
+ * stay within S. The budget object outlives its creator's reference: it is
+ * destroyed first and freed by the last member (ASan checks both ways). */
+static void test_shared_by_need(vsk_bundle *b)
+{
+    set_costs(b, 0.001);
+    const float S = (float)(cost[0] + 1.05 * cost[2] / 0.8);
+    CHECK(0.5 * S < cost[2] && 0.8 * 0.5 * S >= cost[1] && S - cost[0] < cost[3],
+          "test assumption: S/2 fits tier 1 only, S - c0 fits tier 2 only");
+    vsk_cpu_budget *sb = NULL;
+    CHECK_OK(vsk_cpu_budget_create(S, NULL, &sb));
+    fake_clock fc[2] = {{0}};
+    vsk_voice *v[2] = {make_voice(b, &fc[0], 0, 0.0f, sb), make_voice(b, &fc[1], 3, 0.0f, sb)};
+    vsk_cpu_budget_destroy(sb); /* the members keep it */
+    run_log r[2];
+    run_all(v, fc, 2, 20.0, r);
+    float load = 0;
+    CHECK_OK(vsk_cpu_budget_get(sb, NULL, NULL, &load));
+    printf("by need, S = %.5f: voices on tiers %u and %u, summed load %.5f\n", S,
+           r[0].audible, r[1].audible, load);
+    CHECK(r[0].audible == 0 && r[0].changes == 0, "cheap voice: tier %u, %u changes",
+          r[0].audible, r[0].changes);
+    CHECK(r[1].audible == 2, "by need: second voice on tier %u, want 2 (an equal split "
+          "gives 1)", r[1].audible);
+    CHECK(load <= S, "summed load %g over the budget %g", load, S);
+    run_all(v, fc, 2, 30.0, r);
+    CHECK(r[0].changes == 0 && r[1].changes == 0, "by need: %u / %u changes in 30 s more",
+          r[0].changes, r[1].changes);
+    /* the cheap voice now wants tier 3 too: both are held, equal shares */
+    CHECK_OK(vsk_voice_set_tier(v[0], 3));
+    run_all(v, fc, 2, 20.0, r);
+    CHECK(r[0].audible == 1 && r[1].audible == 1, "both wanting more: tiers %u and %u, "
+          "want 1 and 1", r[0].audible, r[1].audible);
+    vsk_voice_destroy(v[0]);
+    vsk_voice_destroy(v[1]);
+}
+
+/* A transient spike (another job takes the core for a while): the voice
+ * steps down, then back up once its own load shows the spike is over. */
+static void test_spike_recovers(vsk_bundle *b)
+{
+    set_costs(b, 0.001);
+    const float budget = (float)(1.05 * cost[2] / 0.8); /* fits 2, not 3 */
+    CHECK(cost[3] > budget, "test assumption: tier 3 fits");
+    const double lengths[] = {1.0, 0.25, 0.6};
+    for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++) {
+        fake_clock fc = {0};
+        vsk_voice *v = make_voice(b, &fc, 3, budget, NULL);
+        run_log r = run(v, &fc, 10.0, 0.0);
+        CHECK(r.audible == 2, "before the spike: tier %u", r.audible);
+        /* 3x the cost for lengths[k] s, 2 s into the run */
+        const spike sp = {3.0, 2.0, 2.0 + lengths[k]};
+        r = run_spike(v, &fc, 30.0, 0.0, sp);
+        printf("spike x3 for %.2f s: %u changes, back on tier %u at %.2f s\n",
+               lengths[k], r.changes, r.audible, r.last_change_s);
+        CHECK(r.changes >= 2, "spike %.2f s: %u changes (no step down?)", lengths[k],
+              r.changes);
+        CHECK(r.audible == 2, "spike %.2f s: ends on tier %u, want 2", lengths[k],
+              r.audible);
+        /* back within the up-step's second when the ratio was measured
+         * inside the spike, else within the 5 s a failure's ratio is
+         * trusted */
+        CHECK(r.last_change_s < 2.0 + lengths[k] + 7.0, "spike %.2f s: back only at "
+              "%.2f s", lengths[k], r.last_change_s);
+        vsk_voice_destroy(v);
+    }
+}
+
+/* A cost model that underestimates a tier (tier 3 really costs 3 c_2, its
+ * computed cost says ~1.7 c_2, and a budget that fits what it says): the
+ * governor retries it, fails, and waits
+ * twice as long each time (5, 10, 20, 40, 80, 80 ... s). */
+static void test_retry_backs_off(vsk_bundle *b)
+{
+    set_costs(b, 0.001);
+    /* the model's tier 3 fits in 80 % of the budget, the real one does not */
+    const float budget = (float)(1.05 * cost[3] / 0.8);
+    cost[3] = 3.0 * cost[2];
+    CHECK(cost[3] > budget, "test assumption: the real tier 3 fits");
+    fake_clock fc = {0};
+    vsk_voice *v = make_voice(b, &fc, 3, budget, NULL);
+    run_log log = {state_of(v).audible, 0, 0.0};
+    double ups[32];
+    uint32_t n_up = 0;
+    const uint32_t calls = (uint32_t)(300.0 * RATE / BLOCK);
+    for (uint32_t i = 0; i < calls; i++) {
+        const uint32_t before = log.audible;
+        one_buffer(v, &fc, i, 0.0, no_spike);
+        log_tier(&log, v, i);
+        if (log.audible == 3 && before == 2 && n_up < 32)
+            ups[n_up++] = log.last_change_s;
+    }
+    printf("underestimated tier 3: %u retries in 300 s, at", n_up);
+    for (uint32_t k = 0; k < n_up; k++)
+        printf(" %.1f", ups[k]);
+    printf(" s\n");
+    CHECK(state_of(v).audible == 2 || state_of(v).switching, "ends on tier %u",
+          state_of(v).audible);
+    CHECK(n_up >= 3 && n_up <= 7, "%u retries of tier 3 in 300 s, want 3..7", n_up);
+    for (uint32_t k = 2; k < n_up; k++)
+        CHECK(ups[k] - ups[k - 1] >= 1.5 * (ups[k - 1] - ups[k - 2]) ||
+                  ups[k] - ups[k - 1] >= 75.0,
+              "retry gaps do not grow: %.1f then %.1f s", ups[k - 1] - ups[k - 2],
+              ups[k] - ups[k - 1]);
+    vsk_voice_destroy(v);
+    set_costs(b, 0.001);
 }
 
 static void test_bad_values(vsk_bundle *b)
@@ -405,6 +566,9 @@ int main(void)
     test_settles_and_climbs(b);
     test_noisy(b);
     test_shared(b);
+    test_shared_by_need(b);
+    test_spike_recovers(b);
+    test_retry_backs_off(b);
     test_bad_values(b);
     test_switcher(b);
     test_real_clock(b);

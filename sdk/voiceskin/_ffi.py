@@ -200,6 +200,9 @@ vsk_status vsk_registry_get(const vsk_registry *registry, uint32_t index,
 vsk_status vsk_registry_find(const vsk_registry *registry, const char *voice_id,
                              uint32_t *out_index);
 vsk_status vsk_registry_remove(vsk_registry *registry, const char *voice_id);
+vsk_status vsk_registry_get_cpu_budget(vsk_registry *registry,
+                                       vsk_cpu_budget **out_budget);
+vsk_status vsk_registry_set_cpu_budget(vsk_registry *registry, float fraction_of_cores);
 typedef struct vsk_switcher vsk_switcher;
 #define VSK_SWITCH_FADE_MS 20
 #define VSK_SWITCH_WARMUP_MS 100

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from ._ffi import encode_path, ffi, get_lib
 from .bundle import Bundle
 from .errors import VoiceskinError, check
+from .voice import CpuBudget
 
 __all__ = ["Registry"]
 
@@ -37,12 +38,23 @@ class Registry:
         check(lib.vsk_registry_create(cfg, out), "creating registry")
         self._ptr = ffi.gc(out[0], lib.vsk_registry_destroy)
         self._u32 = ffi.new("uint32_t *")
+        pb = ffi.new("vsk_cpu_budget **")
+        check(lib.vsk_registry_get_cpu_budget(self._ptr, pb), "reading the registry's budget")
+        self._budget = CpuBudget._borrowed(pb[0], self)
 
     @property
     def _live(self) -> Any:
         if self._ptr is None:
             raise ValueError("registry is closed")
         return self._ptr
+
+    @property
+    def cpu_budget(self) -> CpuBudget:
+        """The registry's CPU budget, shared by the voices made with
+        ``Voice(bundle, shared_budget=registry.cpu_budget)``; set its
+        ``fraction`` (cores, 0 = off) to govern them all together."""
+        self._live
+        return self._budget
 
     # ------------------------------------------------------------------ adds
     def add_file(self, path: str | os.PathLike[str]) -> int:

@@ -83,7 +83,7 @@ class Voice:
         cfg.cpu_budget = budget
         if shared_budget is not None:
             cfg.shared_budget = shared_budget.ptr
-        self._shared = shared_budget  # outlives the voice (the C rule)
+        self._shared = shared_budget  # the library keeps its own reference too
         out = ffi.new("vsk_voice **")
         check(lib.vsk_voice_create(bundle.ptr, cfg, out),
               f"creating a voice for {bundle.voice_id!r} at {sample_rate} Hz")
@@ -307,16 +307,35 @@ def _check_budget(fraction: float, top: float) -> float:
 
 class CpuBudget:
     """A CPU budget shared by several voices (``Voice(...,
-    shared_budget=b)``): each member governs its tier against an equal share
-    (``fraction`` / members). ``fraction`` is of one core, 0..64 (0 = off)."""
+    shared_budget=b)``): each member governs its tier against its share,
+    which follows need (what the members at their requested tier leave,
+    split among the others; at least ``fraction`` / members).
+    ``fraction`` is in cores, 0..64 (0 = off). Every :class:`Registry`
+    has one: :attr:`Registry.cpu_budget`."""
 
     def __init__(self, fraction: float = 0.0) -> None:
         lib = get_lib()
         self._lib = lib
+        self._owner: Any = None
         out = ffi.new("vsk_cpu_budget **")
         check(lib.vsk_cpu_budget_create(_check_budget(fraction, 64.0), ffi.NULL, out),
               "creating a CPU budget")
-        self.ptr = ffi.gc(out[0], lib.vsk_cpu_budget_destroy)
+        self._ptr = ffi.gc(out[0], lib.vsk_cpu_budget_destroy)
+
+    @classmethod
+    def _borrowed(cls, ptr: Any, owner: Any) -> "CpuBudget":
+        """A view of a budget that `owner` (a Registry) holds."""
+        b = cls.__new__(cls)
+        b._lib = get_lib()
+        b._ptr = ptr
+        b._owner = owner
+        return b
+
+    @property
+    def ptr(self) -> Any:
+        if self._owner is not None:
+            self._owner._live  # raises once the registry is closed
+        return self._ptr
 
     def _get(self) -> tuple[float, int, float]:
         f, m, load = ffi.new("float *"), ffi.new("uint32_t *"), ffi.new("float *")

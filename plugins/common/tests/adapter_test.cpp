@@ -375,9 +375,34 @@ int run_host(const Args &a) {
     const bool late_active = a3->last_status() == VSK_OK && !a3->needs_service();
     a2.reset();
     host.service();
-    out += "], \"loaded\": " + std::to_string(loaded) + ", \"missing_status\": " + json_str(vsk_status_name(missing)) +
+    const size_t attached_after_drop = host.attached();
+    // The host's CPU budget (the registry's, shared by need) governs the
+    // voices it loaded: a budget far below any tier's cost takes a voice
+    // asked for its top tier to its lowest within 3 s of audio.
+    auto a4 = std::make_shared<VoiceSkinAdapter>();
+    host.attach(a4);
+    a4->set_tier(1);
+    a4->request_voice(host.key_of(a.str("governed-id").c_str()));
+    host.service();
+    const vsk_status budget_set = host.set_cpu_budget(1e-7f);
+    {
+        std::vector<float> buf(256 * 2, 0.0f);
+        for (int i = 0; i < 3 * int(rate) / 256; ++i) a4->process(buf.data(), buf.data(), 256, 2);
+    }
+    vsk_tier_state ts{};
+    ts.struct_size = sizeof ts;
+    const bool have_state = a4->tier_state(&ts);
+    uint32_t members = 0;
+    float load = 0.0f;
+    host.cpu_budget(nullptr, &members, &load);
+    out += "], \"budget_set\": " + json_str(vsk_status_name(budget_set)) +
+           ", \"budget_governed\": " + std::to_string(have_state ? int(ts.governed_tier) : -1) +
+           ", \"budget_audible\": " + std::to_string(have_state ? int(ts.audible) : -1) +
+           ", \"budget_members\": " + std::to_string(members) +
+           ", \"budget_load_positive\": " + (load > 0.0f ? "true" : "false");
+    out += ", \"loaded\": " + std::to_string(loaded) + ", \"missing_status\": " + json_str(vsk_status_name(missing)) +
            ", \"retry_after_failure\": " + (retry ? "true" : "false") +
-           ", \"attached_after_drop\": " + std::to_string(host.attached()) +
+           ", \"attached_after_drop\": " + std::to_string(attached_after_drop) +
            ", \"add_memory_again\": " + json_str(vsk_status_name(dup)) +
            ", \"late_before\": " + json_str(vsk_status_name(late_before)) +
            ", \"late_add\": " + json_str(vsk_status_name(late_add)) +

@@ -163,7 +163,9 @@ public:
     /// returned. Does not touch the request: a newer request_voice() made
     /// meanwhile is still served next time. Call request_voice(key) first
     /// when an AdapterHost services this adapter.
-    vsk_status load_voice(const Bundle &bundle, uint64_t key) {
+    /// `shared` (may be null) is a CPU budget the voice joins (the host's
+    /// registry budget, AdapterHost::set_cpu_budget).
+    vsk_status load_voice(const Bundle &bundle, uint64_t key, vsk_cpu_budget *shared = nullptr) {
         collect();
         uint32_t ch = wanted_channels();
         vsk_voice_config c;
@@ -176,6 +178,7 @@ public:
         c.mix = mix();
         c.bypass = bypass() ? 1u : 0u;
         c.cpu_budget = cpu_budget();
+        c.shared_budget = shared;
         vsk_status st = sw_ ? VSK_ERR_NOT_FOUND : VSK_ERR_BAD_STATE;
         Voice v = bundle && sw_ ? Voice::create(bundle, c, &st) : Voice();
         published_key_ = key;

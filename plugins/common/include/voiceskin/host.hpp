@@ -86,6 +86,22 @@ public:
         return out;
     }
     uint64_t key_of(const char *voice_id) const { return key_fn_(voice_id); }
+    /// One CPU budget, in cores (0 = off, the default), for every voice this
+    /// host loads: the registry's (vsk_registry_get_cpu_budget). Each voice
+    /// governs its tier against its share, by need (voiceskin.h
+    /// vsk_cpu_budget); an adapter's own set_cpu_budget still caps its voice.
+    vsk_status set_cpu_budget(float cores) {
+        std::lock_guard<std::mutex> g(reg_mu_);
+        if (!reg_) return create_status_;
+        return reg_.set_cpu_budget(cores);
+    }
+    /// The registry's budget: members and their summed load
+    /// (vsk_cpu_budget_get). Any out-pointer may be null.
+    vsk_status cpu_budget(float *cores, uint32_t *members, float *load) const {
+        std::lock_guard<std::mutex> g(reg_mu_);
+        if (!reg_) return create_status_;
+        return vsk_cpu_budget_get(reg_.cpu_budget(), cores, members, load);
+    }
     /// The registered bundle whose ID has this key (empty if none).
     Bundle find(uint64_t key) const {
         std::lock_guard<std::mutex> g(reg_mu_);
@@ -163,7 +179,7 @@ public:
             // Remember the failure so the adapter is not retried every tick.
             return a.load_voice(Bundle(), key);
         }
-        vsk_status st = a.load_voice(b, key);
+        vsk_status st = a.load_voice(b, key, reg_.cpu_budget());
         if (loaded) *loaded = st == VSK_OK;
         return st;
     }

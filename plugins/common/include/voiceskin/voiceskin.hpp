@@ -197,6 +197,14 @@ public:
         if (st == VSK_OK && index) *index = i;
         return st;
     }
+    /// The registry's CPU budget (vsk_registry_get_cpu_budget): voices made
+    /// with vsk_voice_config.shared_budget = cpu_budget() share it by need.
+    vsk_cpu_budget *cpu_budget() const {
+        vsk_cpu_budget *b = nullptr;
+        return r_ && vsk_registry_get_cpu_budget(r_, &b) == VSK_OK ? b : nullptr;
+    }
+    /// Sets it, in cores (0 = off). [any-rt]
+    vsk_status set_cpu_budget(float cores) { return vsk_registry_set_cpu_budget(r_, cores); }
     /// Drops a voice (DLC unload, hot reload); later indexes move down.
     vsk_status remove(const char *voice_id) { return vsk_registry_remove(r_, voice_id); }
     uint32_t count() const {
