@@ -71,6 +71,35 @@ def run_lobby(exe: Path, bundle_path: Path, tier: int, x: np.ndarray, voices: li
     return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
 
 
+def run_dynamic(exe: Path, bundle_path: Path, tier: int, x: np.ndarray, voices: int,
+                budget: float, cheap_every: int = 0) -> tuple[dict, dict]:
+    """Dynamic quality: `voices` voices asking for `tier` (every
+    `cheap_every`-th one for tier 0) share a CPU budget of `budget` cores
+    and govern their tiers. Returns the timing record (of the settled second
+    half) and the governor record (see native/bench/lobby.c)."""
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "in.f32"
+        np.asarray(x, np.float32).tofile(f)
+        r = subprocess.run([str(exe), "--budget", f"{budget:.8f}", "--cheap-every", str(cheap_every),
+                            str(bundle_path), str(tier), str(HOST_RATE), str(BUFFER), str(f), "20",
+                            str(voices)], check=True, capture_output=True, text=True)
+    recs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    return recs[0], recs[1]
+
+
+def format_dynamic(label: str, timing: dict, gov: dict, tier_names: list[str]) -> str:
+    buf_us = 1e6 * timing["buffer"] / timing["rate"]
+    use = timing["median_us"] / buf_us
+    want = ", ".join(f"{n} {c}" for n, c in zip(tier_names, gov["tiers_wanting"]) if c)
+    line = (f"  {label}: budget {gov['budget']:.4f} cores -> settled {gov['last_change_s']:.1f} s in, "
+            f"{gov['steps']} governor steps; tiers at the end: {want}")
+    if any(gov["tiers_cheap"]):
+        line += "; cheap voices: " + ", ".join(f"{n} {c}" for n, c in zip(tier_names, gov["tiers_cheap"]) if c)
+    return (line + f"\n    settled second half: median {timing['median_us']:.1f} us per buffer = {use:.4f} "
+            f"cores (p99 {timing['p99_us']:.1f} us), the voices' own summed load {gov['load']:.4f} "
+            f"({100 * use / gov['budget']:.0f} % of the budget)")
+
+
 def format_lobby(per_tier: dict[str, list[dict]]) -> str:
     recs = next(iter(per_tier.values()))
     r0 = recs[0]

@@ -27,8 +27,11 @@ compiler, ``--no-profile`` skips it); the lobby (benchmarks/bench_lobby.py:
 race (benchmarks/bench_race.py: per 4 ms step at the model rate, voiceskin
 against the student as one straight-line module, eager, TorchScript,
 torch.compile and onnxruntime, and onnxruntime's per-call floor;
-``--race-tiers``, ``--no-compile``, ``--no-race``); and the memory of one
-loaded bundle and of each voice instance.
+``--race-tiers``, ``--no-compile``, ``--no-race``); the dynamic-quality
+runs (the CPU governor: one voice and 64 voices sharing a budget placed
+between two tiers' measured costs, also with half the voices asking for the
+lowest tier; ``--no-dynamic``); and the memory of one loaded bundle and of
+each voice instance.
 """
 from __future__ import annotations
 
@@ -199,6 +202,29 @@ def _rss_kib() -> int:
     return 0
 
 
+def print_dynamic(path: Path, names: list[str], tier_mean_us: list[float], x48: np.ndarray) -> None:
+    """Dynamic quality (the CPU governor): budgets placed between the tiers'
+    single-voice costs measured above (c_k = mean time per buffer / buffer
+    duration, what the governor measures), so the expected tier is known;
+    12 s of audio each, timed over the settled second half
+    (native/bench/lobby.c --budget)."""
+    from bench_lobby import build_lobby, format_dynamic, run_dynamic
+
+    exe = build_lobby()
+    c = [m / (1e6 * BUFFER / HOST_RATE) for m in tier_mean_us]
+    top = len(c) - 1
+    x = _speech(12.0, HOST_RATE) if len(x48) < 12 * HOST_RATE else x48[: 12 * HOST_RATE]
+    mid12 = 0.5 * (c[1] + c[2])
+    print("dynamic quality (CPU budgets; single-voice mean costs above: "
+          + ", ".join(f"{n} {k:.4f}" for n, k in zip(names, c)) + " cores):")
+    runs = [("1 voice asking for " + names[top] + f", budget (c_{names[1]} + c_{names[2]})/2", 1, mid12, 0),
+            (f"64 voices asking for {names[top]}, budget 64 x that", 64, 64 * mid12, 0),
+            (f"64 voices, every 2nd asking for {names[0]} (by need), same budget", 64, 64 * mid12, 2)]
+    for label, n, budget, cheap in runs:
+        timing, gov = run_dynamic(exe, path, top, x, n, budget, cheap)
+        print(format_dynamic(label, timing, gov, names))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bundle", type=Path, help="a .vskin to benchmark (default: random-weight tiers)")
@@ -206,6 +232,8 @@ def main() -> int:
     ap.add_argument("--no-peers", action="store_true", help="native only")
     ap.add_argument("--no-profile", action="store_true", help="skip the per-op profile")
     ap.add_argument("--no-lobby", action="store_true", help="skip the lobby (1-64 voices on one thread)")
+    ap.add_argument("--no-dynamic", action="store_true",
+                    help="skip the dynamic-quality runs (CPU budgets, one voice and 64)")
     ap.add_argument("--no-race", action="store_true",
                     help="skip the fair race (the student as one straight-line PyTorch/ONNX step)")
     ap.add_argument("--race-tiers", default="low",
@@ -228,9 +256,11 @@ def main() -> int:
     print(hdr)
     print("-" * len(hdr))
     structure: list[tuple[str, dict[int, float], float]] = []
+    tier_mean: list[float] = []  # the governor measures means (time / audio time)
     for i, t in enumerate(bundle.tiers):
         nat = bench_native(bundle, i, x48)
         med, p99 = _stats(nat[20:])  # skip the first buffers (cold caches)
+        tier_mean.append(float(np.mean(nat[20:])))
         # Buffers run 1 or 2 graph steps (a 256-frame buffer is 85.3 model
         # samples, the hop 64): p99 is a 2-step buffer by construction.
         steps = np.array(_step_schedule(t.model_sample_rate, t.hop_samples, len(nat)))[20:]
@@ -277,6 +307,8 @@ def main() -> int:
         if not a.no_lobby:
             from bench_lobby import format_lobby, lobby_bundle
             print(format_lobby(lobby_bundle(path, x48[: 5 * HOST_RATE], [1, 8, 32, 64])))
+        if not a.no_dynamic and len(tier_mean) >= 3:
+            print_dynamic(path, [t.name for t in bundle.tiers], tier_mean, x48)
     if not a.no_race:
         from bench_race import format_race, run_race
         print(format_race(run_race(a.race_tiers.split(","), compile_=not a.no_compile)))

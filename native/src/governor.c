@@ -5,8 +5,10 @@
  * Per vsk_voice_process, while a budget is set: two clock reads (start,
  * end). Processing time and audio time accumulate over a window of
  * VSK_GOV_WINDOW_S of audio; at its end load = time / audio time (fraction
- * of one core) is the tier's measurement, and the cap on the tier moves:
- * down after VSK_GOV_DOWN_WINDOWS windows in a row over the budget, up
+ * of one core) is the tier's measurement; the tier's level is the median
+ * of its last three (one window slowed by another job does not count), and
+ * the cap on the tier moves: down after VSK_GOV_DOWN_WINDOWS windows in a
+ * row whose level is over the budget, up
  * after VSK_GOV_UP_WINDOWS windows in a row in which the tier above is
  * expected to need at most VSK_GOV_UP_MARGIN of the budget. A window during
  * which a tier switch ran is dropped (two tiers run then).
@@ -19,8 +21,9 @@
  * simply too small the expectation stays over it: no oscillation. A ratio
  * measured when tier k failed can itself straddle a spike's start or end,
  * so it is trusted for retry[k] (VSK_GOV_RETRY_S, doubling per failure up
- * to VSK_GOV_RETRY_MAX_S); after that the lower of it and the cost model's
- * is used, and a failed retry measures anew. Settings changes (a new
+ * to VSK_GOV_RETRY_MAX_S); after that the cost model's is used, and a
+ * failed retry measures anew. Measured ratios are kept within 2x of the
+ * cost model's and averaged (geometrically) with the previous one. Settings changes (a new
  * budget) and vsk_voice_reset forget everything.
  *
  * Shared budget: each member's budget is its need-based share, max-min
@@ -199,6 +202,8 @@ static void gov_forget(vsk_governor *g)
     g->over = g->under = 0;
     g->last_tier = VSK_NO_TIER;
     g->last_load = 0.0f;
+    g->nhist = g->hist_pos = 0;
+    g->hist_tier = VSK_NO_TIER;
 }
 
 void vsk_gov_init(vsk_governor *g, const vsk_bundle *b, uint32_t host_rate,
@@ -287,19 +292,30 @@ uint64_t vsk_gov_begin(vsk_governor *g)
     return b > 0.0f ? g->clock(g->clock_user) : 0;
 }
 
-/* The load tier `to` (= from ± 1) is expected to need, from `load` on
- * tier `from`. */
-static float gov_expect(const vsk_governor *g, float load, uint32_t from, uint32_t to)
+/* The load tier `to` (= from + 1) is expected to need, from `load` on tier
+ * `from`, as a fraction of the budget it may use: VSK_GOV_UP_MARGIN from
+ * the cost model, VSK_GOV_UP_MARGIN_MEASURED from a trusted measured ratio
+ * (so a tier that held at 80-90 % of the budget is climbed back to after a
+ * spike knocked the voice off it). */
+static float gov_expect_share(const vsk_governor *g, float load, uint32_t from, uint32_t to)
 {
-    const uint32_t hi = to > from ? to : from;
-    float model = g->tier_cost[hi - 1] > 0.0f ? g->tier_cost[hi] / g->tier_cost[hi - 1]
-                                              : 1.0f;
-    float r = model;
-    if (g->ratio[hi] > 0.0f) {
-        const int trusted = g->retry[hi] == 0 || g->now - g->ratio_at[hi] < g->retry[hi];
-        r = trusted || g->ratio[hi] < model ? g->ratio[hi] : model;
-    }
-    return to > from ? load * r : load / r;
+    const float model = g->tier_cost[from] > 0.0f ? g->tier_cost[to] / g->tier_cost[from]
+                                                  : 1.0f;
+    if (g->ratio[to] > 0.0f && (g->retry[to] == 0 || g->now - g->ratio_at[to] < g->retry[to]))
+        return load * g->ratio[to] / (VSK_GOV_UP_MARGIN_MEASURED * g->budget);
+    return load * model / (VSK_GOV_UP_MARGIN * g->budget);
+}
+
+/* Median of the tier's last three windows; the lower of the first two. */
+static float gov_level(const vsk_governor *g)
+{
+    const float *h = g->hist;
+    if (g->nhist == 1)
+        return h[0];
+    if (g->nhist == 2)
+        return h[0] < h[1] ? h[0] : h[1];
+    const float lo = h[0] < h[1] ? h[0] : h[1], hi = h[0] < h[1] ? h[1] : h[0];
+    return h[2] < lo ? lo : h[2] > hi ? hi : h[2];
 }
 
 /* One counted window's verdict for the tier heard (`cur`). */
@@ -311,14 +327,30 @@ static void gov_decide(vsk_governor *g, float load, uint32_t cur, uint32_t reque
         (double)(g->now - g->last_at) <= VSK_GOV_PAIR_S * (double)g->window_frames /
                                              VSK_GOV_WINDOW_S) {
         const uint32_t hi = cur > g->last_tier ? cur : g->last_tier;
-        g->ratio[hi] = hi == cur ? load / g->last_load : g->last_load / load;
+        const float model = g->tier_cost[hi - 1] > 0.0f
+                                ? g->tier_cost[hi] / g->tier_cost[hi - 1] : 1.0f;
+        float m = hi == cur ? load / g->last_load : g->last_load / load;
+        /* one pair of 100-ms windows on a busy machine is noisy: kept
+         * within 2x of the cost model, averaged (geometric) with the last */
+        m = m < 0.5f * model ? 0.5f * model : m > 2.0f * model ? 2.0f * model : m;
+        g->ratio[hi] = g->ratio[hi] > 0.0f ? sqrtf(g->ratio[hi] * m) : m;
         g->ratio_at[hi] = g->now;
     }
+    /* the tier's level: the median of its last 3 windows (the lower of
+     * the first two), so one window slowed by another job does not count */
+    if (g->hist_tier != cur)
+        g->nhist = g->hist_pos = 0;
+    g->hist_tier = cur;
+    g->hist[g->hist_pos] = load;  /* a ring: hist_pos is the oldest */
+    g->hist_pos = (g->hist_pos + 1) % 3;
+    if (g->nhist < 3)
+        g->nhist++;
+    const float level = gov_level(g);
     g->last_tier = cur;
-    g->last_load = load;
+    g->last_load = level;
     g->last_at = g->now;
 
-    if (load > g->budget) {
+    if (level > g->budget) {
         g->under = 0;
         if (++g->over >= VSK_GOV_DOWN_WINDOWS && cur > 0) {
             /* tier `cur` failed: its ratio (measured once we are below)
@@ -337,7 +369,7 @@ static void gov_decide(vsk_governor *g, float load, uint32_t cur, uint32_t reque
     }
     g->over = 0;
     if (cur >= requested || cur + 1 >= g->tier_count ||
-        gov_expect(g, load, cur, cur + 1) > VSK_GOV_UP_MARGIN * g->budget) {
+        gov_expect_share(g, level, cur, cur + 1) > 1.0f) {
         g->under = 0;
         return;
     }

@@ -16,7 +16,8 @@
 #define VSK_GOV_WINDOW_S 0.1   /* measurement window (audio time) */
 #define VSK_GOV_DOWN_WINDOWS 2 /* windows over budget before a step down */
 #define VSK_GOV_UP_WINDOWS 10  /* windows with margin before a step up */
-#define VSK_GOV_UP_MARGIN 0.8f /* the tier above must fit in 80 % */
+#define VSK_GOV_UP_MARGIN 0.8f /* the tier above must fit in 80 % ... */
+#define VSK_GOV_UP_MARGIN_MEASURED 0.9f /* ... 90 % if its ratio is measured */
 #define VSK_GOV_PAIR_S 1.0     /* two tiers' windows this close (audio
                                   time) give a measured cost ratio */
 #define VSK_GOV_RETRY_S 5.0    /* a ratio measured when a tier failed is
@@ -50,6 +51,8 @@ typedef struct vsk_governor {
     uint64_t now;               /* audio frames processed under a budget */
     uint64_t acc_ns, acc_frames;
     uint32_t over, under;       /* consecutive windows */
+    float hist[3];              /* the heard tier's last windows' loads */
+    uint32_t nhist, hist_pos, hist_tier;
     uint32_t last_tier;         /* the last counted window's tier ... */
     float last_load;            /* ... its load ... */
     uint64_t last_at;           /* ... and when it ended (frames) */

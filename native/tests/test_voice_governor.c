@@ -399,13 +399,28 @@ static void test_spike_recovers(vsk_bundle *b)
               r.changes);
         CHECK(r.audible == 2, "spike %.2f s: ends on tier %u, want 2", lengths[k],
               r.audible);
-        /* back within the up-step's second when the ratio was measured
-         * inside the spike, else within the 5 s a failure's ratio is
-         * trusted */
-        CHECK(r.last_change_s < 2.0 + lengths[k] + 7.0, "spike %.2f s: back only at "
+        /* back one up-step (~1.1 s) per tier climbed after the spike when
+         * the cost ratios were measured inside it, else after the 5 s a
+         * failure's ratio is trusted: at most 5 + 2 x 1.5 s */
+        CHECK(r.last_change_s < 2.0 + lengths[k] + 8.0, "spike %.2f s: back only at "
               "%.2f s", lengths[k], r.last_change_s);
         vsk_voice_destroy(v);
     }
+    /* A tier that holds at 85 % of the budget (over the 80 % the cost model
+     * needs to climb): after a spike the voice climbs back on the ratio it
+     * measured (90 %). */
+    fake_clock fc = {0};
+    vsk_voice *v = make_voice(b, &fc, 2, (float)(cost[2] / 0.85), NULL);
+    run_log r = run(v, &fc, 5.0, 0.0);
+    CHECK(r.audible == 2 && r.changes == 0, "85 %%: tier %u, %u changes", r.audible, r.changes);
+    const spike sp = {3.0, 2.0, 3.0};
+    r = run_spike(v, &fc, 30.0, 0.0, sp);
+    printf("tier at 85 %% of the budget, spike x3 for 1 s: %u changes, back on tier %u at "
+           "%.2f s\n", r.changes, r.audible, r.last_change_s);
+    CHECK(r.audible == 2 && r.changes >= 2 && r.last_change_s < 3.0 + 5.0,
+          "85 %%: ends on tier %u after %u changes, last at %.2f s", r.audible, r.changes,
+          r.last_change_s);
+    vsk_voice_destroy(v);
 }
 
 /* A cost model that underestimates a tier (tier 3 really costs 3 c_2, its
