@@ -27,6 +27,21 @@ void VoiceSkinServer::_bind_methods() {
     ClassDB::bind_method(D_METHOD("get_display_name", "voice_id"), &VoiceSkinServer::get_display_name);
     ClassDB::bind_method(D_METHOD("get_tier_names", "voice_id"), &VoiceSkinServer::get_tier_names);
     ClassDB::bind_method(D_METHOD("get_latency_frames", "voice_id"), &VoiceSkinServer::get_latency_frames);
+    ClassDB::bind_method(D_METHOD("set_cpu_budget", "cores"), &VoiceSkinServer::set_cpu_budget);
+    ClassDB::bind_method(D_METHOD("get_cpu_load"), &VoiceSkinServer::get_cpu_load);
+}
+
+int VoiceSkinServer::set_cpu_budget(double cores) {
+    vsk_status st = host().set_cpu_budget(float(cores));
+    if (st != VSK_OK)
+        UtilityFunctions::push_error("voiceskin: set_cpu_budget(", cores, "): ",
+                                     String::utf8(voiceskin::status_text(st).c_str()));
+    return st;
+}
+
+double VoiceSkinServer::get_cpu_load() {
+    float load = 0.0f;
+    return host().cpu_budget(nullptr, nullptr, &load) == VSK_OK ? double(load) : 0.0;
 }
 
 voiceskin::AdapterHost &VoiceSkinServer::host() {

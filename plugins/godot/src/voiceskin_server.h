@@ -43,6 +43,12 @@ public:
     PackedStringArray get_tier_names(const String &voice_id);
     /// Latency in frames at the AudioServer mix rate (same for every tier).
     int get_latency_frames(const String &voice_id);
+    /// One CPU budget, in cores (0 = off), shared by need by every voice the
+    /// effects load (voices loaded from now on join it; see voiceskin.h
+    /// vsk_cpu_budget). Returns a vsk_status (0 = OK).
+    int set_cpu_budget(double cores);
+    /// The budget's members' summed load, in cores (their last ~100 ms).
+    double get_cpu_load();
 
     /// The shared host (scans the default folder on first use).
     voiceskin::AdapterHost &host();

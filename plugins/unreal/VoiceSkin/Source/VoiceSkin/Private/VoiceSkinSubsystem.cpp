@@ -43,6 +43,19 @@ bool UVoiceSkinSubsystem::Tick(float DeltaTime)
 	return true;  // keep ticking
 }
 
+bool UVoiceSkinSubsystem::SetCpuBudget(float Cores)
+{
+	std::shared_ptr<voiceskin::AdapterHost> Host = FVoiceSkinModule::GetHost();
+	return Host && Host->set_cpu_budget(Cores) == VSK_OK;
+}
+
+float UVoiceSkinSubsystem::GetCpuLoad() const
+{
+	std::shared_ptr<voiceskin::AdapterHost> Host = FVoiceSkinModule::GetHost();
+	float Load = 0.0f;
+	return Host && Host->cpu_budget(nullptr, nullptr, &Load) == VSK_OK ? Load : 0.0f;
+}
+
 int32 UVoiceSkinSubsystem::ScanFolder(const FString& Folder)
 {
 	std::shared_ptr<voiceskin::AdapterHost> Host = FVoiceSkinModule::GetHost();

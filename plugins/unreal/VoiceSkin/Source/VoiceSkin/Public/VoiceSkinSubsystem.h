@@ -49,6 +49,17 @@ public:
 	UFUNCTION(BlueprintCallable, Category = "VoiceSkin")
 	float GetLatencySeconds(FName Voice, int32 SampleRate = 48000) const;
 
+	/** One CPU budget, in cores (0 = off), shared by need by every voice the
+	 *  effects load from now on (dynamic quality across the whole game; an
+	 *  effect's own CpuBudget still caps its voice). False for a value
+	 *  outside 0..64. */
+	UFUNCTION(BlueprintCallable, Category = "VoiceSkin")
+	bool SetCpuBudget(float Cores);
+
+	/** The shared budget's members' summed load, in cores (last ~100 ms). */
+	UFUNCTION(BlueprintPure, Category = "VoiceSkin")
+	float GetCpuLoad() const;
+
 	/** For the effect presets' Voice dropdown. */
 	static TArray<FString> GetVoiceIdOptions();
 
