@@ -20,7 +20,9 @@ buffer at 48 kHz with 256-frame buffers:
 
 Prints median and p99 microseconds per buffer, p99/median, the real-time
 factor (median time / buffer duration) and the peers' ratios to native;
-then the per-op profile (benchmarks/op_profile.py: µs per buffer per op
+then the ladder (cost per tier and its ratio to the lowest, with the test
+split's listener measures per tier and whether the tiers are ordered, when
+the bundle carries QA); the per-op profile (benchmarks/op_profile.py: µs per buffer per op
 type and tier, and what the voice spends around the graph; needs a C
 compiler, ``--no-profile`` skips it); the lobby (benchmarks/bench_lobby.py:
 1, 8, 32, 64 voices on one bundle, one thread; ``--no-lobby``); the fair
@@ -202,6 +204,46 @@ def _rss_kib() -> int:
     return 0
 
 
+LADDER_MEASURES = (("wer", "WER", "lower"), ("dnsmos_ovrl", "DNSMOS", "higher"),
+                   ("similarity", "sim", "higher"), ("identity_margin", "margin", "higher"))
+
+
+def print_ladder(names: list[str], tier_med_us: list[float], qa: dict | None) -> None:
+    """The ladder: cost per tier (median us per buffer, times the lowest
+    tier's) and, when the bundle carries QA (a distilled voice), each tier's
+    listener measures on the test split with their 95 % intervals, and
+    whether each tier is at least as good as the one below within them."""
+    test = ((qa or {}).get("splits") or {}).get("test") or {}
+    systems = test.get("systems") or {}
+    print(f"ladder: highest / lowest cost {tier_med_us[-1] / tier_med_us[0]:.2f}x"
+          + ("" if systems else " (no QA in this bundle: quality per tier needs a distilled voice)"))
+    cols = [m for m in LADDER_MEASURES if any(m[0] in systems.get(n, {}) for n in names)]
+    print(f"  {'tier':<8}{'med us':>8}{'x low':>7}" + "".join(f"{c[1]:>20}" for c in cols))
+    for n, med in zip(names, tier_med_us):
+        row = f"  {n:<8}{med:>8.1f}{med / tier_med_us[0]:>7.2f}"
+        for key, _, _ in cols:
+            m = systems.get(n, {}).get(key)
+            row += f"{m['value']:>8.3f} [{m['ci95'][0]:.2f},{m['ci95'][1]:.2f}]" if m else f"{'-':>20}"
+        print(row)
+    for key, label, better in cols:
+        worse, gained, steps = [], [], 0
+        for lo, hi in zip(names, names[1:]):
+            a, b = systems.get(lo, {}).get(key), systems.get(hi, {}).get(key)
+            if not (a and b):
+                continue
+            steps += 1
+            sign = 1.0 if better == "higher" else -1.0
+            # beyond the interval: the higher tier's value outside the lower one's CI
+            if sign * (b["value"] - a["value"]) < 0 and not a["ci95"][0] <= b["value"] <= a["ci95"][1]:
+                worse.append(f"{hi} worse than {lo}")
+            if sign * (b["value"] - a["value"]) > 0 and not a["ci95"][0] <= b["value"] <= a["ci95"][1]:
+                gained.append(f"{hi} over {lo}")
+        if steps:
+            print(f"  {label} (test split): ordered (no tier worse than the one below beyond its "
+                  f"interval): {'yes' if not worse else 'no: ' + ', '.join(worse)}; measurably "
+                  f"better: {len(gained)} of {steps} steps" + (f" ({', '.join(gained)})" if gained else ""))
+
+
 def print_dynamic(path: Path, names: list[str], tier_mean_us: list[float], x48: np.ndarray) -> None:
     """Dynamic quality (the CPU governor): budgets placed between the tiers'
     single-voice costs measured above (c_k = mean time per buffer / buffer
@@ -257,10 +299,12 @@ def main() -> int:
     print("-" * len(hdr))
     structure: list[tuple[str, dict[int, float], float]] = []
     tier_mean: list[float] = []  # the governor measures means (time / audio time)
+    tier_med: list[float] = []
     for i, t in enumerate(bundle.tiers):
         nat = bench_native(bundle, i, x48)
         med, p99 = _stats(nat[20:])  # skip the first buffers (cold caches)
         tier_mean.append(float(np.mean(nat[20:])))
+        tier_med.append(med)
         # Buffers run 1 or 2 graph steps (a 256-frame buffer is 85.3 model
         # samples, the hop 64): p99 is a 2-step buffer by construction.
         steps = np.array(_step_schedule(t.model_sample_rate, t.hop_samples, len(nat)))[20:]
@@ -295,6 +339,7 @@ def main() -> int:
     for name, per_steps, p999 in structure:
         parts = ", ".join(f"{k}-step buffers {v:.1f}us" for k, v in per_steps.items())
         print(f"  {name}: median by graph steps in the buffer: {parts}; p99.9 {p999:.1f}us")
+    print_ladder([t.name for t in bundle.tiers], tier_med, spec.qa)
 
     with tempfile.TemporaryDirectory() as d:
         path = a.bundle or Path(d) / "bench.vskin"
