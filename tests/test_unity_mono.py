@@ -316,13 +316,15 @@ def test_errors_are_exceptions_with_status_names(mono_exe: Path, bundles: Path, 
 
 def test_every_other_abi_call(mono_exe: Path, bundles: Path, speech: np.ndarray, tmp_path: Path) -> None:
     """vsk_voice_get_size/init (caller memory), add_file/add_memory, bundle
-    retain (registry get), find_tier, bypass, mix, reset, separate buffers."""
+    retain (registry get), find_tier, the registry's CPU budget, bypass, mix,
+    reset, separate buffers."""
     inp = tmp_path / "in.f32"
     speech[: 40 * BLOCK].tofile(inp)
     out = run_mono(mono_exe, "api", str(bundles), str(inp))
     assert "bad" not in out, out["bad"]
     assert set(out["ok"]) == {
-        "add_file_memory", "list_voices", "find_tier", "reg_add_bundle_dup", "index_of", "get_size",
+        "add_file_memory", "list_voices", "find_tier", "reg_add_bundle_dup", "index_of", "registry_budget",
+        "get_size",
         "init_unaligned", "init_small", "init", "get_tier_raw", "init_equals_create",
         "bypass_is_delayed_dry", "bypass_flag", "mix_value", "mix0_is_delayed_dry", "mix_range",
         "reset_equals_fresh", "in_out_equals_in_place", "version"}

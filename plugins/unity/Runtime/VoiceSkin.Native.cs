@@ -318,6 +318,12 @@ namespace VoiceSkin.Interop
         /// <summary>[control] Drops a voice; later indexes move down. `voice_id`: NUL-terminated UTF-8.</summary>
         [DllImport(Library, CallingConvention = CC)]
         public static extern VskStatus vsk_registry_remove(IntPtr registry, byte[] voice_id);
+        /// <summary>[control] The registry's CPU budget (borrowed; a vsk_cpu_budget* for vsk_voice_config.shared_budget).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_get_cpu_budget(IntPtr registry, out IntPtr out_budget);
+        /// <summary>[any-rt] Sets the registry's CPU budget, in cores (0 = off, up to 64).</summary>
+        [DllImport(Library, CallingConvention = CC)]
+        public static extern VskStatus vsk_registry_set_cpu_budget(IntPtr registry, float fraction_of_cores);
 
         // ------------------------------------------------------ voice switcher
         /// <summary>[any] Defaults for the first `struct_size` bytes (pass vsk_switcher_config.SizeOf).</summary>

@@ -150,7 +150,8 @@ namespace VoiceSkin
                     using (var bundle = VoiceSkinStreamingAssets.Registry.Find(voiceId))
                     {
                         int tier = ResolveTier(bundle);
-                        var voice = new VoiceSkinVoice(bundle, _sampleRate, _channels, _bufferFrames, tier, mix, bypass);
+                        var voice = new VoiceSkinVoice(bundle, _sampleRate, _channels, _bufferFrames, tier, mix, bypass,
+                                                       VoiceSkinStreamingAssets.Registry);   // the game-wide CPU budget
                         s.SetVoice(voice, tier);   // the stream owns it now; crossfades from the previous voice
                         _voice = voice;
                     }

@@ -193,6 +193,48 @@ namespace VoiceSkin
 
         public RegistryHandle Handle { get { return _handle; } }
 
+        /// <summary>The registry's CPU budget, in cores (0 = off, up to 64), shared by need
+        /// by every voice created with this registry as its shared budget (see
+        /// <see cref="VoiceSkinVoice"/>; <see cref="VoiceSkinFilter"/> voices use the
+        /// StreamingAssets registry's): game-wide dynamic quality.</summary>
+        public float CpuBudget
+        {
+            get { float f, load; uint m; ReadBudget(out f, out m, out load); return f; }
+            set
+            {
+                if (!(value >= 0f && value <= 64f)) throw new ArgumentOutOfRangeException("value", value, "0..64");
+                Locked(h => Native.vsk_registry_set_cpu_budget(h, value), "setting the CPU budget");
+            }
+        }
+
+        /// <summary>The summed load of the voices sharing the budget, in cores (their last ~100 ms).</summary>
+        public float CpuLoad { get { float f, load; uint m; ReadBudget(out f, out m, out load); return load; } }
+
+        /// <summary>How many voices share the budget now.</summary>
+        public int CpuBudgetMembers { get { float f, load; uint m; ReadBudget(out f, out m, out load); return (int)m; } }
+
+        /// <summary>The vsk_cpu_budget* for vsk_voice_config.shared_budget (the voice keeps
+        /// its own reference: it may outlive the registry). [control]</summary>
+        internal IntPtr BudgetPointer()
+        {
+            IntPtr b = IntPtr.Zero;
+            Locked(h => Native.vsk_registry_get_cpu_budget(h, out b), "reading the CPU budget");
+            return b;
+        }
+
+        void ReadBudget(out float fraction, out uint members, out float load)
+        {
+            float f = 0f, l = 0f;
+            uint m = 0;
+            Locked(h =>
+            {
+                IntPtr b;
+                VskStatus st = Native.vsk_registry_get_cpu_budget(h, out b);
+                return st != VskStatus.VSK_OK ? st : Native.vsk_cpu_budget_get(b, out f, out m, out l);
+            }, "reading the CPU budget");
+            fraction = f; members = m; load = l;
+        }
+
         void Locked(Func<IntPtr, VskStatus> f, string what)
         {
             lock (_lock) Call(f, what);

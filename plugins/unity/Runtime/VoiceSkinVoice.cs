@@ -40,8 +40,11 @@ namespace VoiceSkin
         /// <param name="tier">initial tier index</param>
         /// <param name="mix">wet amount 0..1</param>
         /// <param name="bypass">start bypassed</param>
+        /// <param name="sharedBudgetOf">a registry whose CPU budget the voice joins
+        /// (<see cref="VoiceSkinRegistry.CpuBudget"/>), or null</param>
         public VoiceSkinVoice(VoiceSkinBundle bundle, int sampleRate, int channels,
-                              int maxBlockFrames = 1024, int tier = 0, float mix = 1f, bool bypass = false)
+                              int maxBlockFrames = 1024, int tier = 0, float mix = 1f, bool bypass = false,
+                              VoiceSkinRegistry sharedBudgetOf = null)
         {
             if (bundle == null) throw new ArgumentNullException("bundle");
             if (channels < 1 || channels > 8) throw new ArgumentOutOfRangeException("channels", channels, "1..8");
@@ -57,6 +60,7 @@ namespace VoiceSkin
             cfg.initial_tier = (uint)tier;
             cfg.mix = mix;
             cfg.bypass = bypass ? 1u : 0u;
+            if (sharedBudgetOf != null) cfg.shared_budget = sharedBudgetOf.BudgetPointer();
             IntPtr v = IntPtr.Zero;
             VskStatus st = bundle.WithHandle(b => Native.vsk_voice_create(b, ref cfg, out v));
             VoiceSkinException.Check(st, "creating a voice for " + bundle.VoiceId + " at " + sampleRate +

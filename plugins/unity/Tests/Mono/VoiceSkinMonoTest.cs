@@ -323,6 +323,25 @@ static class VoiceSkinMonoTest
                 Ok("reg_add_bundle_dup", Throws(() => reg.AddBundle(again)) == VskStatus.VSK_ERR_DUPLICATE);
                 Ok("index_of", reg.IndexOf(b.VoiceId) == 0);
 
+                // the registry's CPU budget, shared by the voices that join it: a
+                // budget far below any tier's cost takes a voice asked for tier 1
+                // to tier 0 within 3 s of audio
+                reg.CpuBudget = 1e-7f;
+                using (var gv = new VoiceSkinVoice(b, Rate, Channels, Block, 1, 1f, false, reg))
+                {
+                    var buf = new float[Block * Channels];
+                    for (int k = 0; k < 3 * Rate / Block; k++) gv.Process(buf);
+                    var ts = new vsk_tier_state();
+                    ts.struct_size = vsk_tier_state.SizeOf;
+                    VskStatus tst = gv.Handle.DangerousGetHandle() == IntPtr.Zero ? VskStatus.VSK_ERR_INVALID_ARGUMENT
+                        : Native.vsk_voice_get_tier_state(gv.Handle.DangerousGetHandle(), ref ts);
+                    Ok("registry_budget", tst == VskStatus.VSK_OK && ts.governed_tier == 0 && ts.audible == 0 &&
+                       reg.CpuBudgetMembers == 1 && reg.CpuLoad > 0f && Math.Abs(reg.CpuBudget - 1e-7f) < 1e-12f,
+                       tst + " governed " + ts.governed_tier + " audible " + ts.audible + " members " +
+                       reg.CpuBudgetMembers + " load " + reg.CpuLoad);
+                }
+                reg.CpuBudget = 0f;
+
                 // vsk_voice_get_size + vsk_voice_init in caller memory == vsk_voice_create
                 var cfg = new vsk_voice_config();
                 Native.vsk_voice_config_init(ref cfg);   // a 0.3-sized config (32 bytes) still works
