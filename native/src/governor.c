@@ -3,7 +3,10 @@
  * vsk_cpu_budget_*; docs/abi.md "CPU governor").
  *
  * Per vsk_voice_process, while a budget is set: two clock reads (start,
- * end). Processing time and audio time accumulate over a window of
+ * end). A call that took more than VSK_GOV_CALL_CAP times the tier's
+ * running median cost for its frames (at least two graph steps' worth) was
+ * preempted and counts at that cap. Processing time and audio time
+ * accumulate over a window of
  * VSK_GOV_WINDOW_S of audio; at its end load = time / audio time (fraction
  * of one core) is the tier's measurement; the tier's level is the median
  * of its last three (one window slowed by another job does not count), and
@@ -23,7 +26,11 @@
  * so it is trusted for retry[k] (VSK_GOV_RETRY_S, doubling per failure up
  * to VSK_GOV_RETRY_MAX_S); after that the cost model's is used, and a
  * failed retry measures anew. Measured ratios are kept within 2x of the
- * cost model's and averaged (geometrically) with the previous one. Settings changes (a new
+ * cost model's and averaged (geometrically) with the previous one. A tier
+ * that failed by a near miss (level within VSK_GOV_NEAR_MISS of the
+ * budget: it hovers there, no spike) needs the model's margin again to be
+ * climbed back to, for retry[k]: noise near the budget cannot make a voice
+ * flap faster than the back-off. Settings changes (a new
  * budget) and vsk_voice_reset forget everything.
  *
  * Shared budget: each member's budget is its need-based share, max-min
@@ -198,10 +205,12 @@ static void gov_forget(vsk_governor *g)
     memset(g->ratio, 0, sizeof g->ratio);
     memset(g->ratio_at, 0, sizeof g->ratio_at);
     memset(g->retry, 0, sizeof g->retry);
+    memset(g->near_until, 0, sizeof g->near_until);
     g->acc_ns = g->acc_frames = 0;
     g->over = g->under = 0;
     g->last_tier = VSK_NO_TIER;
     g->last_load = 0.0f;
+    g->med_npf = 0.0;
     g->nhist = g->hist_pos = 0;
     g->hist_tier = VSK_NO_TIER;
 }
@@ -222,6 +231,12 @@ void vsk_gov_init(vsk_governor *g, const vsk_bundle *b, uint32_t host_rate,
     for (uint32_t k = 0; k < b->tier_count; k++)
         g->tier_cost[k] = (float)b->tiers[k].cost_per_second;
     g->window_frames = (uint32_t)lround(VSK_GOV_WINDOW_S * host_rate);
+    for (uint32_t k = 0; k < b->tier_count; k++)
+        /* host frames per graph step, rounded up: the most a call of few
+         * frames may cost is whole steps */
+        g->step_frames[k] = (uint32_t)(((uint64_t)b->tiers[k].hop_samples * host_rate +
+                                        b->tiers[k].model_sample_rate - 1) /
+                                       b->tiers[k].model_sample_rate);
     g->cap = b->tier_count - 1;
     g->budget = 0.0f;
     g->last_tier = VSK_NO_TIER;
@@ -302,7 +317,9 @@ static float gov_expect_share(const vsk_governor *g, float load, uint32_t from, 
     const float model = g->tier_cost[from] > 0.0f ? g->tier_cost[to] / g->tier_cost[from]
                                                   : 1.0f;
     if (g->ratio[to] > 0.0f && (g->retry[to] == 0 || g->now - g->ratio_at[to] < g->retry[to]))
-        return load * g->ratio[to] / (VSK_GOV_UP_MARGIN_MEASURED * g->budget);
+        return load * g->ratio[to] /
+               ((g->now < g->near_until[to] ? VSK_GOV_UP_MARGIN : VSK_GOV_UP_MARGIN_MEASURED) *
+                g->budget);
     return load * model / (VSK_GOV_UP_MARGIN * g->budget);
 }
 
@@ -361,6 +378,10 @@ static void gov_decide(vsk_governor *g, float load, uint32_t cur, uint32_t reque
                                   g->window_frames;
             g->retry[cur] = g->retry[cur] == 0 ? r0
                             : 2 * g->retry[cur] < rmax ? 2 * g->retry[cur] : rmax;
+            /* a near miss (not a spike): the tier hovers at the budget, so
+             * for as long climbing back to it needs the model's margin */
+            if (level <= VSK_GOV_NEAR_MISS * g->budget)
+                g->near_until[cur] = g->now + g->retry[cur];
             g->cap = cur - 1;
             g->over = 0;
             g->steps++;
@@ -392,7 +413,27 @@ void vsk_gov_end(vsk_governor *g, uint64_t t0, uint32_t frames, uint32_t cur,
         g->acc_ns = g->acc_frames = 0;
         return;
     }
-    g->acc_ns += t1 > t0 ? t1 - t0 : 0;
+    uint64_t dt = t1 > t0 ? t1 - t0 : 0;
+    /* The typical cost per frame of a call on this tier: a running median
+     * (each call moves it 1/32 of itself up or down), so calls preempted by
+     * another thread barely move it. A call over VSK_GOV_CALL_CAP times
+     * that (for its frames, or two graph steps if more) was preempted: it
+     * counts at the cap, not as our processing. */
+    const double npf = (double)dt / (double)frames;
+    if (cur != g->med_tier || g->med_npf <= 0.0) {
+        g->med_tier = cur;
+        g->med_npf = npf;
+    } else {
+        const uint32_t sf = g->step_frames[cur];
+        const double cap = VSK_GOV_CALL_CAP * g->med_npf *
+                           (double)(frames > 2 * sf ? frames : 2 * sf);
+        g->med_npf += (npf > g->med_npf ? 1.0 : -1.0) * g->med_npf / 32.0;
+        if ((double)dt > cap) {
+            dt = (uint64_t)cap;
+            g->clamped++;
+        }
+    }
+    g->acc_ns += dt;
     g->acc_frames += frames;
     if (g->acc_frames < g->window_frames)
         return;

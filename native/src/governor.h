@@ -24,6 +24,10 @@
                                   trusted this long, then the cost model's
                                   (if lower) is tried: doubles per failure */
 #define VSK_GOV_RETRY_MAX_S 80.0
+#define VSK_GOV_NEAR_MISS 1.5f /* a failure's level up to 1.5x the budget:
+                                  a near miss, not a spike */
+#define VSK_GOV_CALL_CAP 3.0   /* a call counts at most 3x the tier's
+                                  median cost per frame (preemption) */
 #define VSK_GOV_MAX_VOICE 1.0f /* vsk_voice_set_cpu_budget range */
 #define VSK_GOV_MAX_SHARED 64.0f
 
@@ -43,6 +47,7 @@ typedef struct vsk_governor {
     uint64_t qpc_hz;            /* Windows: QueryPerformanceFrequency, read once */
     vsk_cpu_budget *shared;
     uint32_t tier_count, window_frames;
+    uint32_t step_frames[VSK_MAX_TIERS]; /* host frames per graph step */
     float tier_cost[VSK_MAX_TIERS];  /* cost_per_second, for predictions */
     /* audio thread */
     uint32_t cap;               /* highest tier allowed */
@@ -50,6 +55,9 @@ typedef struct vsk_governor {
     uint32_t own_bits, shared_bits; /* the settings the measurements are for */
     uint64_t now;               /* audio frames processed under a budget */
     uint64_t acc_ns, acc_frames;
+    double med_npf;             /* running median ns per frame of a call, */
+    uint32_t med_tier;          /* ... on this tier (0 = none yet) */
+    uint64_t clamped;           /* calls counted at the cap (preempted) */
     uint32_t over, under;       /* consecutive windows */
     float hist[3];              /* the heard tier's last windows' loads */
     uint32_t nhist, hist_pos, hist_tier;
@@ -60,6 +68,9 @@ typedef struct vsk_governor {
     uint64_t ratio_at[VSK_MAX_TIERS];
     uint64_t retry[VSK_MAX_TIERS];   /* frames a failure's ratio is trusted;
                                         0 = tier k never failed */
+    uint64_t near_until[VSK_MAX_TIERS]; /* after a near miss of tier k: until
+                                        then climbing to it needs the model's
+                                        margin */
     long long shared_contrib, free_contrib; /* our parts of the shared sums */
     uint32_t limited_contrib;
     uint32_t steps;

@@ -106,8 +106,10 @@ static float in_buf[BLOCK], out_buf[BLOCK];
  * into a run (another job on the core). */
 typedef struct spike {
     double factor, from_s, to_s;
+    uint32_t preempt_every; /* every Nth call also waits preempt_ns (0 = none) */
+    double preempt_ns;
 } spike;
-static const spike no_spike = {1.0, 0.0, 0.0};
+static const spike no_spike = {1.0, 0.0, 0.0, 0, 0.0};
 
 /* One 256-frame buffer of voice `v` at buffer index i of a run: costs from
  * cost[] (times a uniform factor in [1 - jitter, 1 + jitter], times the
@@ -127,6 +129,8 @@ static void one_buffer(vsk_voice *v, fake_clock *fc, uint32_t i, double jitter,
     if (t >= sp.from_s && t < sp.to_s)
         c *= sp.factor;
     fc->pending = (uint64_t)(c * buf_ns);
+    if (sp.preempt_every && i % sp.preempt_every == sp.preempt_every - 1)
+        fc->pending += (uint64_t)sp.preempt_ns; /* another thread ran meanwhile */
     fc->read_in_call = 0;
     CHECK_OK(vsk_voice_process(v, in_buf, out_buf, BLOCK));
     fc->now += (uint64_t)buf_ns - fc->pending; /* idle rest of the period */
@@ -391,7 +395,7 @@ static void test_spike_recovers(vsk_bundle *b)
         run_log r = run(v, &fc, 10.0, 0.0);
         CHECK(r.audible == 2, "before the spike: tier %u", r.audible);
         /* 3x the cost for lengths[k] s, 2 s into the run */
-        const spike sp = {3.0, 2.0, 2.0 + lengths[k]};
+        const spike sp = {3.0, 2.0, 2.0 + lengths[k], 0, 0.0};
         r = run_spike(v, &fc, 30.0, 0.0, sp);
         printf("spike x3 for %.2f s: %u changes, back on tier %u at %.2f s\n",
                lengths[k], r.changes, r.audible, r.last_change_s);
@@ -413,13 +417,37 @@ static void test_spike_recovers(vsk_bundle *b)
     vsk_voice *v = make_voice(b, &fc, 2, (float)(cost[2] / 0.85), NULL);
     run_log r = run(v, &fc, 5.0, 0.0);
     CHECK(r.audible == 2 && r.changes == 0, "85 %%: tier %u, %u changes", r.audible, r.changes);
-    const spike sp = {3.0, 2.0, 3.0};
+    const spike sp = {3.0, 2.0, 3.0, 0, 0.0};
     r = run_spike(v, &fc, 30.0, 0.0, sp);
     printf("tier at 85 %% of the budget, spike x3 for 1 s: %u changes, back on tier %u at "
            "%.2f s\n", r.changes, r.audible, r.last_change_s);
     CHECK(r.audible == 2 && r.changes >= 2 && r.last_change_s < 3.0 + 5.0,
           "85 %%: ends on tier %u after %u changes, last at %.2f s", r.audible, r.changes,
           r.last_change_s);
+    vsk_voice_destroy(v);
+}
+
+/* Preemption: every 10th call the thread is descheduled for 4 ms (another
+ * thread runs). Counted as processing, that would add 0.075 of a core,
+ * fifteen times the budget; counted at the call cap (3x the tier's median
+ * cost for the call) it adds 0.2 of the tier's cost, and the voice stays on
+ * the tier that fits. */
+static void test_preemption_is_not_load(vsk_bundle *b)
+{
+    set_costs(b, 0.001);
+    fake_clock fc = {0};
+    const float budget = (float)(cost[3] / 0.7);
+    vsk_voice *v = make_voice(b, &fc, 3, budget, NULL);
+    run_log r = run(v, &fc, 5.0, 0.0);
+    CHECK(r.audible == 3 && r.changes == 0, "before: tier %u", r.audible);
+    const spike sp = {1.0, 0.0, 0.0, 10, 4e6};
+    r = run_spike(v, &fc, 30.0, 0.0, sp);
+    const vsk_tier_state s = state_of(v);
+    printf("preempted 4 ms every 10th call: tier %u, %u changes, load %.5f (tier cost %.5f, "
+           "budget %.5f)\n", r.audible, r.changes, s.cpu_load, cost[3], budget);
+    CHECK(r.audible == 3 && r.changes == 0, "preemption: tier %u, %u changes", r.audible,
+          r.changes);
+    CHECK(s.cpu_load < 1.3 * cost[3], "preemption: load %.5f counted", s.cpu_load);
     vsk_voice_destroy(v);
 }
 
@@ -584,6 +612,7 @@ int main(void)
     test_shared_by_need(b);
     test_spike_recovers(b);
     test_retry_backs_off(b);
+    test_preemption_is_not_load(b);
     test_bad_values(b);
     test_switcher(b);
     test_real_clock(b);
