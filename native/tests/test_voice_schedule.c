@@ -7,7 +7,8 @@
  *   - identical output: on a bundle of three tiers (two of the neural ops
  *     at 16 and 24 kHz, one with model lookahead at 22.05 kHz and an odd
  *     hop), for host rates 8 to 96 kHz, buffers of 1, 37, 256, 1000 and
- *     4096 frames (4096 > max_block: processed in pieces), two channels,
+ *     4096 frames (4096 > max_block: processed in pieces) and of random
+ *     sizes 1..3000, two channels,
  *     mix 0.7 and two tier switches (warm-up and crossfade) on the way, the
  *     even voice's output equals the default voice's delayed by the extra
  *     latency, bit for bit, and is exactly 0 before it; no resampler ever
@@ -67,11 +68,21 @@ static uint32_t run(vsk_voice *v, const float *x, float *y, size_t n, uint32_t c
                 uint32_t block)
 {
     int asked = 0;
-    for (size_t i = 0; i < n; i += block) {
-        uint32_t k = (uint32_t)(n - i < block ? n - i : block);
+    uint32_t rng = 12345; /* block 0: random sizes 1..3000, the same each run */
+    for (size_t i = 0, k; i < n; i += k) {
+        if (block == 0) {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            k = 1 + rng % 3000;
+        } else {
+            k = block;
+        }
+        if (k > n - i)
+            k = n - i;
         if (asked < 2 && i >= (size_t)(asked + 1) * n / 3)
             CHECK_OK(vsk_voice_set_tier(v, (uint32_t)++asked));
-        CHECK_OK(vsk_voice_process(v, x + i * ch, y + i * ch, k));
+        CHECK_OK(vsk_voice_process(v, x + i * ch, y + i * ch, (uint32_t)k));
     }
     return (uint32_t)asked;
 }
@@ -87,7 +98,7 @@ static uint32_t overflows(const vsk_voice *v)
 static void test_identical(vsk_bundle *b)
 {
     static const uint32_t rates[] = {8000, 22050, 44100, 48000, 96000};
-    static const uint32_t blocks[] = {1, 37, 256, 1000, 4096};
+    static const uint32_t blocks[] = {1, 37, 256, 1000, 4096, 0 /* random */};
     const uint32_t ch = 2;
     printf("%7s %6s %8s %8s %6s %10s\n", "host", "block", "lat", "lat even", "extra",
            "mismatch");
