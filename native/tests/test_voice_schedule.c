@@ -18,6 +18,8 @@
  *     one piece (a node, or a step's begin): checked on the pipes' work
  *     counters for several buffer sizes, where the default schedule's
  *     per-buffer work is 1 or 2 whole steps;
+ *   - the same with max_block_frames 1 and 7 (buffers processed in tiny
+ *     pieces);
  *   - reset and bypass keep working: after vsk_voice_reset the voice
  *     matches a fresh one; bypassed, the output is the input delayed by the
  *     (larger) latency exactly;
@@ -95,6 +97,29 @@ static uint32_t overflows(const vsk_voice *v)
     return o;
 }
 
+/* Runs the same input through a default voice (into y0) and an even one
+ * (into y1); returns how many samples of y1 are not y0 delayed by the
+ * latency difference (*out_d; zeros before it). *out_tier: the even
+ * voice's last requested tier. */
+static size_t run_both(vsk_voice *lo, vsk_voice *ev, const float *x, float *y0,
+                       float *y1, size_t n, uint32_t ch, uint32_t block,
+                       uint32_t *out_d, uint32_t *out_tier)
+{
+    uint32_t l0 = 0, l1 = 0;
+    CHECK_OK(vsk_voice_get_latency(lo, &l0));
+    CHECK_OK(vsk_voice_get_latency(ev, &l1));
+    const uint32_t d = l1 - l0;
+    run(lo, x, y0, n, ch, block);
+    *out_tier = run(ev, x, y1, n, ch, block);
+    size_t bad = 0;
+    for (size_t i = 0; i < n * ch; i++) {
+        const float want = i / ch < d ? 0.0f : y0[i - (size_t)d * ch];
+        bad += memcmp(&y1[i], &want, sizeof want) != 0;
+    }
+    *out_d = d;
+    return bad;
+}
+
 static void test_identical(vsk_bundle *b)
 {
     static const uint32_t rates[] = {8000, 22050, 44100, 48000, 96000};
@@ -117,21 +142,11 @@ static void test_identical(vsk_bundle *b)
         for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
             vsk_voice *lo = make_voice(b, rate, ch, VSK_SCHEDULE_LOW_LATENCY, 0.7f, 0);
             vsk_voice *ev = make_voice(b, rate, ch, VSK_SCHEDULE_EVEN, 0.7f, 0);
-            uint32_t l0 = 0, l1 = 0;
+            uint32_t d = 0, tier = 0, l0 = 0;
             CHECK_OK(vsk_voice_get_latency(lo, &l0));
-            CHECK_OK(vsk_voice_get_latency(ev, &l1));
-            const uint32_t d = l1 - l0;
-            CHECK(l1 == l0 + extra_frames(rate), "%u Hz: latency %u -> %u, want +%u",
-                  rate, l0, l1, extra_frames(rate));
-            run(lo, x, y0, n, ch, blocks[bi]);
-            const uint32_t tier = run(ev, x, y1, n, ch, blocks[bi]);
-            size_t bad = 0;
-            for (size_t i = 0; i < n * ch; i++) {
-                const size_t f = i / ch;
-                const float want = f < d ? 0.0f : y0[i - (size_t)d * ch];
-                if (memcmp(&y1[i], &want, sizeof want) != 0)
-                    bad++;
-            }
+            const size_t bad = run_both(lo, ev, x, y0, y1, n, ch, blocks[bi], &d, &tier);
+            CHECK(d == extra_frames(rate), "%u Hz: latency %u -> %u, want +%u", rate, l0,
+                  l0 + d, extra_frames(rate));
             vsk_tier_state s = {.struct_size = sizeof s};
             CHECK_OK(vsk_voice_get_tier_state(ev, &s));
             CHECK(s.audible == tier && !s.switching && (tier == 2 || blocks[bi] > n / 3),
@@ -141,7 +156,7 @@ static void test_identical(vsk_bundle *b)
                   blocks[bi], bad, n * ch);
             CHECK(overflows(lo) == 0 && overflows(ev) == 0,
                   "%u Hz, block %u: resampler overflow", rate, blocks[bi]);
-            printf("%7u %6u %8u %8u %6u %10zu\n", rate, blocks[bi], l0, l1, d, bad);
+            printf("%7u %6u %8u %8u %6u %10zu\n", rate, blocks[bi], l0, l0 + d, d, bad);
             vsk_voice_destroy(lo);
             vsk_voice_destroy(ev);
         }
@@ -219,7 +234,7 @@ static void test_even_work(vsk_bundle *b)
     vsk_voice_destroy(v);
 }
 
-static void test_reset_and_bypass(vsk_bundle *b)
+static void test_reset_bypass_small_pieces(vsk_bundle *b)
 {
     const uint32_t rate = 44100;
     const size_t n = rate / 2;
@@ -247,6 +262,17 @@ static void test_reset_and_bypass(vsk_bundle *b)
         bad += y0[i] != (i < lat ? 0.0f : x[i - lat]);
     CHECK(bad == 0, "bypass: %zu samples are not the input delayed by %u", bad, lat);
     vsk_voice_destroy(v);
+    /* max_block_frames 1 and 7: every buffer is processed in tiny pieces,
+     * each scheduled on its own; still the default's output, later */
+    for (uint32_t mb = 1; mb <= 7; mb += 6) {
+        vsk_voice *lo = vt_voice_sched(b, rate, 1, mb, 0, VSK_SCHEDULE_LOW_LATENCY);
+        vsk_voice *ev = vt_voice_sched(b, rate, 1, mb, 0, VSK_SCHEDULE_EVEN);
+        uint32_t d = 0, tier = 0;
+        const size_t diff = run_both(lo, ev, x, y0, y1, n, 1, 256, &d, &tier);
+        CHECK(diff == 0 && overflows(ev) == 0, "max_block %u: %zu samples differ", mb, diff);
+        vsk_voice_destroy(lo);
+        vsk_voice_destroy(ev);
+    }
     free(x);
     free(y0);
     free(y1);
@@ -274,7 +300,7 @@ int main(void)
     vsk_bundle *b = make_bundle();
     test_identical(b);
     test_even_work(b);
-    test_reset_and_bypass(b);
+    test_reset_bypass_small_pieces(b);
     test_bad_values(b);
     vsk_bundle_release(b);
     return vt_finish("test_voice_schedule");
