@@ -262,7 +262,8 @@ typedef struct vsk_voice_config {
                                     Must outlive the voice                  */
     /* since 0.6 (an older, smaller struct_size reads these as 0) */
     uint32_t schedule;           /* VSK_SCHEDULE_*: how the model's work is
-                                    spread over buffers; 0 = LOW_LATENCY    */
+                                    spread over buffers; 0 = LOW_LATENCY.
+                                    Read once, at init                      */
     uint32_t reserved2;          /* must be 0                               */
 } vsk_voice_config;
 
