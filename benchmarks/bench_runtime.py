@@ -19,10 +19,14 @@ buffer at 48 kHz with 256-frame buffers:
   the sum of those steps.
 
 Prints median and p99 microseconds per buffer, p99/median, the real-time
-factor (median time / buffer duration) and the peers' ratios to native;
-then the ladder (cost per tier and its ratio to the lowest, with the test
-split's listener measures per tier and whether the tiers are ordered, when
-the bundle carries QA); the per-op profile (benchmarks/op_profile.py: µs per buffer per op
+factor (median time / buffer duration) and the peers' ratios to native
+(default schedule); then the ladder (cost per tier and its ratio to the
+lowest, with the test split's listener measures per tier and whether the
+tiers are ordered, when the bundle carries QA); both schedules side by side
+(``low_latency`` and ``even``, vsk_voice_config.schedule, two voices
+interleaved buffer by buffer: median, mean, p99, p99/median, the ratio of
+per-buffer minima over ``--schedule-rounds`` rounds, and each one's
+latency); then the per-op profile (benchmarks/op_profile.py: µs per buffer per op
 type and tier, and what the voice spends around the graph; needs a C
 compiler, ``--no-profile`` skips it); the lobby (benchmarks/bench_lobby.py:
 1, 8, 32, 64 voices on one bundle, one thread; ``--no-lobby``); the fair
@@ -113,11 +117,13 @@ def _stats(us: np.ndarray) -> tuple[float, float]:
     return float(np.median(us)), float(np.percentile(us, 99))
 
 
-def bench_native(bundle: "voiceskin.Bundle", tier: int, x48: np.ndarray) -> np.ndarray:
+def bench_native(bundle: "voiceskin.Bundle", tier: int, x48: np.ndarray,
+                 schedule: str = "low_latency") -> np.ndarray:
     from voiceskin._ffi import ffi, get_lib
 
     lib = get_lib()
-    v = voiceskin.Voice(bundle, sample_rate=HOST_RATE, channels=1, max_block=BUFFER, tier=tier)
+    v = voiceskin.Voice(bundle, sample_rate=HOST_RATE, channels=1, max_block=BUFFER, tier=tier,
+                        schedule=schedule)
     handle = v._live
     buf_in = ffi.new("float[]", BUFFER)
     buf_out = ffi.new("float[]", BUFFER)
@@ -132,6 +138,76 @@ def bench_native(bundle: "voiceskin.Bundle", tier: int, x48: np.ndarray) -> np.n
         times[i] = clock() - t0
     v.close()
     return times / 1e3
+
+
+SCHEDULES = ("low_latency", "even")
+
+
+def bench_schedules(bundle: "voiceskin.Bundle", tier: int, x48: np.ndarray,
+                    rounds: int = 5) -> dict[str, dict[str, float]]:
+    """Both schedules of one tier, interleaved buffer by buffer in this
+    process: one voice per schedule, each buffer processed by both (the
+    order alternating per buffer), so both see the same machine state; the
+    whole stream `rounds` times with fresh voices. Per schedule: median,
+    mean and p99 µs per buffer over every round's buffers (the first 20 of
+    each round skipped), p99/median, the same ratio of the per-buffer
+    minimum over the rounds (a buffer does the same work every round, so
+    the minimum keeps the schedule's own spread and drops most of the
+    machine's noise), and the latency (frames, ms)."""
+    from voiceskin._ffi import ffi, get_lib
+
+    lib = get_lib()
+    nbuf = len(x48) // BUFFER
+    times = {s: np.empty((rounds, nbuf)) for s in SCHEDULES}
+    lat: dict[str, int] = {}
+    buf_in = ffi.new("float[]", BUFFER)
+    buf_out = ffi.new("float[]", BUFFER)
+    src = np.frombuffer(ffi.buffer(buf_in), dtype=np.float32)
+    clock = time.perf_counter_ns
+    for r in range(rounds):
+        voices = {s: voiceskin.Voice(bundle, sample_rate=HOST_RATE, channels=1, max_block=BUFFER,
+                                     tier=tier, schedule=s) for s in SCHEDULES}
+        handles = {s: v._live for s, v in voices.items()}
+        lat = {s: v.latency for s, v in voices.items()}
+        for i in range(nbuf):
+            src[:] = x48[i * BUFFER:(i + 1) * BUFFER]
+            for s in (SCHEDULES if i % 2 == 0 else SCHEDULES[::-1]):
+                t0 = clock()
+                lib.vsk_voice_process(handles[s], buf_in, buf_out, BUFFER)
+                times[s][r, i] = clock() - t0
+        for v in voices.values():
+            v.close()
+    out: dict[str, dict[str, float]] = {}
+    for s in SCHEDULES:
+        us = times[s][:, 20:] / 1e3
+        med, p99 = _stats(us.reshape(-1))
+        fmed, fp99 = _stats(us.min(axis=0))
+        out[s] = {"median": med, "mean": float(us.mean()), "p99": p99, "ratio": p99 / med,
+                  "min_ratio": fp99 / fmed, "latency": lat[s],
+                  "latency_ms": 1000.0 * lat[s] / HOST_RATE}
+    return out
+
+
+def format_schedules(rows: list[tuple[str, dict[str, dict[str, float]]]], rounds: int) -> str:
+    """One line per tier: each schedule's median, mean, p99, p99/median, the
+    per-buffer-minimum ratio and latency, side by side."""
+    cols = f"{'med':>7}{'mean':>7}{'p99':>8}{'p99/med':>8}{'min':>6}{'latency':>20}"
+    head = f"{'':<8}" + "".join(f"  | {s:<{len(cols) - 1}}" for s in SCHEDULES)
+    head2 = f"{'tier':<8}" + "".join(f"  |{cols}" for _ in SCHEDULES)
+    lines = [f"schedules (vsk_voice_config.schedule; interleaved buffer by buffer, {rounds} rounds, "
+             f"{BUFFER}-frame buffers at {HOST_RATE} Hz; times in us):", head, head2,
+             "-" * len(head2)]
+    for name, r in rows:
+        line = f"{name:<8}"
+        for s in SCHEDULES:
+            d = r[s]
+            lat = f"{d['latency']:.0f} fr {d['latency_ms']:.2f} ms"
+            line += (f"  |{d['median']:>7.1f}{d['mean']:>7.1f}{d['p99']:>8.1f}{d['ratio']:>8.2f}"
+                     f"{d['min_ratio']:>6.2f}{lat:>20}")
+        lines.append(line)
+    lines.append("min = p99/median of each buffer's minimum over the rounds (the schedule's "
+                 "own spread, most machine noise removed). Target: p99 <= 2x median.")
+    return "\n".join(lines)
 
 
 def _step_schedule(n_model: int, hop: int, nbuf: int) -> list[int]:
@@ -282,6 +358,9 @@ def main() -> int:
                     help="tiers for the fair race, comma-separated (random-weight students even with "
                          "--bundle; about a minute per tier with torch.compile)")
     ap.add_argument("--no-compile", action="store_true", help="fair race without torch.compile")
+    ap.add_argument("--schedule-rounds", type=int, default=5,
+                    help="rounds of the schedules table (low_latency and even interleaved buffer "
+                         "by buffer, fresh voices each round); 0 skips it")
     a = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -340,6 +419,10 @@ def main() -> int:
         parts = ", ".join(f"{k}-step buffers {v:.1f}us" for k, v in per_steps.items())
         print(f"  {name}: median by graph steps in the buffer: {parts}; p99.9 {p999:.1f}us")
     print_ladder([t.name for t in bundle.tiers], tier_med, spec.qa)
+    if a.schedule_rounds > 0:
+        rows = [(t.name, bench_schedules(bundle, i, x48, a.schedule_rounds))
+                for i, t in enumerate(bundle.tiers)]
+        print(format_schedules(rows, a.schedule_rounds))
 
     with tempfile.TemporaryDirectory() as d:
         path = a.bundle or Path(d) / "bench.vskin"

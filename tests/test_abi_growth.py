@@ -1,4 +1,4 @@
-"""ABI 0.4 through the SDK (docs/abi.md, "Growing the ABI", "Bounded cost"):
+"""ABI 0.4-0.6 through the SDK (docs/abi.md, "Growing the ABI", "Bounded cost"):
 the cost limit refuses the hostile bundle of issue 14 item 7 and admits
 every real tier with margin; an older, smaller config still works; tier
 state, ISA cap, registry removal; and, on the built library, that the only
@@ -125,6 +125,41 @@ def test_old_config_size_still_works(tiny_bundle_bytes: bytes) -> None:
         reg = ffi.new("vsk_registry **")
         assert lib.vsk_registry_create(rc, reg) == 0
         lib.vsk_registry_destroy(reg[0])
+
+
+def test_0_5_config_size_and_schedule(tiny_bundle_bytes: bytes) -> None:
+    """0.6 appended `schedule` and `reserved2`: a 0.5-sized (120-byte)
+    config still creates a voice on the default schedule, whatever the bytes
+    past it; VSK_SCHEDULE_EVEN adds one model hop of latency; bad values
+    are refused."""
+    lib = get_lib()
+    assert ffi.offsetof("vsk_voice_config", "schedule") == 120
+    with Bundle.from_bytes(tiny_bundle_bytes) as b:
+        lat = ffi.new("uint32_t *")
+        out = ffi.new("vsk_voice **")
+        latencies = {}
+        for size, schedule, reserved in ((120, 0x7F7F7F7F, 0x7F7F7F7F), (128, 0, 0),
+                                         (128, lib.VSK_SCHEDULE_EVEN, 0)):
+            cfg = ffi.new("vsk_voice_config *")
+            lib.vsk_voice_config_init_size(cfg, ffi.sizeof("vsk_voice_config"))
+            cfg.schedule, cfg.reserved2 = schedule, reserved
+            cfg.struct_size = size
+            assert lib.vsk_voice_create(b.ptr, cfg, out) == 0, (size, schedule)
+            assert lib.vsk_voice_get_latency(out[0], lat) == 0
+            latencies[(size, schedule)] = lat[0]
+            lib.vsk_voice_destroy(out[0])
+        assert latencies[(120, 0x7F7F7F7F)] == latencies[(128, 0)]
+        # tiers: hop 64 and 128 at 16 kHz; 48 kHz host: ceil(128 * 3) frames
+        assert latencies[(128, 1)] == latencies[(128, 0)] + 384
+        for schedule, reserved in ((2, 0), (1, 1)):
+            cfg = ffi.new("vsk_voice_config *")
+            lib.vsk_voice_config_init_size(cfg, ffi.sizeof("vsk_voice_config"))
+            cfg.schedule, cfg.reserved2 = schedule, reserved
+            assert lib.vsk_voice_create(b.ptr, cfg, out) == lib.VSK_ERR_INVALID_ARGUMENT
+        with Voice(b, schedule="even") as v:
+            assert v.schedule == "even" and v.latency == latencies[(128, 1)]
+        with pytest.raises(ValueError, match="schedule"):
+            Voice(b, schedule="steady")
 
 
 @pytest.fixture

@@ -219,7 +219,8 @@ def _random_steps(rng: np.random.Generator, total: int, channels: int, voice: st
 
 
 def _run_schedule(driver: Path, folder: Path, tmp: Path, steps: list[Step], blocks: list[np.ndarray],
-                  rate: int, godot: bool = False, inplace: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+                  rate: int, godot: bool = False, inplace: bool = False,
+                  schedule: str = "low_latency") -> tuple[np.ndarray, dict[str, Any]]:
     (tmp / "sched.txt").write_text("\n".join(s.line() for s in steps) + "\n")
     np.concatenate([b.reshape(-1) for b in blocks]).astype(np.float32).tofile(tmp / "in.f32")
     cmd = [str(driver), "schedule", "--folder", str(folder), "--in", str(tmp / "in.f32"),
@@ -229,6 +230,8 @@ def _run_schedule(driver: Path, folder: Path, tmp: Path, steps: list[Step], bloc
         cmd.append("--godot")
     if inplace:
         cmd.append("--inplace")
+    if schedule == "even":
+        cmd.append("--even")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     return np.fromfile(tmp / "out.f32", dtype=np.float32), json.loads(r.stdout)
@@ -247,7 +250,7 @@ def switch_gains(fade_frames: int) -> np.ndarray:
 
 
 def reference(folder: Path, steps: list[Step], blocks: list[np.ndarray], rate: int,
-              fade_frames: int, warmup_extra: int) -> np.ndarray:
+              fade_frames: int, warmup_extra: int, schedule: str = "low_latency") -> np.ndarray:
     """What the adapter must output, computed with voiceskin.Voice: the voice
     switcher's documented behaviour (voiceskin.h, docs/abi.md "Voice
     switcher") re-stated in Python. Control calls apply at the next buffer,
@@ -298,7 +301,8 @@ def reference(folder: Path, steps: list[Step], blocks: list[np.ndarray], rate: i
                 b = by_id[requested]
                 n = len(b.tiers)
                 v = Voice(b, sample_rate=rate, channels=want_ch, max_block=MAX_BLOCK,
-                          tier=min(st.tier, n - 1), mix=st.mix, bypass=bool(st.bypass))
+                          tier=min(st.tier, n - 1), mix=st.mix, bypass=bool(st.bypass),
+                          schedule=schedule)
                 pend = _Slot(v, requested, want_ch, n)
             pending, published, published_ch = pend, requested, want_ch
         # audio thread: take
@@ -393,6 +397,30 @@ def test_unreal_buffers_match_sdk(driver: Path, bundles: Path, speech: np.ndarra
     assert info["loaded_before_block"] == [0]
     # the voice is audible: the output is not the input
     assert float(np.max(np.abs(got - np.concatenate([b.reshape(-1) for b in blocks])))) > 1e-3
+
+
+def test_even_schedule_matches_sdk(driver: Path, bundles: Path, speech: np.ndarray,
+                                  tmp_path: Path) -> None:
+    """AdapterConfig::schedule = VSK_SCHEDULE_EVEN reaches every voice: the
+    adapter's output equals the SDK's with schedule="even" (voice changes,
+    tier/mix/bypass from the game thread), its latency is the even one and
+    process() still allocates nothing."""
+    from voiceskin import Bundle, Voice
+
+    rate = 48000
+    x = _channels(_at(speech, rate), 2)
+    steps = _random_steps(np.random.default_rng(11), len(x), 2, "test.student", 2048)
+    blocks = _blocks(x, steps)
+    got, info = _run_schedule(driver, bundles, tmp_path, steps, blocks, rate, schedule="even")
+    want = reference(bundles, steps, blocks, rate, info["fade_frames"], info["warmup_extra_frames"],
+                     schedule="even")
+    _compare(got, want)
+    assert info["allocs"] == 0, info
+    with Bundle.open(str(bundles / "student.vskin")) as b:
+        lats = {s: Voice(b, sample_rate=rate, channels=2, schedule=s).latency
+                for s in ("low_latency", "even")}
+    assert lats["even"] > lats["low_latency"]
+    assert info["latency"] == lats["even"], info
 
 
 def test_godot_stereo_frames_match_sdk(driver: Path, bundles: Path, speech: np.ndarray,

@@ -160,8 +160,9 @@ def test_comparison_detects_drift(old: str, new: str) -> None:
 
 def test_cdef_loads_in_cffi() -> None:
     # 0.4 appended fields (0.3: 32 and 48 bytes; docs/abi.md "Growing the ABI"),
-    # 0.5 the CPU governor's (0.4: 88 and 20 bytes)
-    assert _ffi.ffi.sizeof("vsk_voice_config") == 120
+    # 0.5 the CPU governor's (0.4: 88 and 20 bytes), 0.6 the schedule (0.5: 120)
+    assert _ffi.ffi.sizeof("vsk_voice_config") == 128
+    assert _ffi.ffi.offsetof("vsk_voice_config", "schedule") == 120
     assert _ffi.ffi.offsetof("vsk_voice_config", "cpu_budget") == 88
     assert _ffi.ffi.sizeof("vsk_tier_state") == 32
     assert _ffi.ffi.offsetof("vsk_tier_state", "governed_tier") == 20

@@ -136,8 +136,9 @@ int main(int argc, char **argv)
         const double mn = mean(col + sskip, steps - sskip);
         const double md = quantile(col + sskip, steps - sskip, 0.5);
         const vsk_op_def *op = vsk_op_lookup(g->nodes[k].op);
-        printf("%s{\"op\": \"%s\", \"median_ns\": %.1f, \"mean_ns\": %.1f}", k ? ", " : "",
-               op ? op->name : "?", md, mn);
+        printf("%s{\"op\": \"%s\", \"median_ns\": %.1f, \"mean_ns\": %.1f, \"cost\": %llu}",
+               k ? ", " : "", op ? op->name : "?", md, mn,
+               (unsigned long long)g->nodes[k].cost);
     }
     printf("]}\n");
     free(col);

@@ -69,7 +69,7 @@ extern "C" {
 #define VSK_ABI_VERSION 1
 
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 5
+#define VSK_VERSION_MINOR 6
 #define VSK_VERSION_PATCH 0
 
 /** Library version as (major << 16) | (minor << 8) | patch. [any] */
@@ -264,7 +264,28 @@ typedef struct vsk_voice_config {
     vsk_cpu_budget *shared_budget;/* join a budget shared by several voices
                                     (vsk_cpu_budget_create); NULL = none.
                                     Must outlive the voice                  */
+    /* since 0.6 (an older, smaller struct_size reads these as 0) */
+    uint32_t schedule;           /* VSK_SCHEDULE_*: how the model's work is
+                                    spread over buffers; 0 = LOW_LATENCY.
+                                    Read once, at init                      */
+    uint32_t reserved2;          /* must be 0                               */
 } vsk_voice_config;
+
+/** Schedules (vsk_voice_config.schedule, since 0.6; docs/abi.md, "Even
+ *  schedule"). Chosen once at init; outputs are the same samples either
+ *  way, EVEN's delayed by its extra latency. */
+enum {
+    /* Each buffer runs every graph step whose input it completes: the
+     * lowest latency, but a buffer's cost follows how many steps fall in it
+     * (at 48 kHz, 256 frames and a 4 ms hop: 1 or 2, cost ~1x or ~1.7x). */
+    VSK_SCHEDULE_LOW_LATENCY = 0,
+    /* Each buffer runs its share of the graph's work (resumable at node
+     * granularity), about the same every buffer: vsk_voice_get_latency
+     * grows by one hop at the model rate in host frames (the largest
+     * tier's ceil(hop * host rate / model rate); 192 frames = 4 ms at
+     * 48 kHz for a 16 kHz model with hop 64). */
+    VSK_SCHEDULE_EVEN = 1
+};
 
 /** Fills the first `struct_size` bytes of `config` with the defaults
  *  (48000 Hz, 1 channel, 1024 frames, tier 0, mix 1, no bypass, best ISA,
@@ -386,8 +407,9 @@ VSK_API vsk_status vsk_voice_set_bypass(vsk_voice *voice, uint32_t bypass);
 /** Clears all streaming state (as after create); keeps tier, mix, bypass.
  *  [audio] */
 VSK_API vsk_status vsk_voice_reset(vsk_voice *voice);
-/** Total latency in host frames: model lookahead, hop buffering and both
- *  resamplers. Constant for the voice's lifetime, equal for every tier.
+/** Total latency in host frames: model lookahead, hop buffering, both
+ *  resamplers and, with VSK_SCHEDULE_EVEN, one more hop. Constant for the
+ *  voice's lifetime, equal for every tier.
  *  [any] */
 VSK_API vsk_status vsk_voice_get_latency(const vsk_voice *voice,
                                          uint32_t *out_frames);

@@ -251,10 +251,10 @@ static vsk_status plan(vsk_graph *g, uint32_t **const_ids,
         if (op->flops)
             g->flops_per_step =
                 sat_add(g->flops_per_step, op->flops(n, g->value_size));
-        g->cost_per_step = sat_add(g->cost_per_step, VSK_COST_NODE);
+        n->cost = VSK_COST_NODE;
         if (op->cost)
-            g->cost_per_step =
-                sat_add(g->cost_per_step, op->cost(n, g->value_size));
+            n->cost = sat_add(n->cost, op->cost(n, g->value_size));
+        g->cost_per_step = sat_add(g->cost_per_step, n->cost);
         if (n->op == VSK_OP_FRAME && n->n_iattr >= 1 && n->iattr[0] > 0 &&
             (uint32_t)n->iattr[0] > g->warmup_samples)
             g->warmup_samples = (uint32_t)n->iattr[0];
@@ -401,39 +401,51 @@ void vsk_graph_runtime_reset(const vsk_graph *g, void *mem)
     }
 }
 
+static float **value_ptrs(void *mem)
+{
+    return (float **)(void *)((uint8_t *)mem + VSK_RUNTIME_HDR_BYTES);
+}
+
+void vsk_graph_step_begin(const vsk_graph *g, void *mem, const float *in)
+{
+    memcpy(value_ptrs(mem)[g->input_value], in, (size_t)g->hop * sizeof(float));
+}
+
+void vsk_graph_run_node(const vsk_graph *g, void *mem, uint32_t i)
+{
+    float **ptrs = value_ptrs(mem);
+    uint8_t *states = (uint8_t *)ptrs + ptr_table_bytes(g) + g->values_bytes;
+    const vsk_node *n = &g->nodes[i];
+    /* Known non-NULL: vsk_graph_parse refused unknown ops. */
+    vsk_op_lookup(n->op)->run(n, (float *const *)ptrs, states + n->state_offset);
+}
+
+void vsk_graph_step_end(const vsk_graph *g, void *mem, float *out)
+{
+    memcpy(out, value_ptrs(mem)[g->output_value], (size_t)g->hop * sizeof(float));
+}
+
 void vsk_graph_step(const vsk_graph *g, void *mem, const float *in,
                     float *out)
 {
-    float **ptrs = (float **)(void *)((uint8_t *)mem + VSK_RUNTIME_HDR_BYTES);
-    uint8_t *states = (uint8_t *)ptrs + ptr_table_bytes(g) + g->values_bytes;
-    uint32_t i;
-    memcpy(ptrs[g->input_value], in, (size_t)g->hop * sizeof(float));
-    for (i = 0; i < g->node_count; i++) {
-        const vsk_node *n = &g->nodes[i];
-        /* Known non-NULL: vsk_graph_parse refused unknown ops. */
-        vsk_op_lookup(n->op)->run(n, (float *const *)ptrs,
-                                  states + n->state_offset);
-    }
-    memcpy(out, ptrs[g->output_value], (size_t)g->hop * sizeof(float));
+    vsk_graph_step_begin(g, mem, in);
+    for (uint32_t i = 0; i < g->node_count; i++)
+        vsk_graph_run_node(g, mem, i);
+    vsk_graph_step_end(g, mem, out);
 }
 
 void vsk_graph_step_timed(const vsk_graph *g, void *mem, const float *in,
                           float *out, uint64_t (*clock)(void *), void *user,
                           uint64_t *ns)
 {
-    float **ptrs = (float **)(void *)((uint8_t *)mem + VSK_RUNTIME_HDR_BYTES);
-    uint8_t *states = (uint8_t *)ptrs + ptr_table_bytes(g) + g->values_bytes;
-    uint32_t i;
     uint64_t t0, t1;
-    memcpy(ptrs[g->input_value], in, (size_t)g->hop * sizeof(float));
+    vsk_graph_step_begin(g, mem, in);
     t0 = clock(user);
-    for (i = 0; i < g->node_count; i++) {
-        const vsk_node *n = &g->nodes[i];
-        vsk_op_lookup(n->op)->run(n, (float *const *)ptrs,
-                                  states + n->state_offset);
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        vsk_graph_run_node(g, mem, i);
         t1 = clock(user);
         ns[i] += t1 - t0;
         t0 = t1;
     }
-    memcpy(out, ptrs[g->output_value], (size_t)g->hop * sizeof(float));
+    vsk_graph_step_end(g, mem, out);
 }

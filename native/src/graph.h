@@ -50,6 +50,16 @@ void vsk_graph_runtime_reset(const vsk_graph *g, void *mem);
  * Real-time safe. */
 void vsk_graph_step(const vsk_graph *g, void *mem, const float *in,
                     float *out);
+/* The same step in pieces, for the voice's even schedule (voice.c): begin
+ * copies the step's input in, run_node runs node i (0 .. node_count-1, in
+ * order, each once per step), end copies the output out. Between the pieces
+ * the step's intermediate values stay in `mem`, so a step may be spread over
+ * several calls (audio buffers) as long as no other step of this runtime
+ * runs in between. Real-time safe; vsk_graph_step is exactly begin, every
+ * node, end. */
+void vsk_graph_step_begin(const vsk_graph *g, void *mem, const float *in);
+void vsk_graph_run_node(const vsk_graph *g, void *mem, uint32_t i);
+void vsk_graph_step_end(const vsk_graph *g, void *mem, float *out);
 /* The same step with a clock read between nodes, for profiling tools only
  * (native/bench/profile.c; the voice never calls it): ns[i] += node i's
  * time, clock() returning monotonic nanoseconds (node_count + 1 reads). */

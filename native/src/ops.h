@@ -48,6 +48,10 @@ typedef struct vsk_node {
                                        by a FRAME node, so consecutive steps
                                        see it shifted by hop (PITCH_YIN's
                                        incremental path always applies) */
+    uint64_t cost;                  /* set by the planner: this node's
+                                       worst-case cost per step
+                                       (VSK_COST_NODE + op->cost), the unit
+                                       the even schedule budgets in */
 } vsk_node;
 
 /* Per-op behaviour. All functions are pure with respect to global state.

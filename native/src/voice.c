@@ -99,6 +99,17 @@ vsk_status vsk_voice_get_size(const vsk_bundle *bundle,
     return VSK_OK;
 }
 
+/* The even schedule's state back to time 0: nothing queued, no step in
+ * flight, and the work owed one step behind the input (the extra hop of
+ * latency is what lets each step finish up to one hop after its input). */
+static void pipe_even_reset(vsk_pipe *p)
+{
+    p->queue_head = p->queue_len = 0;
+    p->in_step = 0;
+    p->node = 0;
+    p->credit = -p->cost_per_sample * (double)p->hop;
+}
+
 static void pipe_reset(vsk_pipe *p)
 {
     vsk_rs_reset(&p->down);
@@ -106,6 +117,7 @@ static void pipe_reset(vsk_pipe *p)
     p->fill = 0;
     memset(p->fifo, 0, (size_t)p->hop * sizeof(float));
     vsk_graph_runtime_reset(p->graph, p->runtime);
+    pipe_even_reset(p);
 }
 
 static float target_wet(const vsk_voice *v)
@@ -172,6 +184,7 @@ vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
     /* CPU features: detected here, once, never on the audio thread. */
     v->isa = vsk_isa_select(config->max_isa);
     v->latency = plan->latency;
+    v->even = plan->even;
     v->xfade_frames = (uint32_t)lround(VSK_XFADE_S * v->rate);
     v->mix_step = (float)(1.0 / (VSK_MIX_RAMP_S * v->rate));
     v->rate_count = plan->rate_count;
@@ -204,6 +217,10 @@ vsk_status vsk_voice_init(void *memory, size_t bytes, vsk_bundle *bundle,
         vsk_graph_runtime_init(p->graph, p->runtime, v->isa);
         p->fill = 0;
         memset(p->fifo, 0, (size_t)p->hop * sizeof(float));
+        p->queue = (float *)(void *)(base + plan->off_queue[k]);
+        p->queue_cap = plan->queue_cap[k];
+        p->cost_per_sample = (double)p->graph->cost_per_step / (double)p->hop;
+        pipe_even_reset(p);
     }
     v->dry = (float *)(void *)(base + plan->off_dry);
     memset(v->dry, 0, (size_t)v->latency * v->channels * sizeof(float));
@@ -282,11 +299,112 @@ void vsk_voice_destroy(vsk_voice *voice)
 
 /* ------------------------------------------------------------ processing */
 
+/* A finished step's output (in v->step_out) into the upsampler.
+ * Non-finite output: the graph overflowed; re-initialise its state so
+ * nothing sticks (safety.h, stage 2). */
+static void pipe_step_done(vsk_voice *v, vsk_pipe *p)
+{
+    if (vsk_safe_step(v->step_out, p->hop))
+        vsk_graph_runtime_reset(p->graph, p->runtime);
+    vsk_rs_push(&p->up, v->step_out, p->hop);
+}
+
+/* Writes the n converted host frames the upsampler has; the latency plan
+ * guarantees it has them all: keep the output defined anyway. */
+static void pipe_fill_rest(float *conv, uint32_t made, uint32_t n)
+{
+    for (uint32_t i = made; i < n; i++)
+        conv[i] = 0.0f;
+}
+
+/* Even schedule, one piece of work: begin the next step (its input is
+ * complete in the queue), or run the next node of the step in flight (and
+ * end the step after its last node). Returns 0 when there is nothing to
+ * run. The pieces of a step are charged their planned costs (graph.c):
+ * begin + end 2*hop + VSK_COST_STEP, each node its `cost`. */
+static int pipe_even_piece(vsk_voice *v, vsk_pipe *p)
+{
+    const vsk_graph *g = p->graph;
+    if (!p->in_step) {
+        if (p->queue_len - p->queue_head < p->hop)
+            return 0;
+        vsk_graph_step_begin(g, p->runtime, p->queue + p->queue_head);
+        p->queue_head += p->hop;
+        p->in_step = 1;
+        p->node = 0;
+        const double c = 2.0 * p->hop + VSK_COST_STEP;
+        p->credit -= c;
+        p->work += c;
+        return 1;
+    }
+    vsk_graph_run_node(g, p->runtime, p->node);
+    p->credit -= (double)g->nodes[p->node].cost;
+    p->work += (double)g->nodes[p->node].cost;
+    if (++p->node == g->node_count) {
+        vsk_graph_step_end(g, p->runtime, v->step_out);
+        p->in_step = 0;
+        pipe_step_done(v, p);
+    }
+    return 1;
+}
+
+/* Runs pieces until a step ends (the one in flight, else the next queued
+ * one). Returns 0 when none could end. */
+static int pipe_even_finish_step(vsk_voice *v, vsk_pipe *p)
+{
+    do {
+        if (!pipe_even_piece(v, p))
+            return 0;
+    } while (p->in_step);
+    return 1;
+}
+
+/* The even schedule (VSK_SCHEDULE_EVEN; docs/abi.md "Even schedule").
+ * Each model sample that arrives adds cost_per_step / hop to the work owed
+ * (the credit, which starts one step behind); pieces run while work is
+ * owed and input is complete, so each buffer runs work in proportion to
+ * its length, whatever the step boundaries. The extra hop of latency makes
+ * that enough: the output of buffer ending at model sample M needs the
+ * steps complete at M - hop, exactly what the credit has paid for. Should
+ * the upsampler still lack samples, whole steps run until it has them
+ * (the deadline): the output is the default schedule's, only later. */
+static void pipe_run_even(vsk_voice *v, vsk_pipe *p, const float *mono,
+                          uint32_t n, float *conv)
+{
+    vsk_rs_push(&p->down, mono, n);
+    for (;;) {
+        if (p->queue_head > 0) {
+            memmove(p->queue, p->queue + p->queue_head,
+                    (size_t)(p->queue_len - p->queue_head) * sizeof(float));
+            p->queue_len -= p->queue_head;
+            p->queue_head = 0;
+        }
+        const uint32_t space = p->queue_cap - p->queue_len;
+        const uint32_t got = vsk_rs_pull(&p->down, p->queue + p->queue_len,
+                                         space);
+        p->queue_len += got;
+        p->credit += (double)got * p->cost_per_sample;
+        /* A full queue (the plan's capacity rules it out): make room. */
+        if (got < space || !pipe_even_finish_step(v, p))
+            break;
+    }
+    while (p->credit > 0.0 && pipe_even_piece(v, p))
+        ;
+    uint32_t made = vsk_rs_pull(&p->up, conv, n);
+    while (made < n && pipe_even_finish_step(v, p))
+        made += vsk_rs_pull(&p->up, conv + made, n - made);
+    pipe_fill_rest(conv, made, n);
+}
+
 /* Feeds n host frames of mono into a tier's pipeline and writes the n
  * converted host frames it has for them. */
 static void pipe_run(vsk_voice *v, vsk_pipe *p, const float *mono, uint32_t n,
                      float *conv)
 {
+    if (v->even) {
+        pipe_run_even(v, p, mono, n, conv);
+        return;
+    }
     vsk_rs_push(&p->down, mono, n);
     for (;;) {
         uint32_t want = p->hop - p->fill;
@@ -294,17 +412,10 @@ static void pipe_run(vsk_voice *v, vsk_pipe *p, const float *mono, uint32_t n,
         if (p->fill < p->hop)
             break;
         vsk_graph_step(p->graph, p->runtime, p->fifo, v->step_out);
-        /* Non-finite output: the graph overflowed; re-initialise its state
-         * so nothing sticks (safety.h, stage 2). */
-        if (vsk_safe_step(v->step_out, p->hop))
-            vsk_graph_runtime_reset(p->graph, p->runtime);
-        vsk_rs_push(&p->up, v->step_out, p->hop);
+        pipe_step_done(v, p);
         p->fill = 0;
     }
-    uint32_t made = vsk_rs_pull(&p->up, conv, n);
-    /* The latency plan guarantees made == n; keep the output defined. */
-    for (uint32_t i = made; i < n; i++)
-        conv[i] = 0.0f;
+    pipe_fill_rest(conv, vsk_rs_pull(&p->up, conv, n), n);
 }
 
 static void start_switch(vsk_voice *v, uint32_t tier)

@@ -35,6 +35,15 @@ typedef struct vsk_pipe {
     float *fifo;
     uint32_t fill;
     void *runtime;
+    /* VSK_SCHEDULE_EVEN only (voice.c, pipe_run_even): model samples not
+     * yet in a step, the step in flight and the work the schedule owes */
+    float *queue;                   /* queue_cap floats */
+    uint32_t queue_cap, queue_head, queue_len;
+    uint32_t in_step, node;         /* a step is in flight; its next node */
+    double credit;                  /* cost units owed (> 0: behind) */
+    double cost_per_sample;         /* the graph's cost_per_step / hop */
+    double work;                    /* cost units run so far (diagnostic,
+                                       read by test_voice_schedule) */
 } vsk_pipe;
 
 struct vsk_voice {
@@ -45,6 +54,7 @@ struct vsk_voice {
     uint32_t isa;                   /* kernels.h, chosen once at init */
     uint32_t rate, channels, max_block, tier_count;
     uint32_t latency;               /* host frames */
+    uint32_t even;                  /* VSK_SCHEDULE_EVEN */
     uint32_t xfade_frames;
     float mix_step;
     uint32_t rate_count;

@@ -21,6 +21,8 @@ static const size_t voice_config_ends[] = {
     VSK_FIELD_END(vsk_voice_config, clock),
     VSK_FIELD_END(vsk_voice_config, clock_user),
     VSK_FIELD_END(vsk_voice_config, shared_budget),
+    VSK_FIELD_END(vsk_voice_config, schedule),
+    VSK_FIELD_END(vsk_voice_config, reserved2),
 };
 
 vsk_status vsk_voice_config_load(const vsk_bundle *b,
@@ -53,6 +55,8 @@ static vsk_status check_config(const vsk_bundle *b, const vsk_voice_config *c)
     if (c->reserved0 != 0 || vsk_allocator_check(&c->allocator) != VSK_OK)
         return VSK_ERR_INVALID_ARGUMENT;
     if (c->reserved1 != 0 || !vsk_gov_budget_ok(c->cpu_budget, VSK_GOV_MAX_VOICE))
+        return VSK_ERR_INVALID_ARGUMENT;
+    if (c->reserved2 != 0 || c->schedule > VSK_SCHEDULE_EVEN)
         return VSK_ERR_INVALID_ARGUMENT;
     if (b->tier_count < 1 || b->tier_count > VSK_MAX_TIERS)
         return VSK_ERR_INVALID_ARGUMENT;
@@ -117,6 +121,20 @@ vsk_status vsk_voice_plan(const vsk_bundle *b, const vsk_voice_config *c,
         if (l > latency)
             latency = l;
     }
+    /* Even schedule: one more hop (the largest tier's, in host frames), so
+     * a step's work may be spread over the buffers of the next hop. */
+    if (c->schedule == VSK_SCHEDULE_EVEN) {
+        uint64_t extra = 0;
+        for (uint32_t k = 0; k < nt; k++) {
+            const vsk_tier *t = &b->tiers[k];
+            uint64_t e = ceil_div((uint64_t)t->hop_samples * host,
+                                  t->model_sample_rate);
+            if (e > extra)
+                extra = e;
+        }
+        latency += extra;
+        p->even = 1;
+    }
     /* A bundle may declare any lookahead; refuse absurd ones (the dry
      * delay line and padding would be that long). */
     if (latency > (uint64_t)VSK_VOICE_MAX_LATENCY_S * host)
@@ -142,7 +160,12 @@ vsk_status vsk_voice_plan(const vsk_bundle *b, const vsk_voice_config *c,
         /* Model samples one block can carry, plus a hop in flight. */
         uint32_t per_block = (uint32_t)ceil_div((uint64_t)maxb * m, host) + 2;
         p->down_cap[k] = vsk_rs_hist_floats(dn, 0, 0, maxb);
-        p->up_cap[k] = vsk_rs_hist_floats(up, p->pad[k], per_block + h, h);
+        /* Even: up to two more hops may wait unrun (in the queue, and in
+         * flight in the graph) and be pushed at once. */
+        const uint32_t lag = p->even ? 2 * h : 0;
+        p->up_cap[k] = vsk_rs_hist_floats(up, p->pad[k], per_block + h + lag,
+                                          h + lag);
+        p->queue_cap[k] = p->even ? per_block + 3 * h : 0;
         /* Warm-up: until the new pipeline's output depends on no input
          * from before its reset (FIR part), i.e. latency + both kernels +
          * the graph's frame history. */
@@ -155,6 +178,8 @@ vsk_status vsk_voice_plan(const vsk_bundle *b, const vsk_voice_config *c,
         off += VSK_A64((size_t)p->up_cap[k] * sizeof(float));
         p->off_fifo[k] = off;
         off += VSK_A64((size_t)h * sizeof(float));
+        p->off_queue[k] = off;
+        off += VSK_A64((size_t)p->queue_cap[k] * sizeof(float));
         p->off_runtime[k] = off;
         off += VSK_A64(vsk_graph_runtime_bytes(&t->graph));
         if (h > max_hop)

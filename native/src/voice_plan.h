@@ -21,6 +21,7 @@
 /* Everything about the memory block, computed without allocating. */
 typedef struct vsk_plan {
     uint32_t latency;
+    uint32_t even;                  /* VSK_SCHEDULE_EVEN */
     uint32_t rate_count;
     uint32_t rate_of_tier[VSK_MAX_TIERS];
     uint32_t model_rate[VSK_MAX_TIERS];
@@ -28,9 +29,11 @@ typedef struct vsk_plan {
     uint64_t pad[VSK_MAX_TIERS];
     uint32_t warm[VSK_MAX_TIERS];
     uint32_t down_cap[VSK_MAX_TIERS], up_cap[VSK_MAX_TIERS];
+    uint32_t queue_cap[VSK_MAX_TIERS];  /* even: model samples waiting */
     size_t off_down_table[VSK_MAX_TIERS], off_up_table[VSK_MAX_TIERS];
     size_t off_down_hist[VSK_MAX_TIERS], off_up_hist[VSK_MAX_TIERS];
     size_t off_fifo[VSK_MAX_TIERS], off_runtime[VSK_MAX_TIERS];
+    size_t off_queue[VSK_MAX_TIERS];
     size_t off_dry, off_mono, off_conv0, off_conv1, off_step;
     size_t total;
 } vsk_plan;

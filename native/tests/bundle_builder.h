@@ -249,6 +249,50 @@ static void bb_delay_tier(bb_builder *b, const char *name, uint32_t rate,
     bb_io(b, x, y);
 }
 
+/* A tier of the neural ops (LINEAR, ACT, GRU, ADD) with random weights
+ * (rand()-seeded by the caller): y = x + LINEAR(GRU(tanh(LINEAR(FRAME(x)))))
+ * with FRAME(win), hidden sizes h1 and hg; zero lookahead. */
+static float bb_rand_weight(float scale)
+{
+    return ((float)rand() / (float)RAND_MAX - 0.5f) * scale;
+}
+static float *bb_rand_weights(size_t n, float scale)
+{
+    float *w = (float *)malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        w[i] = bb_rand_weight(scale);
+    return w;
+}
+static void bb_nn_tier(bb_builder *b, const char *name, uint32_t rate,
+                       uint32_t hop, uint32_t win, uint32_t h1, uint32_t hg)
+{
+    bb_tier(b, name, rate, hop, hop);
+    uint32_t x = bb_value(b, hop);
+    uint32_t f = bb_frame(b, x, win);
+    float *w1 = bb_rand_weights((size_t)h1 * win, 0.1f);
+    float *b1 = bb_rand_weights(h1, 0.1f);
+    uint32_t l1 = bb_linear(b, f, win, h1, w1, b1);
+    uint32_t a1 = bb_value(b, h1);
+    int32_t kind = 2; /* tanh */
+    bb_node(b, 4 /* ACT */, &l1, 1, &a1, 1, NULL, 0, &kind, 1, NULL, 0);
+    float *wih = bb_rand_weights((size_t)3 * hg * h1, 0.3f);
+    float *whh = bb_rand_weights((size_t)3 * hg * hg, 0.3f);
+    float *bias = (float *)malloc(sizeof(float) * 3 * hg);
+    for (uint32_t i = 0; i < 3 * hg; i++)
+        bias[i] = 0.01f;
+    uint32_t c[4] = {bb_tensor2(b, 3 * hg, h1, wih), bb_tensor2(b, 3 * hg, hg, whh),
+                     bb_tensor1(b, 3 * hg, bias), bb_tensor1(b, 3 * hg, bias)};
+    uint32_t g = bb_value(b, hg);
+    bb_node(b, 7 /* GRU */, &a1, 1, &g, 1, c, 4, NULL, 0, NULL, 0);
+    float *w2 = bb_rand_weights((size_t)hop * hg, 0.05f);
+    uint32_t l2 = bb_linear(b, g, hg, hop, w2, NULL);
+    uint32_t y = bb_value(b, hop);
+    uint32_t add_in[2] = {x, l2};
+    bb_node(b, 10 /* ADD */, add_in, 2, &y, 1, NULL, 0, NULL, 0, NULL, 0);
+    bb_io(b, x, y);
+    free(w1); free(b1); free(wih); free(whh); free(bias); free(w2);
+}
+
 /* zlib crc32 */
 static uint32_t bb_crc32(const uint8_t *p, size_t n)
 {

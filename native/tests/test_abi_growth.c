@@ -1,4 +1,4 @@
-/* test_abi_growth.c — the 0.4/0.5 ABI rules (docs/abi.md, "Growing the
+/* test_abi_growth.c — the 0.4/0.5/0.6 ABI rules (docs/abi.md, "Growing the
  * ABI" and "Bounded cost"):
  *   - a 0.3-sized config (struct_size 32 / 12) and a 0.3-sized tier info
  *     (48 bytes) still work, bytes past a small info struct are untouched,
@@ -12,7 +12,9 @@
  *   - allocator and log callbacks; max_isa; tier state through a switch;
  *     vsk_registry_remove;
  *   - 0.5: a 0.4-sized voice config (88 bytes) and tier state (20) still
- *     work, the governor fields past them untouched / read as 0. */
+ *     work, the governor fields past them untouched / read as 0;
+ *   - 0.6: a 0.5-sized voice config (120 bytes) still works on the default
+ *     schedule; VSK_SCHEDULE_EVEN adds latency. */
 #include <string.h>
 
 #include "voice_test_util.h"
@@ -382,7 +384,30 @@ static void test_tier_state(void)
     float f = -1.0f;
     CHECK_OK(vsk_voice_get_cpu_budget(v, &f));
     CHECK(f == 0.0f, "0.4 config: budget %g", f);
+    uint32_t lat_default = 0, lat = 0;
+    CHECK_OK(vsk_voice_get_latency(v, &lat_default));
     vsk_voice_destroy(v);
+    /* 0.5's 120-byte voice config: creates on the default schedule (the
+     * 0.6 fields after it read as 0, whatever the bytes there); the full
+     * struct with VSK_SCHEDULE_EVEN: one hop more */
+    CHECK(offsetof(vsk_voice_config, schedule) == 120, "0.5 config size");
+    for (int even = 0; even < 2; even++) {
+        memset(&c, 0x7F, sizeof c);
+        vsk_voice_config_init_size(&c, even ? (uint32_t)sizeof c : 120u);
+        if (even) {
+            CHECK(c.schedule == VSK_SCHEDULE_LOW_LATENCY && c.reserved2 == 0,
+                  "0.6 defaults");
+            c.schedule = VSK_SCHEDULE_EVEN;
+        } else {
+            CHECK(c.struct_size == 120 && c.schedule == 0x7F7F7F7Fu,
+                  "init_size(120) wrote past 120 bytes");
+        }
+        CHECK_OK(vsk_voice_create(b, &c, &v));
+        CHECK_OK(vsk_voice_get_latency(v, &lat));
+        CHECK(even ? lat > lat_default : lat == lat_default,
+              "schedule %d: latency %u, default %u", even, lat, lat_default);
+        vsk_voice_destroy(v);
+    }
     vsk_bundle_release(b);
 }
 

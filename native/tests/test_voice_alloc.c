@@ -7,7 +7,8 @@
  * sanity check first proves the library's own allocations are seen (voice
  * create is counted), then thousands of vsk_voice_process calls with random
  * block sizes 1..4096 — with tier switches, mix and bypass changes and
- * resets and CPU budgets (the governor's clock reads) in between — must
+ * resets and CPU budgets (the governor's clock reads) in between, on both
+ * schedules (VSK_SCHEDULE_EVEN too, also as one of the switcher's voices) — must
  * make zero calls, and so must the voice switcher's audio and feeder calls. Outputs must stay finite.
  * Needs glibc (or, in an ASan build, the sanitizer's allocator hooks,
  * which count the same calls); elsewhere (and under TSan) the test skips
@@ -164,42 +165,13 @@ static vsk_bundle *make_bundle(void)
     bb_init(&bb, "test.alloc", "Alloc", "1.0.0");
     bb_identity_tier(&bb, "low", 16000, 64);
     bb_gain_tier(&bb, "medium", 24000, 96, 384, 0.7f);
-    /* nn tier: y = x + LINEAR(GRU(tanh(LINEAR(FRAME(x))))) */
-    {
-        const uint32_t hop = 80, win = 320, h1 = 24, hg = 16;
-        bb_tier(&bb, "high", 16000, hop, hop);
-        uint32_t x = bb_value(&bb, hop);
-        uint32_t f = bb_frame(&bb, x, win);
-        float *w1 = malloc(sizeof(float) * h1 * win), *b1 = malloc(sizeof(float) * h1);
-        for (uint32_t i = 0; i < h1 * win; i++) w1[i] = (float)(vt_uniform() - 0.5) * 0.1f;
-        for (uint32_t i = 0; i < h1; i++) b1[i] = (float)(vt_uniform() - 0.5) * 0.1f;
-        uint32_t l1 = bb_linear(&bb, f, win, h1, w1, b1);
-        uint32_t a1 = bb_value(&bb, h1);
-        int32_t kind = 2; /* tanh */
-        bb_node(&bb, 4 /* ACT */, &l1, 1, &a1, 1, NULL, 0, &kind, 1, NULL, 0);
-        float *wih = malloc(sizeof(float) * 3 * hg * h1), *whh = malloc(sizeof(float) * 3 * hg * hg);
-        float *bih = malloc(sizeof(float) * 3 * hg), *bhh = malloc(sizeof(float) * 3 * hg);
-        for (uint32_t i = 0; i < 3 * hg * h1; i++) wih[i] = (float)(vt_uniform() - 0.5) * 0.3f;
-        for (uint32_t i = 0; i < 3 * hg * hg; i++) whh[i] = (float)(vt_uniform() - 0.5) * 0.3f;
-        for (uint32_t i = 0; i < 3 * hg; i++) bih[i] = bhh[i] = 0.01f;
-        uint32_t c[4] = {bb_tensor2(&bb, 3 * hg, h1, wih), bb_tensor2(&bb, 3 * hg, hg, whh),
-                         bb_tensor1(&bb, 3 * hg, bih), bb_tensor1(&bb, 3 * hg, bhh)};
-        uint32_t g = bb_value(&bb, hg);
-        bb_node(&bb, 7 /* GRU */, &a1, 1, &g, 1, c, 4, NULL, 0, NULL, 0);
-        float *w2 = malloc(sizeof(float) * hop * hg);
-        for (uint32_t i = 0; i < hop * hg; i++) w2[i] = (float)(vt_uniform() - 0.5) * 0.05f;
-        uint32_t l2 = bb_linear(&bb, g, hg, hop, w2, NULL);
-        uint32_t y = bb_value(&bb, hop);
-        uint32_t add_in[2] = {x, l2};
-        bb_node(&bb, 10 /* ADD */, add_in, 2, &y, 1, NULL, 0, NULL, 0, NULL, 0);
-        bb_io(&bb, x, y);
-        free(w1); free(b1); free(wih); free(whh); free(bih); free(bhh); free(w2);
-    }
+    bb_nn_tier(&bb, "high", 16000, 80, 320, 24, 16);
     bb_identity_tier(&bb, "ultra", 48000, 192);
     return vt_open(&bb);
 }
 
-static void run_rate(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
+static void run_rate(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls,
+                     uint32_t schedule)
 {
 #if VT_INTERPOSE
     vsk_voice_config c;
@@ -207,6 +179,7 @@ static void run_rate(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
     c.sample_rate = rate;
     c.channels = ch;
     c.max_block_frames = 1024;
+    c.schedule = schedule;
     vsk_voice *v = NULL;
 
     vt_arm();
@@ -258,11 +231,11 @@ static void run_rate(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
     CHECK(during == 0, "%u Hz: %ld allocation calls during %d process calls", rate,
           during, calls);
     CHECK(bad == 0, "%u Hz: %ld bad statuses or non-finite/huge samples", rate, bad);
-    printf("%u Hz, %u ch: %d calls, %ld frames, %ld allocation calls\n", rate, ch,
-           calls, frames_total, during);
+    printf("%u Hz, %u ch, schedule %u: %d calls, %ld frames, %ld allocation calls\n",
+           rate, ch, schedule, calls, frames_total, during);
     vsk_voice_destroy(v);
 #else
-    (void)b; (void)rate; (void)ch; (void)calls;
+    (void)b; (void)rate; (void)ch; (void)calls; (void)schedule;
 #endif
 }
 
@@ -276,8 +249,9 @@ static void run_switcher(vsk_bundle *b, uint32_t rate, uint32_t ch, int calls)
 #if VT_INTERPOSE
     enum { NV = 3 };
     vsk_voice *v[NV];
-    for (int i = 0; i < NV; i++)
-        v[i] = vt_voice(b, rate, ch, 1024, (uint32_t)i);
+    for (int i = 0; i < NV; i++) /* one voice on the even schedule */
+        v[i] = vt_voice_sched(b, rate, ch, 1024, (uint32_t)i,
+                              i == 1 ? VSK_SCHEDULE_EVEN : VSK_SCHEDULE_LOW_LATENCY);
     vsk_switcher_config c;
     vsk_switcher_config_init(&c);
     c.sample_rate = rate;
@@ -353,10 +327,13 @@ int main(void)
 #endif
 #else
     vsk_bundle *b = make_bundle();
-    run_rate(b, 48000, 2, 2000);
-    run_rate(b, 44100, 1, 2000);
-    run_rate(b, 16000, 8, 1000);
-    run_rate(b, 96000, 1, 500);
+    run_rate(b, 48000, 2, 2000, VSK_SCHEDULE_LOW_LATENCY);
+    run_rate(b, 44100, 1, 2000, VSK_SCHEDULE_LOW_LATENCY);
+    run_rate(b, 16000, 8, 1000, VSK_SCHEDULE_LOW_LATENCY);
+    run_rate(b, 96000, 1, 500, VSK_SCHEDULE_LOW_LATENCY);
+    run_rate(b, 48000, 2, 1500, VSK_SCHEDULE_EVEN);
+    run_rate(b, 44100, 1, 1500, VSK_SCHEDULE_EVEN);
+    run_rate(b, 22050, 1, 500, VSK_SCHEDULE_EVEN);
     run_switcher(b, 48000, 2, 1500);
     run_switcher(b, 44100, 1, 1000);
     vsk_bundle_release(b);

@@ -66,11 +66,14 @@ static void set_costs(const vsk_bundle *b, double base)
         cost[k] = base * (double)c[k] / (double)c[0];
 }
 
+static uint32_t g_schedule = VSK_SCHEDULE_LOW_LATENCY;
+
 static vsk_voice *make_voice(vsk_bundle *b, fake_clock *fc, uint32_t tier,
                              float budget, vsk_cpu_budget *shared)
 {
     vsk_voice_config c;
     vsk_voice_config_init(&c);
+    c.schedule = g_schedule;
     c.sample_rate = RATE;
     c.max_block_frames = BLOCK;
     c.initial_tier = tier;
@@ -615,6 +618,11 @@ int main(void)
     test_preemption_is_not_load(b);
     test_bad_values(b);
     test_switcher(b);
+    test_real_clock(b);
+    /* the even schedule governs the same way */
+    g_schedule = VSK_SCHEDULE_EVEN;
+    printf("even schedule:\n");
+    test_settles_and_climbs(b);
     test_real_clock(b);
     vsk_bundle_release(b);
     return vt_finish("test_voice_governor");

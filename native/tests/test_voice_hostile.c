@@ -69,6 +69,7 @@ static vsk_bundle *hostile_bundle(void)
 }
 
 static uint32_t g_isa = VSK_ISA_LEVEL_BEST;
+static uint32_t g_schedule = VSK_SCHEDULE_LOW_LATENCY;
 
 static vsk_voice *make_voice(vsk_bundle *b, uint32_t rate, uint32_t ch,
                              uint32_t tier, float mix)
@@ -81,6 +82,7 @@ static vsk_voice *make_voice(vsk_bundle *b, uint32_t rate, uint32_t ch,
     c.initial_tier = tier;
     c.mix = mix;
     c.max_isa = g_isa;
+    c.schedule = g_schedule;
     vsk_voice *v = NULL;
     CHECK_OK(vsk_voice_create(b, &c, &v));
     return v;
@@ -227,6 +229,15 @@ int main(void)
         printf("max_isa %u: ", g_isa);
         test_overflow_recovers(b);
     }
+    /* the even schedule: the same guards, steps run node by node */
+    g_isa = VSK_ISA_LEVEL_BEST;
+    g_schedule = VSK_SCHEDULE_EVEN;
+    printf("even schedule: ");
+    test_finite_and_bounded(b);
+    printf("even schedule: ");
+    test_burst_is_silence(b);
+    printf("even schedule: ");
+    test_overflow_recovers(b);
     vsk_bundle_release(b);
     return vt_finish("test_voice_hostile");
 }

@@ -6,7 +6,8 @@
  * output must stay finite and bounded, every call must succeed, and once
  * the control thread stops, the voice must settle on the last requested
  * state (tier level and mix). Built with -fsanitize=thread this also shows
- * the setters only touch atomics (it reports no race). Uses POSIX
+ * the setters only touch atomics (it reports no race). Both schedules
+ * (VSK_SCHEDULE_LOW_LATENCY, VSK_SCHEDULE_EVEN). Uses POSIX
  * threads; where they are not available it skips (exit 77, vsk_skip.h). */
 #include "voice_test_util.h"
 #include "vsk_skip.h"
@@ -53,17 +54,11 @@ static void *control(void *arg)
     return NULL;
 }
 
-int main(void)
+static void run_schedule(vsk_bundle *b, uint32_t schedule)
 {
-    bb_builder bb;
-    bb_init(&bb, "test.threads", "Threads", "1.0.0");
-    bb_gain_tier(&bb, "low", 16000, 64, 64, 1.0f);
-    bb_gain_tier(&bb, "medium", 24000, 96, 256, 0.5f);
-    bb_gain_tier(&bb, "high", 16000, 128, 512, 0.25f);
-    vsk_bundle *b = vt_open(&bb);
     const uint32_t rate = 48000;
     shared s = {0};
-    s.v = vt_voice(b, rate, 2, 512, 0);
+    s.v = vt_voice_sched(b, rate, 2, 512, 0, schedule);
     uint32_t lat;
     CHECK_OK(vsk_voice_get_latency(s.v, &lat));
 
@@ -111,8 +106,21 @@ int main(void)
         xx += x * x;
     }
     CHECK(fabs(xy / xx - 0.5) < 1e-3, "did not settle on tier 1 at mix 1 (level %.4f)", xy / xx);
-    printf("control thread: %ld calls during %d process calls\n", atomic_load(&s.calls), calls);
+    printf("schedule %u: control thread: %ld calls during %d process calls\n", schedule,
+           atomic_load(&s.calls), calls);
     vsk_voice_destroy(s.v);
+}
+
+int main(void)
+{
+    bb_builder bb;
+    bb_init(&bb, "test.threads", "Threads", "1.0.0");
+    bb_gain_tier(&bb, "low", 16000, 64, 64, 1.0f);
+    bb_gain_tier(&bb, "medium", 24000, 96, 256, 0.5f);
+    bb_gain_tier(&bb, "high", 16000, 128, 512, 0.25f);
+    vsk_bundle *b = vt_open(&bb);
+    run_schedule(b, VSK_SCHEDULE_LOW_LATENCY);
+    run_schedule(b, VSK_SCHEDULE_EVEN);
     vsk_bundle_release(b);
     return vt_finish("test_voice_threads");
 }

@@ -73,8 +73,10 @@ static vsk_bundle *vt_open(bb_builder *b)
     return bundle;
 }
 
-static vsk_voice *vt_voice(vsk_bundle *b, uint32_t rate, uint32_t ch,
-                           uint32_t max_block, uint32_t tier)
+/* A voice with this schedule (VSK_SCHEDULE_*), mix and bypass. */
+static vsk_voice *vt_voice_mix(vsk_bundle *b, uint32_t rate, uint32_t ch,
+                               uint32_t max_block, uint32_t tier,
+                               uint32_t schedule, float mix, uint32_t bypass)
 {
     vsk_voice_config c;
     vsk_voice_config_init(&c);
@@ -82,6 +84,9 @@ static vsk_voice *vt_voice(vsk_bundle *b, uint32_t rate, uint32_t ch,
     c.channels = ch;
     c.max_block_frames = max_block;
     c.initial_tier = tier;
+    c.schedule = schedule;
+    c.mix = mix;
+    c.bypass = bypass;
     vsk_voice *v = NULL;
     vsk_status st = vsk_voice_create(b, &c, &v);
     if (st != VSK_OK) {
@@ -89,6 +94,20 @@ static vsk_voice *vt_voice(vsk_bundle *b, uint32_t rate, uint32_t ch,
         exit(2);
     }
     return v;
+}
+
+static vsk_voice *vt_voice_sched(vsk_bundle *b, uint32_t rate, uint32_t ch,
+                                 uint32_t max_block, uint32_t tier,
+                                 uint32_t schedule)
+{
+    return vt_voice_mix(b, rate, ch, max_block, tier, schedule, 1.0f, 0);
+}
+
+static vsk_voice *vt_voice(vsk_bundle *b, uint32_t rate, uint32_t ch,
+                           uint32_t max_block, uint32_t tier)
+{
+    return vt_voice_sched(b, rate, ch, max_block, tier,
+                          VSK_SCHEDULE_LOW_LATENCY);
 }
 
 /* Processes n frames in random blocks of 1..maxb (in place if inplace). */

@@ -33,7 +33,7 @@ _STATUS_ENUM = "enum {\n" + ",\n".join(
 CDEF = r"""
 #define VSK_ABI_VERSION 1
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 5
+#define VSK_VERSION_MINOR 6
 #define VSK_VERSION_PATCH 0
 
 uint32_t vsk_version(void);
@@ -123,7 +123,14 @@ typedef struct vsk_voice_config {
     vsk_clock_fn clock;
     void *clock_user;
     vsk_cpu_budget *shared_budget;
+    uint32_t schedule;
+    uint32_t reserved2;
 } vsk_voice_config;
+
+enum {
+    VSK_SCHEDULE_LOW_LATENCY = 0,
+    VSK_SCHEDULE_EVEN = 1
+};
 
 void vsk_voice_config_init_size(vsk_voice_config *config, uint32_t struct_size);
 void vsk_voice_config_init(vsk_voice_config *config);

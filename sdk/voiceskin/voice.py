@@ -34,13 +34,21 @@ class Voice:
     ``cpu_budget`` (fraction of one core, 0 = off) starts the CPU governor
     (see :attr:`cpu_budget`); ``shared_budget`` joins a :class:`CpuBudget`
     that several voices share.
+    ``schedule`` is ``"low_latency"`` (default: each buffer runs the graph
+    steps its input completes, so buffers cost 1x or ~2x) or ``"even"``
+    (each buffer runs the same share of the work; :attr:`latency` grows by
+    one model hop, 4 ms for the 16 kHz students; the output is the same
+    samples, that much later). See docs/abi.md "Even schedule".
     """
+
+    SCHEDULES = {"low_latency": 0, "even": 1}
 
     def __init__(self, bundle: Bundle, sample_rate: int = 48000, channels: int = 1,
                  max_block: int = 1024, tier: int | str = 0, mix: float = 1.0,
                  bypass: bool = False, max_isa: int = 0,
                  max_cost_per_second: int = 0, cpu_budget: float = 0.0,
-                 shared_budget: "CpuBudget | None" = None) -> None:
+                 shared_budget: "CpuBudget | None" = None,
+                 schedule: str = "low_latency") -> None:
         if not isinstance(bundle, Bundle):
             raise TypeError(f"bundle must be a voiceskin.Bundle, got {type(bundle).__name__}")
         for name, v in (("sample_rate", sample_rate), ("channels", channels),
@@ -58,6 +66,8 @@ class Voice:
         if shared_budget is not None and not isinstance(shared_budget, CpuBudget):
             raise TypeError("shared_budget must be a voiceskin.CpuBudget or None, "
                             f"got {type(shared_budget).__name__}")
+        if schedule not in self.SCHEDULES:
+            raise ValueError(f"schedule must be one of {sorted(self.SCHEDULES)}, got {schedule!r}")
         lib = get_lib()
         self._lib = lib
         self._bundle = bundle
@@ -81,6 +91,7 @@ class Voice:
         cfg.mix = mix
         cfg.bypass = 1 if bypass else 0
         cfg.cpu_budget = budget
+        cfg.schedule = self.SCHEDULES[schedule]
         if shared_budget is not None:
             cfg.shared_budget = shared_budget.ptr
         self._shared = shared_budget  # the library keeps its own reference too
@@ -95,6 +106,7 @@ class Voice:
         self.max_block = int(max_block)
         self._mix = mix
         self._bypass = bool(bypass)
+        self.schedule = schedule
         check(lib.vsk_voice_get_latency(self._ptr, self._u32), "reading latency")
         self._latency = int(self._u32[0])
 

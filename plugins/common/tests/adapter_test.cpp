@@ -5,6 +5,7 @@
 //
 //   adapter_test schedule --folder DIR --in IN.f32 --out OUT.f32 --rate R
 //                         --schedule FILE [--godot] [--inplace] [--max-block N]
+//                         [--even]
 //       One thread. Before each block of the schedule it makes the control
 //       calls of that line (set_tier/set_mix/set_bypass, request_voice, then
 //       AdapterHost::service, as the game thread does once per tick), then
@@ -12,7 +13,8 @@
 //       read from IN (Godot: StereoFrame buffers through process_stereo).
 //       Schedule line: frames channels tier mix bypass voice   (voice: an ID,
 //       "none", or "-" for no change). Allocations inside process() are
-//       counted. Prints one JSON object.
+//       counted. --even: voices on VSK_SCHEDULE_EVEN. Prints one JSON
+//       object.
 //
 //   adapter_test threads --folder DIR --rate R --channels C --blocks N [--godot]
 //       An "audio thread" processes N blocks of random size while a "game
@@ -73,7 +75,7 @@ Args parse(int argc, char **argv) {
         std::string k = argv[i];
         if (k.rfind("--", 0) != 0) die("bad argument " + k);
         k = k.substr(2);
-        if (k == "godot" || k == "inplace") {
+        if (k == "godot" || k == "inplace" || k == "even") {
             a.kv[k] = "1";
         } else {
             if (i + 1 >= argc) die("--" + k + " needs a value");
@@ -148,6 +150,7 @@ int run_schedule(const Args &a) {
     cfg.sample_rate = rate;
     cfg.channels = steps.empty() ? 2 : steps[0].channels;
     cfg.max_block_frames = uint32_t(a.num("max-block", 1024));
+    if (a.has("even")) cfg.schedule = VSK_SCHEDULE_EVEN;
     VoiceSkinAdapter adapter(cfg);
 
     std::vector<float> output(input.size());

@@ -108,6 +108,9 @@ namespace VoiceSkin.Interop
         public IntPtr clock;                 // vsk_clock_fn, or zero = the system's
         public IntPtr clock_user;
         public IntPtr shared_budget;         // vsk_cpu_budget*, or zero
+        // since 0.6
+        public uint schedule;                // VSK_SCHEDULE_*, 0 = low latency
+        public uint reserved2;
 
         public static uint SizeOf { get { return (uint)Marshal.SizeOf(typeof(vsk_voice_config)); } }
     }
@@ -190,13 +193,14 @@ namespace VoiceSkin.Interop
         /// <summary>VSK_ABI_VERSION this binding was written for.</summary>
         public const uint VSK_ABI_VERSION = 1;
         public const uint VSK_VERSION_MAJOR = 0;
-        public const uint VSK_VERSION_MINOR = 5;
+        public const uint VSK_VERSION_MINOR = 6;
         public const uint VSK_VERSION_PATCH = 0;
         public const ulong VSK_DEFAULT_MAX_COST_PER_SECOND = 500000000;
         public const uint VSK_NO_TIER = 0xFFFFFFFF;
         public const uint VSK_SWITCH_FADE_MS = 20, VSK_SWITCH_WARMUP_MS = 100;
         public const uint VSK_ISA_LEVEL_BEST = 0, VSK_ISA_LEVEL_SCALAR = 1,
                           VSK_ISA_LEVEL_SIMD128 = 2, VSK_ISA_LEVEL_AVX2 = 3;
+        public const uint VSK_SCHEDULE_LOW_LATENCY = 0, VSK_SCHEDULE_EVEN = 1;
 
         const CallingConvention CC = CallingConvention.Cdecl;
 

@@ -62,6 +62,11 @@ struct AdapterConfig {
     float voice_warmup_ms = 100.0f;   ///< a new voice runs this long (plus its
                                       ///< latency) before it is faded in
                                       ///< (whole ms, at most 4000)
+    uint32_t schedule = VSK_SCHEDULE_LOW_LATENCY; ///< every voice's
+                                      ///< vsk_voice_config.schedule:
+                                      ///< VSK_SCHEDULE_EVEN = buffers of
+                                      ///< equal cost, one model hop (~4 ms)
+                                      ///< more latency (docs/abi.md)
 };
 
 class VoiceSkinAdapter {
@@ -179,6 +184,7 @@ public:
         c.bypass = bypass() ? 1u : 0u;
         c.cpu_budget = cpu_budget();
         c.shared_budget = shared;
+        c.schedule = cfg_.schedule;
         vsk_status st = sw_ ? VSK_ERR_NOT_FOUND : VSK_ERR_BAD_STATE;
         Voice v = bundle && sw_ ? Voice::create(bundle, c, &st) : Voice();
         published_key_ = key;
@@ -262,6 +268,7 @@ private:
         c.max_block_frames = std::min<uint32_t>(std::max<uint32_t>(c.max_block_frames, 1), 65536);
         if (!(c.voice_warmup_ms >= 0.0f)) c.voice_warmup_ms = 0.0f;
         if (c.voice_warmup_ms > 4000.0f) c.voice_warmup_ms = 4000.0f;
+        if (c.schedule > VSK_SCHEDULE_EVEN) c.schedule = VSK_SCHEDULE_LOW_LATENCY;
         return c;
     }
 
