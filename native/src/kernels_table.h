@@ -8,6 +8,7 @@
 #ifndef VSK_KERNELS_TABLE_H
 #define VSK_KERNELS_TABLE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,8 @@ typedef struct vsk_kernel_table {
                          double *s0, double *acc, size_t hop);
     void (*matvec)(const float *W, const float *x, const float *bias, float *y,
                    size_t rows, size_t cols);
+    void (*matvec_q8)(const int8_t *Q, const float *scale, const float *x,
+                      const float *bias, float *y, size_t rows, size_t cols, int8_t *xq);
 } vsk_kernel_table;
 
 /* HARMONIC's reference loop (vsk_harmonic_sum_ref), also the tail of the
@@ -85,6 +88,32 @@ static inline void vsk_matvec4_finish(const float *w0, const float *x, const flo
     for (int k = 0; k < 4; ++k) y[r + k] = bias ? out[k] + bias[r + k] : out[k];
 }
 
+/* vsk_q8_quantise_ref's two loops from element i on (the reference runs
+ * them whole, a SIMD variant for its tail): the largest |x_j| into *m
+ * (returns 1 if any x_j is NaN), and the quantised values and magnitudes
+ * up to the padded length. Inline so the SIMD tail is the reference's. */
+static inline int vsk_q8_absmax_from(const float *x, size_t i, size_t cols, float *m)
+{
+    int nan = 0;
+    for (; i < cols; ++i) {
+        const float a = fabsf(x[i]);
+        nan |= isnan(a);
+        *m = a > *m ? a : *m;
+    }
+    return nan;
+}
+static inline void vsk_q8_store_from(const float *x, float inv, size_t i, size_t cols,
+                                     int8_t *xq)
+{
+    const size_t padded = (size_t)VSK_Q8_GROUPS(cols) * 4u, half = VSK_Q8_SCRATCH(cols) / 2u;
+    for (; i < padded; ++i) {
+        /* |x_i·inv| <= 127 (+ rounding), so the integer is in [-127, 127] */
+        const int v = i < cols ? (int)nearbyintf(x[i] * inv) : 0;
+        xq[i] = (int8_t)v;
+        xq[half + i] = (int8_t)(v < 0 ? -v : v);
+    }
+}
+
 /* dot_batch_<isa> and sqdiff_lags_<isa> for an ISA without its own: its
  * dot_<isa> / sqdiff_<isa> applied per output (static functions). */
 #define VSK_KERNELS_PER_OUTPUT(isa)                                              \
@@ -105,8 +134,8 @@ static inline void vsk_matvec4_finish(const float *w0, const float *x, const flo
     X(dot) X(dot_batch) X(sqdiff) X(sqdiff_lags) X(sqdiff_lags_f64)             \
     X(sqdiff_lags_f64d) X(sum_rows_f64) X(sumsq_f64) X(noise_uniform)           \
     X(cabs_f32) X(mul_f32_to_f64) X(acc_f64) X(sigmoid) X(tanh) X(exp_sigmoid)  \
-    X(harmonic_sum) X(matvec)
-#define VSK_KERNEL_TABLE_ENTRIES 17u
+    X(harmonic_sum) X(matvec) X(matvec_q8)
+#define VSK_KERNEL_TABLE_ENTRIES 18u
 extern const char *const vsk_kernel_names[VSK_KERNEL_TABLE_ENTRIES];
 
 /* Every table exists in every build; an ISA this build cannot compile
