@@ -432,6 +432,14 @@ def load_voice(path: str | Path) -> VoiceDef:
         over: dict[str, Any] = {}
         for k in sorted(set(t) & preset_fields):
             d = getattr(preset, k)
+            if k == "weights":
+                from .quantise import WEIGHT_KINDS
+                w = r.get(t, pre, k, str)
+                if w not in WEIGHT_KINDS:
+                    raise r.err(f"{pre}.weights", f"unknown weights {w!r}",
+                                f"use one of: {', '.join(WEIGHT_KINDS)}")
+                over[k] = w
+                continue
             if isinstance(d, bool):
                 over[k] = r.get(t, pre, k, bool)
                 continue
