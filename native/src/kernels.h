@@ -104,7 +104,8 @@ void vsk_matvec(uint32_t isa, const float *W, const float *x,
  * (+ bias), Q [rows, cols] of int8 in [−127, 127] stored in blocks of 8 rows
  * × 4 columns (block p, column group g at byte offset 32·(p·G + g), byte
  * 4k + j = Q[8p + k, 4g + j]; G = ceil(cols/4), rows and columns padded with
- * zeros to whole blocks). x is quantised per call with one scale:
+ * zeros to whole blocks; `scale` has one float per padded row, 0 for the
+ * padding). x is quantised per call with one scale:
  * m = max|x_i|, s_x = m/127, q_i = round-half-even(x_i·127/m) (int8), then
  * y_r = (float)(Σ_i Q_ri q_i) · (scale_r · s_x) (+ bias_r) with the sum
  * exact in int32. m = 0 gives y = bias (or 0); a non-finite x (m NaN/Inf)

@@ -3,7 +3,6 @@
  * without them (kernels.c picks this table only where CPUID says so). Its
  * table covers every kernel. */
 #include <math.h>
-#include <string.h>
 
 #include "kernels_table.h"
 
@@ -627,7 +626,7 @@ VSK_AVX2 static inline void q8_store_avx2(__m256i acc, const float *scale, float
     }
     float t[8];
     _mm256_storeu_ps(t, f);
-    for (size_t r = r0; r < rows; ++r) y[r] = bias ? t[r - r0] + bias[r] : t[r - r0];
+    vsk_q8_put(t, bias, y, r0, 8u, rows);
 }
 
 /* Two 8-row blocks per pass share each broadcast of x; no horizontal sums
@@ -648,10 +647,8 @@ VSK_AVX2 static void matvec_q8_avx2(const int8_t *Q, const float *scale, const f
         const int8_t *b0 = Q + p * G * 32u, *b1 = b0 + G * 32u;
         __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
         for (size_t g = 0; g < G; ++g) {
-            int32_t va, vs;
-            memcpy(&va, xa + 4u * g, 4);
-            memcpy(&vs, xq + 4u * g, 4);
-            const __m256i bxa = _mm256_set1_epi32(va), bxs = _mm256_set1_epi32(vs);
+            const __m256i bxa = _mm256_set1_epi32(vsk_q8_word(xa, g));
+            const __m256i bxs = _mm256_set1_epi32(vsk_q8_word(xq, g));
             a0 = q8_group_avx2(a0, b0 + 32u * g, bxa, bxs);
             a1 = q8_group_avx2(a1, b1 + 32u * g, bxa, bxs);
         }
@@ -662,10 +659,8 @@ VSK_AVX2 static void matvec_q8_avx2(const int8_t *Q, const float *scale, const f
         const int8_t *b0 = Q + p * G * 32u;
         __m256i a0 = _mm256_setzero_si256();
         for (size_t g = 0; g < G; ++g) {
-            int32_t va, vs;
-            memcpy(&va, xa + 4u * g, 4);
-            memcpy(&vs, xq + 4u * g, 4);
-            a0 = q8_group_avx2(a0, b0 + 32u * g, _mm256_set1_epi32(va), _mm256_set1_epi32(vs));
+            a0 = q8_group_avx2(a0, b0 + 32u * g, _mm256_set1_epi32(vsk_q8_word(xa, g)),
+                               _mm256_set1_epi32(vsk_q8_word(xq, g)));
         }
         q8_store_avx2(a0, scale, sx, bias, y, 8u * p, rows);
     }

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -113,6 +114,50 @@ static inline void vsk_q8_store_from(const float *x, float inv, size_t i, size_t
         xq[half + i] = (int8_t)(v < 0 ? -v : v);
     }
 }
+
+/* vsk_matvec_q8's start in a variant that uses the reference's quantiser:
+ * returns s_x, or NaN after computing the float path into y (a non-finite
+ * x: the caller returns). */
+static inline float vsk_q8_begin(const int8_t *Q, const float *scale, const float *x,
+                                 const float *bias, float *y, size_t rows, size_t cols,
+                                 int8_t *xq)
+{
+    const float sx = vsk_q8_quantise_ref(x, cols, xq);
+    if (isnan(sx)) vsk_matvec_q8_float_ref(Q, scale, x, bias, y, rows, cols);
+    return sx;
+}
+/* Column group g's four quantised values (or magnitudes) as one word. */
+static inline int32_t vsk_q8_word(const int8_t *xq, size_t g)
+{
+    int32_t v;
+    memcpy(&v, xq + 4u * g, 4);
+    return v;
+}
+/* y[r] = t[r − r0] (+ bias[r]) for r in [r0, min(r0 + n, rows)). */
+static inline void vsk_q8_put(const float *t, const float *bias, float *y, size_t r0, size_t n,
+                              size_t rows)
+{
+    for (size_t r = r0; r < rows && r < r0 + n; ++r)
+        y[r] = bias ? t[r - r0] + bias[r] : t[r - r0];
+}
+
+/* matvec_q8_<isa> for an ISA that uses the reference's quantiser and has
+ * q8_block_<isa>(blk, G, xq, scale, sx, t): one 8-row block's outputs
+ * (without bias) into t[8] (static function). */
+#define VSK_Q8_MATVEC_BY_BLOCKS(isa)                                              \
+    static void matvec_q8_##isa(const int8_t *Q, const float *scale, const float *x, \
+                                const float *bias, float *y, size_t rows,         \
+                                size_t cols, int8_t *xq)                          \
+    {                                                                             \
+        const float sx = vsk_q8_begin(Q, scale, x, bias, y, rows, cols, xq);      \
+        if (isnan(sx)) return;                                                    \
+        const size_t G = VSK_Q8_GROUPS(cols);                                     \
+        for (size_t r0 = 0; r0 < rows; r0 += 8u) {                                \
+            float t[8];                                                           \
+            q8_block_##isa(Q + r0 / 8u * G * 32u, G, xq, scale + r0, sx, t);      \
+            vsk_q8_put(t, bias, y, r0, 8u, rows);                                 \
+        }                                                                         \
+    }
 
 /* dot_batch_<isa> and sqdiff_lags_<isa> for an ISA without its own: its
  * dot_<isa> / sqdiff_<isa> applied per output (static functions). */
