@@ -169,6 +169,24 @@ def test_int8_student_graph_matches_reference():
     assert err < 0.02 * peak, f"int8 student: C vs reference {err:.3g} (peak {peak:.3g})"
 
 
+def test_int8_process_allocates_nothing(lib, tmp_path):
+    """The int8 path (input quantisation into node state) allocates nothing
+    on the audio path: tests/test_voice_stream.py's malloc-shim proof on a
+    bundle with an int8 LINEAR tier and an int8 GRU tier."""
+    from test_voice_stream import count_process_allocations
+
+    g1, t1, hop1 = _int8_linear_graph()
+    b, y, _ = gru_graph()
+    g2, t2 = finish(b, y)
+    t2 = _quantised(g2, t2)
+    tiers = [dataclasses.replace(_spec(g1, t1, hop1).tiers[0], name="low"),
+             dataclasses.replace(_spec(g2, t2, b.hop).tiers[0], name="high")]
+    assert sum(isinstance(a, Int8Weight) for tr in tiers for a in tr.tensors) == 4
+    res = count_process_allocations(BundleSpec("test.alloc8", "Alloc", "1.0.0", tiers), tmp_path)
+    assert res["during_process"] == 0, (
+        f"{res['during_process']} allocation calls in {res['frames']} frames")
+
+
 # ------------------------------------------------------------ malformed int8
 
 
