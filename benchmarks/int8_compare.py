@@ -13,7 +13,8 @@ Quantises every tier of BUNDLE (voiceskin_tooling.quantise, the tier setting
   whole voice (median and p99 µs per buffer); reported as the median over
   rounds and the ratio float/int8 of those medians.
 * output: both tiers through the native library at the model rate on every
-  test-split utterance of a master cache (``--cache``; else the corpus
+  utterance of the ``--splits`` (default test) of a master cache
+  (``--cache``; else the corpus
   files under data/corpus/speakers of the demo's test speakers): the SNR of
   the int8 output against the float output, the log-mel distance between
   them (voiceskin_tooling.qa.logmel_distance: mean |Δ ln mel|, 80 bands),
@@ -84,7 +85,7 @@ def _run(blob: bytes, tier: int, x: np.ndarray, rate: int) -> np.ndarray:
     return np.asarray(y[: len(x)], np.float64)
 
 
-def _utterances(cache: Path | None) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], str]:
+def _utterances(cache: Path | None, split: str) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], str]:
     if cache is not None:
         import torch
 
@@ -92,20 +93,20 @@ def _utterances(cache: Path | None) -> tuple[list[tuple[np.ndarray, np.ndarray |
 
         c = torch.load(cache, weights_only=False)
         utts = [(u["input"].numpy().astype(np.float32), u["master"].numpy().astype(np.float32))
-                for u in c["utts"] if _qa_split(u) == "test"]
-        return utts, f"{len(utts)} test-split utterances of {cache.name}"
+                for u in c["utts"] if _qa_split(u) == split]
+        return utts, f"{len(utts)} {split}-split utterances of {cache.name}"
     import soundfile as sf
 
     files = sorted((ROOT / "data" / "corpus" / "speakers").glob("awb_test/*.flac"))[:8]
     return [(sf.read(f, dtype="float32")[0], None) for f in files], f"{len(files)} files of awb_test"
 
 
-def quality(blobs: dict[str, bytes], cache: Path | None) -> dict:
+def quality(blobs: dict[str, bytes], cache: Path | None, split: str) -> dict:
     from voiceskin.format import read_bundle
     from voiceskin_tooling.qa import logmel_distance
 
     spec = read_bundle(blobs["f32"])
-    utts, what = _utterances(cache)
+    utts, what = _utterances(cache, split)
     out: dict = {"utterances": what}
     for i, t in enumerate(spec.tiers):
         sig = err = 0.0
@@ -126,7 +127,8 @@ def quality(blobs: dict[str, bytes], cache: Path | None) -> dict:
             r["logmel_ratio_f32"] = float(np.mean(d_fm) / np.mean(d_in))
             r["logmel_ratio_int8"] = float(np.mean(d_qm) / np.mean(d_in))
         out[t.name] = r
-        print(f"[quality] {t.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in r.items()), flush=True)
+        print(f"[quality {split}] {t.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in r.items()),
+              flush=True)
     return out
 
 
@@ -139,6 +141,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-quality", action="store_true")
+    ap.add_argument("--splits", default="test", help="with --cache: comma-separated QA splits")
     a = ap.parse_args()
     from voiceskin.format import load_bundle, write_bundle
     from voiceskin_tooling.quantise import quantise_bundle
@@ -152,7 +155,7 @@ def main() -> int:
     if not a.no_speed:
         res["speed"] = speed({"f32": a.bundle, "int8": qpath}, a.rounds, a.seconds)
     if not a.no_quality:
-        res["quality"] = quality(blobs, a.cache)
+        res["quality"] = {sp: quality(blobs, a.cache, sp) for sp in a.splits.split(",")}
     if a.json:
         a.json.write_text(json.dumps(res, indent=1))
     return 0

@@ -59,11 +59,16 @@ def quantise_tier(tier: Any, min_rows: int = 8) -> Any:
 
 def quantise_bundle(spec: Any, tiers: Iterable[str], min_rows: int = 8) -> Any:
     """A copy of ``spec`` (:class:`voiceskin.format.BundleSpec`) with the
-    named tiers quantised (:func:`quantise_tier`); unknown names raise."""
+    named tiers quantised (:func:`quantise_tier`); unknown names raise. A
+    QA section is kept (its scores are the float tiers') with the names
+    listed under ``int8_tiers``."""
     names = list(tiers)
     known = {t.name for t in spec.tiers}
     bad = [n for n in names if n not in known]
     if bad:
         raise ValueError(f"no tier {bad} in bundle {spec.voice_id!r} (tiers: {sorted(known)})")
-    return dataclasses.replace(spec, tiers=[quantise_tier(t, min_rows) if t.name in names else t
-                                            for t in spec.tiers])
+    qa = spec.qa
+    if isinstance(qa, dict):  # its scores were measured on the float tiers
+        qa = {**qa, "int8_tiers": sorted(set(names) | set(qa.get("int8_tiers", [])))}
+    return dataclasses.replace(spec, qa=qa, tiers=[quantise_tier(t, min_rows) if t.name in names
+                                                   else t for t in spec.tiers])

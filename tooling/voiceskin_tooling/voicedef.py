@@ -34,6 +34,7 @@ Example (``voices/demo.toml`` is the full, commented one)::
     preset = "low"                   # default: the tier's name
     sample_rate = 16000              # optional; students train at 16000 only
     gru_hidden = 40                  # any TierPreset field overrides the preset
+    weights = "int8"                 # optional: pack int8 LINEAR/GRU weights ("f32" default)
     [tiers.qa]                       # per-tier QA overrides
     max_logmel_ratio = 0.75
 
