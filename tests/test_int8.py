@@ -299,3 +299,15 @@ def test_tier_setting_weights_int8(tmp_path):
     assert dataclasses.replace(i8, tensors=f32.tensors) == f32
     with pytest.raises(ValueError, match="weights"):
         tier_spec("low", st, weights="int4")
+    # make_spec reads each tier's setting from the voice definition
+    from types import SimpleNamespace
+
+    from voiceskin_tooling.pack import make_spec
+    from voiceskin_tooling.tiers import get_tier_preset
+
+    voice = SimpleNamespace(id="t.int8", display_name="t", version="0.0.1", tiers=[
+        SimpleNamespace(name="low", preset=get_tier_preset("low")),
+        SimpleNamespace(name="high", preset=get_tier_preset("low").with_overrides(weights="int8"))])
+    spec = make_spec(voice, {"low": st, "high": st})
+    n8 = [sum(isinstance(a, Int8Weight) for a in t.tensors) for t in spec.tiers]
+    assert n8[0] == 0 and n8[1] >= 4, n8

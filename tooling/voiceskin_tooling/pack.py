@@ -76,10 +76,10 @@ def make_spec(voice: Any, students: Mapping[str, Any], qa: Mapping[str, Any] | N
         raise ValueError(f"students for tiers {missing} that voice {voice.id!r} does not define")
     if not names:
         raise ValueError(f"no trained tier for voice {voice.id!r}")
+    weights = {t.name: getattr(getattr(t, "preset", None), "weights", "f32") for t in voice.tiers}
     return BundleSpec(voice_id=voice.id, display_name=voice.display_name,
                       version=voice.version,
-                      tiers=[tier_spec(n, students[n], getattr(voice.tier(n).preset, "weights", "f32"))
-                             for n in names],
+                      tiers=[tier_spec(n, students[n], weights[n]) for n in names],
                       qa=dict(qa) if qa is not None else None)
 
 
