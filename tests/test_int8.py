@@ -25,8 +25,7 @@ from voiceskin.graph import flops_per_step, parameter_count
 from conftest import fix_crc
 from test_ops_conformance import W, Builder, finish, gru_graph, noise_signal, ref_graph, run_c
 
-ops = pytest.importorskip("voiceskin_tooling.ops")
-from voiceskin_tooling.quantise import int8_candidates, quantise_tier  # noqa: E402
+from voiceskin_tooling.quantise import int8_candidates
 
 RATE = 16000
 #: C vs the reference's int8 semantics. Both quantise the same float32
