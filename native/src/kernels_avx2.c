@@ -639,10 +639,7 @@ VSK_AVX2 static void matvec_q8_avx2(const int8_t *Q, const float *scale, const f
                                     int8_t *xq)
 {
     const float sx = q8_quantise_avx2(x, cols, xq);
-    if (isnan(sx)) {
-        vsk_matvec_q8_float_ref(Q, scale, x, bias, y, rows, cols);
-        return;
-    }
+    if (vsk_q8_special(sx, Q, scale, x, bias, y, rows, cols)) return;
     const size_t G = VSK_Q8_GROUPS(cols), P = (rows + 7u) / 8u, half = VSK_Q8_SCRATCH(cols) / 2u;
     const int8_t *xa = xq + half;
     size_t p = 0;

@@ -59,10 +59,7 @@ void vsk_matvec_q8_ref(const int8_t *Q, const float *scale, const float *x,
                        const float *bias, float *y, size_t rows, size_t cols, int8_t *xq)
 {
     const float sx = vsk_q8_quantise_ref(x, cols, xq);
-    if (isnan(sx)) {
-        vsk_matvec_q8_float_ref(Q, scale, x, bias, y, rows, cols);
-        return;
-    }
+    if (vsk_q8_special(sx, Q, scale, x, bias, y, rows, cols)) return;
     const size_t G = VSK_Q8_GROUPS(cols);
     for (size_t r = 0; r < rows; ++r) {
         const int8_t *blk = Q + (r / 8u) * G * 32u + (r % 8u) * 4u;

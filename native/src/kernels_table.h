@@ -115,16 +115,32 @@ static inline void vsk_q8_store_from(const float *x, float inv, size_t i, size_t
     }
 }
 
+/* vsk_matvec_q8's special inputs, given s_x from a quantiser: NaN (a
+ * non-finite x) computes the float path into y, 0 (x all zero) writes the
+ * bias (or 0); returns 1 then (the caller returns), else 0. */
+static inline int vsk_q8_special(float sx, const int8_t *Q, const float *scale,
+                                 const float *x, const float *bias, float *y, size_t rows,
+                                 size_t cols)
+{
+    if (isnan(sx)) {
+        vsk_matvec_q8_float_ref(Q, scale, x, bias, y, rows, cols);
+        return 1;
+    }
+    if (sx == 0.f) {
+        for (size_t r = 0; r < rows; ++r) y[r] = bias ? bias[r] : 0.f;
+        return 1;
+    }
+    return 0;
+}
 /* vsk_matvec_q8's start in a variant that uses the reference's quantiser:
- * returns s_x, or NaN after computing the float path into y (a non-finite
- * x: the caller returns). */
+ * returns s_x, or NaN when vsk_q8_special has written y (the caller
+ * returns). */
 static inline float vsk_q8_begin(const int8_t *Q, const float *scale, const float *x,
                                  const float *bias, float *y, size_t rows, size_t cols,
                                  int8_t *xq)
 {
     const float sx = vsk_q8_quantise_ref(x, cols, xq);
-    if (isnan(sx)) vsk_matvec_q8_float_ref(Q, scale, x, bias, y, rows, cols);
-    return sx;
+    return vsk_q8_special(sx, Q, scale, x, bias, y, rows, cols) ? NAN : sx;
 }
 /* Column group g's four quantised values (or magnitudes) as one word. */
 static inline int32_t vsk_q8_word(const int8_t *xq, size_t g)
