@@ -179,8 +179,8 @@ CASES["tensor_outside_section"] = ("VSK_ERR_CORRUPT", _tensor_outside)
 
 
 def _tensor_bad_dtype(d: bytes) -> bytes:
-    good = write_bundle(build_spec("linear"))
-    return fix_crc(_put(good, _section(good, 2)[3] + 4, "<I", 2))
+    good = write_bundle(build_spec("linear"))  # 1 = f32, 2 = int8; 3 is unknown
+    return fix_crc(_put(good, _section(good, 2)[3] + 4, "<I", 3))
 
 
 CASES["tensor_bad_dtype"] = ("VSK_ERR_CORRUPT", _tensor_bad_dtype)

@@ -20,6 +20,8 @@ values is pinned by the reference-op tests and the C tests.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -219,14 +221,21 @@ def test_conv1d(k, d):
     check(b, y, noise_signal(hop * 120, 32))
 
 
-def test_gru():
+def gru_graph() -> tuple[Builder, Any, np.ndarray]:
+    """A GRU (H 48, I 40) on a frame slice: builder, output value, input
+    signal (also tests/test_int8.py's, with int8 weights)."""
     hop, H, I = 48, 48, 40
     b = Builder(hop)
     f = b.slice(b.frame(b.input, 2 * hop), 10, I)
     s = 1.5 / np.sqrt(H)
     y = b.gru(f, W((3 * H, I), 40, s), W((3 * H, H), 41, s), W((3 * H,), 42, 0.2),
               W((3 * H,), 43, 0.2))
-    check(b, y, noise_signal(hop * 150, 44))
+    return b, y, noise_signal(hop * 150, 44)
+
+
+def test_gru():
+    b, y, x = gru_graph()
+    check(b, y, x)
 
 
 def test_concat_add_mul_affine():

@@ -331,10 +331,9 @@ print(json.dumps({"seen_at_open": seen, "during_process": total,
 """
 
 
-def test_process_allocates_nothing_through_the_sdk(lib: object, tmp_path: Path) -> None:
-    """Same proof as native/tests/test_voice_alloc.c, on the SDK's call path:
-    a child Python runs with an LD_PRELOADed malloc shim that counts only
-    while the library call runs."""
+def count_process_allocations(spec: BundleSpec, tmp_path: Path) -> dict:
+    """Runs _CHILD on ``spec``'s bundle under the LD_PRELOADed malloc shim;
+    returns its counts (also tests/test_int8.py's, on int8 tiers)."""
     from voiceskin._ffi import library_path
 
     if not sys.platform.startswith("linux"):
@@ -349,11 +348,6 @@ def test_process_allocates_nothing_through_the_sdk(lib: object, tmp_path: Path) 
                        capture_output=True, text=True)
     if r.returncode != 0:
         pytest.skip(f"cannot build the malloc shim: {r.stderr[-500:]}")
-    spec = BundleSpec("test.alloc", "Alloc", "1.0.0", [
-        identity_tier("low", 64, 16000),
-        linear_tier("medium", 96, 0.5, 24000),
-        identity_tier("high", 128, 16000),
-    ])
     bundle_path = d / "b.vskin"
     bundle_path.write_bytes(write_bundle(spec))
     env = dict(os.environ)
@@ -367,5 +361,18 @@ def test_process_allocates_nothing_through_the_sdk(lib: object, tmp_path: Path) 
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["seen_at_open"] > 0, "the shim does not see the library's allocations"
     assert res["bad"] == 0
+    return res
+
+
+def test_process_allocates_nothing_through_the_sdk(lib: object, tmp_path: Path) -> None:
+    """Same proof as native/tests/test_voice_alloc.c, on the SDK's call path:
+    a child Python runs with an LD_PRELOADed malloc shim that counts only
+    while the library call runs."""
+    spec = BundleSpec("test.alloc", "Alloc", "1.0.0", [
+        identity_tier("low", 64, 16000),
+        linear_tier("medium", 96, 0.5, 24000),
+        identity_tier("high", 128, 16000),
+    ])
+    res = count_process_allocations(spec, tmp_path)
     assert res["during_process"] == 0, (
         f"{res['during_process']} allocation calls in {res['frames']} frames")

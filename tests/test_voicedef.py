@@ -264,3 +264,13 @@ def test_lookahead_setting(tmp_path: Path) -> None:
 
     spec = tier_spec("low", Student(cfg))
     assert spec.latency_samples == spec.hop_samples + 128
+
+
+def test_weights_setting(tmp_path: Path) -> None:
+    """weights = "int8" per tier (post-training int8 weights when packed);
+    the default is "f32"; anything else is refused with the choices."""
+    v = load_voice(_setup(tmp_path, _edit("gru_hidden = 80", 'gru_hidden = 80\nweights = "int8"')))
+    assert v.tier("high").preset.weights == "int8" and v.tier("tiny").preset.weights == "f32"
+    with pytest.raises(VoiceDefError) as ei:
+        load_voice(_setup(tmp_path, _edit("gru_hidden = 80", 'gru_hidden = 80\nweights = "int4"')))
+    assert "weights" in str(ei.value) and "int8" in str(ei.value)

@@ -9,7 +9,7 @@ Seeds are real bundles, written by the SDK's bundle writer:
   weights), shrunk in capacity (mels, channels, hidden sizes, harmonics,
   pitch frame) so each bundle is a few KB and a fuzz iteration stays fast —
   the graphs keep every op and option of their preset (running mean, warp,
-  skip, lookahead, ...).
+  skip, lookahead, ...) — and the low one again with int8 weights.
 
 fuzz_bundle_open gets the bundles as they are; fuzz_voice gets them behind
 its 32 parameter bytes (a few rates, channel counts, block sizes); and
@@ -85,6 +85,11 @@ def student_bundles(tiers: list[TierSpec]) -> dict[str, bytes]:
            for t in tiers}
     out["student_family"] = write_bundle(
         BundleSpec("bench.random", "Benchmark (random weights, shrunk)", "0.0.1", tiers))
+    # the low student with every LINEAR/GRU weight int8 (tensor dtype 2)
+    from voiceskin_tooling.quantise import quantise_tier
+
+    low8 = quantise_tier(dataclasses.replace(tiers[0], name="low-int8"), min_rows=1)
+    out["student_low_int8"] = write_bundle(BundleSpec("seed.low-int8", "low int8", "0.0.1", [low8]))
     return out
 
 

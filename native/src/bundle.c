@@ -20,6 +20,7 @@
 
 #include "bundle.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,40 @@ static vsk_status parse_manifest(vsk_bundle *b, const vsk_section *sec)
     return VSK_OK;
 }
 
+/* int8 weights (dtype 2): ceil(rows/8) blocks of 8 rows, each ceil(cols/4)
+ * groups of 8 x 4 bytes, then one f32 scale per padded row. */
+static uint64_t q8_padded_rows(uint32_t rows) { return ((uint64_t)rows + 7u) / 8u * 8u; }
+static uint64_t q8_bytes(uint32_t rows, uint32_t cols)
+{
+    const uint64_t G = ((uint64_t)cols + 3u) / 4u;
+    return q8_padded_rows(rows) * (G * 4u + 4u);
+}
+/* Values in [-127, 127] (the kernels' sign trick needs |q| <= 127), zero in
+ * the padding, scales finite and >= 0 (padding rows' scales 0). The data
+ * lies inside the section (checked by the caller). */
+static vsk_status check_q8(const uint8_t *p, uint32_t rows, uint32_t cols)
+{
+    const uint64_t G = ((uint64_t)cols + 3u) / 4u, R = q8_padded_rows(rows);
+    for (uint64_t blk = 0; blk < R / 8u; ++blk)
+        for (uint64_t g = 0; g < G; ++g)
+            for (uint32_t k = 0; k < 8; ++k)
+                for (uint32_t j = 0; j < 4; ++j) {
+                    const int8_t q = (int8_t)p[(blk * G + g) * 32u + k * 4u + j];
+                    const int pad = blk * 8u + k >= rows || g * 4u + j >= cols;
+                    if (q == -128 || (pad && q != 0))
+                        return VSK_ERR_CORRUPT;
+                }
+    const uint8_t *sc = p + R * G * 4u;
+    for (uint64_t r = 0; r < R; ++r) {
+        uint32_t bits = vsk_le32(sc + 4u * r);
+        float f;
+        memcpy(&f, &bits, 4);
+        if (!isfinite(f) || !(f >= 0.f) || (r >= rows && f != 0.f))
+            return VSK_ERR_CORRUPT;
+    }
+    return VSK_OK;
+}
+
 static vsk_status parse_tensors(vsk_bundle *b, const vsk_section *sec)
 {
     const uint8_t *base = (const uint8_t *)b->data;
@@ -392,13 +427,17 @@ static vsk_status parse_tensors(vsk_bundle *b, const vsk_section *sec)
     for (i = 0; i < count; i++) {
         const uint8_t *d = vsk_cursor_take(&c, VSK_TENSOR_DESC_SIZE);
         vsk_tensor *t = &b->tensors[i];
-        uint32_t ndim;
+        uint32_t ndim, dtype;
+        uint64_t bytes;
         uint64_t off, elems = 1;
         if (!d) /* cannot happen: desc_end <= t1 */
             return VSK_ERR_CORRUPT;
         ndim = vsk_le32(d + 4);
         off = vsk_le64(d + 24);
-        if (vsk_le32(d) != 1u) /* dtype f32 */
+        dtype = vsk_le32(d);
+        if (dtype != VSK_DTYPE_F32 && dtype != VSK_DTYPE_I8)
+            return VSK_ERR_CORRUPT;
+        if (dtype == VSK_DTYPE_I8 && ndim != 2) /* weights [rows, cols] only */
             return VSK_ERR_CORRUPT;
         if (ndim < 1 || ndim > 4)
             return VSK_ERR_CORRUPT;
@@ -419,11 +458,22 @@ static vsk_status parse_tensors(vsk_bundle *b, const vsk_section *sec)
             total + elems > VSK_MAX_TENSOR_ELEMENTS)
             return VSK_ERR_TOO_LARGE;
         total += elems;
-        if (off < desc_end || off > t1 || 4 * elems > t1 - off)
+        bytes = dtype == VSK_DTYPE_I8 ? q8_bytes(t->dims[0], t->dims[1]) : 4 * elems;
+        if (off < desc_end || off > t1 || bytes > t1 - off)
             return VSK_ERR_CORRUPT;
         t->ndim = ndim;
         t->count = elems;
-        t->data = (const float *)(const void *)(base + (size_t)off);
+        t->dtype = dtype;
+        if (dtype == VSK_DTYPE_I8) {
+            vsk_status st = check_q8(base + (size_t)off, t->dims[0], t->dims[1]);
+            if (st != VSK_OK)
+                return st;
+            t->q8 = (const int8_t *)(const void *)(base + (size_t)off);
+            t->q8_scale = (const float *)(const void *)(base + (size_t)off +
+                                                        (size_t)(bytes - q8_padded_rows(t->dims[0]) * 4u));
+        } else {
+            t->data = (const float *)(const void *)(base + (size_t)off);
+        }
     }
     return VSK_OK;
 }

@@ -193,3 +193,9 @@ void vsk_matvec(uint32_t isa, const float *W, const float *x,
 {
     VSK_KERNEL(isa, matvec)(W, x, bias, y, rows, cols);
 }
+
+void vsk_matvec_q8(uint32_t isa, const int8_t *Q, const float *scale, const float *x,
+                   const float *bias, float *y, size_t rows, size_t cols, int8_t *xq)
+{
+    VSK_KERNEL(isa, matvec_q8)(Q, scale, x, bias, y, rows, cols, xq);
+}

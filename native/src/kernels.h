@@ -100,6 +100,26 @@ void vsk_harmonic_sum(uint32_t isa, const double *A0, const double *A1,
 void vsk_matvec(uint32_t isa, const float *W, const float *x,
                 const float *bias, float *y, size_t rows, size_t cols);
 
+/* int8 weights (bundle dtype 2, docs/bundle-format.md): y = diag(scale) Q x
+ * (+ bias), Q [rows, cols] of int8 in [−127, 127] stored in blocks of 8 rows
+ * × 4 columns (block p, column group g at byte offset 32·(p·G + g), byte
+ * 4k + j = Q[8p + k, 4g + j]; G = ceil(cols/4), rows and columns padded with
+ * zeros to whole blocks; `scale` has one float per padded row, 0 for the
+ * padding). x is quantised per call with one scale:
+ * m = max|x_i|, s_x = m/127, q_i = round-half-even(x_i·127/m) (int8), then
+ * y_r = (float)(Σ_i Q_ri q_i) · (scale_r · s_x) (+ bias_r) with the sum
+ * exact in int32. m = 0 gives y = bias (or 0); a non-finite x (m NaN/Inf)
+ * takes the float path y_r = Σ_i (Q_ri·scale_r)·x_i so NaN/Inf propagate as
+ * they do through float weights. `xq` is scratch of VSK_Q8_SCRATCH(cols)
+ * bytes, 32-byte aligned (the quantised x and its magnitudes). All ISAs
+ * compute the same quantised x and integer sums; they differ only in
+ * the rounding of the final multiply-add (FMA). y must not alias anything.
+ * Thread role: [audio] (no allocation, no locks). */
+#define VSK_Q8_GROUPS(cols) (((cols) + 3u) / 4u)
+#define VSK_Q8_SCRATCH(cols) (2u * (((size_t)VSK_Q8_GROUPS(cols) * 4u + 31u) & ~(size_t)31u))
+void vsk_matvec_q8(uint32_t isa, const int8_t *Q, const float *scale, const float *x,
+                   const float *bias, float *y, size_t rows, size_t cols, int8_t *xq);
+
 /* The plain-C references (also what VSK_ISA_SCALAR runs). */
 float vsk_dot_ref(const float *a, const float *b, size_t n);
 float vsk_sqdiff_ref(const float *a, const float *b, size_t n);
@@ -107,6 +127,16 @@ void vsk_dot_batch_ref(const float *const *a, const float *const *b, size_t n,
                        size_t count, float *out);
 void vsk_matvec_ref(const float *W, const float *x, const float *bias,
                     float *y, size_t rows, size_t cols);
+void vsk_matvec_q8_ref(const int8_t *Q, const float *scale, const float *x,
+                       const float *bias, float *y, size_t rows, size_t cols, int8_t *xq);
+/* vsk_matvec_q8's quantisation of x into xq (the signed values, then their
+ * magnitudes at xq + VSK_Q8_SCRATCH(cols)/2, both zero-padded to whole
+ * column groups); returns s_x, 0 when x is all zero, NaN when m is not
+ * finite (xq then untouched). Shared by every ISA. */
+float vsk_q8_quantise_ref(const float *x, size_t cols, int8_t *xq);
+/* vsk_matvec_q8's float path (used for a non-finite x). */
+void vsk_matvec_q8_float_ref(const int8_t *Q, const float *scale, const float *x,
+                             const float *bias, float *y, size_t rows, size_t cols);
 void vsk_sqdiff_lags_ref(const float *x, size_t W, size_t t0, size_t count,
                          float *out);
 void vsk_sigmoid_ref(const float *x, float *y, size_t n);

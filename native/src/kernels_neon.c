@@ -1,5 +1,6 @@
 /* kernels_neon.c — NEON kernels (aarch64, 4 lanes; baseline there). Its
- * table covers dot, sqdiff, matvec, sqdiff_lags_f64 and harmonic_sum;
+ * table covers dot, sqdiff, matvec, matvec_q8 (untested: no aarch64
+ * machine yet), sqdiff_lags_f64 and harmonic_sum;
  * dot_batch and sqdiff_lags are dot and sqdiff applied per output; every
  * other entry is NULL (the reference runs). */
 #include "kernels_table.h"
@@ -110,10 +111,38 @@ static void harmonic_sum_neon(const double *A0, const double *A1, size_t kmax,
 
 VSK_KERNELS_PER_OUTPUT(neon)
 
+/* int8 weights: the reference's quantised x (vsk_q8_quantise_ref), then per
+ * 8-row block and 4-column group the signed bytes times x's 4 bytes
+ * (vmull_s8: int16 products, |q·x| <= 16129), pairwise into int32 per
+ * row and column pair (vpadalq_s16), and the pairs added at the end: the
+ * reference's integer sums. ARMv8.0 baseline (no dot-product extension).
+ * Compile-checked only (clang --target=aarch64); not run on aarch64 yet. */
+static inline float32x4_t q8_rows_neon(int32x4_t lo, int32x4_t hi, const float *scale, float sx)
+{
+    return vmulq_f32(vcvtq_f32_s32(vpaddq_s32(lo, hi)), vmulq_n_f32(vld1q_f32(scale), sx));
+}
+
+static void q8_block_neon(const int8_t *blk, size_t G, const int8_t *xq, const float *scale,
+                          float sx, float t[8])
+{
+    int32x4_t a01 = vdupq_n_s32(0), a23 = a01, a45 = a01, a67 = a01;
+    for (size_t g = 0; g < G; ++g) {
+        const int8x16_t xv = vreinterpretq_s8_s32(vdupq_n_s32(vsk_q8_word(xq, g)));
+        const int8x16_t w0 = vld1q_s8(blk + 32u * g), w1 = vld1q_s8(blk + 32u * g + 16u);
+        a01 = vpadalq_s16(a01, vmull_s8(vget_low_s8(w0), vget_low_s8(xv)));
+        a23 = vpadalq_s16(a23, vmull_high_s8(w0, xv));
+        a45 = vpadalq_s16(a45, vmull_s8(vget_low_s8(w1), vget_low_s8(xv)));
+        a67 = vpadalq_s16(a67, vmull_high_s8(w1, xv));
+    }
+    vst1q_f32(t, q8_rows_neon(a01, a23, scale, sx));
+    vst1q_f32(t + 4, q8_rows_neon(a45, a67, scale + 4, sx));
+}
+VSK_Q8_MATVEC_BY_BLOCKS(neon)
+
 const vsk_kernel_table vsk_kernels_neon = {
     .dot = dot_neon, .dot_batch = dot_batch_neon, .sqdiff = sqdiff_neon,
     .sqdiff_lags = sqdiff_lags_neon, .sqdiff_lags_f64 = sqdiff_lags_f64_neon,
-    .harmonic_sum = harmonic_sum_neon, .matvec = matvec_neon};
+    .harmonic_sum = harmonic_sum_neon, .matvec = matvec_neon, .matvec_q8 = matvec_q8_neon};
 #else
 const vsk_kernel_table vsk_kernels_neon = {0};
 #endif

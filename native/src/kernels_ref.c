@@ -32,6 +32,45 @@ void vsk_matvec_ref(const float *W, const float *x, const float *bias,
     }
 }
 
+float vsk_q8_quantise_ref(const float *x, size_t cols, int8_t *xq)
+{
+    float m = 0.f;
+    const int nan = vsk_q8_absmax_from(x, 0, cols, &m);
+    if (nan || isinf(m)) return NAN;
+    if (m == 0.f) return 0.f;
+    vsk_q8_store_from(x, 127.f / m, 0, cols, xq);
+    return m / 127.f;
+}
+
+void vsk_matvec_q8_float_ref(const int8_t *Q, const float *scale, const float *x,
+                             const float *bias, float *y, size_t rows, size_t cols)
+{
+    const size_t G = VSK_Q8_GROUPS(cols);
+    for (size_t r = 0; r < rows; ++r) {
+        const int8_t *blk = Q + (r / 8u) * G * 32u + (r % 8u) * 4u;
+        double s = 0.0;
+        for (size_t i = 0; i < cols; ++i)
+            s += (double)(blk[(i / 4u) * 32u + i % 4u] * scale[r]) * x[i];
+        y[r] = bias ? (float)s + bias[r] : (float)s;
+    }
+}
+
+void vsk_matvec_q8_ref(const int8_t *Q, const float *scale, const float *x,
+                       const float *bias, float *y, size_t rows, size_t cols, int8_t *xq)
+{
+    const float sx = vsk_q8_quantise_ref(x, cols, xq);
+    if (vsk_q8_special(sx, Q, scale, x, bias, y, rows, cols)) return;
+    const size_t G = VSK_Q8_GROUPS(cols);
+    for (size_t r = 0; r < rows; ++r) {
+        const int8_t *blk = Q + (r / 8u) * G * 32u + (r % 8u) * 4u;
+        int32_t acc = 0;
+        for (size_t g = 0; g < G; ++g)
+            for (size_t j = 0; j < 4; ++j) acc += blk[g * 32u + j] * xq[4u * g + j];
+        const float v = (float)acc * (scale[r] * sx);
+        y[r] = bias ? v + bias[r] : v;
+    }
+}
+
 void vsk_dot_batch_ref(const float *const *a, const float *const *b, size_t n,
                        size_t count, float *out)
 {

@@ -8,8 +8,10 @@
 #ifndef VSK_KERNELS_TABLE_H
 #define VSK_KERNELS_TABLE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -47,6 +49,8 @@ typedef struct vsk_kernel_table {
                          double *s0, double *acc, size_t hop);
     void (*matvec)(const float *W, const float *x, const float *bias, float *y,
                    size_t rows, size_t cols);
+    void (*matvec_q8)(const int8_t *Q, const float *scale, const float *x,
+                      const float *bias, float *y, size_t rows, size_t cols, int8_t *xq);
 } vsk_kernel_table;
 
 /* HARMONIC's reference loop (vsk_harmonic_sum_ref), also the tail of the
@@ -85,6 +89,92 @@ static inline void vsk_matvec4_finish(const float *w0, const float *x, const flo
     for (int k = 0; k < 4; ++k) y[r + k] = bias ? out[k] + bias[r + k] : out[k];
 }
 
+/* vsk_q8_quantise_ref's two loops from element i on (the reference runs
+ * them whole, a SIMD variant for its tail): the largest |x_j| into *m
+ * (returns 1 if any x_j is NaN), and the quantised values and magnitudes
+ * up to the padded length. Inline so the SIMD tail is the reference's. */
+static inline int vsk_q8_absmax_from(const float *x, size_t i, size_t cols, float *m)
+{
+    int nan = 0;
+    for (; i < cols; ++i) {
+        const float a = fabsf(x[i]);
+        nan |= isnan(a);
+        *m = a > *m ? a : *m;
+    }
+    return nan;
+}
+static inline void vsk_q8_store_from(const float *x, float inv, size_t i, size_t cols,
+                                     int8_t *xq)
+{
+    const size_t padded = (size_t)VSK_Q8_GROUPS(cols) * 4u, half = VSK_Q8_SCRATCH(cols) / 2u;
+    for (; i < padded; ++i) {
+        /* |x_i·inv| <= 127 (+ rounding), so the integer is in [-127, 127] */
+        const int v = i < cols ? (int)nearbyintf(x[i] * inv) : 0;
+        xq[i] = (int8_t)v;
+        xq[half + i] = (int8_t)(v < 0 ? -v : v);
+    }
+}
+
+/* vsk_matvec_q8's special inputs, given s_x from a quantiser: NaN (a
+ * non-finite x) computes the float path into y, 0 (x all zero) writes the
+ * bias (or 0); returns 1 then (the caller returns), else 0. */
+static inline int vsk_q8_special(float sx, const int8_t *Q, const float *scale,
+                                 const float *x, const float *bias, float *y, size_t rows,
+                                 size_t cols)
+{
+    if (isnan(sx)) {
+        vsk_matvec_q8_float_ref(Q, scale, x, bias, y, rows, cols);
+        return 1;
+    }
+    if (sx == 0.f) {
+        for (size_t r = 0; r < rows; ++r) y[r] = bias ? bias[r] : 0.f;
+        return 1;
+    }
+    return 0;
+}
+/* vsk_matvec_q8's start in a variant that uses the reference's quantiser:
+ * returns s_x, or NaN when vsk_q8_special has written y (the caller
+ * returns). */
+static inline float vsk_q8_begin(const int8_t *Q, const float *scale, const float *x,
+                                 const float *bias, float *y, size_t rows, size_t cols,
+                                 int8_t *xq)
+{
+    const float sx = vsk_q8_quantise_ref(x, cols, xq);
+    return vsk_q8_special(sx, Q, scale, x, bias, y, rows, cols) ? NAN : sx;
+}
+/* Column group g's four quantised values (or magnitudes) as one word. */
+static inline int32_t vsk_q8_word(const int8_t *xq, size_t g)
+{
+    int32_t v;
+    memcpy(&v, xq + 4u * g, 4);
+    return v;
+}
+/* y[r] = t[r − r0] (+ bias[r]) for r in [r0, min(r0 + n, rows)). */
+static inline void vsk_q8_put(const float *t, const float *bias, float *y, size_t r0, size_t n,
+                              size_t rows)
+{
+    for (size_t r = r0; r < rows && r < r0 + n; ++r)
+        y[r] = bias ? t[r - r0] + bias[r] : t[r - r0];
+}
+
+/* matvec_q8_<isa> for an ISA that uses the reference's quantiser and has
+ * q8_block_<isa>(blk, G, xq, scale, sx, t): one 8-row block's outputs
+ * (without bias) into t[8] (static function). */
+#define VSK_Q8_MATVEC_BY_BLOCKS(isa)                                              \
+    static void matvec_q8_##isa(const int8_t *Q, const float *scale, const float *x, \
+                                const float *bias, float *y, size_t rows,         \
+                                size_t cols, int8_t *xq)                          \
+    {                                                                             \
+        const float sx = vsk_q8_begin(Q, scale, x, bias, y, rows, cols, xq);      \
+        if (isnan(sx)) return;                                                    \
+        const size_t G = VSK_Q8_GROUPS(cols);                                     \
+        for (size_t r0 = 0; r0 < rows; r0 += 8u) {                                \
+            float t[8];                                                           \
+            q8_block_##isa(Q + r0 / 8u * G * 32u, G, xq, scale + r0, sx, t);      \
+            vsk_q8_put(t, bias, y, r0, 8u, rows);                                 \
+        }                                                                         \
+    }
+
 /* dot_batch_<isa> and sqdiff_lags_<isa> for an ISA without its own: its
  * dot_<isa> / sqdiff_<isa> applied per output (static functions). */
 #define VSK_KERNELS_PER_OUTPUT(isa)                                              \
@@ -105,8 +195,8 @@ static inline void vsk_matvec4_finish(const float *w0, const float *x, const flo
     X(dot) X(dot_batch) X(sqdiff) X(sqdiff_lags) X(sqdiff_lags_f64)             \
     X(sqdiff_lags_f64d) X(sum_rows_f64) X(sumsq_f64) X(noise_uniform)           \
     X(cabs_f32) X(mul_f32_to_f64) X(acc_f64) X(sigmoid) X(tanh) X(exp_sigmoid)  \
-    X(harmonic_sum) X(matvec)
-#define VSK_KERNEL_TABLE_ENTRIES 17u
+    X(harmonic_sum) X(matvec) X(matvec_q8)
+#define VSK_KERNEL_TABLE_ENTRIES 18u
 extern const char *const vsk_kernel_names[VSK_KERNEL_TABLE_ENTRIES];
 
 /* Every table exists in every build; an ISA this build cannot compile

@@ -3,6 +3,7 @@
 #include "ops.h"
 
 #include <math.h>
+#include "kernels.h"
 #include "ops_impl.h"
 
 vsk_status vsk_check_counts(const vsk_node *n, uint32_t n_in, uint32_t n_out,
@@ -23,18 +24,33 @@ vsk_status vsk_check_ids(const vsk_node *n, uint32_t value_count)
     for (uint32_t i = 0; i < n->n_out; ++i)
         if (n->out[i] >= value_count) return VSK_ERR_CORRUPT;
     for (uint32_t i = 0; i < n->n_const; ++i)
-        if (!n->const_[i] || !n->const_[i]->data) return VSK_ERR_CORRUPT;
+        if (!n->const_[i] || (!n->const_[i]->data && !n->const_[i]->q8)) return VSK_ERR_CORRUPT;
     return VSK_OK;
 }
 
 int vsk_tensor_is(const vsk_tensor *t, uint32_t ndim, uint32_t d0, uint32_t d1,
                   uint32_t d2)
 {
-    if (!t || t->ndim != ndim) return 0;
+    if (!t || t->ndim != ndim || t->dtype == VSK_DTYPE_I8 || !t->data) return 0;
     const uint32_t want[3] = {d0, d1, d2};
     for (uint32_t i = 0; i < ndim && i < 3; ++i)
         if (t->dims[i] != want[i]) return 0;
     return 1;
+}
+
+int vsk_weight_is(const vsk_tensor *t, uint32_t d0, uint32_t d1)
+{
+    if (!t || t->ndim != 2 || t->dims[0] != d0 || t->dims[1] != d1) return 0;
+    return t->dtype == VSK_DTYPE_I8 ? t->q8 && t->q8_scale : t->data != NULL;
+}
+
+void vsk_weight_matvec(uint32_t isa, const vsk_tensor *W, const float *x, const float *bias,
+                       float *y, int8_t *xq)
+{
+    if (W->dtype == VSK_DTYPE_I8)
+        vsk_matvec_q8(isa, W->q8, W->q8_scale, x, bias, y, W->dims[0], W->dims[1], xq);
+    else
+        vsk_matvec(isa, W->data, x, bias, y, W->dims[0], W->dims[1]);
 }
 
 int vsk_fattr_finite(const vsk_node *n)

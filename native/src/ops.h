@@ -19,12 +19,22 @@ enum {
     VSK_OP_COUNT_ /* one past the last code */
 };
 
-/* A constant tensor inside the bundle (read-only, 64-byte aligned data). */
+/* Tensor dtypes (docs/bundle-format.md). */
+enum { VSK_DTYPE_F32 = 1, VSK_DTYPE_I8 = 2 };
+
+/* A constant tensor inside the bundle (read-only, 64-byte aligned data).
+ * f32: `data` (count floats). i8 (2-D weights of LINEAR and GRU only):
+ * `data` is NULL, `q8` the blocks of 8 rows x 4 columns and `q8_scale` the
+ * per-row scales (kernels.h, vsk_matvec_q8); dims/count are the logical
+ * [rows, cols]. */
 typedef struct vsk_tensor {
     uint32_t ndim;
     uint32_t dims[4];      /* unused dims are 1 */
     uint64_t count;        /* product of dims */
     const float *data;
+    uint32_t dtype;        /* VSK_DTYPE_F32 or VSK_DTYPE_I8 (0, as zeroed, = f32) */
+    const int8_t *q8;
+    const float *q8_scale;
 } vsk_tensor;
 
 /* One node of a validated graph. Arrays point into memory owned by the

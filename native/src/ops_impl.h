@@ -28,6 +28,13 @@ vsk_status vsk_check_ids(const vsk_node *n, uint32_t value_count);
 /* 1 if tensor t has exactly this shape (ndim 1..3, dims as given). */
 int vsk_tensor_is(const vsk_tensor *t, uint32_t ndim, uint32_t d0, uint32_t d1,
                   uint32_t d2);
+/* 1 if t is a 2-D weight [d0, d1] in f32 or int8 (the weights LINEAR and
+ * GRU accept; vsk_tensor_is accepts f32 only). */
+int vsk_weight_is(const vsk_tensor *t, uint32_t d0, uint32_t d1);
+/* y = W x (+ bias) for such a weight: vsk_matvec or vsk_matvec_q8 (whose
+ * scratch is xq, VSK_Q8_SCRATCH(cols) bytes, 32-aligned). [audio] */
+void vsk_weight_matvec(uint32_t isa, const vsk_tensor *W, const float *x, const float *bias,
+                       float *y, int8_t *xq);
 /* 1 if every fattr is finite. */
 int vsk_fattr_finite(const vsk_node *n);
 

@@ -15,11 +15,16 @@ static uint64_t nonneg(int64_t v) { return v < 0 ? 0 : (uint64_t)v; }
 
 /* ---------------------------------------------------------------- LINEAR */
 
+/* State: header | (int8 weights) the scratch of the quantised input. */
+static size_t q8_scratch(const vsk_tensor *W, size_t cols)
+{
+    return W->dtype == VSK_DTYPE_I8 ? vsk_align64(VSK_Q8_SCRATCH(cols)) : 0;
+}
 static vsk_status linear_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
     if (vsk_check_counts(n, 1, 1, 1, 2, 0, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
     uint32_t I = vs[n->in[0]], O = vs[n->out[0]];
-    if (!vsk_tensor_is(n->const_[0], 2, O, I, 0)) return VSK_ERR_CORRUPT;
+    if (!vsk_weight_is(n->const_[0], O, I)) return VSK_ERR_CORRUPT;
     if (n->n_const == 2 && !vsk_tensor_is(n->const_[1], 1, O, 0, 0)) return VSK_ERR_CORRUPT;
     return VSK_OK;
 }
@@ -29,12 +34,20 @@ static void hdr_reset(const vsk_node *n, void *state, uint32_t isa)
     memset(state, 0, HDR);
     ((nn_hdr *)state)->isa = isa;
 }
+static size_t linear_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    return HDR + q8_scratch(n->const_[0], n->const_[0]->dims[1]);
+}
+static void linear_reset(const vsk_node *n, void *state, uint32_t isa)
+{
+    memset(state, 0, linear_state_bytes(n, NULL));
+    ((nn_hdr *)state)->isa = isa;
+}
 static void linear_run(const vsk_node *n, float *const *v, void *state)
 {
-    const vsk_tensor *W = n->const_[0];
-    vsk_matvec(((nn_hdr *)state)->isa, W->data, v[n->in[0]],
-               n->n_const == 2 ? n->const_[1]->data : NULL, v[n->out[0]],
-               W->dims[0], W->dims[1]);
+    vsk_weight_matvec(((nn_hdr *)state)->isa, n->const_[0], v[n->in[0]],
+                      n->n_const == 2 ? n->const_[1]->data : NULL, v[n->out[0]],
+                      (int8_t *)state + HDR);
 }
 static uint64_t linear_flops(const vsk_node *n, const uint32_t *vs)
 {
@@ -44,8 +57,8 @@ static uint64_t linear_cost(const vsk_node *n, const uint32_t *vs)
 {
     return n->const_[0]->count + 2ull * vs[n->out[0]];
 }
-const vsk_op_def vsk_op_def_linear = {"LINEAR", linear_validate, hdr_state_bytes,
-                                      hdr_reset, linear_run, linear_flops, linear_cost};
+const vsk_op_def vsk_op_def_linear = {"LINEAR", linear_validate, linear_state_bytes,
+                                      linear_reset, linear_run, linear_flops, linear_cost};
 
 /* ------------------------------------------------------------------- ACT */
 
@@ -144,7 +157,7 @@ static vsk_status conv_validate(const vsk_node *n, const uint32_t *vs, uint32_t 
     if (n->iattr[0] < 1) return VSK_ERR_CORRUPT;
     uint32_t cin = vs[n->in[0]], cout = vs[n->out[0]];
     const vsk_tensor *W = n->const_[0];
-    if (W->ndim != 3 || W->dims[0] != cout || W->dims[1] != cin || W->dims[2] < 1)
+    if (W->dtype == VSK_DTYPE_I8 || W->ndim != 3 || W->dims[0] != cout || W->dims[1] != cin || W->dims[2] < 1)
         return VSK_ERR_CORRUPT;
     if (!vsk_tensor_is(n->const_[1], 1, cout, 0, 0)) return VSK_ERR_CORRUPT;
     if ((uint64_t)(W->dims[2] - 1) * (uint64_t)n->iattr[0] * cin > CONV_MAX_HISTORY)
@@ -201,15 +214,16 @@ const vsk_op_def vsk_op_def_conv1d = {"CONV1D", conv_validate, conv_state_bytes,
                                       conv_reset, conv_run, conv_flops, conv_cost};
 
 /* ------------------------------------------------------------------- GRU */
-/* State: header | h[H] | gi[3H] | gh[3H] (each 64-aligned). */
+/* State: header | h[H] | gi[3H] | gh[3H] (each 64-aligned) | (int8
+ * weights) the scratch of the quantised input or h, whichever is longer. */
 
 static vsk_status gru_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
     if (vsk_check_counts(n, 1, 1, 4, 4, 0, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
     uint32_t I = vs[n->in[0]], H = vs[n->out[0]];
     if ((uint64_t)3 * H > 0xFFFFFFFFu) return VSK_ERR_TOO_LARGE;
-    if (!vsk_tensor_is(n->const_[0], 2, 3 * H, I, 0) ||
-        !vsk_tensor_is(n->const_[1], 2, 3 * H, H, 0) ||
+    if (!vsk_weight_is(n->const_[0], 3 * H, I) ||
+        !vsk_weight_is(n->const_[1], 3 * H, H) ||
         !vsk_tensor_is(n->const_[2], 1, 3 * H, 0, 0) ||
         !vsk_tensor_is(n->const_[3], 1, 3 * H, 0, 0))
         return VSK_ERR_CORRUPT;
@@ -217,8 +231,9 @@ static vsk_status gru_validate(const vsk_node *n, const uint32_t *vs, uint32_t v
 }
 static size_t gru_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
-    size_t H = n->const_[1]->dims[1];
-    return HDR + vsk_align64(H * 4) + 2 * vsk_align64(3 * H * 4);
+    size_t H = n->const_[1]->dims[1], I = n->const_[0]->dims[1];
+    size_t si = q8_scratch(n->const_[0], I), sh = q8_scratch(n->const_[1], H);
+    return HDR + vsk_align64(H * 4) + 2 * vsk_align64(3 * H * 4) + (si > sh ? si : sh);
 }
 static void gru_reset(const vsk_node *n, void *state, uint32_t isa)
 {
@@ -227,13 +242,14 @@ static void gru_reset(const vsk_node *n, void *state, uint32_t isa)
 }
 static void gru_run(const vsk_node *n, float *const *v, void *state)
 {
-    const size_t H = n->const_[1]->dims[1], I = n->const_[0]->dims[1];
+    const size_t H = n->const_[1]->dims[1];
     const uint32_t isa = ((nn_hdr *)state)->isa;
     float *h = (float *)((char *)state + HDR);
     float *gi = (float *)((char *)h + vsk_align64(H * 4));
     float *gh = (float *)((char *)gi + vsk_align64(3 * H * 4));
-    vsk_matvec(isa, n->const_[0]->data, v[n->in[0]], n->const_[2]->data, gi, 3 * H, I);
-    vsk_matvec(isa, n->const_[1]->data, h, n->const_[3]->data, gh, 3 * H, H);
+    int8_t *xq = (int8_t *)((char *)gh + vsk_align64(3 * H * 4));
+    vsk_weight_matvec(isa, n->const_[0], v[n->in[0]], n->const_[2]->data, gi, xq);
+    vsk_weight_matvec(isa, n->const_[1], h, n->const_[3]->data, gh, xq);
     float *y = v[n->out[0]];
     /* r, z = σ(gi + gh) over the first 2H; n = tanh(gi_n + r·gh_n) */
     for (size_t i = 0; i < 2 * H; ++i) gi[i] += gh[i];

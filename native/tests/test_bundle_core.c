@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "vsk_test_bundle.h"
@@ -454,7 +455,7 @@ static void test_tensor_checks(void)
     WITH_COPY((tb_put32(g.p + tc, 65536), tb_fix(&g)), VSK_ERR_CORRUPT);
     /* fewer tensors: graph const ids go out of range */
     WITH_COPY((tb_put32(g.p + tc, 3), tb_fix(&g)), VSK_ERR_CORRUPT);
-    WITH_COPY((tb_put32(g.p + d0, 2), tb_fix(&g)), VSK_ERR_CORRUPT); /* dtype */
+    WITH_COPY((tb_put32(g.p + d0, 3), tb_fix(&g)), VSK_ERR_CORRUPT); /* dtype */
     WITH_COPY((tb_put32(g.p + d0, 0), tb_fix(&g)), VSK_ERR_CORRUPT);
     WITH_COPY((tb_put32(g.p + d0 + 4, 0), tb_fix(&g)), VSK_ERR_CORRUPT);
     WITH_COPY((tb_put32(g.p + d0 + 4, 5), tb_fix(&g)), VSK_ERR_CORRUPT);
@@ -494,6 +495,31 @@ static void test_tensor_checks(void)
     WITH_COPY((tb_put32(g.p + d0 + 8, 64), tb_put32(g.p + d0 + 12, 32),
                tb_fix(&g)),
               VSK_ERR_CORRUPT);
+    /* W low as int8 (dtype 2, docs/bundle-format.md): its f32 bytes are
+     * rewritten as 4 blocks of 8 rows x 16 groups of 4 bytes, then 32
+     * scales; valid, then each defect the loader refuses */
+#define AS_INT8(extra)                                                          \
+    do {                                                                        \
+        uint8_t *q = g.p + L.tensor_data_off[0];                                \
+        tb_put32(g.p + d0, 2);                                                  \
+        for (uint32_t k = 0; k < 32u * 64u; ++k)                                \
+            q[k] = (uint8_t)(int8_t)((int)(k % 251u) - 125); /* -125..125 */     \
+        for (uint32_t r = 0; r < 32u; ++r) {                                    \
+            const float sc = 0.01f;                                             \
+            memcpy(q + 32u * 64u + 4u * r, &sc, 4);                             \
+        }                                                                       \
+        extra;                                                                  \
+        tb_fix(&g);                                                             \
+    } while (0)
+    WITH_COPY(AS_INT8((void)0), VSK_OK);
+    WITH_COPY(AS_INT8(q[5] = 0x80), VSK_ERR_CORRUPT); /* -128 */
+    WITH_COPY(AS_INT8(memcpy(q + 32u * 64u + 8u, &(float){NAN}, 4)), VSK_ERR_CORRUPT);
+    WITH_COPY(AS_INT8(memcpy(q + 32u * 64u, &(float){INFINITY}, 4)), VSK_ERR_CORRUPT);
+    WITH_COPY(AS_INT8(memcpy(q + 32u * 64u + 4u, &(float){-1.f}, 4)), VSK_ERR_CORRUPT);
+    WITH_COPY(AS_INT8(tb_put32(g.p + d0 + 4, 3)), VSK_ERR_CORRUPT); /* not 2-D */
+    /* the bias (1-D, a float slot) as int8 */
+    WITH_COPY((tb_put32(g.p + d3, 2), tb_fix(&g)), VSK_ERR_CORRUPT);
+#undef AS_INT8
     /* two tensors may share bytes (read-only): allowed */
     WITH_COPY((tb_put64(g.p + d3 + 24, L.tensor_data_off[2]), tb_fix(&g)),
               VSK_OK);

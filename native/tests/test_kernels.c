@@ -64,6 +64,83 @@ static void test_isa(uint32_t isa)
     }
 }
 
+/* int8 weights (vsk_matvec_q8): every ISA's quantised x and integer sums
+ * equal the reference's, so outputs agree to the rounding of the final
+ * multiply-add (<= 1e-6 relative); the reference equals the definition
+ * (computed here in double); the result is within the quantisation bound
+ * of the float matvec with the dequantised weights (|Δy_r| <= Σ_i |w_ri|·s_x/2
+ * + float rounding); non-finite x gives non-finite y; the scratch is used
+ * only up to VSK_Q8_SCRATCH(cols). */
+static void test_matvec_q8(uint32_t isa)
+{
+    enum { MAXR = 800, MAXC = 800 };
+    static int8_t Q[((MAXR + 7) / 8) * ((MAXC + 3) / 4) * 32];
+    static float scale[MAXR + 8], bias[MAXR], x[MAXC], y[MAXR], yr[MAXR], Wd[MAXC];
+    static int8_t xq[2 * MAXC + 128] __attribute__((aligned(32)));
+    const size_t shapes[][2] = {{1, 1}, {3, 5}, {8, 4}, {9, 7}, {16, 40}, {17, 33},
+                                {40, 129}, {65, 1}, {144, 75}, {288, 115}, {25, 775}, {775, 40}};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; ++si) {
+        const size_t R = shapes[si][0], C = shapes[si][1], G = VSK_Q8_GROUPS(C);
+        const size_t P = (R + 7) / 8;
+        memset(Q, 0, P * G * 32);
+        memset(scale, 0, sizeof scale);
+        for (size_t r = 0; r < R; ++r) {
+            scale[r] = (frand() + 1.5f) * 0.01f;
+            bias[r] = frand();
+            for (size_t c = 0; c < C; ++c)
+                Q[((r / 8) * G + c / 4) * 32 + (r % 8) * 4 + c % 4] =
+                    (int8_t)lrintf(frand() * 127.f);
+        }
+        for (int kind = 0; kind < 4; ++kind) {   /* random, zero, NaN, Inf */
+            for (size_t c = 0; c < C; ++c) x[c] = kind == 1 ? 0.f : frand() * 3.f;
+            if (kind == 2) x[C / 2] = NAN;
+            if (kind == 3) x[C - 1] = INFINITY;
+            for (int with_bias = 0; with_bias < 2; ++with_bias) {
+                const float *bb = with_bias ? bias : NULL;
+                memset(xq, 0x5a, sizeof xq);
+                vsk_matvec_q8(isa, Q, scale, x, bb, y, R, C, xq);
+                const size_t used = VSK_Q8_SCRATCH(C);
+                for (size_t i = used; i < sizeof xq; ++i)
+                    if (xq[i] != 0x5a) { CHECK(0, "%s q8 scratch overrun at %zu", vsk_isa_name(isa), i); break; }
+                vsk_matvec_q8_ref(Q, scale, x, bb, yr, R, C, xq);
+                double m = 0.0;
+                for (size_t c = 0; c < C; ++c) m = fmax(m, fabs((double)x[c]));
+                const float inv = m > 0 ? 127.f / (float)m : 0.f, sx = (float)m / 127.f;
+                for (size_t r = 0; r < R; ++r) {
+                    if (kind == 1) {
+                        CHECK(y[r] == (bb ? bb[r] : 0.f) && yr[r] == y[r],
+                              "%s q8 zero x r=%zu: %g (bias %g)", vsk_isa_name(isa), r, y[r],
+                              bb ? bb[r] : 0.f);
+                        continue;
+                    }
+                    if (kind >= 2) {
+                        CHECK(!isfinite(y[r]) && !isfinite(yr[r]), "%s q8 non-finite x r=%zu: %g %g",
+                              vsk_isa_name(isa), r, y[r], yr[r]);
+                        continue;
+                    }
+                    double acc = 0.0, bound = 0.0, yf = bb ? bb[r] : 0.0;
+                    for (size_t c = 0; c < C; ++c) {
+                        const double q = Q[((r / 8) * G + c / 4) * 32 + (r % 8) * 4 + c % 4];
+                        acc += q * (m > 0 ? nearbyintf(x[c] * inv) : 0.f);
+                        Wd[c] = (float)(q * scale[r]);
+                        bound += fabs(Wd[c]) * sx * 0.5;
+                        yf += (double)Wd[c] * x[c];
+                    }
+                    const double mag = fabs(acc * scale[r] * sx) + (bb ? fabs(bb[r]) : 0.0) + 1e-30;
+                    const double exact = acc * (double)(scale[r] * sx) + (bb ? bb[r] : 0.0);
+                    CHECK(fabs((double)yr[r] - exact) <= 1e-6 * mag, "q8 ref rows=%zu cols=%zu r=%zu: %g vs %g",
+                          R, C, r, yr[r], exact);
+                    CHECK(fabs((double)y[r] - yr[r]) <= 1e-6 * mag, "%s q8 rows=%zu cols=%zu r=%zu: %g vs %g",
+                          vsk_isa_name(isa), R, C, r, y[r], yr[r]);
+                    CHECK(fabs((double)y[r] - yf) <= bound + 1e-5 * (mag + fabs(yf)),
+                          "%s q8 vs dequantised float rows=%zu cols=%zu r=%zu: %g vs %g (bound %g)",
+                          vsk_isa_name(isa), R, C, r, y[r], yf, bound);
+                }
+            }
+        }
+    }
+}
+
 static void test_lags_and_act(uint32_t isa)
 {
     enum { N = 1024 };
@@ -405,6 +482,7 @@ int main(void)
         if (!vsk_isa_available(isa)) continue;
         test_isa(isa);
         test_lags_and_act(isa);
+        test_matvec_q8(isa);
         test_harmonic_sum(isa);
         test_dot_batch(isa);
         test_yin_helpers(isa);

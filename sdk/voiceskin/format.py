@@ -39,6 +39,8 @@ __all__ = [
     "STATUS_CODES",
     "Node",
     "Graph",
+    "Int8Weight",
+    "quantise_weight",
     "TierSpec",
     "BundleSpec",
     "BundleFormatError",
@@ -73,6 +75,7 @@ SECTION_GRAPH = 3
 SECTION_QA = 4
 
 DTYPE_F32 = 1
+DTYPE_I8 = 2
 # Tensor descriptor: u32 dtype, u32 ndim, u32 dims[4], u64 offset = 32 bytes.
 # (docs/bundle-format.md also lists "u32 reserved", which would make 36 bytes
 # and contradicts its "32 bytes each"; the 32-byte reading is used here.)
@@ -120,6 +123,101 @@ class Node:
     consts: list[int] = field(default_factory=list)
     iattr: list[int] = field(default_factory=list)
     fattr: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Int8Weight:
+    """An int8 weight matrix (tensor dtype 2): ``q`` int8 [rows, cols] in
+    [-127, 127] and ``scale`` float32 [rows], standing for
+    ``q * scale[:, None]``. Only a LINEAR's W and a GRU's W_ih/W_hh may be
+    int8; the runtime quantises the input vector per step with one scale
+    (docs/bundle-format.md, "int8 weights")."""
+
+    q: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.q.shape)
+
+    @property
+    def ndim(self) -> int:
+        return int(self.q.ndim)
+
+    @property
+    def size(self) -> int:
+        return int(self.q.size)
+
+    def dequantised(self) -> np.ndarray:
+        """``q * scale`` as float32 [rows, cols]."""
+        return (self.q.astype(np.float32) * self.scale.astype(np.float32)[:, None]).astype(np.float32)
+
+
+def quantise_weight(w: Any) -> Int8Weight:
+    """Symmetric per-row int8 quantisation of a 2-D float matrix:
+    ``scale_r = max_i |w_ri| / 127``, ``q = round(w / scale)`` (half to
+    even); an all-zero row gets scale 0."""
+    a = np.asarray(w, dtype=np.float64)
+    if a.ndim != 2 or a.size == 0 or not np.all(np.isfinite(a)):
+        raise ValueError(f"quantise_weight needs a finite, non-empty 2-D matrix, got shape {a.shape}")
+    m = np.max(np.abs(a), axis=1)
+    scale = (m / 127.0).astype(np.float32)
+    safe = np.where(scale > 0, scale.astype(np.float64), 1.0)
+    q = np.clip(np.rint(a / safe[:, None]), -127, 127).astype(np.int8)
+    q[scale == 0] = 0
+    return Int8Weight(q, scale)
+
+
+def _q8_geometry(rows: int, cols: int) -> tuple[int, int, int]:
+    """(padded rows, column groups, data bytes) of an int8 tensor."""
+    R, G = (rows + 7) // 8 * 8, (cols + 3) // 4
+    return R, G, R * (4 * G + 4)
+
+
+def _q8_bytes(w: Int8Weight) -> bytes:
+    """The blocked layout: blocks of 8 rows x 4 columns (byte 4k + j of group
+    g of block p = q[8p + k, 4g + j]), zero padded, then the padded rows'
+    scales (0 for padding rows)."""
+    rows, cols = w.shape
+    R, G, _ = _q8_geometry(rows, cols)
+    full = np.zeros((R, 4 * G), np.int8)
+    full[:rows, :cols] = w.q
+    blocks = full.reshape(R // 8, 8, G, 4).transpose(0, 2, 1, 3)
+    sc = np.zeros(R, "<f4")
+    sc[:rows] = w.scale
+    return np.ascontiguousarray(blocks).tobytes() + sc.tobytes()
+
+
+def _q8_parse(data: bytes, off: int, rows: int, cols: int, j: int) -> Int8Weight:
+    R, G, nbytes = _q8_geometry(rows, cols)
+    raw = np.frombuffer(data, dtype=np.int8, count=R * 4 * G, offset=off)
+    full = raw.reshape(R // 8, G, 8, 4).transpose(0, 2, 1, 3).reshape(R, 4 * G)
+    sc = np.frombuffer(data, dtype="<f4", count=R, offset=off + R * 4 * G)
+    _corrupt(not np.any(full == -128), f"tensor {j}: int8 value -128 (allowed: -127..127)")
+    _corrupt(not np.any(full[rows:]) and not np.any(full[:, cols:]),
+             f"tensor {j}: nonzero int8 padding")
+    _corrupt(bool(np.all(np.isfinite(sc)) and np.all(sc >= 0)),
+             f"tensor {j}: int8 scales must be finite and >= 0")
+    _corrupt(not np.any(sc[rows:]), f"tensor {j}: nonzero scale of a padding row")
+    return Int8Weight(full[:rows, :cols].copy(), sc[:rows].astype(np.float32))
+
+
+def _check_int8(w: Int8Weight, where: str) -> Int8Weight:
+    q, sc = np.asarray(w.q), np.asarray(w.scale)
+    if q.dtype != np.int8 or q.ndim != 2 or q.size == 0:
+        raise ValueError(f"{where}: int8 weight must be a non-empty 2-D int8 array, got "
+                         f"{q.dtype} {q.shape}")
+    if np.any(q == -128):
+        raise ValueError(f"{where}: int8 weight holds -128 (allowed: -127..127)")
+    if sc.shape != (q.shape[0],):
+        raise ValueError(f"{where}: int8 scales have shape {sc.shape}, need ({q.shape[0]},)")
+    if not (np.all(np.isfinite(sc)) and np.all(sc >= 0)):
+        raise ValueError(f"{where}: int8 scales must be finite and >= 0")
+    return Int8Weight(np.ascontiguousarray(q), np.ascontiguousarray(sc, dtype=np.float32))
+
+
+#: (op, const slot) pairs that may hold an int8 tensor
+INT8_SLOTS = {(Op.LINEAR, 0), (Op.GRU, 0), (Op.GRU, 1)}
 
 
 @dataclass
@@ -288,6 +386,11 @@ def validate_graph(graph: Graph, hop: int, tensor_shapes: list[tuple[int, ...]],
                       [tensor_shapes[c] for c in n.consts], list(n.iattr),
                       list(n.fattr), hop, where=nw,
                       const_values=None if tensors is None else [tensors[c] for c in n.consts])
+        if tensors is not None:
+            for k, c in enumerate(n.consts):
+                if isinstance(tensors[c], Int8Weight) and (n.op, k) not in INT8_SLOTS:
+                    raise ValueError(f"{nw}: const {k} is int8, which only a LINEAR's W "
+                                     "and a GRU's W_ih/W_hh may be")
     if not written[graph.output_value] or graph.output_value == graph.input_value:
         raise ValueError(f"{where}: output value {graph.output_value} is never written")
 
@@ -323,7 +426,8 @@ def validate_spec(spec: BundleSpec) -> None:
         shapes = []
         arrs = []
         for j, a in enumerate(t.tensors):
-            arr = _as_f32(a, f"{w} tensor {j}")
+            arr = (_check_int8(a, f"{w} tensor {j}") if isinstance(a, Int8Weight)
+                   else _as_f32(a, f"{w} tensor {j}"))
             shapes.append(tuple(arr.shape))
             arrs.append(arr)
             total += arr.size
@@ -388,7 +492,8 @@ def write_bundle(spec: BundleSpec, *, validate: bool = True) -> bytes:
     bases: list[int] = []
     for i, t in enumerate(spec.tiers):
         bases.append(len(tensors))
-        tensors.extend(np.ascontiguousarray(a, dtype="<f4") for a in t.tensors)
+        tensors.extend(a if isinstance(a, Int8Weight) else np.ascontiguousarray(a, dtype="<f4")
+                       for a in t.tensors)
 
     payloads: list[tuple[int, int, bytes]] = [(SECTION_MANIFEST, 0, _manifest_bytes(spec))]
     for i, t in enumerate(spec.tiers):
@@ -412,17 +517,19 @@ def write_bundle(spec: BundleSpec, *, validate: bool = True) -> bytes:
     data_off = tstart + 4 + TENSOR_DESC_SIZE * len(tensors)
     descs = bytearray(struct.pack("<I", len(tensors)))
     offsets: list[int] = []
-    for a in tensors:
+    blobs = [_q8_bytes(a) if isinstance(a, Int8Weight) else a.tobytes() for a in tensors]
+    for a, blob in zip(tensors, blobs):
         data_off += -data_off % ALIGN
         dims = list(a.shape) + [1] * (4 - a.ndim)
-        descs += struct.pack(_TDESC, DTYPE_F32, a.ndim, *dims, data_off)
+        dtype = DTYPE_I8 if isinstance(a, Int8Weight) else DTYPE_F32
+        descs += struct.pack(_TDESC, dtype, a.ndim, *dims, data_off)
         offsets.append(data_off)
-        data_off += a.nbytes
+        data_off += len(blob)
     buf += descs
-    for a, off in zip(tensors, offsets):
+    for blob, off in zip(blobs, offsets):
         _pad_to(buf, ALIGN)
         assert len(buf) == off
-        buf += a.tobytes()
+        buf += blob
     entries.append((SECTION_TENSORS, 0, tstart, len(buf) - tstart))
     file_size = len(buf) + TRAILER_SIZE
     if file_size > MAX_FILE_SIZE:
@@ -628,7 +735,8 @@ def read_bundle(data: bytes) -> BundleSpec:
     for j in range(tcount):
         dtype, ndim, d0, d1, d2, d3, off = struct.unpack(_TDESC, c.take(TENSOR_DESC_SIZE))
         dims = [d0, d1, d2, d3]
-        _corrupt(dtype == DTYPE_F32, f"tensor {j}: dtype {dtype} (only 1 = f32)")
+        _corrupt(dtype in (DTYPE_F32, DTYPE_I8), f"tensor {j}: dtype {dtype} (1 = f32, 2 = int8)")
+        _corrupt(dtype == DTYPE_F32 or ndim == 2, f"tensor {j}: an int8 tensor must be 2-D")
         _corrupt(1 <= ndim <= 4, f"tensor {j}: ndim {ndim}")
         _corrupt(all(d >= 1 for d in dims), f"tensor {j}: a dim is 0")
         _corrupt(all(d == 1 for d in dims[ndim:]), f"tensor {j}: unused dims != 1")
@@ -639,9 +747,13 @@ def read_bundle(data: bytes) -> BundleSpec:
         total += count
         if total > MAX_TENSOR_ELEMENTS:
             raise BundleFormatError("VSK_ERR_TOO_LARGE", "tensor elements exceed 64 Mi")
-        _corrupt(off >= desc_end and off + 4 * count <= t1,
+        nbytes = _q8_geometry(d0, d1)[2] if dtype == DTYPE_I8 else 4 * count
+        _corrupt(off >= desc_end and off + nbytes <= t1,
                  f"tensor {j}: data outside the TENSORS section")
-        spans.append((off, off + 4 * count))
+        spans.append((off, off + nbytes))
+        if dtype == DTYPE_I8:
+            tensors.append(_q8_parse(data, off, d0, d1, j))
+            continue
         arr = np.frombuffer(data, dtype="<f4", count=count, offset=off)
         tensors.append(arr.reshape(dims[:ndim]).astype(np.float32))
     shapes = [tuple(a.shape) for a in tensors]

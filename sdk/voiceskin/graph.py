@@ -40,9 +40,15 @@ class Value:
     _owner: Any = field(default=None, compare=False, repr=False)
 
 
+def _elements(t: Any) -> int:
+    """Elements of a tensor: an array's size, an int8 weight's rows x cols."""
+    return int(t.size) if hasattr(t, "q") else int(np.asarray(t).size)
+
+
 def parameter_count(tensors: Sequence[np.ndarray]) -> int:
-    """Number of weights (elements) in ``tensors``."""
-    return int(sum(int(np.asarray(t).size) for t in tensors))
+    """Number of weights (elements) in ``tensors`` (int8 ones count as many
+    as their float originals)."""
+    return int(sum(_elements(t) for t in tensors))
 
 
 def flops_per_step(graph: Graph, tensors: Sequence[np.ndarray]) -> int:
@@ -57,7 +63,7 @@ def flops_per_step(graph: Graph, tensors: Sequence[np.ndarray]) -> int:
             nfft = n.iattr[0]
             total += 5 * nfft * max(1, int(math.log2(nfft))) + 4 * o
         elif n.op in (Op.LINEAR, Op.CONV1D, Op.GRU):
-            total += 2 * sum(int(np.asarray(tensors[c]).size) for c in n.consts)
+            total += 2 * sum(_elements(tensors[c]) for c in n.consts)
         elif n.op == Op.PITCH_YIN:
             total += 3 * i * i // 2
         elif n.op == Op.HARMONIC:

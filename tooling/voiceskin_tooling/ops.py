@@ -49,7 +49,7 @@ __all__ = [
     "frame", "stft_mag", "linear", "act", "log", "conv1d", "gru", "concat",
     "slice_", "add", "mul", "affine", "pitch_yin", "pitch_map", "running_mean",
     "running_mean_np", "argmin", "warp", "harmonic", "noise", "hashed_noise", "hann",
-    "yin_lags",
+    "yin_lags", "matvec_q8", "linear_q8", "gru_q8",
 ]
 
 ACT_IDENTITY = int(Act.IDENTITY)
@@ -497,3 +497,72 @@ def noise(env: TensorLike, hop: int, seed: int, random: bool = False) -> torch.T
     head, tail = v[..., :hop], v[..., hop:]
     tail = torch.cat([torch.zeros_like(tail[:, :1]), tail[:, :-1]], 1)
     return (head + tail).reshape(Bsz, T * hop)
+
+
+# ------------------------------------------------------------ int8 weights
+
+
+def matvec_q8(w: Any, x: Any, bias: Any | None = None) -> np.ndarray:
+    """LINEAR with an int8 weight (:class:`voiceskin.format.Int8Weight`), as
+    the runtime computes it (docs/bundle-format.md, "int8 weights"): per row
+    of ``x`` [..., I] (float32 values), ``m = max|x|``, ``q = rint(x·(127/m))``
+    in float32 arithmetic (half to even), ``y = (q · Wq) · (scale·m/127)
+    (+ bias)``; m = 0 gives the bias; a non-finite m the float product with
+    the dequantised weight. Returns float64 [..., O] of the exact integer
+    sums times the float32 scales."""
+    xs = np.asarray(x, dtype=np.float32)
+    lead = xs.shape[:-1]
+    X = xs.reshape(-1, xs.shape[-1])
+    m = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0], np.float32)
+    finite = np.isfinite(m) & ~np.any(np.isnan(X), axis=1)
+    safe = np.where(finite & (m > 0), m, np.float32(1)).astype(np.float32)
+    inv = (np.float32(127) / safe).astype(np.float32)
+    xq = np.rint((X * inv[:, None]).astype(np.float32)).astype(np.float64)
+    xq[~(finite & (m > 0))] = 0.0
+    acc = xq @ np.asarray(w.q, np.float64).T                      # exact: < 2^53
+    sx = (safe / np.float32(127)).astype(np.float32)
+    mult = (np.asarray(w.scale, np.float32)[None, :] * sx[:, None]).astype(np.float32)
+    y = acc.astype(np.float32).astype(np.float64) * mult.astype(np.float64)
+    if (~finite).any():
+        y[~finite] = X[~finite].astype(np.float64) @ w.dequantised().astype(np.float64).T
+    if bias is not None:
+        y = y + np.asarray(bias, np.float64)
+    return y.reshape(*lead, -1)
+
+
+def linear_q8(x: TensorLike, w: Any, b: TensorLike | None) -> torch.Tensor:
+    """LINEAR whose W is int8 (see :func:`matvec_q8`)."""
+    xt = _t(x)
+    bb = None if b is None else _t(b).detach().cpu().numpy()
+    return torch.from_numpy(matvec_q8(w, xt.detach().cpu().numpy(), bb)).to(xt.dtype)
+
+
+def gru_q8(x: TensorLike, w_ih: Any, w_hh: Any, b_ih: TensorLike, b_hh: TensorLike
+           ) -> torch.Tensor:
+    """GRU step by step where W_ih and/or W_hh are int8 (:func:`matvec_q8`;
+    a float one is an ordinary product): ``x`` [T, I] or [1, T, I] ->
+    [..., T, H]. The hidden state stays float (float32, as the runtime keeps
+    it); the gates are computed in float64."""
+    xt = _t(x)
+    X = xt.detach().cpu().numpy().reshape(-1, xt.shape[-1])
+    bi, bh = (np.asarray(_t(v).detach().cpu().numpy(), np.float64) for v in (b_ih, b_hh))
+
+    def mv(w: Any, v: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if hasattr(w, "q"):
+            return matvec_q8(w, v.astype(np.float32), b)
+        wf = np.asarray(_t(w).detach().cpu().numpy(), np.float64)
+        return wf @ v.astype(np.float64) + b
+
+    H = bh.shape[0] // 3
+    h = np.zeros(H, np.float32)
+    out = np.zeros((X.shape[0], H), np.float64)
+    gx = mv(w_ih, X.astype(np.float32), bi) if hasattr(w_ih, "q") else None
+    for t in range(X.shape[0]):
+        gi = (gx[t] if gx is not None else mv(w_ih, X[t], bi)).astype(np.float32).astype(np.float64)
+        gh = mv(w_hh, h, bh).astype(np.float32).astype(np.float64)
+        r = 1.0 / (1.0 + np.exp(-(gi[:H] + gh[:H])))
+        z = 1.0 / (1.0 + np.exp(-(gi[H:2 * H] + gh[H:2 * H])))
+        n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+        h = ((1.0 - z) * n + z * h).astype(np.float32)
+        out[t] = h
+    return torch.from_numpy(out.reshape(*xt.shape[:-1], H)).to(xt.dtype)

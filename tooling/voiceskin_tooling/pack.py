@@ -44,19 +44,25 @@ def _jd(o: Any) -> Any:
         return str(o)
 
 
-def tier_spec(name: str, student: Any) -> Any:
+def tier_spec(name: str, student: Any, weights: str = "f32") -> Any:
     """One bundle tier from a Student: its exported graph, cost, and the
-    latency it declares (hop + the lookahead it was trained with)."""
+    latency it declares (hop + the lookahead it was trained with).
+    ``weights = "int8"`` (the tier setting of that name) quantises its
+    LINEAR and GRU weights (:mod:`voiceskin_tooling.quantise`)."""
     from voiceskin.format import TierSpec
 
+    from .quantise import WEIGHT_KINDS, quantise_tier
     from .student import export, tier_cost
 
+    if weights not in WEIGHT_KINDS:
+        raise ValueError(f"tier {name!r}: weights = {weights!r}, expected one of {WEIGHT_KINDS}")
     graph, tensors = export(student)
     cost = tier_cost(student)
     c = student.cfg
-    return TierSpec(name=name, model_sample_rate=int(c.sample_rate), hop_samples=int(c.hop),
+    spec = TierSpec(name=name, model_sample_rate=int(c.sample_rate), hop_samples=int(c.hop),
                     latency_samples=int(c.hop + c.lookahead), parameter_count=cost["parameter_count"],
                     flops_per_second=cost["flops_per_second"], graph=graph, tensors=tensors)
+    return quantise_tier(spec) if weights == "int8" else spec
 
 
 def make_spec(voice: Any, students: Mapping[str, Any], qa: Mapping[str, Any] | None = None) -> Any:
@@ -70,8 +76,10 @@ def make_spec(voice: Any, students: Mapping[str, Any], qa: Mapping[str, Any] | N
         raise ValueError(f"students for tiers {missing} that voice {voice.id!r} does not define")
     if not names:
         raise ValueError(f"no trained tier for voice {voice.id!r}")
+    weights = {t.name: getattr(getattr(t, "preset", None), "weights", "f32") for t in voice.tiers}
     return BundleSpec(voice_id=voice.id, display_name=voice.display_name,
-                      version=voice.version, tiers=[tier_spec(n, students[n]) for n in names],
+                      version=voice.version,
+                      tiers=[tier_spec(n, students[n], weights[n]) for n in names],
                       qa=dict(qa) if qa is not None else None)
 
 

@@ -39,7 +39,8 @@ def run_graph_values(graph, tensors: Sequence[np.ndarray], x: np.ndarray
         raise ValueError(f"signal length {xs.shape[0]} is not a multiple of hop {hop}")
     vals: list[torch.Tensor | None] = [None] * len(graph.value_sizes)
     vals[graph.input_value] = torch.from_numpy(xs.astype(np.float64)).reshape(1, T, hop)
-    C = [torch.from_numpy(np.asarray(t, dtype=np.float32).astype(np.float64)) for t in tensors]
+    C = [t if hasattr(t, "q") else  # int8 weights (voiceskin.format.Int8Weight) stay as they are
+         torch.from_numpy(np.asarray(t, dtype=np.float32).astype(np.float64)) for t in tensors]
 
     for idx, n in enumerate(graph.nodes):
         op = Op(n.op)
@@ -53,6 +54,8 @@ def run_graph_values(graph, tensors: Sequence[np.ndarray], x: np.ndarray
             y = ops.frame(x0.reshape(1, -1), x0.shape[-1], ia[0])
         elif op == Op.STFT_MAG:
             y = ops.stft_mag(x0, cs[0], ia[0])
+        elif op == Op.LINEAR and hasattr(cs[0], "q"):
+            y = ops.linear_q8(x0, cs[0], cs[1] if len(cs) > 1 else None)
         elif op == Op.LINEAR:
             y = ops.linear(x0, cs[0], cs[1] if len(cs) > 1 else None)
         elif op == Op.ACT:
@@ -61,6 +64,8 @@ def run_graph_values(graph, tensors: Sequence[np.ndarray], x: np.ndarray
             y = ops.log(x0, fa[0])
         elif op == Op.CONV1D:
             y = ops.conv1d(x0, cs[0], cs[1], ia[0])
+        elif op == Op.GRU and (hasattr(cs[0], "q") or hasattr(cs[1], "q")):
+            y = ops.gru_q8(x0, *cs)
         elif op == Op.GRU:
             y = ops.gru(x0, *cs)
         elif op == Op.CONCAT:

@@ -110,6 +110,11 @@ class TierPreset:
     #: matches the target) and sees x − M̂ warped by α (WARP); 0 = off,
     #: else ≥ 3 and norm_tau > 0
     warp_grid: int = 25
+    #: weights of the packed tier: "f32", or "int8" (post-training
+    #: quantisation of its LINEAR and GRU weights when the bundle is packed,
+    #: voiceskin_tooling.quantise; not used in training; measured in
+    #: docs/experiments.md, not a default)
+    weights: str = "f32"
     #: free-form extras for future student versions
     extra: dict[str, Any] = field(default_factory=dict)
 

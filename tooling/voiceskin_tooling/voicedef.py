@@ -34,6 +34,7 @@ Example (``voices/demo.toml`` is the full, commented one)::
     preset = "low"                   # default: the tier's name
     sample_rate = 16000              # optional; students train at 16000 only
     gru_hidden = 40                  # any TierPreset field overrides the preset
+    weights = "int8"                 # optional: pack int8 LINEAR/GRU weights ("f32" default)
     [tiers.qa]                       # per-tier QA overrides
     max_logmel_ratio = 0.75
 
@@ -432,6 +433,14 @@ def load_voice(path: str | Path) -> VoiceDef:
         over: dict[str, Any] = {}
         for k in sorted(set(t) & preset_fields):
             d = getattr(preset, k)
+            if k == "weights":
+                from .quantise import WEIGHT_KINDS
+                w = r.get(t, pre, k, str)
+                if w not in WEIGHT_KINDS:
+                    raise r.err(f"{pre}.weights", f"unknown weights {w!r}",
+                                f"use one of: {', '.join(WEIGHT_KINDS)}")
+                over[k] = w
+                continue
             if isinstance(d, bool):
                 over[k] = r.get(t, pre, k, bool)
                 continue

@@ -1,0 +1,74 @@
+"""Post-training int8 quantisation of a tier's weights (bundle dtype 2).
+
+A tier whose settings say ``weights = "int8"`` (a :class:`~voiceskin_tooling.
+tiers.TierPreset` field, set per tier in the voice TOML) is packed with its
+LINEAR and GRU weight matrices as :class:`voiceskin.format.Int8Weight`:
+symmetric, one float scale per output row; the runtime quantises each
+step's input vector to int8 with one scale and keeps the GRU's hidden state
+in float (docs/bundle-format.md, "int8 weights"). Nothing is retrained.
+
+Left in float: matrices with fewer than ``min_rows`` rows (the kernel works
+on blocks of 8 rows; a 1-row LINEAR costs more quantised than not), and a
+LINEAR that reads STFT_MAG (the mel filterbank: a magnitude spectrum spans
+decades, so one int8 scale per step would zero its quiet bins, which the
+following LOG turns into large errors). Not the default anywhere: see
+docs/experiments.md for what it buys and costs.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterable
+
+import numpy as np
+
+__all__ = ["WEIGHT_KINDS", "int8_candidates", "quantise_tier", "quantise_bundle"]
+
+#: values of the tier setting ``weights``
+WEIGHT_KINDS = ("f32", "int8")
+
+
+def int8_candidates(graph: Any, tensors: list[Any], min_rows: int = 8) -> list[int]:
+    """Tier-local ids of the tensors :func:`quantise_tier` quantises: every
+    use is a LINEAR's W or a GRU's W_ih/W_hh, at least ``min_rows`` rows,
+    not fed by STFT_MAG."""
+    from voiceskin.format import INT8_SLOTS
+    from voiceskin.opset import Op
+
+    producer = {v: n.op for n in graph.nodes for v in n.outputs}
+    ok: dict[int, bool] = {}
+    for n in graph.nodes:
+        for k, c in enumerate(n.consts):
+            good = ((n.op, k) in INT8_SLOTS and np.ndim(tensors[c]) == 2
+                    and np.shape(tensors[c])[0] >= min_rows
+                    and not (n.op == Op.LINEAR and producer.get(n.inputs[0]) == Op.STFT_MAG))
+            ok[c] = ok.get(c, True) and good
+    return sorted(c for c, g in ok.items() if g)
+
+
+def quantise_tier(tier: Any, min_rows: int = 8) -> Any:
+    """A copy of ``tier`` (:class:`voiceskin.format.TierSpec`) with its
+    candidate weights (:func:`int8_candidates`) quantised."""
+    from voiceskin.format import Int8Weight, quantise_weight
+
+    tensors = list(tier.tensors)
+    for c in int8_candidates(tier.graph, tensors, min_rows):
+        if not isinstance(tensors[c], Int8Weight):
+            tensors[c] = quantise_weight(tensors[c])
+    return dataclasses.replace(tier, tensors=tensors)
+
+
+def quantise_bundle(spec: Any, tiers: Iterable[str], min_rows: int = 8) -> Any:
+    """A copy of ``spec`` (:class:`voiceskin.format.BundleSpec`) with the
+    named tiers quantised (:func:`quantise_tier`); unknown names raise. A
+    QA section is kept (its scores are the float tiers') with the names
+    listed under ``int8_tiers``."""
+    names = list(tiers)
+    known = {t.name for t in spec.tiers}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise ValueError(f"no tier {bad} in bundle {spec.voice_id!r} (tiers: {sorted(known)})")
+    qa = spec.qa
+    if isinstance(qa, dict):  # its scores were measured on the float tiers
+        qa = {**qa, "int8_tiers": sorted(set(names) | set(qa.get("int8_tiers", [])))}
+    return dataclasses.replace(spec, qa=qa, tiers=[quantise_tier(t, min_rows) if t.name in names
+                                                   else t for t in spec.tiers])
