@@ -21,8 +21,8 @@ int main(void)
 }
 #else
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #define RATE 48000u
 #define CH 2u
@@ -96,8 +96,11 @@ static void *game(void *arg)
         vsk_switcher_state st = {.struct_size = sizeof st};
         s->errors += vsk_switcher_get_state(s->sw, &st) != VSK_OK;
         take_back(s);
-        for (int k = 0; k < 200 && !atomic_load(&s->stop); k++)
-            sched_yield();
+        /* let the audio thread hear it: one short sleep, not a run of
+           sched_yield calls (on a loaded machine each yield can cost a whole
+           time slice, and 200 of them starved the game thread) */
+        struct timespec nap = {0, 50000};
+        nanosleep(&nap, NULL);
     }
     return NULL;
 }
@@ -129,9 +132,18 @@ int main(void)
     uint64_t last_tag = 0;
     size_t pos = 0;
     /* run until enough happened (not for a time: a loaded machine schedules the
-       game thread unevenly), with a cap that only a broken switcher reaches */
-    for (; calls < 4000 || ((atomic_load(&s->published) < 100 || swaps < 20) && calls < 400000);
+       game thread unevenly), with a cap that only a broken switcher reaches:
+       60 s of wall time (a call count was not one: cheap audio calls pile up
+       while the game thread waits for the CPU) */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double waited = 0.0;
+    for (; calls < 4000 || ((atomic_load(&s->published) < 100 || swaps < 20) && waited < 60.0);
          calls++) {
+        if ((calls & 1023) == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            waited = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        }
         uint32_t n = 1 + vt_rand() % 1024;
         for (uint32_t i = 0; i < n; i++) {
             float x = (float)(0.5 * sin(6.283185307179586 * 220.0 * (double)(pos + i) / RATE));
@@ -163,8 +175,8 @@ int main(void)
     CHECK(s->nlive == 0 && s->created == s->destroyed,
           "%d voices never handed back (%ld created, %ld destroyed)", s->nlive, s->created,
           s->destroyed);
-    printf("%ld process calls, %ld voices published, %ld swaps heard\n", calls,
-           atomic_load(&s->published), swaps);
+    printf("%ld process calls, %ld voices published, %ld swaps heard, %.1f s\n", calls,
+           atomic_load(&s->published), swaps, waited);
     vsk_switcher_destroy(s->sw);
     vsk_bundle_release(s->b[0]);
     vsk_bundle_release(s->b[1]);
