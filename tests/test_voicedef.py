@@ -203,7 +203,8 @@ def test_make_master_reports_bad_settings(tmp_path: Path) -> None:
 
 def test_tier_presets() -> None:
     tiers = available_tiers()
-    assert list(tiers)[:4] == ["low", "medium", "high", "ultra"]
+    # lowest rank first; a pruned twin sits beside its width-scaled tier
+    assert list(tiers)[:7] == ["low", "low-pruned", "medium", "medium-pruned", "high", "high-pruned", "ultra"]
     hidden = [tiers[n].gru_hidden for n in ("low", "medium", "high", "ultra")]
     assert hidden == sorted(hidden) and hidden[-1] <= 128
     assert get_tier_preset("high") is HIGH

@@ -74,6 +74,10 @@ class DistillConfig:
     fft_sizes: tuple[int, ...] = (1024, 512, 256, 128)
     kd_weight: float = 0.1                  # layer-to-layer losses (0 = off)
     kd_pairs: tuple[tuple[str, str], ...] = (("gru", "*"),)  # (student layer, teacher feature|*)
+    # pruned tiers (a preset with prune_target): the share of the steps that
+    # learns the gates towards the target cost; the rest fine-tunes the
+    # pruned student (voiceskin_tooling.prune)
+    prune_fraction: float = 0.6
     device: str | None = None               # "auto" | "cpu" | "cuda" (None: the voice's)
     seed: int | None = None
     # speaker augmentation: each training chunk also enters the cache as

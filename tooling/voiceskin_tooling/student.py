@@ -119,6 +119,9 @@ class StudentConfig:
     mel_break_hz: float = 700.0
     conv_channels: int = 48
     conv_layers: int = 2
+    # output channels per conv layer when they differ (a pruned student,
+    # voiceskin_tooling.prune); empty = conv_channels for every layer
+    conv_widths: tuple[int, ...] = ()
     kernel: int = 3
     gru_hidden: int = 96
     gru_layers: int = 1
@@ -166,6 +169,8 @@ class StudentConfig:
         kw = {k: v for k, v in d.items() if k in names and k != "pitch"}
         if "warp_range" in kw:  # JSON/torch round trips give a list
             kw["warp_range"] = (float(kw["warp_range"][0]), float(kw["warp_range"][1]))
+        if "conv_widths" in kw:
+            kw["conv_widths"] = tuple(int(w) for w in kw["conv_widths"])
         pitch = PitchSpec.from_mapping(d.get("pitch", {}))
         return cls(pitch=pitch, **kw)
 
@@ -190,6 +195,15 @@ class StudentConfig:
                              f"(the lookahead in steps): the master cannot read F0 further ahead than "
                              f"the student waits")
         return d
+
+    def conv_width(self, i: int) -> int:
+        """Output channels of conv layer ``i``."""
+        if self.conv_widths:
+            if len(self.conv_widths) != self.conv_layers:
+                raise ValueError(f"conv_widths {self.conv_widths} must give one width per conv layer "
+                                 f"({self.conv_layers})")
+            return int(self.conv_widths[i])
+        return self.conv_channels
 
     @property
     def n_features(self) -> int:
@@ -486,9 +500,9 @@ class Student(nn.Module):
         self.convs = nn.ModuleList()
         cin = cfg.n_features
         for i in range(cfg.conv_layers):
-            self.convs.append(nn.Conv1d(cin, cfg.conv_channels, cfg.kernel,
+            self.convs.append(nn.Conv1d(cin, cfg.conv_width(i), cfg.kernel,
                                         dilation=self.dilation(i)))
-            cin = cfg.conv_channels
+            cin = cfg.conv_width(i)
         gin = cin + cfg.n_features if cfg.conv_layers else cfg.n_features
         self.gru = nn.GRU(gin, cfg.gru_hidden, num_layers=cfg.gru_layers, batch_first=True)
         top = cfg.gru_hidden
@@ -575,8 +589,9 @@ class Student(nn.Module):
 
     def envelopes(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                   hidden: dict[str, torch.Tensor] | None = None,
-                  rmean: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        hp, np_ = self.head_preactivations(logmel, f0, voicing, hidden, rmean)
+                  rmean: torch.Tensor | None = None,
+                  masks: Mapping[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        hp, np_ = self.head_preactivations(logmel, f0, voicing, hidden, rmean, masks)
         he = exp_sigmoid(hp)
         if self.cfg.voicing_gate:
             he = he * self.gate(delay_steps(voicing, self.cfg.pitch_delay_steps)).unsqueeze(-1)
@@ -584,20 +599,38 @@ class Student(nn.Module):
 
     def head_preactivations(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                             hidden: dict[str, torch.Tensor] | None = None,
-                            rmean: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The harmonic and noise heads' outputs before ACT exp_sigmoid."""
+                            rmean: torch.Tensor | None = None,
+                            masks: Mapping[str, torch.Tensor] | None = None
+                            ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The harmonic and noise heads' outputs before ACT exp_sigmoid.
+        ``masks`` (structured pruning, :mod:`.prune`) scales units by name:
+        ``conv{i}`` output channels, ``gru`` hidden units (their output and
+        their recurrent input), ``dense`` units; a unit at 0 is gone."""
+        masks = masks or {}
         x = self.features(logmel, f0, voicing, rmean)         # [N,T,F]
         h = x.transpose(1, 2)
         for i, conv in enumerate(self.convs):
             pad = (conv.kernel_size[0] - 1) * conv.dilation[0]
             h = F.relu(conv(F.pad(h, (pad, 0))))
+            if f"conv{i}" in masks:
+                h = h * masks[f"conv{i}"][:, None]
             if hidden is not None:
                 hidden[f"conv{i}"] = h.transpose(1, 2)
-        g, _ = self.gru(torch.cat([h.transpose(1, 2), x], -1) if self.convs else x)
+        gin = torch.cat([h.transpose(1, 2), x], -1) if self.convs else x
+        if "gru" in masks:  # a unit at 0 neither feeds the recurrence nor the layers above
+            z = masks["gru"]
+            w = {n: p for n, p in self.gru.named_parameters()}
+            w["weight_hh_l0"] = w["weight_hh_l0"] * z[None, :]
+            g, _ = torch.func.functional_call(self.gru, w, (gin,))
+            g = g * z
+        else:
+            g, _ = self.gru(gin)
         if hidden is not None:
             hidden["gru"] = g
         if self.dense is not None:
             g = F.relu(self.dense(g))
+            if "dense" in masks:
+                g = g * masks["dense"]
             if hidden is not None:
                 hidden["dense"] = g
         hp, np_ = self.harm_head(g), self.noise_head(g)
@@ -646,10 +679,11 @@ class Student(nn.Module):
 
     def forward(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                 noise_seed: int | None = None, return_hidden: bool = False,
-                rmean: torch.Tensor | None = None
+                rmean: torch.Tensor | None = None,
+                masks: Mapping[str, torch.Tensor] | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         hidden: dict[str, torch.Tensor] | None = {} if return_hidden else None
-        he, ne = self.envelopes(logmel, f0, voicing, hidden, rmean)
+        he, ne = self.envelopes(logmel, f0, voicing, hidden, rmean, masks)
         from . import ops
 
         c = self.cfg

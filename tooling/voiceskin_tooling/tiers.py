@@ -51,6 +51,9 @@ __all__ = [
     "MEDIUM",
     "HIGH",
     "ULTRA",
+    "LOW_PRUNED",
+    "MEDIUM_PRUNED",
+    "HIGH_PRUNED",
     "ENTRY_POINT_GROUP",
 ]
 
@@ -115,6 +118,10 @@ class TierPreset:
     #: voiceskin_tooling.quantise; not used in training; measured in
     #: docs/experiments.md, not a default)
     weights: str = "f32"
+    #: structured pruning (voiceskin_tooling.prune): the name of the preset
+    #: whose network cost this tier is pruned down to, starting from this
+    #: preset's own (wider) conv, GRU and dense widths; "" = not pruned
+    prune_target: str = ""
     #: free-form extras for future student versions
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -164,9 +171,22 @@ ULTRA = TierPreset(
     env_bins=161, noise_bins=48, max_harmonics=80,
 )
 
-_BUILTIN_OBJECTS = {p.name: p for p in (LOW, MEDIUM, HIGH, ULTRA)}
+# Pruned twins (issue 18 item 3, voiceskin_tooling.prune): the front end of
+# low / medium / high, the network of an ultra-size student pruned during
+# distillation down to the twin's network cost, so each pair is compared at
+# equal cost (benchmarks/prune_compare.py; docs/experiments.md).
+def _pruned(p: TierPreset) -> TierPreset:
+    return p.with_overrides(name=f"{p.name}-pruned", description=f"{p.description}; pruned from ultra's width",
+                            conv_channels=ULTRA.conv_channels, gru_hidden=ULTRA.gru_hidden,
+                            hidden=ULTRA.hidden, prune_target=p.name)
+
+
+LOW_PRUNED, MEDIUM_PRUNED, HIGH_PRUNED = _pruned(LOW), _pruned(MEDIUM), _pruned(HIGH)
+
+_BUILTIN_OBJECTS = {p.name: p for p in (LOW, MEDIUM, HIGH, ULTRA, LOW_PRUNED, MEDIUM_PRUNED, HIGH_PRUNED)}
 _BUILTINS: dict[str, tuple[str, Callable[[], Any]]] = {
-    n: (f"voiceskin_tooling.tiers:{n.upper()}", (lambda p=p: p)) for n, p in _BUILTIN_OBJECTS.items()
+    n: (f"voiceskin_tooling.tiers:{n.upper().replace('-', '_')}", (lambda p=p: p))
+    for n, p in _BUILTIN_OBJECTS.items()
 }
 
 

@@ -191,6 +191,7 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
         distiller = LayerDistiller(kd_cfg).build(hid, b["teacher"]).to(device)
         params += list(distiller.parameters())
     opt = torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay)
+    pruner = _pruner(model, tier.preset, cache) if getattr(tier.preset, "prune_target", "") else None
 
     w0 = plan.warmup_frames * scfg.hop
     curve: list[tuple[int, float, float]] = []
@@ -203,11 +204,14 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
         if budget is not None and elapsed >= budget:
             break
         progress = max(step / steps, elapsed / budget if budget else 0.0)
+        if pruner is not None and pruner.active and progress >= plan.prune_fraction:
+            model, params, opt, distiller = _prune_now(pruner, model, distiller, plan)
         for g in opt.param_groups:
             g["lr"] = get_lr(plan, step, progress)
         b = data.batch(bs)
+        masks = pruner.masks() if pruner is not None and pruner.active else None
         y, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True,
-                       rmean=b["rmean"])
+                       rmean=b["rmean"], masks=masks)
         loss_main = stft_loss(y[:, w0:], b["target"][:, w0:])
         if distiller is not None:
             w = plan.warmup_frames
@@ -216,10 +220,14 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
                                                 student_loss=loss_main)
         else:
             loss = loss_main
+        if masks is not None:
+            loss = loss + pruner.penalty(progress / plan.prune_fraction)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, plan.grad_clip)
         opt.step()
+        if masks is not None:
+            pruner.step()
         step += 1
         lm = float(loss_main.detach())
         ema = lm if ema is None else 0.95 * ema + 0.05 * lm
@@ -227,6 +235,8 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
             curve.append((step, round(time.time() - t0, 2), round(lm, 4)))
             if report is not None:
                 report(step, steps, time.time() - t0, budget, ema)
+    if pruner is not None and pruner.active:  # stopped (steps or budget) inside the gate phase
+        model, params, opt, distiller = _prune_now(pruner, model, distiller, plan)
     seconds = time.time() - t0
     model = model.cpu().eval()
     audio_s = step * bs * seg_frames * scfg.hop / scfg.sample_rate
@@ -237,16 +247,52 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
             "final_loss": round(ema or float("nan"), 4), "curve": curve,
             "kd_pairs": sorted(distiller.heads.keys()) if distiller else [],
             "plan": plan.to_dict()}
+    if pruner is not None:
+        info["prune"] = {"from": tier_name, "to": tier.preset.prune_target, **pruner.summary}
     if plan.postfilter:
         from .postfilter import fit_postfilter
 
         info["postfilter"] = fit_postfilter(model, data, plan.postfilter_width_hz,
                                             max_beta=plan.postfilter_max_beta)
     ckpt = tier_checkpoint(cfg, voice.id, tier_name)
-    _atomic_torch_save({"config": scfg.to_dict(), "state": model.state_dict(), "train": info,
+    _atomic_torch_save({"config": model.cfg.to_dict(), "state": model.state_dict(), "train": info,
                         "cache": str(cache_path)}, ckpt)
     info["checkpoint"] = str(ckpt)
     return info
+
+
+def _pruner(model: Any, preset: Any, cache: dict[str, Any]) -> Any:
+    """The gate phase of a pruned tier: towards the network cost of the
+    preset its ``prune_target`` names (same pitch definition)."""
+    from .prune import Pruner, target_network_flops
+    from .student import PitchSpec, config_from_tier
+    from .tiers import get_tier_preset
+
+    target = config_from_tier(get_tier_preset(preset.prune_target), PitchSpec.from_mapping(cache["pitch"]))
+    target.sample_rate = model.cfg.sample_rate
+    try:
+        return Pruner(model, target_network_flops(target))
+    except ValueError as e:
+        raise DistillInputError(f"tier preset {preset.name!r}: {e}") from None
+
+
+def _prune_now(pruner: Any, model: Any, distiller: Any, plan: Any) -> tuple[Any, list[Any], Any, Any]:
+    """Ends the gate phase: the pruned student, its distillation heads
+    re-pointed at the kept units, and a fresh optimiser for the fine-tune."""
+    import torch
+
+    from .prune import slice_consumer_inputs
+
+    model, consumers = pruner.finish(model)
+    params = list(model.parameters())
+    if distiller is not None:
+        for key, head in list(distiller.heads.items()):
+            layer = key.split("__to__")[0]
+            if layer in consumers:
+                distiller.heads[key] = slice_consumer_inputs(head, consumers[layer]).to(head.weight.device)
+        params += list(distiller.parameters())
+    opt = torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay)
+    return model, params, opt, distiller
 
 
 def load_student(path: str | Path) -> tuple[Any, dict[str, Any]]:

@@ -43,6 +43,7 @@ class TrainPlan:
     postfilter: bool = True
     postfilter_width_hz: float = 375.0
     postfilter_max_beta: float = 1.0
+    prune_fraction: float = 0.6      # pruned tiers: gate-learning share of the steps
     model_sample_rate: int = MODEL_SAMPLE_RATE
     #: field -> "cli" | "voice" | "default"
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -77,7 +78,7 @@ def resolve(cfg: Any, voice: Any, tier: str) -> TrainPlan:
     }
     fixed = {k: getattr(cfg, k) for k in ("weight_decay", "warmup_frames", "fft_sizes", "kd_weight",
                                           "kd_pairs", "postfilter", "postfilter_width_hz",
-                                          "postfilter_max_beta")}
+                                          "postfilter_max_beta", "prune_fraction")}
     defaults = {f.name: f.default for f in fields(TrainPlan)}
     for k, v in fixed.items():
         src[k] = "default" if v == defaults[k] else "cli"
