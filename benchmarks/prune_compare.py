@@ -32,7 +32,7 @@ from voiceskin_tooling.listener_bars import ORDER_MEASURES  # noqa: E402  (measu
 SPLITS = ("validation", "test")  # the choice is made on validation; test is reported
 
 
-def pair_voice(out: Path, tiers: list[str], steps: int) -> Path:
+def pair_voice(out: Path, tiers: list[str], steps: int, seed: int | None = None) -> Path:
     """demo.toml with absolute paths, the given tiers and their pruned twins
     (each twin gets its tier's QA bars), and ``steps`` training steps."""
     src = ROOT / "voices" / "demo.toml"
@@ -42,6 +42,8 @@ def pair_voice(out: Path, tiers: list[str], steps: int) -> Path:
     v["corpus"]["inputs"] = [str((base / p).resolve()) for p in v["corpus"]["inputs"]]
     v["voice"]["id"] = "demo-prune"
     v["training"]["steps"] = steps
+    if seed is not None:
+        v["training"]["seed"] = seed
     by_name = {t["name"]: t for t in v["tiers"]}
     v["tiers"] = []
     for t in tiers:
@@ -102,6 +104,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "out" / "prune_compare"))
     ap.add_argument("--listen-max", type=int, default=12,
                     help="utterances per split that get WER and DNSMOS (the main job's 12)")
+    ap.add_argument("--seed", type=int, default=None, help="training seed (default: the voice's)")
     ap.add_argument("--report-only", action="store_true", help="print the table of an earlier run in --out")
     a = ap.parse_args()
     from voiceskin_tooling.distill import distill
@@ -110,7 +113,7 @@ def main() -> int:
     tiers = [t.strip() for t in a.tiers.split(",") if t.strip()]
     out = Path(a.out)
     if not a.report_only:
-        toml = pair_voice(out, tiers, a.steps)
+        toml = pair_voice(out, tiers, a.steps, a.seed)
         cfg = DistillConfig(voice=str(toml), out_dir=str(out), jobs=a.jobs, max_heldout_seconds=120.0,
                             max_seen_qa_seconds=20.0, fail_on_qa=False, qa_listen_max_per_split=a.listen_max,
                             qa_without_postfilter=False)
@@ -120,7 +123,7 @@ def main() -> int:
     training = json.loads((vd / "distill.json").read_text())["training"]
     rows = compare(qa, training, tiers)
     print_rows(rows)
-    (out / "prune_compare.json").write_text(json.dumps({"steps": a.steps, "rows": rows}, indent=1))
+    (out / "prune_compare.json").write_text(json.dumps({"steps": a.steps, "seed": a.seed, "rows": rows}, indent=1))
     return 0
 
 
