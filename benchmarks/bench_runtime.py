@@ -362,6 +362,9 @@ def main() -> int:
                     help="rounds of the schedules table (low_latency and even interleaved buffer "
                          "by buffer, fresh voices each round); 0 skips it")
     a = ap.parse_args()
+    if a.bundle and not a.bundle.is_file():
+        ap.error(f"--bundle {a.bundle}: no such file (a distilled voice's bundle is under "
+                 f"out/<voice id>/<voice id>-<version>.vskin)")
 
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
