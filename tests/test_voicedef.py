@@ -275,3 +275,15 @@ def test_weights_setting(tmp_path: Path) -> None:
     with pytest.raises(VoiceDefError) as ei:
         load_voice(_setup(tmp_path, _edit("gru_hidden = 80", 'gru_hidden = 80\nweights = "int4"')))
     assert "weights" in str(ei.value) and "int8" in str(ei.value)
+
+
+def test_prune_target_setting(tmp_path: Path) -> None:
+    """prune_target names the preset whose network cost a tier prunes to;
+    an unknown name is refused with the choices."""
+    v = load_voice(_setup(tmp_path, _edit("gru_hidden = 80", 'gru_hidden = 80\nprune_target = "low"')))
+    assert v.tier("high").preset.prune_target == "low" and v.tier("tiny").preset.prune_target == ""
+    with pytest.raises(VoiceDefError) as ei:
+        load_voice(_setup(tmp_path, _edit("gru_hidden = 80", 'gru_hidden = 80\nprune_target = "tiny-ish"')))
+    assert "prune_target" in str(ei.value) and "low-pruned" in str(ei.value)
+    with pytest.raises(VoiceDefError, match="one-layer GRU"):
+        load_voice(_setup(tmp_path, _edit("gru_hidden = 80", 'gru_hidden = 80\ngru_layers = 2\nprune_target = "low"')))

@@ -441,6 +441,17 @@ def load_voice(path: str | Path) -> VoiceDef:
                                 f"use one of: {', '.join(WEIGHT_KINDS)}")
                 over[k] = w
                 continue
+            if k == "prune_target":
+                pt = r.get(t, pre, k, str)
+                if pt:
+                    try:
+                        get_tier_preset(pt)
+                    except UnknownTierError:
+                        raise r.err(f"{pre}.prune_target", f"unknown tier preset {pt!r}",
+                                    f"name the preset whose network cost to prune to: one of "
+                                    f"{', '.join(available_tiers())}, or \"\" for no pruning") from None
+                over[k] = pt
+                continue
             if isinstance(d, bool):
                 over[k] = r.get(t, pre, k, bool)
                 continue
@@ -456,6 +467,9 @@ def load_voice(path: str | Path) -> VoiceDef:
         if preset.lookahead % preset.hop:
             raise r.err(f"{pre}.lookahead", f"{preset.lookahead} is not a multiple of hop {preset.hop}",
                         f"use 0, {preset.hop}, {2 * preset.hop}, ...")
+        if preset.prune_target and preset.gru_layers != 1:
+            raise r.err(f"{pre}.prune_target", f"pruning needs a one-layer GRU (gru_layers = {preset.gru_layers})",
+                        "set gru_layers = 1 or remove prune_target")
         if preset.warp_grid and (preset.warp_grid < 3 or preset.norm_tau <= 0):
             raise r.err(f"{pre}.warp_grid", f"{preset.warp_grid} needs at least 3 factors and norm_tau > 0",
                         "use 0 (off) or e.g. 25, with speaker normalisation on")
