@@ -340,14 +340,15 @@ def count_process_allocations(spec: BundleSpec, tmp_path: Path) -> dict:
         pytest.skip("LD_PRELOAD malloc shim needs Linux/glibc")
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
-        pytest.skip("no C compiler for the malloc shim")
+        pytest.fail("no C compiler for the malloc shim: install one (Debian: apt-get install gcc; "
+                    "scripts/setup.sh needs it for the library too)")
     d = Path(tmp_path)
     (d / "shim.c").write_text(_SHIM)
     shim = d / "libvtshim.so"
     r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(shim), str(d / "shim.c")],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.skip(f"cannot build the malloc shim: {r.stderr[-500:]}")
+        pytest.fail(f"cannot build the malloc shim: {r.stderr[-500:]}")
     bundle_path = d / "b.vskin"
     bundle_path.write_bytes(write_bundle(spec))
     env = dict(os.environ)
