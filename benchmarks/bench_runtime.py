@@ -289,6 +289,8 @@ def print_ladder(names: list[str], tier_med_us: list[float], qa: dict | None) ->
     tier's) and, when the bundle carries QA (a distilled voice), each tier's
     listener measures on the test split with their 95 % intervals, and
     whether each tier is at least as good as the one below within them."""
+    from voiceskin_tooling.listener_bars import beyond_interval
+
     test = ((qa or {}).get("splits") or {}).get("test") or {}
     systems = test.get("systems") or {}
     print(f"ladder: highest / lowest cost {tier_med_us[-1] / tier_med_us[0]:.2f}x"
@@ -308,11 +310,11 @@ def print_ladder(names: list[str], tier_med_us: list[float], qa: dict | None) ->
             if not (a and b):
                 continue
             steps += 1
-            sign = 1.0 if better == "higher" else -1.0
             # beyond the interval: the higher tier's value outside the lower one's CI
-            if sign * (b["value"] - a["value"]) < 0 and not a["ci95"][0] <= b["value"] <= a["ci95"][1]:
+            step = beyond_interval(a, b, better == "higher")
+            if step < 0:
                 worse.append(f"{hi} worse than {lo}")
-            if sign * (b["value"] - a["value"]) > 0 and not a["ci95"][0] <= b["value"] <= a["ci95"][1]:
+            if step > 0:
                 gained.append(f"{hi} over {lo}")
         if steps:
             print(f"  {label} (test split): ordered (no tier worse than the one below beyond its "

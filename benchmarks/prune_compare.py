@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tomllib
 from pathlib import Path
 
 import tomli_w
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from voiceskin_tooling.listener_bars import ORDER_MEASURES  # noqa: E402  (measure -> higher is better)
+from voiceskin_tooling.listener_bars import ORDER_MEASURES, beyond_interval
 
 SPLITS = ("validation", "test")  # the choice is made on validation; test is reported
 
@@ -70,11 +67,10 @@ def compare(qa: dict, training: dict, tiers: list[str]) -> list[dict]:
                 a, b = systems.get(t, {}).get(key), systems.get(p, {}).get(key)
                 if not (a and b):
                     continue
-                sign = 1.0 if higher else -1.0
-                outside = not (a["ci95"][0] <= b["value"] <= a["ci95"][1]) and \
-                    not (b["ci95"][0] <= a["value"] <= b["ci95"][1])
-                verdict = ("pruned better" if sign * (b["value"] - a["value"]) > 0 else "width-scaled better") \
-                    if outside else "same within intervals"
+                # beyond both intervals: each value outside the other's
+                step = beyond_interval(a, b, higher)
+                verdict = "same within intervals" if step == 0 or beyond_interval(b, a, higher) != -step \
+                    else "pruned better" if step > 0 else "width-scaled better"
                 out[key] = {t: a, p: b, "verdict": verdict}
         rows.append(row)
     return rows

@@ -106,7 +106,7 @@ def test_pruned_student_runs_in_the_native_runtime_as_trained(lib) -> None:
 def test_kept_widths_meet_the_target_network_cost(target: str) -> None:
     s = _wide_student(seed=3)
     g = _random_gates(s, seed=4)
-    goal = pr.target_network_flops(st.config_from_tier(tr.get_tier_preset(target)))
+    goal = pr.student_network_flops(st.config_from_tier(tr.get_tier_preset(target)))
     keep = g.keep(goal)
     widths = ([len(keep[f"conv{i}"][0]) for i in range(s.cfg.conv_layers)], len(keep["gru"][0]),
               len(keep["dense"][0]))

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["MASTER_BARS", "TIER_BARS", "tier_bars", "check_listener_bars", "bar_rows", "order_summary", "ORDER_MEASURES"]
+__all__ = ["MASTER_BARS", "TIER_BARS", "tier_bars", "check_listener_bars", "bar_rows", "order_summary", "ORDER_MEASURES",
+           "beyond_interval"]
 
 #: measure -> (kind, number): "max_over_input" (value ≤ input + n),
 #: "min_under_input" (value ≥ input − n), "min" (value ≥ n)
@@ -47,6 +48,16 @@ TIER_BARS: dict[str, tuple[str, float, float]] = {
 #: measure -> True when higher is better (the ordering check)
 ORDER_MEASURES: dict[str, bool] = {"wer": False, "dnsmos_ovrl": True, "similarity": True,
                                    "identity_margin": True, "envelope_error": False, "logmel_ratio": False}
+
+
+def beyond_interval(ref: dict[str, Any], other: dict[str, Any], higher: bool) -> int:
+    """+1 when ``other``'s value is better than ``ref``'s beyond ``ref``'s 95 %
+    interval, −1 when worse beyond it, 0 inside it (``{"value", "ci95"}``
+    scores; ``higher``: higher is better)."""
+    v, (lo, hi) = other["value"], ref["ci95"]
+    if lo <= v <= hi:
+        return 0
+    return 1 if (v > hi) == higher else -1
 
 
 def tier_bars(tier: str, tier_names: Sequence[str]) -> dict[str, tuple[str, float]]:
@@ -105,8 +116,7 @@ def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str],
             lo, hi = (S.get(lo_t) or {}).get(m), (S.get(hi_t) or {}).get(m)
             if lo is None or hi is None:
                 continue
-            worse = hi["value"] < lo["ci95"][0] if higher else hi["value"] > lo["ci95"][1]
-            if worse:
+            if beyond_interval(lo, hi, higher) < 0:
                 ok = False
                 violations.append(f"{hi_t} worse than {lo_t} on {m}: {hi['value']:.3f} outside "
                                   f"[{lo['ci95'][0]:.3f}, {lo['ci95'][1]:.3f}]")

@@ -40,7 +40,7 @@ from torch import nn
 from .student import Student, StudentConfig
 
 __all__ = ["HardConcrete", "PruneGates", "Pruner", "network_flops", "prune_student",
-           "slice_consumer_inputs", "target_network_flops"]
+           "slice_consumer_inputs", "student_network_flops"]
 
 # hard-concrete constants (Louizos et al.): temperature and stretch interval
 BETA = 2.0 / 3.0
@@ -128,7 +128,7 @@ class PruneGates(nn.Module):
         return network_flops(self.cfg, *self._widths({k: g.expected_kept() for k, g in self.groups.items()}))
 
     def full_flops(self) -> int:
-        return int(network_flops(self.cfg, *self._widths({k: len(g.log_alpha) for k, g in self.groups.items()})))
+        return student_network_flops(self.cfg)  # the gates cover every unit of the config's widths
 
     @torch.no_grad()
     def keep(self, target_flops: float | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -267,7 +267,6 @@ class Pruner:
         self.opt_gates = torch.optim.Adam(self.gates.parameters(), lr=GATE_LR)
         self.opt_lambdas = torch.optim.Adam([self.lambdas], lr=GATE_LR, maximize=True)
         self.active = True
-        self.last: dict[str, float] = {}
 
     def masks(self) -> dict[str, torch.Tensor]:
         return self.gates()
@@ -280,8 +279,6 @@ class Pruner:
     def penalty(self, progress: float) -> torch.Tensor:
         """λ₁(c/t − 1) + λ₂(c/t − 1)², c the expected cost, t the ramped target."""
         gap = self.gates.expected_flops() / self.target_at(progress) - 1.0
-        self.last = {"expected_flops": float(gap.detach() + 1.0) * self.target_at(progress),
-                     "lambda1": float(self.lambdas[0].detach()), "lambda2": float(self.lambdas[1].detach())}
         return self.lambdas[0] * gap + self.lambdas[1] * gap * gap
 
     def zero_grad(self) -> None:
@@ -305,8 +302,7 @@ class Pruner:
         self.summary = {
             "target_flops": round(self.target), "wide_flops": round(self.full),
             "expected_flops_at_end": round(expected),
-            "pruned_flops": int(network_flops(c, [c.conv_width(i) for i in range(c.conv_layers)],
-                                              c.gru_hidden, c.hidden)),
+            "pruned_flops": student_network_flops(c),
             "widths": {"conv": [c.conv_width(i) for i in range(c.conv_layers)], "gru": c.gru_hidden,
                        "dense": c.hidden},
             "lambdas": [round(float(x), 4) for x in self.lambdas.detach()],
@@ -315,7 +311,6 @@ class Pruner:
         return new.to(next(student.parameters()).device), consumers
 
 
-def target_network_flops(target_cfg: StudentConfig) -> int:
-    """The network cost of an unpruned student of ``target_cfg``."""
-    c = target_cfg
-    return int(network_flops(c, [c.conv_width(i) for i in range(c.conv_layers)], c.gru_hidden, c.hidden))
+def student_network_flops(cfg: StudentConfig) -> int:
+    """The network cost of a student of ``cfg`` (its own widths)."""
+    return int(network_flops(cfg, [cfg.conv_width(i) for i in range(cfg.conv_layers)], cfg.gru_hidden, cfg.hidden))

@@ -264,14 +264,14 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
 def _pruner(model: Any, preset: Any, cache: dict[str, Any]) -> Any:
     """The gate phase of a pruned tier: towards the network cost of the
     preset its ``prune_target`` names (same pitch definition)."""
-    from .prune import Pruner, target_network_flops
+    from .prune import Pruner, student_network_flops
     from .student import PitchSpec, config_from_tier
     from .tiers import get_tier_preset
 
     target = config_from_tier(get_tier_preset(preset.prune_target), PitchSpec.from_mapping(cache["pitch"]))
     target.sample_rate = model.cfg.sample_rate
     try:
-        return Pruner(model, target_network_flops(target))
+        return Pruner(model, student_network_flops(target))
     except ValueError as e:
         raise DistillInputError(f"tier preset {preset.name!r}: {e}") from None
 
