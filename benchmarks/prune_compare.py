@@ -24,14 +24,16 @@ from pathlib import Path
 import tomli_w
 
 ROOT = Path(__file__).resolve().parents[1]
-from voiceskin_tooling.listener_bars import ORDER_MEASURES, beyond_interval
+from voiceskin_tooling.listener_bars import ORDER_MEASURES, beyond_both
 
 SPLITS = ("validation", "test")  # the choice is made on validation; test is reported
 
 
 def pair_voice(out: Path, tiers: list[str], steps: int, seed: int | None = None) -> Path:
     """demo.toml with absolute paths, the given tiers and their pruned twins
-    (each twin gets its tier's QA bars), and ``steps`` training steps."""
+    (each twin a copy of its tier's entry, ``[tiers.qa]`` included; the
+    default bars go by rank, and a twin ranks with its tier), and ``steps``
+    training steps."""
     src = ROOT / "voices" / "demo.toml"
     v = tomllib.loads(src.read_text())
     base = src.parent
@@ -68,9 +70,9 @@ def compare(qa: dict, training: dict, tiers: list[str]) -> list[dict]:
                 if not (a and b):
                     continue
                 # beyond both intervals: each value outside the other's
-                step = beyond_interval(a, b, higher)
-                verdict = "same within intervals" if step == 0 or beyond_interval(b, a, higher) != -step \
-                    else "pruned better" if step > 0 else "width-scaled better"
+                step = beyond_both(a, b, higher)
+                verdict = "same within intervals" if step == 0 else "pruned better" if step > 0 \
+                    else "width-scaled better"
                 out[key] = {t: a, p: b, "verdict": verdict}
         rows.append(row)
     return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voiceskin_tooling.listener_bars import check_listener_bars, tier_bars
+from voiceskin_tooling.listener_bars import check_listener_bars, order_summary, tier_bars
 
 
 def _m(v: float, lo: float | None = None, hi: float | None = None) -> dict:
@@ -63,3 +63,61 @@ def test_a_missing_split_or_measure_is_left_out_not_failed() -> None:
     assert check_listener_bars({"splits": {}}, TIERS) is None
     b = check_listener_bars(_qa(input={}, master={"similarity": _m(0.8)}, low={}, medium={}, high={}), TIERS)
     assert list(b["master"]) == ["similarity"] and b["tiers"]["low"] == {}
+
+
+# ----------------------------------------------- bars and order by rank, not by place in the list
+
+def _ranks(names: list[str]) -> dict[str, int]:
+    """name -> rank on the ladder, as distill passes them (TierSpec.rank)."""
+    from voiceskin_tooling.tiers import get_tier_preset, ladder_rank
+
+    return {n: ladder_rank(get_tier_preset(n)) for n in names}
+
+
+def test_a_pruned_twin_gets_its_tiers_bars_not_the_next_rungs() -> None:
+    from voiceskin_tooling.qa import bars_for_tier
+
+    ranks = _ranks(["low", "low-pruned", "high"])
+    assert ranks == {"low": 0, "low-pruned": 0, "high": 2}  # the twin ranks with the preset it is pruned to
+    for bars in (tier_bars, bars_for_tier):
+        assert bars("low-pruned", ranks) == bars("low", ranks) != bars("high", ranks)
+    assert tier_bars("low-pruned", ranks)["wer"][1] == pytest.approx(0.08)
+    assert tier_bars("high", ranks)["wer"][1] == pytest.approx(0.03)
+    assert bars_for_tier("low-pruned", ranks)["max_logmel_ratio"] == pytest.approx(0.75)
+    # a plain low / medium / high voice: the same numbers by rank as by position
+    assert all(tier_bars(t, _ranks(TIERS)) == tier_bars(t, TIERS) for t in TIERS)
+    assert all(bars_for_tier(t, _ranks(TIERS)) == bars_for_tier(t, TIERS) for t in TIERS)
+
+
+def test_list_order_that_is_not_ladder_order_still_gives_the_lowest_tier_the_loose_bars() -> None:
+    from voiceskin_tooling.qa import bars_for_tier
+
+    ranks = _ranks(["high", "low"])
+    assert tier_bars("low", ranks)["envelope_error"][1] == pytest.approx(5.0)
+    assert tier_bars("high", ranks)["envelope_error"][1] == pytest.approx(4.0)
+    assert bars_for_tier("low", ranks)["min_identity_recovery"] == pytest.approx(0.60)
+    assert bars_for_tier("high", ranks)["min_identity_recovery"] == pytest.approx(0.80)
+    qa = _qa(master={"wer": _m(0.5)}, high={"wer": _m(0.70, 0.65, 0.75)}, low={"wer": _m(0.55, 0.50, 0.60)})
+    b = check_listener_bars(qa, ranks)
+    assert b["order_violations"] == ["high worse than low on wer: 0.700 outside [0.500, 0.600]"]
+
+
+def test_twins_are_compared_as_twins_and_each_is_ordered_against_the_rung_above() -> None:
+    ranks = _ranks(["low", "low-pruned", "high"])
+    # low-pruned worse than low beyond both intervals: not an ordering violation (twins)
+    qa = _qa(master={"wer": _m(0.5)},
+             low={"wer": _m(0.55, 0.52, 0.66)},
+             **{"low-pruned": {"wer": _m(0.70, 0.68, 0.72)}},
+             high={"wer": _m(0.64, 0.60, 0.68)})
+    b = check_listener_bars(qa, ranks)
+    assert b["order_violations"] == []  # high (0.64) within low's [0.52, 0.66]; better than low-pruned
+    qa["splits"]["test"]["systems"]["high"]["wer"] = _m(0.74, 0.73, 0.75)
+    b = check_listener_bars(qa, ranks)
+    assert b["order"]["wer"] is False
+    assert sorted(b["order_violations"]) == ["high worse than low on wer: 0.740 outside [0.520, 0.660]",
+                                             "high worse than low-pruned on wer: 0.740 outside [0.680, 0.720]"]
+    (tw,) = b["twins"]
+    assert tw["tiers"] == ["low", "low-pruned"] and tw["rank"] == 0
+    # the twins differ beyond both intervals: said, not counted against the order
+    assert tw["differences"] == ["low better than low-pruned on wer: 0.550 vs 0.700, beyond both intervals"]
+    assert "low and low-pruned are twins (equal rank): compared as twins, not ordered" in order_summary(b)

@@ -282,6 +282,8 @@ def test_prune_target_setting(tmp_path: Path) -> None:
     an unknown name is refused with the choices."""
     v = load_voice(_setup(tmp_path, _edit("gru_hidden = 80", 'gru_hidden = 80\nprune_target = "low"')))
     assert v.tier("high").preset.prune_target == "low" and v.tier("tiny").preset.prune_target == ""
+    # on the quality ladder a pruned tier ranks with the preset it is pruned to (the QA's bars)
+    assert v.tier("high").rank == v.tier("tiny").rank == LOW.rank and v.tier("high").preset.rank == HIGH.rank
     with pytest.raises(VoiceDefError) as ei:
         load_voice(_setup(tmp_path, _edit("gru_hidden = 80", 'gru_hidden = 80\nprune_target = "tiny-ish"')))
     assert "prune_target" in str(ei.value) and "low-pruned" in str(ei.value)

@@ -190,9 +190,12 @@ def run_qa(cfg: DistillConfig, voice: Any, tiers: list[str], cache_path: str,
     q = qa_voice(cache, students, tiers, blob, jobs=max(1, os.cpu_count() or 1), progress=say,
                  listen_max_per_split=cfg.qa_listen_max_per_split, variants=variants)
     q["seconds"] = round(time.time() - t0, 1)
-    q["listener_bars"] = check_listener_bars(q, tiers)
+    # bars and the ordering check by rank on the quality ladder, not by
+    # place in the list (a pruned twin ranks with the preset it is pruned to)
+    ranks = {t: voice.tier(t).rank for t in tiers}
+    q["listener_bars"] = check_listener_bars(q, ranks)
     for t in tiers:
-        q["tiers"][t]["failures"] = check_thresholds(q["tiers"][t], voice.tier(t).qa, t, tiers)
+        q["tiers"][t]["failures"] = check_thresholds(q["tiers"][t], voice.tier(t).qa, t, ranks)
     ex = q.pop("examples")
     vd = voice_dir(cfg, voice.id)
     _save_examples(vd / "examples", ex, int(cache["sample_rate"]))

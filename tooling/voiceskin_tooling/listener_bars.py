@@ -8,12 +8,16 @@ split: new people and sentences, never used for a design choice).
   highest / lowest tier, ``wer`` ≤ master + 0.03 / + 0.08, ``dnsmos_ovrl``
   ≥ master − 0.15 / − 0.3, ``identity_margin`` ≥ master − 0.02 / − 0.05;
   and, faithfulness to the master (this project's choice), ``envelope_error``
-  ≤ 4.0 / 5.0 dB and ``logmel_ratio`` ≤ 0.50 / 0.60. Tiers in between get
-  bars interpolated by rank. A tier *better* than the master on a measure is
-  flagged as such (``better_than_master``).
-* **Ordering**: a higher tier is "worse beyond the interval" on a measure
-  when its value lies outside the lower tier's 95 % interval on the worse
-  side.
+  ≤ 4.0 / 5.0 dB and ``logmel_ratio`` ≤ 0.50 / 0.60. Highest and lowest go
+  by rank on the quality ladder (:func:`.tiers.ladder_rank`: the preset's
+  rank, a pruned tier's that of the preset it is pruned to), not by place
+  in the voice's list; ranks in between get bars interpolated, and tiers of
+  equal rank (a tier and its pruned twin) the same bars. A tier *better*
+  than the master on a measure is flagged as such (``better_than_master``).
+* **Ordering**: a tier is "worse beyond the interval" than one of the next
+  rank below on a measure when its value lies outside that tier's 95 %
+  interval on the worse side. Tiers of equal rank are not ordered: they are
+  compared as twins (``twins``: which one is better beyond both intervals).
 
 These bars are reported (qa.json ``listener_bars``, the console, the
 report); the distillation's pass/fail still rests on the per-tier bars of
@@ -21,10 +25,13 @@ report); the distillation's pass/fail still rests on the per-tier bars of
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from itertools import combinations
+from typing import Any, Mapping, Sequence
+
+from .tiers import ladder, ladder_fraction, ladder_steps
 
 __all__ = ["MASTER_BARS", "TIER_BARS", "tier_bars", "check_listener_bars", "bar_rows", "order_summary", "ORDER_MEASURES",
-           "beyond_interval"]
+           "beyond_interval", "beyond_both"]
 
 #: measure -> (kind, number): "max_over_input" (value ≤ input + n),
 #: "min_under_input" (value ≥ input − n), "min" (value ≥ n)
@@ -60,11 +67,20 @@ def beyond_interval(ref: dict[str, Any], other: dict[str, Any], higher: bool) ->
     return 1 if (v > hi) == higher else -1
 
 
-def tier_bars(tier: str, tier_names: Sequence[str]) -> dict[str, tuple[str, float]]:
-    """The tier's bars: the lowest tier (first) gets the loose numbers, the
-    highest (last) the tight ones, tiers between interpolated by rank."""
-    n = len(tier_names)
-    f = tier_names.index(tier) / (n - 1) if n > 1 else 1.0
+def beyond_both(a: dict[str, Any], b: dict[str, Any], higher: bool) -> int:
+    """+1 when ``b`` is better than ``a`` beyond both intervals (each value
+    outside the other's 95 % interval), −1 when worse, 0 otherwise: two
+    systems of equal standing (twins) compared with each other."""
+    step = beyond_interval(a, b, higher)
+    return step if step and beyond_interval(b, a, higher) == -step else 0
+
+
+def tier_bars(tier: str, tier_names: Sequence[str] | Mapping[str, float]) -> dict[str, tuple[str, float]]:
+    """The tier's bars: the lowest-ranked tier gets the loose numbers, the
+    highest-ranked the tight ones, ranks between interpolated. ``tier_names``:
+    name -> rank (the voice's ``TierSpec.rank``), or a plain list ranked by
+    position (lowest first)."""
+    f = ladder_fraction(tier, tier_names)
     return {m: (kind, lo + f * (hi - lo)) for m, (kind, hi, lo) in TIER_BARS.items()}
 
 
@@ -73,11 +89,14 @@ def _value(systems: dict[str, Any], system: str, measure: str) -> float | None:
     return None if v is None else float(v["value"])
 
 
-def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str],
+def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str] | Mapping[str, float],
                         split: str = "test") -> dict[str, Any] | None:
     """The bars above on ``split`` of a qa dict (None when the split is
-    missing). Each check: {"value", "limit", "met"} (+ "master" and
-    "better_than_master" for tiers); a measure the QA lacks is left out."""
+    missing). ``tier_names``: name -> rank, or a plain list ranked by
+    position. Each check: {"value", "limit", "met"} (+ "master" and
+    "better_than_master" for tiers); a measure the QA lacks is left out.
+    Tiers of equal rank are listed under "twins" ({"tiers", "differences"}),
+    not ordered."""
     sp = (qa.get("splits") or {}).get(split)
     if not sp:
         return None
@@ -110,9 +129,11 @@ def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str],
             checks[m] = c
         out["tiers"][t] = checks
     violations = []
+    steps = ladder_steps(tier_names)
+    pairs = [(lo_t, hi_t) for below, above in zip(steps, steps[1:]) for lo_t in below for hi_t in above]
     for m, higher in ORDER_MEASURES.items():
         ok = True
-        for lo_t, hi_t in zip(tier_names, tier_names[1:]):
+        for lo_t, hi_t in pairs:
             lo, hi = (S.get(lo_t) or {}).get(m), (S.get(hi_t) or {}).get(m)
             if lo is None or hi is None:
                 continue
@@ -123,6 +144,17 @@ def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str],
         out["order"][m] = ok
     out["ordered"] = not violations
     out["order_violations"] = violations
+    out["twins"] = []
+    for a_t, b_t in (p for rung in steps for p in combinations(rung, 2)):
+        diffs = []
+        for m, higher in ORDER_MEASURES.items():
+            a, b = (S.get(a_t) or {}).get(m), (S.get(b_t) or {}).get(m)
+            step = 0 if a is None or b is None else beyond_both(a, b, higher)
+            if step:
+                (wt, w), (lt, l_) = ((b_t, b), (a_t, a)) if step > 0 else ((a_t, a), (b_t, b))
+                diffs.append(f"{wt} better than {lt} on {m}: {w['value']:.3f} vs {l_['value']:.3f}, "
+                             "beyond both intervals")
+        out["twins"].append({"tiers": [a_t, b_t], "rank": ladder(tier_names)[a_t], "differences": diffs})
     out["master_met"] = all(c["met"] for c in out["master"].values()) if out["master"] else None
     out["tiers_met"] = {t: all(c["met"] for c in cs.values()) for t, cs in out["tiers"].items()}
     return out
@@ -142,6 +174,12 @@ def bar_rows(lb: dict[str, Any]) -> list[tuple[str, str, float, str, bool, bool]
 
 
 def order_summary(lb: dict[str, Any]) -> str:
-    """One line on the tiers' order, for the console and the report."""
-    return ("tiers ordered (no higher tier worse than a lower one beyond its 95 % interval): "
-            + ("yes" if lb["ordered"] else "no — " + "; ".join(lb["order_violations"])))
+    """One line on the tiers' order, for the console and the report (and
+    on twins, tiers of equal rank, when there are any)."""
+    s = ("tiers ordered (no higher tier worse than a lower one beyond its 95 % interval): "
+         + ("yes" if lb["ordered"] else "no — " + "; ".join(lb["order_violations"])))
+    for tw in lb.get("twins") or []:
+        a, b = tw["tiers"]
+        s += (f". {a} and {b} are twins (equal rank): compared as twins, not ordered — "
+              + ("; ".join(tw["differences"]) if tw["differences"] else "the same within both intervals"))
+    return s

@@ -100,7 +100,8 @@ output), on held-out speakers and separately on seen (training) speakers:
   48 kHz audio (``voiceskin.Voice``), as a percentage of one core.
 
 :data:`DEFAULT_THRESHOLDS` are the project's quality bars for the highest
-and the lowest tier (tiers in between get interpolated bars); a voice TOML's
+and the lowest tier (tiers in between get interpolated bars, by rank on the
+ladder, not by place in the voice's list); a voice TOML's
 ``[qa]`` / ``[tiers.qa]`` values override them.
 """
 from __future__ import annotations
@@ -109,12 +110,13 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .identity import SpeakerEncoder  # noqa: F401 - re-exported (moved to identity.py)
 from .identity import cosine as _cos
+from .tiers import ladder_fraction
 
 __all__ = ["DEFAULT_THRESHOLDS", "bars_for_tier", "check_thresholds", "qa_voice",
            "logmel_distance", "f0_track", "f0_track_harvest", "f0_errors", "SpeakerEncoder", "native_cost"]
@@ -137,18 +139,21 @@ _METRIC = {
 }
 
 
-def bars_for_tier(tier: str, tier_names: Sequence[str]) -> dict[str, float]:
-    """Default bars for ``tier``: the highest tier gets the strict bar, the
-    lowest the loose one, tiers between are interpolated by position."""
-    n = len(tier_names)
-    pos = tier_names.index(tier) / (n - 1) if n > 1 else 1.0
+def bars_for_tier(tier: str, tier_names: Sequence[str] | Mapping[str, float]) -> dict[str, float]:
+    """Default bars for ``tier``: the highest-ranked tier gets the strict
+    bar, the lowest-ranked the loose one, ranks between are interpolated
+    (:func:`.tiers.ladder_fraction`). ``tier_names``: name -> rank (the
+    voice's ``TierSpec.rank``; equal ranks, e.g. a tier and its pruned twin,
+    get equal bars), or a plain list ranked by position."""
+    pos = ladder_fraction(tier, tier_names)
     return {k: lo + (hi - lo) * pos for k, (hi, lo) in DEFAULT_THRESHOLDS.items()}
 
 
 def check_thresholds(scores: dict[str, Any], overrides: Any, tier: str,
-                     tier_names: Sequence[str]) -> list[str]:
+                     tier_names: Sequence[str] | Mapping[str, float]) -> list[str]:
     """Failures (human-readable) of one tier's held-out scores against the
-    default bars merged with the voice TOML's thresholds."""
+    default bars (:func:`bars_for_tier`) merged with the voice TOML's
+    thresholds."""
     bars: dict[str, float] = bars_for_tier(tier, tier_names)
     ov = overrides.to_dict() if hasattr(overrides, "to_dict") else dict(overrides or {})
     bars.update({k: float(v) for k, v in ov.items() if v is not None})

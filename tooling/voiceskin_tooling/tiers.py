@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 from ._registry import PluginLoadError, candidates
 
@@ -55,6 +55,10 @@ __all__ = [
     "MEDIUM_PRUNED",
     "HIGH_PRUNED",
     "ENTRY_POINT_GROUP",
+    "ladder_rank",
+    "ladder",
+    "ladder_fraction",
+    "ladder_steps",
 ]
 
 ENTRY_POINT_GROUP = "voiceskin.tiers"
@@ -227,3 +231,41 @@ def get_tier_preset(name: str) -> TierPreset:
             f"Add presets with an entry point in group {ENTRY_POINT_GROUP!r}."
         )
     return _resolve(name, found[name].load(), found[name].origin)
+
+
+# ----------------------------------------------------------------- the ladder
+# A voice's tiers by rank (the QA's default bars and its ordering check):
+# bars go by a tier's place on the ladder, not by its place in the voice's
+# [[tiers]] list, and tiers of equal rank (a tier and its pruned twin) share
+# their bars and are compared as twins, not ordered.
+
+
+def ladder_rank(preset: TierPreset) -> int:
+    """A tier's place on the quality ladder: its preset's ``rank``, or, for a
+    pruned tier, the rank of the preset its network is pruned to
+    (``prune_target``: the same network cost), so ``low-pruned`` ranks with
+    ``low``."""
+    return get_tier_preset(preset.prune_target).rank if preset.prune_target else preset.rank
+
+
+def ladder(tiers: Sequence[str] | Mapping[str, float]) -> dict[str, float]:
+    """name -> rank: a mapping as given (e.g. ``{t.name: t.rank for t in
+    voice.tiers}``); a plain list of names is taken as a strict ladder, each
+    name ranked by its position (lowest first)."""
+    if isinstance(tiers, Mapping):
+        return dict(tiers)
+    return {n: i for i, n in enumerate(tiers)}
+
+
+def ladder_fraction(tier: str, tiers: Sequence[str] | Mapping[str, float]) -> float:
+    """Where ``tier`` sits between the lowest rank (0) and the highest (1),
+    the distinct ranks evenly spaced between; 1 when there is one rank."""
+    levels = sorted(set(ladder(tiers).values()))
+    return levels.index(ladder(tiers)[tier]) / (len(levels) - 1) if len(levels) > 1 else 1.0
+
+
+def ladder_steps(tiers: Sequence[str] | Mapping[str, float]) -> list[list[str]]:
+    """The tiers grouped by rank, lowest rank first (the given order within
+    a group): one rung of the ladder per group."""
+    r = ladder(tiers)
+    return [[n for n in r if r[n] == level] for level in sorted(set(r.values()))]

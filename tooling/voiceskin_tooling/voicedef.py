@@ -56,7 +56,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .tiers import TierPreset, UnknownTierError, available_tiers, get_tier_preset
+from .tiers import TierPreset, UnknownTierError, available_tiers, get_tier_preset, ladder_rank
 from .trainplan import MODEL_SAMPLE_RATE
 
 __all__ = [
@@ -155,6 +155,12 @@ class TierSpec:
     preset: TierPreset  # overrides applied
     sample_rate: int = 16000
     qa: QAThresholds = field(default_factory=QAThresholds)
+
+    @property
+    def rank(self) -> int:
+        """The tier's place on the quality ladder (:func:`.tiers.ladder_rank`:
+        a pruned tier ranks with the preset it is pruned to)."""
+        return ladder_rank(self.preset)
 
 
 @dataclass(frozen=True)
@@ -482,7 +488,7 @@ def load_voice(path: str | Path) -> VoiceDef:
                         f"remove the key or use {MODEL_SAMPLE_RATE}")
         tqa = _qa(r, t["qa"], f"{pre}.qa", qa) if "qa" in t else qa
         specs.append(TierSpec(name, dataclasses.replace(preset, name=name), sr, tqa))
-    specs.sort(key=lambda s: s.preset.rank)  # stable: equal ranks keep file order
+    specs.sort(key=lambda s: s.rank)  # stable: equal ranks keep file order
 
     return VoiceDef(path.resolve(), vid, display, version, master, files, specs, training, qa, corpus, cohort)
 
