@@ -119,7 +119,8 @@ from .identity import cosine as _cos
 from .tiers import ladder_fraction
 
 __all__ = ["DEFAULT_THRESHOLDS", "bars_for_tier", "check_thresholds", "qa_voice",
-           "logmel_distance", "f0_track", "f0_track_harvest", "f0_errors", "SpeakerEncoder", "native_cost"]
+           "logmel_distance", "f0_track", "f0_track_harvest", "f0_errors", "SpeakerEncoder", "native_cost",
+           "BundleTier"]
 
 #: Quality bars on held-out speakers: (highest tier, lowest tier).
 DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
@@ -273,6 +274,36 @@ def native_cost(bundle_bytes: bytes, tier: int, seconds: float = 5.0, sample_rat
         latency = v.latency
     return {"core_percent_48k": round(100.0 * best / (n / sample_rate), 4),
             "latency_ms_48k": round(1000.0 * latency / sample_rate, 2)}
+
+
+class BundleTier:
+    """One tier of a packed bundle as a QA system: :meth:`convert` renders
+    through the native library (the SDK's stream at the tier's model rate,
+    :func:`voiceskin_tooling.cli.convert_native`, latency compensated) and
+    returns what :meth:`Student.convert` returns for the same input: sample
+    i converts input sample i, and the last ``lookahead`` samples and any
+    partial hop are left out. The runtime tracks pitch itself (PITCH_YIN in
+    the graph), so ``pitch`` is ignored. For :func:`qa_voice`'s
+    ``variants``: the QA of what ships, e.g. a bundle's float and int8 tiers
+    (benchmarks/int8_compare.py ``--listen``)."""
+
+    def __init__(self, data: bytes, tier: int | str = 0):
+        from voiceskin.format import read_bundle
+
+        tiers = read_bundle(data).tiers
+        i = tier if isinstance(tier, int) else [t.name for t in tiers].index(tier)
+        t = tiers[i]
+        self.data, self.tier, self.name = data, i, t.name
+        self.sample_rate, self.hop = int(t.model_sample_rate), int(t.hop_samples)
+        self.lookahead = int(t.latency_samples - t.hop_samples)
+
+    def convert(self, audio: np.ndarray, pitch: Any = None, deterministic: bool = True) -> np.ndarray:
+        from .cli import convert_native
+
+        x = np.asarray(audio, np.float32)
+        y, _ = convert_native(self.data, x[:, None], self.sample_rate, self.tier)
+        n = max(len(x) // self.hop * self.hop - self.lookahead, 0)
+        return np.ascontiguousarray(y[:n, 0])
 
 
 # --------------------------------------------------------------- the QA run
