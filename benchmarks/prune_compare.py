@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from pathlib import Path
 
-import tomli_w
-
-ROOT = Path(__file__).resolve().parents[1]
+from demo_runs import add_run_options, demo_voice
 from voiceskin_tooling.listener_bars import ORDER_MEASURES, beyond_both
 
 SPLITS = ("validation", "test")  # the choice is made on validation; test is reported
@@ -34,24 +31,14 @@ def pair_voice(out: Path, tiers: list[str], steps: int, seed: int | None = None)
     (each twin a copy of its tier's entry, ``[tiers.qa]`` included; the
     default bars go by rank, and a twin ranks with its tier), and ``steps``
     training steps."""
-    src = ROOT / "voices" / "demo.toml"
-    v = tomllib.loads(src.read_text())
-    base = src.parent
-    v["target"]["reference"] = [str((base / p).resolve()) for p in v["target"]["reference"]]
-    v["corpus"]["inputs"] = [str((base / p).resolve()) for p in v["corpus"]["inputs"]]
-    v["voice"]["id"] = "demo-prune"
-    v["training"]["steps"] = steps
-    if seed is not None:
-        v["training"]["seed"] = seed
-    by_name = {t["name"]: t for t in v["tiers"]}
-    v["tiers"] = []
-    for t in tiers:
-        spec = dict(by_name.get(t, {"name": t, "sample_rate": 16000}))
-        v["tiers"] += [spec, {**spec, "name": f"{t}-pruned"}]
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "demo-prune.toml"
-    path.write_text(tomli_w.dumps(v))
-    return path
+    def pairs(v: dict) -> None:
+        by_name = {t["name"]: t for t in v["tiers"]}
+        v["tiers"] = []
+        for t in tiers:
+            spec = dict(by_name.get(t, {"name": t, "sample_rate": 16000}))
+            v["tiers"] += [spec, {**spec, "name": f"{t}-pruned"}]
+
+    return demo_voice(out, "demo-prune", steps, seed, pairs)
 
 
 def compare(qa: dict, training: dict, tiers: list[str]) -> list[dict]:
@@ -97,13 +84,7 @@ def print_rows(rows: list[dict]) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tiers", default="low,medium", help="comma-separated width-scaled tiers to pair")
-    ap.add_argument("--steps", type=int, default=1500, help="training steps per tier (both of a pair)")
-    ap.add_argument("-j", "--jobs", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "out" / "prune_compare"))
-    ap.add_argument("--listen-max", type=int, default=12,
-                    help="utterances per split that get WER and DNSMOS (the main job's 12)")
-    ap.add_argument("--seed", type=int, default=None, help="training seed (default: the voice's)")
-    ap.add_argument("--report-only", action="store_true", help="print the table of an earlier run in --out")
+    add_run_options(ap, "prune_compare", 1500)
     a = ap.parse_args()
     from voiceskin_tooling.distill import distill
     from voiceskin_tooling.distill_common import DistillConfig

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voiceskin_tooling.masters.base import Master, MasterOutput
+from voiceskin_tooling.masters.base import AudioOnlyMaster
 from voiceskin_tooling.masters.world import WorldMaster
 from voiceskin_tooling.pitchfit import fit_pitch_from_pairs
 from voiceskin_tooling.student import PitchSpec
@@ -29,26 +29,6 @@ SPK = ROOT / "data" / "corpus" / "speakers"
 TRAIN = ["kal/kal_00", "awb/awb_01", "cs_dita/cs_dita_00", "ked/ked_08", "it_pc/it_pc_00",
          "fi_lj/fi_lj_00", "esp_us_m3/esp_us_m3_00", "ca_ona/ca_ona_01"]
 VALID = ["rms/rms_00", "it_lp/it_lp_01", "fi_mv/fi_mv_00", "rms_hi/rms_hi_01"]
-
-
-class AudioOnly(Master):
-    """The wrapped master: audio in, audio out, nothing else."""
-
-    name = "audio-only"
-
-    def __init__(self, inner: Master) -> None:
-        self.inner = inner
-        self.sample_rate, self.hop = inner.sample_rate, inner.hop
-
-    def fit(self, reference_audio: Any, sample_rate: int) -> None:
-        self.inner.fit(reference_audio, sample_rate)
-
-    def config(self) -> dict[str, Any]:
-        return {"wraps": self.inner.name}
-
-    def convert(self, audio: np.ndarray, sample_rate: int) -> MasterOutput:
-        out = self.inner.convert(audio, sample_rate)
-        return MasterOutput(out.audio, None, None, None, out.sample_rate, out.hop)
 
 
 def _load(names: list[str]) -> list[np.ndarray]:
@@ -76,7 +56,7 @@ def _neutral(white: PitchSpec) -> PitchSpec:
 def fitted(world: WorldMaster) -> tuple[PitchSpec, PitchSpec, dict[str, Any]]:
     from voiceskin_tooling.distill import master_exposes_pitch, pitch_spec_for
 
-    wrapped = AudioOnly(world)
+    wrapped = AudioOnlyMaster(world)
     assert master_exposes_pitch(world) and not master_exposes_pitch(wrapped)
     white = pitch_spec_for(world)
     neutral = pitch_spec_for(wrapped)
@@ -114,7 +94,7 @@ def test_student_pitch_follows_the_audio_only_master_on_validation_speakers(
     from voiceskin_tooling.student import StudentConfig, pitch_track
 
     white, spec, _ = fitted
-    wrapped = AudioOnly(world)
+    wrapped = AudioOnlyMaster(world)
 
     def errors(s: PitchSpec) -> tuple[float, float]:
         cents = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from plugin_helpers import fake_distribution
@@ -199,6 +200,30 @@ def test_make_master_reports_bad_settings(tmp_path: Path) -> None:
     v = load_voice(_setup(tmp_path, _edit('f0_method = "harvest"', 'f0_method = "guess"')))
     with pytest.raises(VoiceDefError, match=r"\[master.settings\].*f0_method"):
         v.make_master()
+
+
+def test_audio_only_master_hides_pitch_and_features(tmp_path: Path) -> None:
+    """`[master] audio_only = true` hands the distillation a black box: the
+    same audio, no F0, voicing, features or pitch definition, and a cache
+    key of its own; a non-boolean value is refused."""
+    from voiceskin_tooling.master_cache import master_exposes_pitch
+
+    text = VALID.replace('population_path = "pop.json"', "")
+    plain = load_voice(_setup(tmp_path, text)).make_master()
+    v = load_voice(_setup(tmp_path, text.replace('name = "world"', 'name = "world"\naudio_only = true')))
+    assert v.master.audio_only
+    m = v.make_master()
+    assert master_exposes_pitch(plain) and not master_exposes_pitch(m)
+    assert "f0_method" not in m.config()  # the tracker is not told either
+    assert m.fingerprint() != plain.fingerprint()
+    rng = np.random.default_rng(0)
+    refs = [np.sin(2 * np.pi * 220 * np.arange(16000) / 16000) * 0.3 + 0.01 * rng.standard_normal(16000)]
+    m.fit(refs, 16000)
+    out = m.convert(refs[0][:8000], 16000)
+    assert out.f0 is None and out.voicing is None and out.features is None
+    assert len(out.audio) == 8000 and np.isfinite(out.audio).all() and np.abs(out.audio).max() > 0.01
+    with pytest.raises(VoiceDefError, match="audio_only"):
+        load_voice(_setup(tmp_path, _edit('name = "world"', 'name = "world"\naudio_only = "yes"')))
 
 
 def test_tier_presets() -> None:

@@ -9,6 +9,8 @@ Example (``voices/demo.toml`` is the full, commented one)::
 
     [master]
     name = "world"                   # a registered master (voiceskin list)
+    audio_only = false               # true: distil from its audio alone, as from a
+                                     # black-box master (pitch mapping fitted from pairs)
     [master.settings]                # keyword arguments of the master
     # settings named "path" or ending in "_path" are relative to this file
 
@@ -93,6 +95,9 @@ class VoiceDefError(ValueError):
 class MasterSpec:
     name: str
     settings: dict[str, Any] = field(default_factory=dict)
+    #: [master] audio_only: hand the distillation the master's audio only
+    #: (masters.base.AudioOnlyMaster), as a black-box master would
+    audio_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,12 @@ class VoiceDef:
         from .masters import MasterError, UnknownMasterError, get_master
 
         try:
-            return get_master(self.master.name, **self.master.settings)
+            master = get_master(self.master.name, **self.master.settings)
+            if self.master.audio_only:
+                from .masters.base import AudioOnlyMaster
+
+                master = AudioOnlyMaster(master)
+            return master
         except UnknownMasterError as exc:
             raise VoiceDefError(self.path, "master.name", str(exc), "use one of the listed masters") from exc
         except (MasterError, ValueError) as exc:
@@ -311,7 +321,7 @@ def load_voice(path: str | Path) -> VoiceDef:
     # [master]
     mt = r.table(data, "master", True)
     assert mt is not None
-    r.no_unknown(mt, "master", {"name", "settings"})
+    r.no_unknown(mt, "master", {"name", "settings", "audio_only"})
     mname = r.get(mt, "master", "name", str)
     from .masters import available_masters
 
@@ -323,7 +333,7 @@ def load_voice(path: str | Path) -> VoiceDef:
     for k, val in list(settings.items()):
         if (k == "path" or k.endswith("_path")) and isinstance(val, str):
             settings[k] = str((base / val).resolve())
-    master = MasterSpec(mname, settings)
+    master = MasterSpec(mname, settings, bool(r.get(mt, "master", "audio_only", bool, False)))
 
     # [target]
     tt = r.table(data, "target", True)

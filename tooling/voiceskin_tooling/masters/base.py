@@ -107,3 +107,34 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     return str(o)
+
+
+class AudioOnlyMaster(Master):
+    """Any master seen as a black box: audio in, audio out, nothing else —
+    no F0, voicing, features or pitch definition, as a TorchScript/ONNX file
+    or a studio's own class would give. The voice TOML's ``[master]
+    audio_only = true`` wraps its master in this, to see what a student of
+    such a master gets (the pitch mapping is then fitted from the pairs:
+    :mod:`voiceskin_tooling.pitchfit`)."""
+
+    def __init__(self, inner: Master) -> None:
+        self.inner = inner
+        self.name = f"{inner.name} (audio only)"
+        self.sample_rate, self.hop = inner.sample_rate, inner.hop
+
+    def fit(self, reference_audio: Sequence[np.ndarray], sample_rate: int) -> None:
+        self.inner.fit(reference_audio, sample_rate)
+
+    @property
+    def fitted(self) -> bool:
+        return self.inner.fitted
+
+    def config(self) -> dict[str, Any]:
+        # nothing of the inner master's settings (a black box does not say
+        # which pitch tracker it uses); its fingerprint keeps cache keys apart
+        return {"name": self.name, "sample_rate": self.sample_rate, "hop": self.hop,
+                "audio_only": True, "wraps": self.inner.fingerprint()}
+
+    def convert(self, audio: np.ndarray, sample_rate: int) -> MasterOutput:
+        out = self.inner.convert(audio, sample_rate)
+        return MasterOutput(out.audio, None, None, None, out.sample_rate, out.hop)
