@@ -101,6 +101,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_run_options(ap, "audio_only_compare", 800)
     ap.add_argument("--tiers", default=None, help="comma-separated subset of the demo's tiers")
+    ap.add_argument("--only", choices=("white_box", "audio_only"), default=None,
+                    help="distil only this one (the other's earlier run in --out is reused)")
     a = ap.parse_args()
     from voiceskin_tooling.distill import distill
     from voiceskin_tooling.distill_common import DistillConfig
@@ -108,8 +110,8 @@ def main() -> int:
     out = Path(a.out)
     tiers = [t.strip() for t in a.tiers.split(",")] if a.tiers else None
     runs = {"white_box": ("demo-white", False), "audio_only": ("demo-audio-only", True)}
-    for vid, audio_only in runs.values():
-        if a.report_only:
+    for key, (vid, audio_only) in runs.items():
+        if a.report_only or (a.only and key != a.only):
             continue
         toml = demo_voice(out, vid, a.steps, a.seed, lambda v, ao=audio_only: v["master"].update(audio_only=ao))
         cfg = DistillConfig(voice=str(toml), out_dir=str(out), tiers=tiers, jobs=a.jobs,

@@ -151,11 +151,44 @@ def test_fit_postfilter_never_blurs_a_student_sharper_than_its_master() -> None:
     assert all(torch.equal(v, s.state_dict()[k]) for k, v in before.items())
 
 
-def test_fit_postfilter_skips_a_master_without_an_envelope() -> None:
+def test_fit_postfilter_reads_a_black_box_masters_envelope_from_its_audio() -> None:
+    """No log_env feature: asked for the feature, the fit is skipped; by
+    default it reads the envelope from the master's audio instead."""
     s = _student()
     utts = _utts_with_master_sharpness(s, 0.5)
     for u in utts:
         del u["features"]["log_env"]
         u["features"]["other"] = torch.zeros(10, 3)
-    fit = fit_postfilter(s, _segments(s, utts), WIDTH)
+    fit = fit_postfilter(s, _segments(s, utts), WIDTH, reference="feature")
     assert fit["beta"] == 0.0 and "log_env" in fit["skipped"]
+    fit = fit_postfilter(s, _segments(s, utts), WIDTH)
+    assert "audio" in fit["reference"] and "skipped" not in fit
+    assert fit["contrast_master"] > 0 and fit["contrast_after"] >= fit["contrast_before"]
+
+
+def test_audio_log_env_reads_the_world_masters_own_envelope() -> None:
+    """The envelope read back from a WORLD master's output audio is the
+    envelope it synthesised with: the same sharpness within 10 %, and frame
+    by frame close to its ``log_env`` feature (voiced frames)."""
+    from voiceskin_tooling.masters.world import WorldMaster
+    from voiceskin_tooling.postfilter import audio_log_env
+
+    m = WorldMaster(f0_method="yin")
+    m.fit([sf.read(p, dtype="float32")[0] for p in sorted((CORPUS / "target" / "slt").glob("*.flac"))[:6]], 16000)
+    feat, read, flat = [], [], []
+    for spk, i in (("kal", 0), ("cs_dita", 1), ("awb", 2)):
+        out = m.convert(_speech(spk, i), 16000)
+        le = out.features["log_env"]
+        ae = audio_log_env(out.audio, 16000, 64, le.shape[1])[: len(le)]
+        v = out.voicing[: len(ae)] > 0.5
+        feat.append(le[v]), read.append(ae[v])
+        flat.append(np.repeat(le[v].mean(0, keepdims=True), v.sum(), 0))
+    feat, read, flat = (np.concatenate(a).astype(np.float64) for a in (feat, read, flat))
+    c_feat, c_read = st.envelope_contrast(feat, 16000, WIDTH), st.envelope_contrast(read, 16000, WIDTH)
+    assert c_read == pytest.approx(c_feat, rel=0.10)
+
+    def shape_error(a: np.ndarray) -> float:  # level removed per frame
+        return float(np.mean(np.abs((a - a.mean(1, keepdims=True)) - (feat - feat.mean(1, keepdims=True)))))
+
+    # much closer to each frame's own envelope than the utterances' mean envelope is
+    assert shape_error(read) < 0.5 * shape_error(flat)

@@ -9,29 +9,59 @@ import numpy as np
 
 from .training import _Segments, _teacher_frames
 
-__all__ = ["fit_postfilter"]
+__all__ = ["audio_log_env", "fit_postfilter"]
+
+
+def audio_log_env(audio: np.ndarray, sr: int, hop: int, bins: int = 65) -> np.ndarray:
+    """[len(audio)//hop + 1, bins]: natural-log amplitude of the spectral
+    envelope of ``audio`` at ``bins`` linear frequencies over 0..sr/2, frame i
+    centred on sample i·hop — the grid of the WORLD master's ``log_env``
+    feature — read by WORLD (DIO + StoneMask F0, CheapTrick) from the audio
+    alone. For a master that exposes no envelope."""
+    from .masters.world import _pw
+
+    pw = _pw()
+    y = np.ascontiguousarray(np.asarray(audio, np.float64))
+    n = len(y) // hop + 1
+    t = np.arange(n) * hop / sr
+    f0, _ = pw.dio(y, sr, frame_period=1000.0 * hop / sr)
+    f0 = np.resize(pw.stonemask(y, f0, np.arange(len(f0)) * hop / sr, sr), n)
+    sp = pw.cheaptrick(y, f0, t, sr)
+    K = sp.shape[1]
+    idx = np.clip(np.round(np.linspace(0, K - 1, bins)).astype(int), 0, K - 1)
+    return 0.5 * np.log(sp[:, idx] + 1e-16)
 
 
 def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int = 48,
-                   max_beta: float = 1.0) -> dict[str, Any]:
+                   max_beta: float = 1.0, reference: str = "auto") -> dict[str, Any]:
     """Fits and folds the formant post-filter (``Student.fold_postfilter``):
     β such that the student's log harmonic envelope on the training
     utterances (voiced steps, resampled to the master's envelope grid) is as
     sharp (``envelope_contrast``) as the master's ``log_env`` feature at the
-    same instants. β stays 0 when the student is already as sharp, or when
-    the master exposes no envelope, and stops at ``max_beta`` (a barely
-    trained student's flat envelope would only have its noise amplified).
-    Returns what it measured."""
+    same instants — or, when the master exposes no envelope (a black box),
+    as the envelope WORLD's CheapTrick reads from the master's output audio
+    (:func:`audio_log_env`). β stays 0 when the student is already as sharp,
+    and stops at ``max_beta`` (a barely trained student's flat envelope would
+    only have its noise amplified). ``reference`` = "auto" (the feature when
+    the master has one), "feature" or "audio". Returns what it measured."""
     import torch
 
     from .student import delay_steps, envelope_contrast, exp_sigmoid, postfilter_matrix
 
     c = model.cfg
     out: dict[str, Any] = {"beta": 0.0, "width_hz": width_hz}
-    items = [(i, it) for i, it in enumerate(data.items) if "log_env" in it[2]]
+    if reference not in ("auto", "feature", "audio"):
+        raise ValueError(f"reference must be 'auto', 'feature' or 'audio', not {reference!r}")
+    items = list(enumerate(data.items))
+    has_env = [it for it in items if "log_env" in it[1][2]]
+    use_audio = reference == "audio" or (reference == "auto" and not has_env)
+    if not use_audio:
+        items = has_env
     if not items:
         out["skipped"] = "the master exposes no log_env feature"
         return out
+    out["reference"] = ("CheapTrick of the master's output audio" if use_audio
+                        else "the master's log_env feature")
     items = items[:: max(1, len(items) // max_utts)][:max_utts]
     pre, master = [], []
     with torch.no_grad():
@@ -39,7 +69,11 @@ def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int =
             rmean = data.rmeans[i][None] if data.rmeans is not None else None
             hp, _ = model.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None], rmean=rmean)
             voiced = delay_steps(fe.voicing[None], c.pitch_delay_steps)[0] >= c.pitch.vthreshold
-            env = feats["log_env"]
+            if use_audio:
+                env = torch.from_numpy(audio_log_env(data.items[i][1].numpy(), c.sample_rate, c.hop))
+                thop = c.hop
+            else:
+                env = feats["log_env"]
             j = _teacher_frames(0, hp.shape[1], c.hop, c.lookahead, thop, env.shape[0])
             pre.append(hp[0][voiced].double().numpy())
             master.append(env[j][voiced].double().numpy())
