@@ -55,13 +55,13 @@ def write_voice(path: Path, vid: str, reference: Path | str, *, inputs: Path | s
                 master: str = "world", master_settings: Mapping[str, Any] | None = None,
                 corpus: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
                 qa: Mapping[str, Any] | None = None,
-                tiers: Sequence[str | Mapping[str, Any]] = ("low",)) -> Path:
+                tiers: Sequence[str | Mapping[str, Any]] = ("low",), audio_only: bool = False) -> Path:
     """A voice TOML at ``path``. ``master_settings`` defaults to the yin
     tracker for the WORLD masters; ``corpus`` gets ``inputs`` and 3 s chunks;
     a tier is a preset name or a table."""
     doc: dict[str, Any] = {
         "voice": {"id": vid, "display_name": display_name or vid, "version": version},
-        "master": {"name": master},
+        "master": {"name": master, **({"audio_only": True} if audio_only else {})},
         "target": {"reference": [str(reference)]},
     }
     if master_settings is None and master.startswith("world"):

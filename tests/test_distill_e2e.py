@@ -144,6 +144,40 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
     assert np.allclose(fe.f0.numpy(), u["f0"].numpy()[: fe.f0.numel()])
 
 
+def test_tiny_distill_of_an_audio_only_master(tmp_path: Path) -> None:
+    """`[master] audio_only = true` through the CLI: the cache holds no
+    master F0 or features, PITCH_MAP's target is fitted from the pairs
+    (near the white-box master's own), the post-filter is matched to the
+    envelope read from the master's audio, and the bundle packs and
+    verifies."""
+    from voiceskin_tooling.cli import main
+    from voiceskin_tooling.distill import load_cache
+    from voiceskin_tooling.voicedef import load_voice
+
+    toml = small_voice(tmp_path, "tiny.black", "slt", {"kal": 2, "ked": 1, "rms": 1}, 3,
+                       corpus={"heldout_speakers": ["rms"]}, audio_only=True,
+                       training={"steps": 8, "batch_size": 4, "segment_seconds": 0.4},
+                       tiers=("low",))
+    out = tmp_path / "out"
+    assert main(["distill", str(toml), "-o", str(out), "-j", "2", "-q", "--no-fail"]) == 0
+    vd = out / "tiny.black"
+    dist = json.loads((vd / "distill.json").read_text())
+    cache = load_cache(dist["cache"])
+    assert cache["master"]["audio_only"] and "f0_method" not in cache["master"]
+    assert not any(u["features"].get("log_env") is not None for u in cache["utts"])
+    fit = cache["pitch_fit"]
+    assert fit["fitted"] and fit["frames"] >= 200
+    white = load_voice(toml).make_master().inner
+    white.fit([sf.read(p, dtype="float32")[0] for p in sorted((tmp_path / "ref").glob("*.flac"))], 16000)
+    # the fitted target mean within 50 cents of the white-box master's own
+    assert abs(cache["pitch"]["target_mu"] - white.pitch_params().target_mu) * 1200 / np.log(2) < 50
+    pf = dist["training"]["low"]["postfilter"]
+    assert "audio" in pf["reference"] and pf["contrast_master"] > 0
+    bundle = tmp_path / "black.vskin"
+    assert main(["pack", str(toml), "--out", str(out), "-o", str(bundle)]) == 0
+    assert main(["verify", str(bundle), "--checkpoints", str(vd / "tiers")]) == 0
+
+
 def test_distill_no_postfilter_keeps_the_trained_head(tmp_path: Path) -> None:
     from voiceskin_tooling.cli import main
 
