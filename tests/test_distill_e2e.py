@@ -173,9 +173,46 @@ def test_tiny_distill_of_an_audio_only_master(tmp_path: Path) -> None:
     assert abs(cache["pitch"]["target_mu"] - white.pitch_params().target_mu) * 1200 / np.log(2) < 50
     pf = dist["training"]["low"]["postfilter"]
     assert "audio" in pf["reference"] and pf["contrast_master"] > 0
+    assert dist["training"]["low"]["steps"] == 8
     bundle = tmp_path / "black.vskin"
     assert main(["pack", str(toml), "--out", str(out), "-o", str(bundle)]) == 0
     assert main(["verify", str(bundle), "--checkpoints", str(vd / "tiers")]) == 0
+
+
+def test_int8_tiers_are_heard_as_they_ship(tmp_path: Path) -> None:
+    """A tier packed with int8 weights gets its QA from the packed bundle
+    through the native library, not from its float Student: its scores
+    are those of the bundle's own rendering, and differ from the float
+    Student's."""
+    from voiceskin_tooling.cli import main
+    from voiceskin_tooling.distill import load_cache, load_student
+    from voiceskin_tooling.qa import BundleTier, logmel_distance
+
+    toml = small_voice(tmp_path, "tiny.q8", "slt", {"kal": 2, "rms": 1}, 3,
+                       corpus={"heldout_speakers": ["rms"]},
+                       training={"steps": 8, "batch_size": 4, "segment_seconds": 0.4},
+                       tiers=({"name": "low", "weights": "int8"},))
+    out = tmp_path / "out"
+    assert main(["distill", str(toml), "-o", str(out), "-j", "1", "-q", "--no-fail"]) == 0
+    vd = out / "tiny.q8"
+    qa = json.loads((vd / "qa.json").read_text())
+    assert "int8" in qa["tiers"]["low"]["rendered_by"]
+    bundle = tmp_path / "q8.vskin"
+    assert main(["pack", str(toml), "--out", str(out), "-o", str(bundle)]) == 0
+    data = bundle.read_bytes()
+    cache = load_cache(json.loads((vd / "distill.json").read_text())["cache"])
+    student, _ = load_student(vd / "tiers" / "low.pt")
+    native, torch_ = [], []
+    for u in (u for u in cache["utts"] if u["split"] == "validation"):
+        x, m = u["input"].numpy(), u["master"].numpy()
+        y = BundleTier(data, "low").convert(x)
+        native.append(logmel_distance(y, m, int(cache["sample_rate"])))
+        torch_.append(logmel_distance(student.convert(x, (u["f0"], u["voicing"])), m, int(cache["sample_rate"])))
+    assert native
+    # the QA's log-mel distance for the tier is the packed int8 tier's, not the float student's
+    got = qa["tiers"]["low"]["heldout"]["logmel_distance"]
+    assert got == pytest.approx(float(np.mean(native)), rel=1e-6)
+    assert abs(float(np.mean(torch_)) - got) > 1e-6
 
 
 def test_distill_no_postfilter_keeps_the_trained_head(tmp_path: Path) -> None:

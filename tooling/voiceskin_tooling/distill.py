@@ -160,7 +160,7 @@ def run_qa(cfg: DistillConfig, voice: Any, tiers: list[str], cache_path: str,
     voice's bars; writes ``qa.json`` (and the example audio) next to the
     checkpoints and returns the QA dict (with ``failures`` per tier)."""
     from .pack import bundle_bytes
-    from .qa import check_thresholds, qa_voice
+    from .qa import BundleTier, check_thresholds, qa_voice
 
     import copy
 
@@ -186,9 +186,24 @@ def run_qa(cfg: DistillConfig, voice: Any, tiers: list[str], cache_path: str,
         if console is not None:
             console.log(f"QA {voice.id}: {msg}")
 
+    # a tier packed with int8 weights is heard as it ships: rendered by the
+    # native library from the packed bundle, not by its float Student
+    int8 = [t for t in tiers if voice.tier(t).preset.weights == "int8"]
+    if int8 and blob is None:
+        raise DistillInputError(f"tiers {int8} are packed with int8 weights, but the bundle could not be "
+                                "packed for their QA; fix the packing error logged above")
+    renderers = {t: BundleTier(blob, t) for t in int8}
+    raw_int8 = {t: variants[f"{t}-nopf"] for t in int8 if f"{t}-nopf" in variants}
+    if raw_int8:  # and without its post-filter, packed alike
+        raw_blob = bundle_bytes(voice, {**students, **raw_int8}, qa=None)
+        renderers.update({f"{t}-nopf": BundleTier(raw_blob, t) for t in raw_int8})
     t0 = time.time()
     q = qa_voice(cache, students, tiers, blob, jobs=max(1, os.cpu_count() or 1), progress=say,
-                 listen_max_per_split=cfg.qa_listen_max_per_split, variants=variants)
+                 listen_max_per_split=cfg.qa_listen_max_per_split, variants=variants,
+                 renderers=renderers)
+    for t in tiers:
+        q["tiers"][t]["rendered_by"] = ("the native library, packed bundle (int8 weights)" if t in renderers
+                                        else "the PyTorch student")
     q["seconds"] = round(time.time() - t0, 1)
     # bars and the ordering check by rank on the quality ladder, not by
     # place in the list (a pruned twin ranks with the preset it is pruned to)

@@ -463,7 +463,8 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
              progress: Any = None, harvest: bool = False, n_examples: int = 4,
              listen_max_per_split: int | None = None,
              listen_splits: Sequence[str] = ("validation", "test"),
-             variants: dict[str, Any] | None = None) -> dict[str, Any]:
+             variants: dict[str, Any] | None = None,
+             renderers: dict[str, Any] | None = None) -> dict[str, Any]:
     """Scores input, master and every tier of a voice (schema: module
     docstring). ``students`` maps tier name -> trained
     :class:`~voiceskin_tooling.student.Student`; ``bundle_bytes`` (the packed
@@ -475,7 +476,10 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
     (else validation) utterances are kept for the report's players.
     ``variants`` (name -> Student) are scored like tiers on every listener
     measure (e.g. each tier without its formant post-filter) but get no
-    per-tier scores, bars or cost.
+    per-tier scores, bars or cost. ``renderers`` (tier name -> system with
+    ``convert``, e.g. a :class:`BundleTier`) render that tier's outputs
+    instead of its Student — the QA of what ships when packing changes the
+    tier (int8 weights); the Student still gives its cost.
     Returns the qa dict with ``examples`` (audio arrays; the caller saves and
     removes them)."""
     import torch
@@ -503,7 +507,7 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
     outs: dict[str, list[np.ndarray]] = {}
     with torch.no_grad():
         for name in student_systems:
-            st = students[name]
+            st = (renderers or {}).get(name) or students[name]
             outs[name] = [st.convert(u.x, (u.f0, u.voicing)) for u in utts]
     timings["render"] = time.time() - t0
 
