@@ -26,7 +26,7 @@ import json
 import math
 from pathlib import Path
 
-from demo_runs import add_run_options, demo_voice
+from demo_runs import add_run_options, demo_voice, trained_steps
 from voiceskin_tooling.listener_bars import ORDER_MEASURES, beyond_interval
 
 SPLITS = ("validation", "test")
@@ -123,7 +123,8 @@ def main() -> int:
     rows = compare(qa["white_box"], qa["audio_only"])
     print_rows(rows, pitch)
     (out / "audio_only_compare.json").write_text(
-        json.dumps({"steps": a.steps, "seed": a.seed, "pitch_fit": pitch, "rows": rows}, indent=1))
+        json.dumps({"steps": {k: trained_steps(out / vid) for k, (vid, _) in runs.items()}, "seed": a.seed,
+                    "pitch_fit": pitch, "rows": rows}, indent=1))
     return 0
 
 

@@ -3,6 +3,7 @@ voices/demo.toml with absolute paths, and the command-line options of a run."""
 from __future__ import annotations
 
 import argparse
+import json
 import tomllib
 from pathlib import Path
 from typing import Any, Callable
@@ -42,3 +43,10 @@ def add_run_options(ap: argparse.ArgumentParser, out: str, steps: int) -> None:
                     help="utterances per split that get WER and DNSMOS (the main job's 12)")
     ap.add_argument("--seed", type=int, default=None, help="training seed (default: the voice's)")
     ap.add_argument("--report-only", action="store_true", help="print the table of an earlier run in --out")
+
+
+def trained_steps(voice_dir: Path) -> dict[str, int]:
+    """Steps each tier of a finished run was trained for (its distill.json),
+    so a re-printed report states what was run, not the command's default."""
+    training = json.loads((voice_dir / "distill.json").read_text())["training"]
+    return {t: int(info["steps"]) for t, info in training.items()}

@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from demo_runs import add_run_options, demo_voice
+from demo_runs import add_run_options, demo_voice, trained_steps
 from voiceskin_tooling.listener_bars import ORDER_MEASURES, beyond_both
 
 SPLITS = ("validation", "test")  # the choice is made on validation; test is reported
@@ -102,7 +102,7 @@ def main() -> int:
     training = json.loads((vd / "distill.json").read_text())["training"]
     rows = compare(qa, training, tiers)
     print_rows(rows)
-    (out / "prune_compare.json").write_text(json.dumps({"steps": a.steps, "seed": a.seed, "rows": rows}, indent=1))
+    (out / "prune_compare.json").write_text(json.dumps({"steps": trained_steps(vd), "seed": a.seed, "rows": rows}, indent=1))
     return 0
 
 
