@@ -61,8 +61,11 @@ class StepModule(nn.Module):
         super().__init__()
         self.graph = graph
         self.hop = hop
+        # an int8 weight (voiceskin.format.Int8Weight) runs as its float
+        # equivalent q·scale: the peers have no int8 kernels of this layout
         self.consts = nn.ParameterList(
-            [nn.Parameter(torch.tensor(np.asarray(t, dtype=np.float32)), requires_grad=False)
+            [nn.Parameter(torch.tensor(np.asarray(t.dequantised() if hasattr(t, "dequantised") else t,
+                                                  dtype=np.float32)), requires_grad=False)
              for t in tensors])
         self.state_shapes: list[tuple[int, ...]] = []
         self.node_state: list[int] = []  # first state index per node (-1 none)

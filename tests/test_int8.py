@@ -310,3 +310,37 @@ def test_tier_setting_weights_int8(tmp_path):
     spec = make_spec(voice, {"low": st, "high": st})
     n8 = [sum(isinstance(a, Int8Weight) for a in t.tensors) for t in spec.tiers]
     assert n8[0] == 0 and n8[1] >= 4, n8
+
+
+def test_benchmark_torch_peer_runs_an_int8_tier_as_its_float_equivalent():
+    """bench_runtime's PyTorch/onnxruntime peer (benchmarks/step_torch.py)
+    takes a bundle whose tier has int8 weights and computes the tier with
+    the dequantised weights q·scale: it matches the reference interpreter
+    on those float weights (the demo voice's low tier is int8)."""
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from step_torch import StepModule
+    from test_student_graph import _speech, _student
+    from voiceskin_tooling.pack import tier_spec
+    from voiceskin_tooling.refgraph import run_graph
+
+    st = _student(lookahead=128, warp_grid=7)
+    spec = tier_spec("t", st, weights="int8")
+    floats = [a.dequantised() if isinstance(a, Int8Weight) else a for a in spec.tensors]
+    x = _speech("rms")[: 200 * spec.hop_samples]
+    ref = run_graph(spec.graph, floats, x).astype(np.float32)
+    mod = StepModule(spec.graph, spec.tensors, spec.hop_samples).eval()
+    state, out = mod.initial_state(), []
+    with torch.no_grad():
+        for i in range(len(x) // spec.hop_samples):
+            y, *state = mod(torch.from_numpy(x[i * spec.hop_samples:(i + 1) * spec.hop_samples]), *state)
+            out.append(y.numpy())
+    y = np.concatenate(out)[: len(ref)]
+    peak = float(np.max(np.abs(ref)))
+    assert peak > 1e-3
+    err = float(np.max(np.abs(y - ref[: len(y)])))
+    assert err < 0.02 * peak, f"torch peer on an int8 tier vs reference on q·scale: {err:.3g} (peak {peak:.3g})"
