@@ -30,18 +30,10 @@ from demo_runs import add_run_options, demo_voice, trained_steps
 from voiceskin_tooling.listener_bars import ORDER_MEASURES, beyond_interval
 
 SPLITS = ("validation", "test")
-# the listener measures (higher is better?) and the F0 register against the target
+# the listener measures (higher is better?) and the F0 register against the
+# target (None: no better side; "beyond" is then +1 above the interval, −1 below)
 MEASURES: dict[str, bool | None] = {**ORDER_MEASURES, "f0_mean_offset_cents": None, "f0_spread_ratio": None}
 F0_BARS = {"f0_median_cents": 50.0, "f0_gross_fraction": 0.15}
-
-
-def _against(ref: dict, other: dict, higher: bool | None) -> int | None:
-    """beyond_interval, for a measure with no better side: 0 within, else ±1
-    for above / below the interval."""
-    if higher is not None:
-        return beyond_interval(ref, other, higher)
-    lo, hi = ref["ci95"]
-    return 0 if lo <= other["value"] <= hi else (1 if other["value"] > hi else -1)
 
 
 def compare(white: dict, black: dict) -> list[dict]:
@@ -56,7 +48,7 @@ def compare(white: dict, black: dict) -> list[dict]:
                 a, b = ws[t].get(m), bs[t].get(m)
                 if not a or not b or a.get("value") is None or b.get("value") is None:
                     continue
-                row["measures"][m] = {"white_box": a, "audio_only": b, "beyond": _against(a, b, higher)}
+                row["measures"][m] = {"white_box": a, "audio_only": b, "beyond": beyond_interval(a, b, higher is not False)}
             fw, fb = white["tiers"][t].get(key, {}), black["tiers"][t].get(key, {})
             row["f0_follow"] = {m: {"white_box": fw.get(m), "audio_only": fb.get(m), "bar": bar,
                                     "met": fb.get(m) is not None and fb[m] <= bar}

@@ -145,6 +145,7 @@ def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str] | Mapping[
     out["ordered"] = not violations
     out["order_violations"] = violations
     out["twins"] = []
+    rank = ladder(tier_names)
     for a_t, b_t in (p for rung in steps for p in combinations(rung, 2)):
         diffs = []
         for m, higher in ORDER_MEASURES.items():
@@ -154,7 +155,7 @@ def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str] | Mapping[
                 (wt, w), (lt, l_) = ((b_t, b), (a_t, a)) if step > 0 else ((a_t, a), (b_t, b))
                 diffs.append(f"{wt} better than {lt} on {m}: {w['value']:.3f} vs {l_['value']:.3f}, "
                              "beyond both intervals")
-        out["twins"].append({"tiers": [a_t, b_t], "rank": ladder(tier_names)[a_t], "differences": diffs})
+        out["twins"].append({"tiers": [a_t, b_t], "rank": rank[a_t], "differences": diffs})
     out["master_met"] = all(c["met"] for c in out["master"].values()) if out["master"] else None
     out["tiers_met"] = {t: all(c["met"] for c in cs.values()) for t, cs in out["tiers"].items()}
     return out

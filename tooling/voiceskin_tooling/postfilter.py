@@ -58,19 +58,19 @@ def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int =
     if not use_audio:
         items = has_env
     if not items:
-        out["skipped"] = "the master exposes no log_env feature"
+        out["skipped"] = "no training utterances" if use_audio else "the master exposes no log_env feature"
         return out
     out["reference"] = ("CheapTrick of the master's output audio" if use_audio
                         else "the master's log_env feature")
     items = items[:: max(1, len(items) // max_utts)][:max_utts]
     pre, master = [], []
     with torch.no_grad():
-        for i, (fe, _, feats, thop) in items:
+        for i, (fe, master_audio, feats, thop) in items:
             rmean = data.rmeans[i][None] if data.rmeans is not None else None
             hp, _ = model.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None], rmean=rmean)
             voiced = delay_steps(fe.voicing[None], c.pitch_delay_steps)[0] >= c.pitch.vthreshold
             if use_audio:
-                env = torch.from_numpy(audio_log_env(data.items[i][1].numpy(), c.sample_rate, c.hop))
+                env = torch.from_numpy(audio_log_env(master_audio.numpy(), c.sample_rate, c.hop))
                 thop = c.hop
             else:
                 env = feats["log_env"]

@@ -119,8 +119,9 @@ class TierPreset:
     warp_grid: int = 25
     #: weights of the packed tier: "f32", or "int8" (post-training
     #: quantisation of its LINEAR and GRU weights when the bundle is packed,
-    #: voiceskin_tooling.quantise; not used in training; measured in
-    #: docs/experiments.md, not a default)
+    #: voiceskin_tooling.quantise; not used in training; the QA hears the
+    #: packed tier; measured in docs/experiments.md; no preset sets it, the
+    #: demo voice's low tier does)
     weights: str = "f32"
     #: structured pruning (voiceskin_tooling.prune): the name of the preset
     #: whose network cost this tier is pruned down to, starting from this
