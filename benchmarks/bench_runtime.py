@@ -29,7 +29,9 @@ per-buffer minima over ``--schedule-rounds`` rounds, and each one's
 latency); then the per-op profile (benchmarks/op_profile.py: µs per buffer per op
 type and tier, and what the voice spends around the graph; needs a C
 compiler, ``--no-profile`` skips it); the lobby (benchmarks/bench_lobby.py:
-1, 8, 32, 64 voices on one bundle, one thread; ``--no-lobby``); the fair
+1, 8, 32, 64 voices on one bundle, one thread; ``--no-lobby``); the layer
+race (benchmarks/bench_layers.py: one GRU step and one dense layer, float
+and int8, against RTNeural built from ``RTNEURAL_DIR``; ``--no-layers``); the fair
 race (benchmarks/bench_race.py: per 4 ms step at the model rate, voiceskin
 against the student as one straight-line module, eager, TorchScript,
 torch.compile and onnxruntime, and onnxruntime's per-call floor;
@@ -354,6 +356,8 @@ def main() -> int:
     ap.add_argument("--no-lobby", action="store_true", help="skip the lobby (1-64 voices on one thread)")
     ap.add_argument("--no-dynamic", action="store_true",
                     help="skip the dynamic-quality runs (CPU budgets, one voice and 64)")
+    ap.add_argument("--no-layers", action="store_true",
+                    help="skip the layer race (GRU and dense steps against RTNeural when RTNEURAL_DIR is set)")
     ap.add_argument("--no-race", action="store_true",
                     help="skip the fair race (the student as one straight-line PyTorch/ONNX step)")
     ap.add_argument("--race-tiers", default="low",
@@ -442,6 +446,13 @@ def main() -> int:
             print(format_lobby(lobby_bundle(path, x48[: 5 * HOST_RATE], [1, 8, 32, 64])))
         if not a.no_dynamic and len(tier_mean) >= 3:
             print_dynamic(path, [t.name for t in bundle.tiers], tier_mean, x48)
+    if not a.no_layers:
+        import bench_layers
+        rt = os.environ.get("RTNEURAL_DIR")
+        peers = bench_layers.build_rtneural_peers(Path(rt)) if rt else {}
+        print(bench_layers.format_race(bench_layers.run_race([48, 64, 96, 128, 256], 300, peers)))
+        if not rt:
+            print("  (RTNEURAL_DIR not set: RTNeural's source folder races beside voiceskin when it is)")
     if not a.no_race:
         from bench_race import format_race, run_race
         print(format_race(run_race(a.race_tiers.split(","), compile_=not a.no_compile)))

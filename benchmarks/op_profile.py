@@ -18,49 +18,20 @@ and up, FIFOs, input/output guards, copies).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-NATIVE = ROOT / "native"
-# as CMake builds the library (CMAKE_C_STANDARD 11 with extensions: gnu11, which has clock_gettime)
-CFLAGS = ["-std=gnu11", "-O3", "-fno-math-errno", "-DVSK_BUILDING_LIBRARY", "-fvisibility=hidden"]
-
-
-def _sources() -> list[Path]:
-    return sorted((NATIVE / "src").glob("*.c")) + [NATIVE / "bench" / "profile.c"]
+from native_bench import build_native_bench
 
 
 def build_profiler(cache: Path | None = None) -> Path:
     """Compiles native/bench/profile.c with the library's sources; returns
     the executable (reused while the sources are unchanged)."""
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if not cc:
-        raise RuntimeError("the op profile needs a C compiler (cc, gcc or clang) on PATH")
-    h = hashlib.sha256(" ".join(CFLAGS).encode())
-    for p in (_sources() + sorted((NATIVE / "src").glob("*.h")) + [NATIVE / "include" / "voiceskin.h"]
-              + [NATIVE / "bench" / "bench_util.h"]):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    cache = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "voiceskin-bench"
-    exe = cache / f"vsk_profile-{h.hexdigest()[:16]}"
-    if exe.exists():
-        return exe
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = exe.with_suffix(".tmp")
-    cmd = [cc, *CFLAGS, "-I", str(NATIVE / "include"), "-I", str(NATIVE / "src"),
-           *map(str, _sources()), "-o", str(tmp), "-lm"]
-    subprocess.run(cmd, check=True)
-    tmp.replace(exe)
-    return exe
+    return build_native_bench("profile", cache)
 
 
 def profile_tier(exe: Path, bundle_path: Path, tier: int, host_rate: int, buffer: int,
@@ -136,7 +107,6 @@ def main() -> int:
     ap.add_argument("bundle", type=Path)
     ap.add_argument("--seconds", type=float, default=10.0)
     a = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_runtime import HOST_RATE, BUFFER, _speech
     x48 = _speech(a.seconds, HOST_RATE)
     print(format_profile(profile_bundle(a.bundle, x48, HOST_RATE, BUFFER)))
