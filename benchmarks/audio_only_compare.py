@@ -5,7 +5,8 @@ recipe) twice with the same steps and seed: once as it is (the master hands
 the student its pitch definition and features) and once with ``[master]
 audio_only = true`` (masters.base.AudioOnlyMaster: audio in, audio out; the
 student's PITCH_MAP is fitted from the pairs by voiceskin_tooling.pitchfit,
-and there is no envelope for the post-filter to match). Then prints, per
+and its envelope target is WORLD's reading of the master's audio:
+voiceskin_tooling.audio_features). Then prints, per
 tier and split:
 
 * how closely the student's F0 follows its master's output (Praat on both,

@@ -146,10 +146,12 @@ def test_tiny_distill_pack_verify_render(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_tiny_distill_of_an_audio_only_master(tmp_path: Path) -> None:
     """`[master] audio_only = true` through the CLI: the cache holds no
-    master F0 or features, PITCH_MAP's target is fitted from the pairs
-    (near the white-box master's own), the post-filter is matched to the
-    envelope read from the master's audio, and the bundle packs and
-    verifies."""
+    master F0 and no feature of the master's own — its envelope is read
+    from its audio, and the student learns from it layer to layer as from a
+    white-box master's; PITCH_MAP's target is
+    fitted from the pairs (near the white-box master's own), the post-filter
+    is matched to the envelope read from the master's audio, and the bundle
+    packs and verifies."""
     from voiceskin_tooling.cli import main
     from voiceskin_tooling.distill import load_cache
     from voiceskin_tooling.voicedef import load_voice
@@ -164,7 +166,11 @@ def test_tiny_distill_of_an_audio_only_master(tmp_path: Path) -> None:
     dist = json.loads((vd / "distill.json").read_text())
     cache = load_cache(dist["cache"])
     assert cache["master"]["audio_only"] and "f0_method" not in cache["master"]
-    assert not any(u["features"].get("log_env") is not None for u in cache["utts"])
+    for u in cache["utts"]:
+        assert "_read_from_audio" in u["features"] and "aperiodicity" not in u["features"]
+        env = u["features"]["log_env"]
+        assert env.shape[1] == 65 and abs(env.shape[0] - u["master"].numel() // 64) <= 1
+    assert dist["training"]["low"]["kd_pairs"] == ["gru__to__log_env"]
     fit = cache["pitch_fit"]
     assert fit["fitted"] and fit["frames"] >= 200
     white = load_voice(toml).make_master().inner

@@ -169,7 +169,9 @@ def test_fit_postfilter_reads_a_black_box_masters_envelope_from_its_audio() -> N
 def test_audio_log_env_reads_the_world_masters_own_envelope() -> None:
     """The envelope read back from a WORLD master's output audio is the
     envelope it synthesised with: the same sharpness within 10 %, and frame
-    by frame close to its ``log_env`` feature (voiced frames)."""
+    by frame close to its ``log_env`` feature (voiced frames) — so a black
+    box's students learn from it (audio_features)."""
+    from voiceskin_tooling.audio_features import audio_features
     from voiceskin_tooling.masters.world import WorldMaster
     from voiceskin_tooling.postfilter import audio_log_env
 
@@ -180,6 +182,7 @@ def test_audio_log_env_reads_the_world_masters_own_envelope() -> None:
         out = m.convert(_speech(spk, i), 16000)
         le = out.features["log_env"]
         ae = audio_log_env(out.audio, 16000, 64, le.shape[1])[: len(le)]
+        assert np.array_equal(audio_features(out.audio, 16000, 64)["log_env"][: len(le)], ae.astype(np.float32))
         v = out.voicing[: len(ae)] > 0.5
         feat.append(le[v]), read.append(ae[v])
         flat.append(np.repeat(le[v].mean(0, keepdims=True), v.sum(), 0))

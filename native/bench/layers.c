@@ -121,7 +121,14 @@ static void *vsk_create_as(const char *kind, int n, const float *const *w, int i
         tensor2(&L->t[1], w[1], N, 0);
     }
     for (int i = 0; int8 && i < (gru ? 2 : 1); ++i)
-        if (quantise(&L->t[i], w[i], L->t[i].dims[0], N, &L->q8[i], &L->q8_scale[i])) return NULL;
+        if (quantise(&L->t[i], w[i], L->t[i].dims[0], N, &L->q8[i], &L->q8_scale[i])) {
+            for (int j = 0; j <= i; ++j) {
+                free(L->q8[j]);
+                free(L->q8_scale[j]);
+            }
+            free(L);
+            return NULL;
+        }
     L->in_id = 0;
     L->out_id = 1;
     L->value_size[0] = L->value_size[1] = N;
@@ -250,7 +257,7 @@ int main(int argc, char **argv)
                     }
                 }
             }
-            /* steps per block: about 20k multiply-adds' worth, at least 8 */
+            /* steps per block: about 40k multiply-adds' worth, at least 8 */
             const int block = (int)fmax(8.0, 40000.0 / (double)(rows * n * (gru ? 2 : 1)));
             double *t_us[2 + MAX_PEERS];
             for (int c = 0; c < nc; ++c) t_us[c] = malloc((size_t)rounds * sizeof(double));

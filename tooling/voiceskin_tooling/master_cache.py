@@ -142,6 +142,13 @@ def _convert_one(args: tuple[np.ndarray, int, int, tuple[float, float, float] | 
     feats = {k: np.asarray(v, np.float32) for k, v in (out.features or {}).items()
              if np.ndim(v) == 2}
     feats["_hop"] = np.array([out.hop * model_sr / out.sample_rate], np.float32)
+    if not feats.keys() - {"_hop"}:  # a black box: read its envelope and aperiodicity from its audio
+        from .audio_features import audio_features
+        from .student import StudentConfig
+
+        hop = StudentConfig().hop
+        feats = {**audio_features(y, model_sr, hop), "_hop": np.array([float(hop)], np.float32),
+                 "_read_from_audio": np.array([1.0], np.float32)}
     return audio, y, feats
 
 
@@ -200,7 +207,7 @@ def build_cache(cfg: DistillConfig, voice: Any, console: Any = None, convert: An
                           "test": [e.path for e in test],
                           "cohort": {s: [e.path for e in es] for s, es in cohort_entries.items()},
                           "text": [[e.text, e.language] for e in train + held + test],
-                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 5,
+                          "corpus": str(manifest.root.resolve()), "sr": model_sr, "v": 6,
                           "augment": [augment, cfg.augment_f0, cfg.augment_formant,
                                       cfg.augment_gain_db]},
                          sort_keys=True)

@@ -7,29 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from .audio_features import audio_log_env
 from .training import _Segments, _teacher_frames
 
 __all__ = ["audio_log_env", "fit_postfilter"]
-
-
-def audio_log_env(audio: np.ndarray, sr: int, hop: int, bins: int = 65) -> np.ndarray:
-    """[len(audio)//hop + 1, bins]: natural-log amplitude of the spectral
-    envelope of ``audio`` at ``bins`` linear frequencies over 0..sr/2, frame i
-    centred on sample i·hop — the grid of the WORLD master's ``log_env``
-    feature — read by WORLD (DIO + StoneMask F0, CheapTrick) from the audio
-    alone. For a master that exposes no envelope."""
-    from .masters.world import _pw
-
-    pw = _pw()
-    y = np.ascontiguousarray(np.asarray(audio, np.float64))
-    n = len(y) // hop + 1
-    t = np.arange(n) * hop / sr
-    f0, _ = pw.dio(y, sr, frame_period=1000.0 * hop / sr)
-    f0 = np.resize(pw.stonemask(y, f0, np.arange(len(f0)) * hop / sr, sr), n)
-    sp = pw.cheaptrick(y, f0, t, sr)
-    K = sp.shape[1]
-    idx = np.clip(np.round(np.linspace(0, K - 1, bins)).astype(int), 0, K - 1)
-    return 0.5 * np.log(sp[:, idx] + 1e-16)
 
 
 def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int = 48,
@@ -61,7 +42,8 @@ def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int =
         out["skipped"] = "no training utterances" if use_audio else "the master exposes no log_env feature"
         return out
     out["reference"] = ("CheapTrick of the master's output audio" if use_audio
-                        else "the master's log_env feature")
+                        else "the master's log_env feature" + (" (read from its audio by CheapTrick)"
+                                                              if data.features_read_from_audio else ""))
     items = items[:: max(1, len(items) // max_utts)][:max_utts]
     pre, master = [], []
     with torch.no_grad():

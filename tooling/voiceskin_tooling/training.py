@@ -48,6 +48,8 @@ class _Segments:
         self.device = device
         self.rng = rng
         self.items = []
+        # a black box's teacher features are WORLD's reading of its audio (master_cache)
+        self.features_read_from_audio = any("_read_from_audio" in u["features"] for u in utts)
         for u in utts:
             if u["input"].numel() < (seg_frames + 1 + scfg.lookahead_steps) * scfg.hop:
                 continue
