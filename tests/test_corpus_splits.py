@@ -41,7 +41,7 @@ def test_shipped_splits_are_disjoint_and_the_target_is_never_an_input():
     assert train and val and test
     assert not train & val and not train & test and not val & test
     assert info.heldout_speakers == info.validation_speakers  # the older name still works
-    assert val == {"rms", "rms_hi", "esp_car_f3", "it_lp", "fi_mv"}
+    assert val == {"rms", "rms_hi", "rms_lo", "esp_car_f3", "it_lp", "fi_mv"}
     on_disk = {d.name for d in (CORPUS / "speakers").iterdir() if d.is_dir()}
     assert on_disk == train | val | test  # every input folder is in exactly one split
     assert info.target_speaker not in on_disk
