@@ -245,3 +245,21 @@ def test_sharpening_the_masters_output_fools_identity_but_not_envelope_error(enc
     assert mean(1, "sharp") > mean(1, "plain")
     # envelope error sees it: well above what resynthesis alone costs
     assert mean(2, "sharp") > mean(2, "plain") + 1.0
+
+
+def test_listen_subset_hears_every_speaker_before_any_twice() -> None:
+    """With fewer listening slots than utterances (the main job's 12 per
+    split), every speaker of the split gets its share: the new validation
+    voice with 6 of 42 utterances is heard twice, not by chance."""
+    from voiceskin_tooling.qa import listen_subset
+
+    items = [(i, spk) for i, spk in enumerate(["rms"] * 8 + ["rms_hi"] * 6 + ["rms_lo"] * 6 + ["esp"] * 6
+                                              + ["it_lp"] * 8 + ["fi_mv"] * 8)]
+    got = listen_subset(items, 12)
+    assert len(got) == len(set(got)) == 12
+    per = {spk: sum(1 for i in got if items[i][1] == spk) for spk in {s for _, s in items}}
+    assert set(per.values()) == {2}
+    assert listen_subset(items, 12) == got                      # deterministic
+    assert listen_subset(items, None) == list(range(len(items)))
+    few = [(0, "a"), (1, "b"), (2, "b"), (3, "b")]
+    assert listen_subset(few, 3) in ([0, 1, 2], [0, 1, 3], [0, 2, 3])   # "a" is always heard

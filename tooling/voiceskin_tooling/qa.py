@@ -458,6 +458,27 @@ def _run_pool(fn: Any, jobs_list: list[Any], jobs: int, progress: Any = None,
     return out + ([extra] if main_work is not None else [])
 
 
+def listen_subset(items: Sequence[tuple[int, str]], max_n: int | None, seed: int = 0) -> list[int]:
+    """The indices of ``items`` ((index, speaker) of one split) that get the
+    listener measures when only ``max_n`` may: taken round-robin over the
+    speakers (in a fixed random order within each), so every speaker is
+    heard before any is heard twice. All of them when ``max_n`` is None or
+    not smaller."""
+    if max_n is None or len(items) <= max_n:
+        return sorted(i for i, _ in items)
+    rng = np.random.default_rng(seed)
+    by: dict[str, list[int]] = {}
+    for i, spk in items:
+        by.setdefault(spk, []).append(i)
+    queues = [list(rng.permutation(v)) for _, v in sorted(by.items())]
+    out: list[int] = []
+    while len(out) < max_n:
+        for q in queues:
+            if q and len(out) < max_n:
+                out.append(int(q.pop(0)))
+    return sorted(out)
+
+
 def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequence[str],
              bundle_bytes: bytes | None = None, jobs: int = 1,
              progress: Any = None, harvest: bool = False, n_examples: int = 4,
@@ -521,11 +542,8 @@ def qa_voice(cache: dict[str, Any], students: dict[str, Any], tier_names: Sequen
     # which utterances get the listener measures (WER, DNSMOS)
     listen = set()
     for split in listen_splits:
-        idx = [i for i, u in enumerate(utts) if u.split == split]
-        if listen_max_per_split is not None and len(idx) > listen_max_per_split:
-            rng = np.random.default_rng(0)
-            idx = sorted(rng.choice(idx, listen_max_per_split, replace=False).tolist())
-        listen.update(idx)
+        listen.update(listen_subset([(i, u.speaker) for i, u in enumerate(utts) if u.split == split],
+                                    listen_max_per_split))
 
     # 1. per-signal work in worker processes; speaker embeddings here meanwhile
     jobs_list: list[dict[str, Any]] = []
