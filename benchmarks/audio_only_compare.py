@@ -108,7 +108,7 @@ def main() -> int:
             continue
         toml = demo_voice(out, vid, a.steps, a.seed, lambda v, ao=audio_only: v["master"].update(audio_only=ao))
         cfg = DistillConfig(voice=str(toml), out_dir=str(out), tiers=tiers, jobs=a.jobs,
-                            max_heldout_seconds=150.0, max_seen_qa_seconds=20.0, fail_on_qa=False,
+                            max_seen_qa_seconds=20.0, fail_on_qa=False,
                             qa_listen_max_per_split=a.listen_max, qa_without_postfilter=False)
         distill(cfg)
     qa = {k: json.loads((out / vid / "qa.json").read_text()) for k, (vid, _) in runs.items()}

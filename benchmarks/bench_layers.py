@@ -57,15 +57,24 @@ def build_rtneural_peers(rtneural: Path, cache: Path | None = None) -> dict[str,
               "-I", str(rtneural), "-I", str(eigen), "-I", str(NATIVE / "bench")]
     h = hashlib.sha256(src.read_bytes() + (NATIVE / "bench" / "layers_peer.h").read_bytes()
                        + str(rtneural.resolve()).encode() + str(eigen).encode())
-    out = {}
+    key, out = h.hexdigest()[:16], {}
     for name, flags in PEER_FLAGS.items():
-        so = cache_dir(cache) / f"{name}-{h.copy().hexdigest()[:16]}.so"
+        so = cache_dir(cache) / f"{name}-{key}.so"
         if not so.exists():
             so.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run([cxx, *flags, *common, str(src), "-o", str(so) + ".tmp"], check=True)
             Path(str(so) + ".tmp").replace(so)
         out[name] = so
     return out
+
+
+def peers_from_env() -> dict[str, Path]:
+    """The RTNeural peers when ``RTNEURAL_DIR`` is set, else {} (with a note)."""
+    rt = os.environ.get("RTNEURAL_DIR")
+    if not rt:
+        print("layer race: RTNEURAL_DIR not set (RTNeural's source folder); racing voiceskin alone")
+        return {}
+    return build_rtneural_peers(Path(rt))
 
 
 def run_race(sizes: list[int], rounds: int, peers: dict[str, Path], cache: Path | None = None) -> dict:
@@ -106,11 +115,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--json", type=Path, help="also write the results here")
     a = ap.parse_args()
-    rt = os.environ.get("RTNEURAL_DIR")
-    peers = build_rtneural_peers(Path(rt)) if rt else {}
-    if not rt:
-        print("layer race: RTNEURAL_DIR not set (RTNeural's source folder); racing voiceskin alone")
-    res = run_race([int(s) for s in a.sizes.split(",")], a.rounds, peers)
+    res = run_race([int(s) for s in a.sizes.split(",")], a.rounds, peers_from_env())
     print(format_race(res))
     if a.json:
         a.json.write_text(json.dumps(res, indent=1))

@@ -448,11 +448,8 @@ def main() -> int:
             print_dynamic(path, [t.name for t in bundle.tiers], tier_mean, x48)
     if not a.no_layers:
         import bench_layers
-        rt = os.environ.get("RTNEURAL_DIR")
-        peers = bench_layers.build_rtneural_peers(Path(rt)) if rt else {}
-        print(bench_layers.format_race(bench_layers.run_race([48, 64, 96, 128, 256], 300, peers)))
-        if not rt:
-            print("  (RTNEURAL_DIR not set: RTNeural's source folder races beside voiceskin when it is)")
+        print(bench_layers.format_race(bench_layers.run_race([48, 64, 96, 128, 256], 300,
+                                                             bench_layers.peers_from_env())))
     if not a.no_race:
         from bench_race import format_race, run_race
         print(format_race(run_race(a.race_tiers.split(","), compile_=not a.no_compile)))

@@ -13,13 +13,10 @@ women), so the numbers compare with docs/experiments.md.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import diagnose_master as dm  # noqa: E402  (its corpus readers and measures)
+import diagnose_master as dm  # its corpus readers and measures
 
 
 def main() -> int:

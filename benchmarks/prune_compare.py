@@ -93,7 +93,7 @@ def main() -> int:
     out = Path(a.out)
     if not a.report_only:
         toml = pair_voice(out, tiers, a.steps, a.seed)
-        cfg = DistillConfig(voice=str(toml), out_dir=str(out), jobs=a.jobs, max_heldout_seconds=150.0,
+        cfg = DistillConfig(voice=str(toml), out_dir=str(out), jobs=a.jobs,
                             max_seen_qa_seconds=20.0, fail_on_qa=False, qa_listen_max_per_split=a.listen_max,
                             qa_without_postfilter=False)
         distill(cfg)

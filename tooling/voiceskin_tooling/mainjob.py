@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"{len(voice.tiers)} tiers: {', '.join(t.name for t in voice.tiers)}")
     cores = os.cpu_count() or 1
     cfg = DistillConfig(voice=a.voice, out_dir=a.out, jobs=a.jobs or len(voice.tiers),
-                        max_train_seconds=a.max_train_seconds, max_heldout_seconds=150.0,
+                        max_train_seconds=a.max_train_seconds,
                         max_seen_qa_seconds=20.0, fail_on_qa=False, qa_listen_max_per_split=12,
                         qa_without_postfilter=False,  # QA time: the full distillation scores both
                         learning_rate=a.learning_rate, batch_size=a.batch_size,

@@ -142,7 +142,7 @@ def _convert_one(args: tuple[np.ndarray, int, int, tuple[float, float, float] | 
     feats = {k: np.asarray(v, np.float32) for k, v in (out.features or {}).items()
              if np.ndim(v) == 2}
     feats["_hop"] = np.array([out.hop * model_sr / out.sample_rate], np.float32)
-    if not feats.keys() - {"_hop"}:  # a black box: read its envelope and aperiodicity from its audio
+    if not feats.keys() - {"_hop"}:  # a black box: read its envelope from its audio
         from .audio_features import audio_features
         from .student import StudentConfig
 
