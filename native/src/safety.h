@@ -37,23 +37,21 @@
 /* Stage 1: one host input sample. */
 static inline float vsk_safe_in(float x)
 {
+    /* selects, not branches, so loops over it vectorise */
     const float a = fabsf(x);
-    if (a <= VSK_SAFE_LIMIT) /* false for NaN */
-        return a >= VSK_SAFE_TINY ? x : 0.0f;
-    if (a <= FLT_MAX)        /* huge but finite: clip */
-        return x > 0.0f ? VSK_SAFE_LIMIT : -VSK_SAFE_LIMIT;
-    return 0.0f;             /* NaN, ±Inf */
+    const float kept = a >= VSK_SAFE_TINY ? x : 0.0f;
+    /* huge but finite: clip; NaN, ±Inf: 0 */
+    const float clipped = a <= FLT_MAX ? copysignf(VSK_SAFE_LIMIT, x) : 0.0f;
+    return a <= VSK_SAFE_LIMIT ? kept : clipped; /* false for NaN */
 }
 
 /* Stage 3: one output sample. */
 static inline float vsk_safe_out(float x)
 {
+    /* selects, not branches, so loops over it vectorise */
     const float a = fabsf(x);
-    if (a <= VSK_SAFE_LIMIT)
-        return x;
-    if (a <= FLT_MAX)
-        return x > 0.0f ? VSK_SAFE_LIMIT : -VSK_SAFE_LIMIT;
-    return 0.0f;
+    const float clipped = a <= FLT_MAX ? copysignf(VSK_SAFE_LIMIT, x) : 0.0f;
+    return a <= VSK_SAFE_LIMIT ? x : clipped;
 }
 
 /* Stage 2: a graph step's output, in place. Returns 1 (and zeroes all n

@@ -464,6 +464,41 @@ static inline float mix_sample(float dry, float y, float wet, float dw)
     return dry * dw + y * wet;
 }
 
+/* The usual case, mono with no tier switch and no mix ramp in progress:
+ * the same samples as the general loop below (mix_sample, the dry delay
+ * line, vsk_safe_out), in spans of the delay ring with no per-sample
+ * branch on the voice's state, so the compiler vectorises them. The dry
+ * sample is mono[f] (= vsk_safe_in(in[f]) for one channel), already read,
+ * so `in == out` is fine. */
+static void steady_mono_out(vsk_voice *v, float *out, uint32_t n, float wet)
+{
+    const uint32_t lat = v->latency;
+    const float dw = 1.0f - wet;
+    for (uint32_t f = 0; f < n;) {
+        uint32_t span = lat - v->dry_pos;
+        if (span > n - f)
+            span = n - f;
+        float *restrict o = out + f;
+        const float *restrict y = v->conv0 + f;
+        const float *restrict d = v->dry + v->dry_pos;
+        if (wet >= 1.0f) {
+            for (size_t i = 0; i < span; i++)
+                o[i] = vsk_safe_out(y[i]);
+        } else if (wet <= 0.0f) {
+            for (size_t i = 0; i < span; i++)
+                o[i] = vsk_safe_out(d[i]);
+        } else {
+            for (size_t i = 0; i < span; i++)
+                o[i] = vsk_safe_out(d[i] * dw + y[i] * wet);
+        }
+        memcpy(v->dry + v->dry_pos, v->mono + f, (size_t)span * sizeof(float));
+        f += span;
+        v->dry_pos += span;
+        if (v->dry_pos == lat)
+            v->dry_pos = 0;
+    }
+}
+
 static void process_chunk(vsk_voice *v, const float *in, float *out,
                           uint32_t n, float target)
 {
@@ -488,9 +523,13 @@ static void process_chunk(vsk_voice *v, const float *in, float *out,
     if (switching)
         pipe_run(v, &v->pipes[v->next], mono, n, v->conv1);
 
-    int switched = 0;
     const uint32_t lat = v->latency;
     float wet = v->wet;
+    if (!switching && ch == 1 && wet == target && lat > 0) {
+        steady_mono_out(v, out, n, wet);
+        return;
+    }
+    int switched = 0;
     const float step = v->mix_step;
     for (uint32_t f = 0; f < n; f++) {
         float y;
