@@ -141,6 +141,11 @@ void vsk_sum_rows_f64(uint32_t isa, const double *first, const double *rows, siz
     VSK_KERNEL(isa, sum_rows_f64)(first, rows, nrows, n, out);
 }
 
+void vsk_yin_cmnd(uint32_t isa, double *d, size_t tmax)
+{
+    VSK_KERNEL(isa, yin_cmnd)(d, tmax);
+}
+
 double vsk_sumsq_f64(uint32_t isa, const float *x, size_t n)
 {
     return VSK_KERNEL(isa, sumsq_f64)(x, n);

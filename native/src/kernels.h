@@ -58,6 +58,12 @@ void vsk_sum_rows_f64(uint32_t isa, const double *first, const double *rows, siz
                       size_t n, double *out);
 void vsk_sum_rows_f64_ref(const double *first, const double *rows, size_t nrows,
                           size_t n, double *out);
+/* YIN's cumulative mean normalised difference, in place: d[0] = 1 and for
+ * t = 1..tmax, with c_t = d[1] + ... + d[t] added in that order,
+ * d[t] = c_t > 0 ? d[t]·t / c_t : 1 (bit-identical on every ISA: the sums
+ * are sequential, each quotient correctly rounded). */
+void vsk_yin_cmnd(uint32_t isa, double *d, size_t tmax);
+void vsk_yin_cmnd_ref(double *d, size_t tmax);
 /* Σ (double)x_j² (SIMD: partial sums, so rounding differs from the
  * sequential reference by ~1e-16 relative). */
 double vsk_sumsq_f64(uint32_t isa, const float *x, size_t n);

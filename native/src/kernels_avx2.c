@@ -327,6 +327,37 @@ VSK_AVX2 static void sum_rows_f64_avx2(const double *first, const double *rows,
         }
     }
 }
+/* The running sums in blocks of 64 lags (sequential, as the reference),
+ * then the quotients 4 at a time: the reference's bits, with the divisions
+ * (the loop's cost) pipelined. Lanes whose sum is 0 divide by 1 and are
+ * then replaced by 1, so nothing divides by zero. */
+VSK_AVX2 static void yin_cmnd_avx2(double *d, size_t tmax)
+{
+    enum { B = 64 };
+    double c[B], cum = 0.0;
+    d[0] = 1.0;
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+    for (size_t t0 = 1; t0 <= tmax; t0 += B) {
+        const size_t m = tmax - t0 + 1 < B ? tmax - t0 + 1 : B;
+        for (size_t i = 0; i < m; ++i) {
+            cum += d[t0 + i];
+            c[i] = cum;
+        }
+        size_t i = 0;
+        for (; i + 4 <= m; i += 4) {
+            const __m256d ci = _mm256_loadu_pd(c + i);
+            const __m256d pos = _mm256_cmp_pd(ci, zero, _CMP_GT_OQ);
+            const __m256d t = _mm256_set_pd((double)(t0 + i + 3), (double)(t0 + i + 2),
+                                            (double)(t0 + i + 1), (double)(t0 + i));
+            const __m256d q = _mm256_div_pd(_mm256_mul_pd(_mm256_loadu_pd(d + t0 + i), t),
+                                            _mm256_blendv_pd(one, ci, pos));
+            _mm256_storeu_pd(d + t0 + i, _mm256_blendv_pd(one, q, pos));
+        }
+        for (; i < m; ++i)
+            d[t0 + i] = c[i] > 0.0 ? d[t0 + i] * (double)(t0 + i) / c[i] : 1.0;
+    }
+}
+
 /* Σ x² in double, 16 partial sums (products exact). */
 VSK_AVX2 static double sumsq_f64_avx2(const float *x, size_t n)
 {

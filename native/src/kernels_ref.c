@@ -87,6 +87,17 @@ void vsk_sum_rows_f64_ref(const double *first, const double *rows, size_t nrows,
     }
 }
 
+void vsk_yin_cmnd_ref(double *d, size_t tmax)
+{
+    double cum = 0.0;
+    d[0] = 1.0;
+    for (size_t t = 1; t <= tmax; ++t) {
+        const double v = d[t];
+        cum += v;
+        d[t] = cum > 0.0 ? v * (double)t / cum : 1.0;
+    }
+}
+
 double vsk_sumsq_f64_ref(const float *x, size_t n)
 {
     double s = 0.0;

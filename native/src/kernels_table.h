@@ -36,6 +36,7 @@ typedef struct vsk_kernel_table {
                              double *out);
     void (*sum_rows_f64)(const double *first, const double *rows, size_t nrows,
                          size_t n, double *out);
+    void (*yin_cmnd)(double *d, size_t tmax);
     double (*sumsq_f64)(const float *x, size_t n);
     void (*noise_uniform)(uint32_t seed, uint32_t base, size_t n, double *out);
     void (*cabs_f32)(const double *z, size_t n, float *y);
@@ -193,10 +194,10 @@ static inline void vsk_q8_put(const float *t, const float *bias, float *y, size_
 /* The entries in declaration order (X-macro), their count and names. */
 #define VSK_KERNEL_LIST(X)                                                       \
     X(dot) X(dot_batch) X(sqdiff) X(sqdiff_lags) X(sqdiff_lags_f64)             \
-    X(sqdiff_lags_f64d) X(sum_rows_f64) X(sumsq_f64) X(noise_uniform)           \
+    X(sqdiff_lags_f64d) X(sum_rows_f64) X(yin_cmnd) X(sumsq_f64) X(noise_uniform)           \
     X(cabs_f32) X(mul_f32_to_f64) X(acc_f64) X(sigmoid) X(tanh) X(exp_sigmoid)  \
     X(harmonic_sum) X(matvec) X(matvec_q8)
-#define VSK_KERNEL_TABLE_ENTRIES 18u
+#define VSK_KERNEL_TABLE_ENTRIES 19u
 extern const char *const vsk_kernel_names[VSK_KERNEL_TABLE_ENTRIES];
 
 /* Every table exists in every build; an ISA this build cannot compile

@@ -290,13 +290,7 @@ static void yin_run(const vsk_node *n, float *const *v, void *state)
         /* dp[t] = head + the q blocks, in slot order (same order on every ISA) */
         vsk_sum_rows_f64(hd->isa, head, ring, q, T, dp + 1);
     }
-    double cum = 0.0;
-    dp[0] = 1.0;
-    for (int64_t t = 1; t <= tmax; ++t) {
-        double d = dp[t];
-        cum += d;
-        dp[t] = cum > 0.0 ? d * (double)t / cum : 1.0;
-    }
+    vsk_yin_cmnd(hd->isa, dp, (size_t)tmax);
     int64_t tau = -1;
     for (int64_t t = tmin; t <= tmax; ++t)
         if (dp[t] < thr) { tau = t; break; }

@@ -368,6 +368,19 @@ static void test_yin_helpers(uint32_t isa)
             CHECK(memcmp(r1, r2, sizeof r1) == 0, "%s sum_rows n=%zu q=%zu not bit-identical",
                   vsk_isa_name(isa), ns[k], q);
         }
+    /* CMND: lengths around the SIMD block (64) and width (4), leading
+     * zeros (sums of 0 give 1), and d values from 0 to large */
+    static double c1[T + 1], c2[T + 1];
+    const size_t ts[] = {0, 1, 3, 4, 5, 63, 64, 65, 130, 267, 270};
+    for (size_t k = 0; k < sizeof ts / sizeof *ts; ++k)
+        for (int zeros = 0; zeros < 8; zeros += 7) {
+            for (size_t i = 0; i <= T; ++i) c1[i] = (int)i <= zeros ? 0.0 : fabs(frand()) * 1e3;
+            memcpy(c2, c1, sizeof c1);
+            vsk_yin_cmnd_ref(c1, ts[k]);
+            vsk_yin_cmnd(isa, c2, ts[k]);
+            CHECK(memcmp(c1, c2, sizeof c1) == 0, "%s yin_cmnd tmax=%zu zeros=%d not bit-identical",
+                  vsk_isa_name(isa), ts[k], zeros);
+        }
     for (size_t i = 0; i < 600; ++i) x[i] = frand();
     const size_t ms[] = {0, 1, 15, 16, 17, 512, 600};
     for (size_t k = 0; k < sizeof ms / sizeof *ms; ++k) {

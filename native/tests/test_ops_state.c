@@ -243,11 +243,68 @@ static void test_yin_paths(void)
     free(fr);
 }
 
+/* LINEAR's sparse path (ops_nn.c): banded float weights (a mel
+ * filterbank's shape, one all-zero row) take it, dense ones do not; both
+ * match W·x in double within rounding, the sparse cost counts only the
+ * spans, and a NaN in a column no row reads stays out of the output. */
+static void test_linear_sparse_path(void)
+{
+    enum { O = 40, I = 129 };
+    static float w[2][O * I], x[I], y[O], bias[O];
+    static unsigned char state[2][4096];
+    for (int k = 0; k < 2; ++k)
+        for (uint32_t r = 0; r < O; ++r)
+            for (uint32_t c = 0; c < I; ++c) {
+                const int in_band = c >= 3 * r && c < 3 * r + 8 && r != 17;
+                w[k][r * I + c] = k == 1 || in_band ? 0.5f * frand() : 0.0f;
+            }
+    for (uint32_t c = 0; c < I; ++c) x[c] = frand();
+    for (uint32_t r = 0; r < O; ++r) bias[r] = frand();
+    uint32_t vsize[2] = {I, O}, in_id = 0, out_id = 1;
+    for (int k = 0; k < 2; ++k) {
+        vsk_tensor W = {2, {O, I, 1, 1}, (uint64_t)O * I, w[k], VSK_DTYPE_F32, NULL, NULL};
+        vsk_tensor B = {1, {O, 1, 1, 1}, O, bias, VSK_DTYPE_F32, NULL, NULL};
+        vsk_node n;
+        memset(&n, 0, sizeof n);
+        n.op = VSK_OP_LINEAR; n.n_in = 1; n.n_out = 1; n.n_const = 2;
+        n.in = &in_id; n.out = &out_id; n.const_[0] = &W; n.const_[1] = &B; n.hop = 64;
+        n.value_size = vsize;
+        const vsk_op_def *op = vsk_op_lookup(VSK_OP_LINEAR);
+        CHECK(op->validate(&n, vsize, 2) == VSK_OK, "linear %d: validate", k);
+        CHECK(op->state_bytes(&n, vsize) <= sizeof state[k], "linear %d: state", k);
+        op->reset(&n, state[k], vsk_isa_detect());
+        CHECK(((nn_hdr *)state[k])->pos == (k == 0), "linear %s: sparse path %s", k ? "dense" : "banded",
+              ((nn_hdr *)state[k])->pos ? "taken" : "not taken");
+        const uint64_t cost = op->cost(&n, vsize);
+        CHECK(k == 1 ? cost >= (uint64_t)O * I : cost < (uint64_t)O * I / 4,
+              "linear %d: cost %llu", k, (unsigned long long)cost);
+        float *vals[2] = {x, y};
+        op->run(&n, vals, state[k]);
+        for (uint32_t r = 0; r < O; ++r) {
+            double s = bias[r], mag = fabs(bias[r]);
+            for (uint32_t c = 0; c < I; ++c) {
+                s += (double)w[k][r * I + c] * x[c];
+                mag += fabs((double)w[k][r * I + c] * x[c]);
+            }
+            CHECK(fabs(y[r] - s) <= 1e-6 * mag + 1e-7, "linear %d row %u: %g vs %g", k, r, y[r], s);
+        }
+        if (k == 0) {  /* column 128 is outside every band (the last row ends at 125) */
+            x[128] = NAN;
+            op->run(&n, vals, state[k]);
+            int finite = 1;
+            for (uint32_t r = 0; r < O; ++r) finite &= isfinite(y[r]) != 0;
+            CHECK(finite, "banded linear: a NaN in an unread column reached the output");
+            x[128] = 0.25f;
+        }
+    }
+}
+
 int main(void)
 {
     size_t n = sizeof CASES / sizeof *CASES;
     for (size_t i = 0; i < n; ++i) run_case(&CASES[i]);
     test_yin_paths();
+    test_linear_sparse_path();
     CHECK(vsk_op_lookup(0) == NULL && vsk_op_lookup(VSK_OP_COUNT_) == NULL, "unknown ops");
     for (uint32_t o = 1; o < VSK_OP_COUNT_; ++o) CHECK(vsk_op_lookup(o) != NULL, "op %u missing", o);
     printf("test_ops_state: %zu cases, %d failure(s)\n", n, failures);

@@ -11,8 +11,11 @@ Left in float: matrices with fewer than ``min_rows`` rows (the kernel works
 on blocks of 8 rows; a 1-row LINEAR costs more quantised than not), and a
 LINEAR that reads STFT_MAG (the mel filterbank: a magnitude spectrum spans
 decades, so one int8 scale per step would zero its quiet bins, which the
-following LOG turns into large errors). Not the default anywhere: see
-docs/experiments.md for what it buys and costs.
+following LOG turns into large errors), and a matrix whose rows' nonzero
+spans cover at most half of it (:func:`mostly_zero`: the formant-warp
+fit's per-factor sums, 4 % nonzero), which the runtime multiplies span by
+span in float, reading less than an int8 matrix would. Not the default
+anywhere: see docs/experiments.md for what it buys and costs.
 """
 from __future__ import annotations
 
@@ -21,16 +24,30 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["WEIGHT_KINDS", "int8_candidates", "quantise_tier", "quantise_bundle"]
+__all__ = ["WEIGHT_KINDS", "int8_candidates", "mostly_zero", "quantise_tier", "quantise_bundle"]
 
 #: values of the tier setting ``weights``
 WEIGHT_KINDS = ("f32", "int8")
 
 
+def mostly_zero(w: Any) -> bool:
+    """True when the span from each row's first to its last nonzero column,
+    summed over the rows, is at most half of the matrix: the rule by which
+    the runtime's LINEAR takes its sparse path for float weights
+    (native/src/ops_nn.c, ``linear_sparse``)."""
+    a = np.asarray(w)
+    if a.ndim != 2 or a.size == 0:
+        return False
+    nz = a != 0
+    first = np.where(nz.any(1), nz.argmax(1), 0)
+    last = np.where(nz.any(1), a.shape[1] - nz[:, ::-1].argmax(1), 0)
+    return 2 * int((last - first).sum()) <= a.size
+
+
 def int8_candidates(graph: Any, tensors: list[Any], min_rows: int = 8) -> list[int]:
     """Tier-local ids of the tensors :func:`quantise_tier` quantises: every
     use is a LINEAR's W or a GRU's W_ih/W_hh, at least ``min_rows`` rows,
-    not fed by STFT_MAG."""
+    not fed by STFT_MAG, not :func:`mostly_zero`."""
     from voiceskin.format import INT8_SLOTS
     from voiceskin.opset import Op
 
@@ -40,6 +57,7 @@ def int8_candidates(graph: Any, tensors: list[Any], min_rows: int = 8) -> list[i
         for k, c in enumerate(n.consts):
             good = ((n.op, k) in INT8_SLOTS and np.ndim(tensors[c]) == 2
                     and np.shape(tensors[c])[0] >= min_rows
+                    and not mostly_zero(tensors[c])
                     and not (n.op == Op.LINEAR and producer.get(n.inputs[0]) == Op.STFT_MAG))
             ok[c] = ok.get(c, True) and good
     return sorted(c for c, g in ok.items() if g)
