@@ -1,6 +1,7 @@
 """Interleaved A/B of two libvoiceskin builds in one process.
 
-    python benchmarks/ab_runtime.py OLD.so NEW.so [--bundle FILE.vskin] [--seconds 10]
+    python benchmarks/ab_runtime.py OLD.so NEW.so [--bundle FILE.vskin]
+        [--bundle-b FILE.vskin] [--seconds 10]
 
 Both libraries are loaded side by side (cffi dlopen, RTLD_LOCAL), each opens
 the same bundle and creates one voice per tier (48 kHz mono, 256-frame
@@ -8,6 +9,9 @@ buffers), and every buffer of the same speech goes through A then B, then
 the next buffer through B then A (alternating who goes first), timed around
 each vsk_voice_process call. On a busy machine both see the same load at
 the same moments, so the ratio B/A is far steadier than two separate runs.
+``--bundle-b`` gives B its own bundle (the same tiers packed by newer
+tooling, e.g. a cheaper export of the same trained students); the outputs
+then differ by what the packing changed.
 Prints per tier the median and p99 µs per buffer of each and their ratios,
 and checks that both produced the same output (max abs difference).
 """
@@ -94,10 +98,11 @@ def main() -> int:
     ap.add_argument("a", help="library A (e.g. the build before a change)")
     ap.add_argument("b", help="library B")
     ap.add_argument("--bundle", type=Path)
+    ap.add_argument("--bundle-b", type=Path, help="B's bundle (default: the same as A's)")
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
     data = args.bundle.read_bytes() if args.bundle else build_bundle()
-    A, B = Lib(args.a, data), Lib(args.b, data)
+    A, B = Lib(args.a, data), Lib(args.b, args.bundle_b.read_bytes() if args.bundle_b else data)
     from voiceskin import format as vformat
     tiers = [t.name for t in vformat.read_bundle(data).tiers]
     x48 = _speech(args.seconds, HOST_RATE)

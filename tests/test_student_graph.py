@@ -131,6 +131,38 @@ def test_a_student_follows_a_master_that_reads_its_pitch_ahead() -> None:
         follow_master(st.config_from_tier(tr.get_tier_preset("low")), {"name": "far", "yin_offset": 3})
 
 
+def test_the_exported_warp_fit_is_the_dense_curve_at_an_eighth_of_the_cost() -> None:
+    """The graph's warp fit (st.warp_fit_quadratic: squares and neighbour
+    products of M̂ plus two projections per factor) is the training curve
+    (Student.warp_fit, a dense [G·B, M] matrix) times B less ‖t‖², so ARGMIN
+    picks the same warp factor: on running means of real speech, float32 on
+    both sides, within 1% of a grid step (ln α within 2e-4); and it multiplies
+    far less."""
+    from voiceskin_tooling import ops
+
+    s = _student(warp_grid=25)
+    B = len(st._warp_band(s.cfg)[0])
+    t = -s.warp_b.double().numpy()[:B]
+    QI, E = st.warp_fit_quadratic(s.cfg, t)
+    QI, E = QI.astype(np.float32), E.astype(np.float32)
+    worst = 0.0
+    for spk in ("rms", "it_lp", "awb", "esp_car_f3"):
+        fe = st.frontend(_speech(spk), s.cfg)
+        rm = s.running_mean(fe.logmel, fe.voicing)[::7].float()
+        dense = s.warp_fit(rm).double() * B - float(t @ t)
+        r = rm.numpy()
+        q = r @ QI.T
+        z = np.concatenate([r * r, r[:, :-1] * r[:, 1:], q * q, r], 1)
+        cheap = torch.from_numpy((z @ E.T).astype(np.float64))
+        np.testing.assert_allclose(cheap.numpy(), dense.numpy(), rtol=2e-4, atol=1e-3 * float(dense.abs().max()))
+        worst = max(worst, float((ops.argmin(cheap) - ops.argmin(dense)).abs().max()))
+    assert worst < 1e-2, worst
+    assert QI.size + E.size < s.warp_W.numel() * 2 / 8
+    graph, tensors = st.export(s)  # and that is what the graph carries
+    linear = sum(np.size(tensors[n.consts[0]]) for n in graph.nodes if n.op == vformat.Op.LINEAR)
+    assert linear < s.warp_W.numel(), linear
+
+
 def test_warp_factor_reads_the_formant_scale() -> None:
     """The student's warp factor (ARGMIN of the warp-fit curve on its running
     mean) is the master's choice: larger for men than for women, and smaller
