@@ -492,19 +492,14 @@ static void warp_run(const vsk_node *n, float *const *v, void *state)
     if (!isfinite(s)) s = 0.0;                        /* NaN/Inf: as 0 */
     s = s < -WARP_MAX_LOG ? -WARP_MAX_LOG : s > WARP_MAX_LOG ? WARP_MAX_LOG : s;
     const double k = exp(-s), lo = pos[0], hi = pos[C - 1];
+    /* j = the largest index in [0, C−2] with pos[j] <= q (pos[0] <= q).
+     * q never decreases with c (k > 0, positions increasing, the clamp
+     * monotone), so neither does j: one forward scan over all c. */
+    uint32_t j = 0;
     for (uint32_t c = 0; c < C; ++c) {
         double q = (double)pos[c] * k;
         q = q < lo ? lo : q > hi ? hi : q;
-        /* j = the largest index in [0, C−2] with pos[j] <= q (pos[0] <= q) */
-        uint32_t j = 0, top = C - 1;                   /* pos[j] <= q < pos[top] */
-        if ((double)pos[C - 2] <= q) {
-            j = C - 2;
-        } else {
-            while (top - j > 1) {
-                const uint32_t mid = j + (top - j) / 2;
-                if ((double)pos[mid] <= q) j = mid; else top = mid;
-            }
-        }
+        while (j < C - 2 && (double)pos[j + 1] <= q) ++j;
         const double p0 = pos[j], w = (q - p0) / ((double)pos[j + 1] - p0);
         y[c] = (float)((double)x[j] * (1.0 - w) + (double)x[j + 1] * w);
     }
@@ -512,11 +507,10 @@ static void warp_run(const vsk_node *n, float *const *v, void *state)
 static uint64_t warp_flops(const vsk_node *n, const uint32_t *vs) { return 6ull * vs[n->in[0]]; }
 static uint64_t warp_cost(const vsk_node *n, const uint32_t *vs)
 {
-    uint64_t C = vs[n->in[0]], lg = 1;
-    while ((1ull << lg) < C) ++lg;
-    /* per element: a binary search (unpredictable branches) and the
+    const uint64_t C = vs[n->in[0]];
+    /* per element: the scan (C − 1 steps over all elements) and the
      * interpolation */
-    return (uint64_t)VSK_COST_SCALAR * C * (2 * lg + 4) + VSK_COST_LIBM;
+    return (uint64_t)VSK_COST_SCALAR * C * 6 + VSK_COST_LIBM;
 }
 const vsk_op_def vsk_op_def_warp = {"WARP", warp_validate, warp_state_bytes, warp_reset,
                                     warp_run, warp_flops, warp_cost};
