@@ -344,3 +344,40 @@ def test_benchmark_torch_peer_runs_an_int8_tier_as_its_float_equivalent():
     assert peak > 1e-3
     err = float(np.max(np.abs(y - ref[: len(y)])))
     assert err < 0.02 * peak, f"torch peer on an int8 tier vs reference on q·scale: {err:.3g} (peak {peak:.3g})"
+
+
+def test_the_warp_fit_stays_float_so_an_int8_tier_picks_the_float_tiers_formant_warp():
+    """int8_candidates leaves every LINEAR upstream of ARGMIN in float: the
+    formant-warp fit compares values that differ by a small part of their
+    size, and one int8 scale per step would move the pick by many grid
+    steps. On real speech through the reference interpreter, the quantised
+    student's ARGMIN output equals the float student's, while quantising the
+    warp fit too moves it (so the check can fail); the network is still
+    quantised."""
+    from test_student_graph import _speech, _student
+    from voiceskin.opset import Op
+    from voiceskin_tooling import student as st
+    from voiceskin_tooling.refgraph import run_graph_values
+
+    s = _student(warp_grid=25)
+    g, t = st.export(s)
+    cand = set(int8_candidates(g, t))
+    producer = {v: n for n in g.nodes for v in n.outputs}
+    argmin = next(n for n in g.nodes if n.op == Op.ARGMIN)
+    upstream, todo = set(), list(argmin.inputs)
+    while todo:
+        n = producer.get(todo.pop())
+        if n is not None and id(n) not in upstream:
+            upstream.add(id(n))
+            todo.extend(n.inputs)
+    warp_fit = [n.consts[0] for n in g.nodes if n.op == Op.LINEAR and id(n) in upstream]
+    assert len(warp_fit) >= 2 and not cand.intersection(warp_fit)
+    assert any(n.op == Op.GRU and n.consts[0] in cand for n in g.nodes)
+
+    x = np.concatenate([_speech("rms"), _speech("it_lp"), _speech("awb")])
+    pick = argmin.outputs[0]
+    float_pos = run_graph_values(g, t, x)[pick].numpy()
+    tq = [quantise_weight(w) if i in cand else w for i, w in enumerate(t)]
+    assert np.abs(run_graph_values(g, tq, x)[pick].numpy() - float_pos).max() < 1e-3
+    all_q = [quantise_weight(w) if i in cand or i in warp_fit else w for i, w in enumerate(t)]
+    assert np.abs(run_graph_values(g, all_q, x)[pick].numpy() - float_pos).max() > 1.0

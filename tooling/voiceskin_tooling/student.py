@@ -27,7 +27,9 @@ out log-mel ratio 0.76 → 0.53.
 Formant normalisation (``warp_grid`` > 0, 25 in the presets): the master
 also warps each frame by the factor α that best maps M̂ onto the target's
 mean envelope. The student picks α the same way on its own bands (the
-warp-fit curve through LINEAR/MUL/LINEAR, its minimum by ARGMIN, on a log
+warp-fit curve — in the graph as squares and neighbour products of M̂ and
+two projections per factor (:func:`warp_fit_quadratic`) — its minimum by
+ARGMIN, on a log
 grid over the master's own ``warp_range`` — ``warp_range`` in
 :class:`StudentConfig`, taken from the master's config at training) and feeds
 ``(m − M̂)(f/α)`` (WARP) instead of ``m − M̂``, so the network's mapping no
