@@ -60,13 +60,16 @@ VSK_AVX2 static void dot4_avx2(const float *const *a, const float *const *b, siz
         r[2] = fmaf(a2[j], b2[j], r[2]); r[3] = fmaf(a3[j], b3[j], r[3]);
     }
 }
-/* dot4_avx2 when the four a's are one row (a decimating resampler): the
- * row is loaded once per 8 taps; the same FMAs, so the same bits. */
-VSK_AVX2 static void dot4_same_a_avx2(const float *a0, const float *const *b, size_t n,
+/* dot4_avx2 for eight windows against one row (a decimating resampler):
+ * the row is loaded once per 8 taps, and eight independent sums keep the
+ * FMA pipes busy (four wait on each other's latency). Each output's FMAs,
+ * reduction tree (two dot4 trees) and tail are dot4's: the same bits. */
+VSK_AVX2 static void dot8_same_a_avx2(const float *a0, const float *const *b, size_t n,
                                       float *r)
 {
     const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    const float *b4 = b[4], *b5 = b[5], *b6 = b[6], *b7 = b[7];
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
         const __m256 av = _mm256_loadu_ps(a0 + j);
@@ -74,24 +77,28 @@ VSK_AVX2 static void dot4_same_a_avx2(const float *a0, const float *const *b, si
         s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b1 + j), s1);
         s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b2 + j), s2);
         s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b3 + j), s3);
+        s4 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b4 + j), s4);
+        s5 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b5 + j), s5);
+        s6 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b6 + j), s6);
+        s7 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b7 + j), s7);
     }
     __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
     _mm_storeu_ps(r, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
-    for (; j < n; ++j) {
-        r[0] = fmaf(a0[j], b0[j], r[0]); r[1] = fmaf(a0[j], b1[j], r[1]);
-        r[2] = fmaf(a0[j], b2[j], r[2]); r[3] = fmaf(a0[j], b3[j], r[3]);
-    }
+    h = _mm256_hadd_ps(_mm256_hadd_ps(s4, s5), _mm256_hadd_ps(s6, s7));
+    _mm_storeu_ps(r + 4, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    for (; j < n; ++j)
+        for (size_t k = 0; k < 8; ++k) r[k] = fmaf(a0[j], b[k][j], r[k]);
 }
 VSK_AVX2 static void dot_batch_avx2(const float *const *a, const float *const *b, size_t n,
                                     size_t count, float *out)
 {
     size_t i = 0;
-    for (; i + 4 <= count; i += 4) {
-        if (a[i] == a[i + 1] && a[i] == a[i + 2] && a[i] == a[i + 3])
-            dot4_same_a_avx2(a[i], b + i, n, out + i);
-        else
-            dot4_avx2(a + i, b + i, n, out + i);
-    }
+    for (; i + 8 <= count && a[i] == a[i + 1] && a[i] == a[i + 2] && a[i] == a[i + 3] &&
+           a[i] == a[i + 4] && a[i] == a[i + 5] && a[i] == a[i + 6] && a[i] == a[i + 7];
+         i += 8)
+        dot8_same_a_avx2(a[i], b + i, n, out + i);
+    for (; i + 4 <= count; i += 4)
+        dot4_avx2(a + i, b + i, n, out + i);
     if (i < count) {
         const float *pa[4], *pb[4];
         float r[4];
