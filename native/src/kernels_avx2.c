@@ -89,6 +89,50 @@ VSK_AVX2 static void dot8_same_a_avx2(const float *a0, const float *const *b, si
     for (; j < n; ++j)
         for (size_t k = 0; k < 8; ++k) r[k] = fmaf(a0[j], b[k][j], r[k]);
 }
+/* dot4_avx2 when the four outputs read two windows, the first K of them
+ * b[0] and the rest b[K] (an upsampler's phases: P rows per window); each
+ * window is loaded once per 8 taps. The same FMAs, tree and tail per
+ * output as dot4_avx2: the same bits. */
+#define VSK_DOT4_TWO_B(K)                                                              \
+    VSK_AVX2 static void dot4_two_b##K##_avx2(const float *const *a, const float *const *b, \
+                                              size_t n, float *r)                      \
+    {                                                                                  \
+        const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];                    \
+        const float *bl = b[0], *bh = b[K];                                            \
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                    \
+        size_t j = 0;                                                                  \
+        for (; j + 8 <= n; j += 8) {                                                   \
+            const __m256 vl = _mm256_loadu_ps(bl + j), vh = _mm256_loadu_ps(bh + j);    \
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + j), 0 < K ? vl : vh, s0);         \
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + j), 1 < K ? vl : vh, s1);         \
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + j), 2 < K ? vl : vh, s2);         \
+            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + j), 3 < K ? vl : vh, s3);         \
+        }                                                                              \
+        __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));     \
+        _mm_storeu_ps(r, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1))); \
+        for (; j < n; ++j) {                                                           \
+            r[0] = fmaf(a0[j], b[0][j], r[0]); r[1] = fmaf(a1[j], b[1][j], r[1]);       \
+            r[2] = fmaf(a2[j], b[2][j], r[2]); r[3] = fmaf(a3[j], b[3][j], r[3]);       \
+        }                                                                              \
+    }
+VSK_DOT4_TWO_B(1)
+VSK_DOT4_TWO_B(2)
+VSK_DOT4_TWO_B(3)
+#undef VSK_DOT4_TWO_B
+
+/* Groups of four outputs reading at most two consecutive windows. */
+VSK_AVX2 static void dot4_any_avx2(const float *const *a, const float *const *b, size_t n,
+                                   float *r)
+{
+    if (b[0] == b[1] && b[1] == b[2] && b[3] != b[2])
+        dot4_two_b3_avx2(a, b, n, r);
+    else if (b[0] == b[1] && b[1] != b[2] && b[2] == b[3])
+        dot4_two_b2_avx2(a, b, n, r);
+    else if (b[0] != b[1] && b[1] == b[2] && b[2] == b[3])
+        dot4_two_b1_avx2(a, b, n, r);
+    else
+        dot4_avx2(a, b, n, r);
+}
 VSK_AVX2 static void dot_batch_avx2(const float *const *a, const float *const *b, size_t n,
                                     size_t count, float *out)
 {
@@ -98,7 +142,7 @@ VSK_AVX2 static void dot_batch_avx2(const float *const *a, const float *const *b
          i += 8)
         dot8_same_a_avx2(a[i], b + i, n, out + i);
     for (; i + 4 <= count; i += 4)
-        dot4_avx2(a + i, b + i, n, out + i);
+        dot4_any_avx2(a + i, b + i, n, out + i);
     if (i < count) {
         const float *pa[4], *pb[4];
         float r[4];

@@ -327,6 +327,21 @@ static void test_dot_batch(uint32_t isa)
                   "%s dot_batch n=%zu #%d: alone %a, batched %a", vsk_isa_name(isa), n, i,
                   one, all[i]);
         }
+        for (int start = 0; start < 3; ++start) {   /* an upsampler: 3 rows per window */
+            const float *ua[PAIRS], *ub[PAIRS];
+            float r[PAIRS], one1;
+            for (int i = 0; i < PAIRS; ++i) {
+                ua[i] = a[(start + i) % 3];
+                ub[i] = b[(start + i) / 3];
+            }
+            vsk_dot_batch(isa, ua, ub, n, PAIRS, r);
+            for (int i = 0; i < PAIRS; ++i) {
+                vsk_dot_batch(isa, ua + i, ub + i, n, 1, &one1);
+                CHECK(memcmp(&one1, &r[i], sizeof one1) == 0,
+                      "%s dot_batch upsampler n=%zu start %d #%d: alone %a, batched %a",
+                      vsk_isa_name(isa), n, start, i, one1, r[i]);
+            }
+        }
         {   /* one shared row (a decimating resampler) vs distinct copies of it */
             static float rowcopy[PAIRS][MAXN + 3];
             const float *sa[PAIRS], *ca[PAIRS];
