@@ -442,19 +442,20 @@ def harmonic(f0: TensorLike, env: TensorLike, hop: int, max_harmonics: int,
     A_prev = torch.cat([torch.zeros_like(A[:, :1]), A[:, :-1]], 1)
     # harmonics never above Nyquist in any frame contribute nothing
     live = int(ok.any(0).any(0).nonzero().max().item()) + 1 if bool(ok.any()) else 0
-    # y_j = Σ_k A_prev,k·sin(kφ_j) + t_j·Σ_k (A_k − A_prev,k)·sin(kφ_j): two batched
-    # mat-vecs per chunk of harmonics. sin(kφ) in the envelope's dtype (the
-    # phase itself is float64 and wrapped, so float32 loses < 3e-5 rad).
+    # y_j = Σ_k A_prev,k·sin(kφ_j) + t_j·Σ_k (A_k − A_prev,k)·sin(kφ_j): one
+    # batched product with both amplitude columns per chunk of harmonics.
+    # sin(kφ) in the envelope's dtype (the phase itself is float64 and
+    # wrapped, so float32 loses < 3e-5 rad).
     y = torch.zeros(Bsz, T, hop, dtype=env.dtype, device=env.device)
     tt = t.to(env.dtype)                                                      # [hop]
     ph = phase.to(env.dtype).unsqueeze(-1)                                    # [B,T,hop,1]
     kk = k.to(env.dtype)
-    dA = A - A_prev
+    AA = torch.stack([A_prev, A - A_prev], -1)                                # [B,T,K,2]
     for k0 in range(0, live, chunk):
         k1 = min(k0 + chunk, live)
         s = torch.sin(ph * kk[k0:k1])                                         # [B,T,hop,kc]
-        y = y + (s @ A_prev[..., k0:k1, None]).squeeze(-1) \
-            + tt * (s @ dA[..., k0:k1, None]).squeeze(-1)
+        r = s @ AA[..., k0:k1, :]                                             # [B,T,hop,2]
+        y = y + r[..., 0] + tt * r[..., 1]
     return y.reshape(Bsz, T * hop)
 
 
