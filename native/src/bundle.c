@@ -167,6 +167,7 @@ static void bundle_free(vsk_bundle *b)
     vsk_mem_free(&a, b->tensors,
                  (size_t)(b->tensor_count ? b->tensor_count : 1) *
                      sizeof *b->tensors);
+    vsk_mem_free(&a, b->spans, b->span_words * sizeof *b->spans);
     vsk_mem_free(&a, b->data_alloc, b->size + 64);
     vsk_mem_free(&a, b, sizeof *b);
 }
@@ -403,6 +404,24 @@ static vsk_status check_q8(const uint8_t *p, uint32_t rows, uint32_t cols)
     return VSK_OK;
 }
 
+/* The row spans of the mostly-zero f32 matrices (a LINEAR multiplies only
+ * them; ops.h, vsk_tensor_plan_spans), in one block for the bundle. */
+static vsk_status plan_spans(vsk_bundle *b)
+{
+    size_t words = 0, used = 0;
+    for (uint32_t i = 0; i < b->tensor_count; i++)
+        words += vsk_tensor_plan_spans(&b->tensors[i], NULL);
+    if (!words)
+        return VSK_OK;
+    b->spans = (uint32_t *)vsk_mem_alloc(&b->allocator, words * sizeof *b->spans, 64);
+    if (!b->spans)
+        return VSK_ERR_NO_MEMORY;
+    b->span_words = words;
+    for (uint32_t i = 0; i < b->tensor_count; i++)
+        used += vsk_tensor_plan_spans(&b->tensors[i], b->spans + used);
+    return VSK_OK;
+}
+
 static vsk_status parse_tensors(vsk_bundle *b, const vsk_section *sec)
 {
     const uint8_t *base = (const uint8_t *)b->data;
@@ -475,7 +494,7 @@ static vsk_status parse_tensors(vsk_bundle *b, const vsk_section *sec)
             t->data = (const float *)(const void *)(base + (size_t)off);
         }
     }
-    return VSK_OK;
+    return plan_spans(b);
 }
 
 static uint64_t flops_per_second(uint64_t per_step, uint32_t rate,

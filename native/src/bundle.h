@@ -34,6 +34,9 @@ struct vsk_bundle {
     vsk_tier tiers[VSK_MAX_TIERS];
     uint32_t tensor_count;
     vsk_tensor *tensors;
+    uint32_t *spans;              /* the mostly-zero tensors' row spans
+                                     (vsk_tensor.row_span point here) */
+    size_t span_words;
     void *data;                   /* private, 64-byte aligned copy of file */
     size_t size;
     const uint8_t *qa;            /* QA section inside data (UTF-8 JSON), or

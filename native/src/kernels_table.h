@@ -194,9 +194,9 @@ static inline void vsk_q8_put(const float *t, const float *bias, float *y, size_
 /* The entries in declaration order (X-macro), their count and names. */
 #define VSK_KERNEL_LIST(X)                                                       \
     X(dot) X(dot_batch) X(sqdiff) X(sqdiff_lags) X(sqdiff_lags_f64)             \
-    X(sqdiff_lags_f64d) X(sum_rows_f64) X(yin_cmnd) X(sumsq_f64) X(noise_uniform)           \
-    X(cabs_f32) X(mul_f32_to_f64) X(acc_f64) X(sigmoid) X(tanh) X(exp_sigmoid)  \
-    X(harmonic_sum) X(matvec) X(matvec_q8)
+    X(sqdiff_lags_f64d) X(sum_rows_f64) X(yin_cmnd) X(sumsq_f64)                \
+    X(noise_uniform) X(cabs_f32) X(mul_f32_to_f64) X(acc_f64) X(sigmoid)        \
+    X(tanh) X(exp_sigmoid) X(harmonic_sum) X(matvec) X(matvec_q8)
 #define VSK_KERNEL_TABLE_ENTRIES 19u
 extern const char *const vsk_kernel_names[VSK_KERNEL_TABLE_ENTRIES];
 

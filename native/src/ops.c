@@ -44,6 +44,34 @@ int vsk_weight_is(const vsk_tensor *t, uint32_t d0, uint32_t d1)
     return t->dtype == VSK_DTYPE_I8 ? t->q8 && t->q8_scale : t->data != NULL;
 }
 
+/* Each row's [first nonzero, last nonzero + 1) into span (when not NULL);
+ * returns the entries inside them. */
+static uint64_t row_spans(const vsk_tensor *t, uint32_t *span)
+{
+    const uint32_t rows = t->dims[0], cols = t->dims[1];
+    uint64_t inside = 0;
+    for (uint32_t r = 0; r < rows; ++r) {
+        const float *w = t->data + (size_t)r * cols;
+        uint32_t a = 0, b = cols;
+        while (a < cols && w[a] == 0.0f) ++a;
+        while (b > a && w[b - 1] == 0.0f) --b;
+        if (span) { span[2 * r] = a; span[2 * r + 1] = b; }
+        inside += b - a;
+    }
+    return inside;
+}
+
+size_t vsk_tensor_plan_spans(vsk_tensor *t, uint32_t *span)
+{
+    if (t->dtype == VSK_DTYPE_I8 || t->ndim != 2 || !t->data || 2 * row_spans(t, NULL) > t->count)
+        return 0;
+    if (span) {
+        t->span_entries = row_spans(t, span);
+        t->row_span = span;
+    }
+    return 2 * (size_t)t->dims[0];
+}
+
 void vsk_weight_matvec(uint32_t isa, const vsk_tensor *W, const float *x, const float *bias,
                        float *y, int8_t *xq)
 {

@@ -26,7 +26,10 @@ enum { VSK_DTYPE_F32 = 1, VSK_DTYPE_I8 = 2 };
  * f32: `data` (count floats). i8 (2-D weights of LINEAR and GRU only):
  * `data` is NULL, `q8` the blocks of 8 rows x 4 columns and `q8_scale` the
  * per-row scales (kernels.h, vsk_matvec_q8); dims/count are the logical
- * [rows, cols]. */
+ * [rows, cols]. `row_span`: for a 2-D f32 tensor whose rows' nonzero spans
+ * cover at most half of it (vsk_tensor_plan_spans), per row [first, last +
+ * 1) of its nonzero columns (2 per row) and `span_entries` their total;
+ * NULL otherwise (LINEAR then multiplies whole rows). */
 typedef struct vsk_tensor {
     uint32_t ndim;
     uint32_t dims[4];      /* unused dims are 1 */
@@ -35,7 +38,16 @@ typedef struct vsk_tensor {
     uint32_t dtype;        /* VSK_DTYPE_F32 or VSK_DTYPE_I8 (0, as zeroed, = f32) */
     const int8_t *q8;
     const float *q8_scale;
+    const uint32_t *row_span;
+    uint64_t span_entries;
 } vsk_tensor;
+
+/* The u32 words of `t`'s row spans (2 per row) when it is a 2-D f32 tensor
+ * whose rows' nonzero spans cover at most half of it, else 0; then, with
+ * `span` not NULL (room for 2 per row), writes them there and sets
+ * t->row_span and t->span_entries. Called once per tensor when the bundle
+ * is opened (control thread). */
+size_t vsk_tensor_plan_spans(vsk_tensor *t, uint32_t *span);
 
 /* One node of a validated graph. Arrays point into memory owned by the
  * bundle. `value_size`, `state_offset` and `state_bytes` are filled by the

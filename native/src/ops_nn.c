@@ -15,40 +15,17 @@ static uint64_t nonneg(int64_t v) { return v < 0 ? 0 : (uint64_t)v; }
 
 /* ---------------------------------------------------------------- LINEAR */
 
-/* State: header (nn_hdr.pos = 1 on the sparse path) | (int8 weights) the
- * scratch of the quantised input | (float weights) per row the span
- * [first, last + 1) of its nonzero columns.
+/* State: header | (int8 weights) the scratch of the quantised input.
  *
- * Sparse path: float weights with at most half of the W·cols entries inside
- * their rows' nonzero spans (a mel filterbank, the formant-warp fit's
- * per-factor sums: 4-5 % nonzero) take one dot product per row over its
- * span, not the whole row. Zeros outside a span are skipped, so there a
- * non-finite input column gives no NaN (0·Inf); inside, the sums are the
- * dense path's up to rounding order. Decided from the weights alone, so a
- * node always runs the same path. */
+ * Sparse path: float weights whose rows' nonzero spans cover at most half
+ * of W (a mel filterbank; planned when the bundle is opened: ops.h,
+ * vsk_tensor_plan_spans) take one dot product per row over its span, not
+ * the whole row. Zeros outside a span are skipped, so there a non-finite
+ * input column gives no NaN (0·Inf); inside, the sums are the dense path's
+ * up to rounding order. */
 static size_t q8_scratch(const vsk_tensor *W, size_t cols)
 {
     return W->dtype == VSK_DTYPE_I8 ? vsk_align64(VSK_Q8_SCRATCH(cols)) : 0;
-}
-/* Row spans of a float W (written to `span` when not NULL, 2 per row);
- * returns the entries inside them. */
-static uint64_t linear_spans(const vsk_tensor *W, uint32_t *span)
-{
-    const uint32_t rows = W->dims[0], cols = W->dims[1];
-    uint64_t inside = 0;
-    for (uint32_t r = 0; r < rows; ++r) {
-        const float *w = W->data + (size_t)r * cols;
-        uint32_t a = 0, b = cols;
-        while (a < cols && w[a] == 0.0f) ++a;
-        while (b > a && w[b - 1] == 0.0f) --b;
-        if (span) { span[2 * r] = a; span[2 * r + 1] = b; }
-        inside += b - a;
-    }
-    return inside;
-}
-static int linear_sparse(const vsk_tensor *W)
-{
-    return W->dtype != VSK_DTYPE_I8 && 2 * linear_spans(W, NULL) <= W->count;
 }
 static vsk_status linear_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
 {
@@ -66,37 +43,29 @@ static void hdr_reset(const vsk_node *n, void *state, uint32_t isa)
 }
 static size_t linear_state_bytes(const vsk_node *n, const uint32_t *vs)
 {
-    const vsk_tensor *W = n->const_[0];
-    return HDR + q8_scratch(W, W->dims[1]) +
-           (W->dtype == VSK_DTYPE_I8 ? 0 : vsk_align64((size_t)W->dims[0] * 2 * sizeof(uint32_t)));
+    return HDR + q8_scratch(n->const_[0], n->const_[0]->dims[1]);
 }
 static void linear_reset(const vsk_node *n, void *state, uint32_t isa)
 {
-    const vsk_tensor *W = n->const_[0];
     memset(state, 0, linear_state_bytes(n, NULL));
-    nn_hdr *h = state;
-    h->isa = isa;
-    if (W->dtype != VSK_DTYPE_I8)
-        h->pos = 2 * linear_spans(W, (uint32_t *)((char *)state + HDR)) <= W->count;
+    ((nn_hdr *)state)->isa = isa;
 }
 static void linear_run(const vsk_node *n, float *const *v, void *state)
 {
-    const nn_hdr *h = state;
+    const uint32_t isa = ((nn_hdr *)state)->isa;
     const vsk_tensor *W = n->const_[0];
     const float *x = v[n->in[0]], *bias = n->n_const == 2 ? n->const_[1]->data : NULL;
     float *y = v[n->out[0]];
-    if (h->pos) {
-        const uint32_t *span = (const uint32_t *)((const char *)state + HDR);
+    if (W->row_span) {
         const uint32_t rows = W->dims[0], cols = W->dims[1];
         for (uint32_t r = 0; r < rows; ++r) {
-            const uint32_t a = span[2 * r], b = span[2 * r + 1];
-            const float s = b > a ? vsk_dot(h->isa, W->data + (size_t)r * cols + a, x + a, b - a)
-                                  : 0.0f;
+            const uint32_t a = W->row_span[2 * r], b = W->row_span[2 * r + 1];
+            const float s = b > a ? vsk_dot(isa, W->data + (size_t)r * cols + a, x + a, b - a) : 0.0f;
             y[r] = bias ? s + bias[r] : s;
         }
         return;
     }
-    vsk_weight_matvec(h->isa, W, x, bias, y, (int8_t *)state + HDR);
+    vsk_weight_matvec(isa, W, x, bias, y, (int8_t *)state + HDR);
 }
 static uint64_t linear_flops(const vsk_node *n, const uint32_t *vs)
 {
@@ -106,8 +75,8 @@ static uint64_t linear_cost(const vsk_node *n, const uint32_t *vs)
 {
     const vsk_tensor *W = n->const_[0];
     /* the sparse path: the spans plus a dot call per row */
-    if (linear_sparse(W))
-        return linear_spans(W, NULL) + (uint64_t)VSK_COST_SCALAR * W->dims[0] + 2ull * vs[n->out[0]];
+    if (W->row_span)
+        return W->span_entries + (uint64_t)VSK_COST_SCALAR * W->dims[0] + 2ull * vs[n->out[0]];
     return W->count + 2ull * vs[n->out[0]];
 }
 const vsk_op_def vsk_op_def_linear = {"LINEAR", linear_validate, linear_state_bytes,

@@ -467,7 +467,8 @@ static inline float mix_sample(float dry, float y, float wet, float dw)
 /* The usual case, mono with no tier switch and no mix ramp in progress:
  * the same samples as the general loop below (mix_sample, the dry delay
  * line, vsk_safe_out), in spans of the delay ring with no per-sample
- * branch on the voice's state, so the compiler vectorises them. The dry
+ * branch on the voice's state (wet is fixed: the compiler unswitches
+ * mix_sample's ends out of the loop and vectorises it). The dry
  * sample is mono[f] (= vsk_safe_in(in[f]) for one channel), already read,
  * so `in == out` is fine. */
 static void steady_mono_out(vsk_voice *v, float *out, uint32_t n, float wet)
@@ -481,16 +482,8 @@ static void steady_mono_out(vsk_voice *v, float *out, uint32_t n, float wet)
         float *restrict o = out + f;
         const float *restrict y = v->conv0 + f;
         const float *restrict d = v->dry + v->dry_pos;
-        if (wet >= 1.0f) {
-            for (size_t i = 0; i < span; i++)
-                o[i] = vsk_safe_out(y[i]);
-        } else if (wet <= 0.0f) {
-            for (size_t i = 0; i < span; i++)
-                o[i] = vsk_safe_out(d[i]);
-        } else {
-            for (size_t i = 0; i < span; i++)
-                o[i] = vsk_safe_out(d[i] * dw + y[i] * wet);
-        }
+        for (size_t i = 0; i < span; i++)
+            o[i] = vsk_safe_out(mix_sample(d[i], y[i], wet, dw));
         memcpy(v->dry + v->dry_pos, v->mono + f, (size_t)span * sizeof(float));
         f += span;
         v->dry_pos += span;

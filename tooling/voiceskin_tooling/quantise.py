@@ -17,9 +17,10 @@ part of their size — the graph's form of the curve cancels large terms —
 and one int8 scale per step moves the pick by up to 24 grid steps on real
 speech, against 0.001 in float; the dense form of earlier bundles was off
 by a median 0.06–1.1 steps and up to 7), and a matrix whose rows' nonzero
-spans cover at most half of it (:func:`mostly_zero`: the formant-warp
-fit's per-factor sums, 4 % nonzero), which the runtime multiplies span by
-span in float, reading less than an int8 matrix would. Not the default
+spans cover at most half of it (:func:`mostly_zero`: a filterbank's
+shape, or the per-factor sums of the dense warp fit bundles exported before
+its graph form, 4 % nonzero), which the runtime multiplies span by span in
+float, reading less than an int8 matrix would. Not the default
 anywhere: see docs/experiments.md for what it buys and costs.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ def mostly_zero(w: Any) -> bool:
     """True when the span from each row's first to its last nonzero column,
     summed over the rows, is at most half of the matrix: the rule by which
     the runtime's LINEAR takes its sparse path for float weights
-    (native/src/ops_nn.c, ``linear_sparse``)."""
+    (native/src/ops.c, ``vsk_tensor_plan_spans``)."""
     a = np.asarray(w)
     if a.ndim != 2 or a.size == 0:
         return False
