@@ -74,3 +74,53 @@ def test_world2_state_roundtrip(world2) -> None:
     assert get_master("world2", knn_k=8).fingerprint() != get_master("world2").fingerprint()
     x = _files("rms", 1)[0]
     np.testing.assert_allclose(m2.convert(x, SR).audio, world2.convert(x, SR).audio, atol=1e-6)
+
+
+def test_a_split_blend_keeps_the_source_envelope_below_the_split_and_the_targets_above() -> None:
+    """``knn_split_hz`` with ``knn_blend_low`` 0 and ``knn_blend`` 1: below
+    the split's octave the output envelope's shape is warp+EQ's (the
+    source's), above it the kNN target frames'; per-frame level is set
+    afterwards, so shapes are compared as differences between bins."""
+    refs = _files("slt", 4, "target")
+    masters = {}
+    for name, kw in (("split", dict(knn_blend=1.0, knn_blend_low=0.0, knn_split_hz=2500.0)),
+                     ("warp", dict(envelope="warp")), ("knn", dict(knn_blend=1.0))):
+        masters[name] = m = get_master("world2", **kw)
+        m.fit(refs, SR)
+    w = masters["split"]._blend_weights(65)
+    f = np.linspace(0, SR / 2, 65)
+    assert np.all(w[f <= 2500 / np.sqrt(2)] == 0) and np.all(w[f >= 2500 * np.sqrt(2)] == 1)
+    assert np.all(np.diff(w) >= 0)
+    x = _files("kal", 1)[0]
+    shape = {k: np.diff(m.convert(x, SR).features["log_env"], axis=1) for k, m in masters.items()}
+    lo, hi = f[1:] <= 2500 / np.sqrt(2), f[:-1] >= 2500 * np.sqrt(2)
+    np.testing.assert_allclose(shape["split"][:, lo], shape["warp"][:, lo], atol=1e-4)
+    np.testing.assert_allclose(shape["split"][:, hi], shape["knn"][:, hi], atol=1e-4)
+    assert np.abs(shape["warp"][:, hi] - shape["knn"][:, hi]).mean() > 0.05  # the two differ there
+
+
+def test_knn_continuity_makes_the_picks_follow_the_targets_runs() -> None:
+    """``knn_continuity`` prefers the successors of the previous frame's
+    picks (the target's own trajectories): far more of the picks continue a
+    run of target frames than when the preference is negligible, the
+    envelope changes less from frame to frame, and the setting survives a
+    state round trip."""
+    refs = _files("slt", 4, "target")
+    x = _files("awb", 1)[0]
+    cont, jitter = {}, {}
+    for c in (1e-9, 1.0):
+        m = get_master("world2", knn_blend=1.0, knn_continuity=c)
+        m.fit(refs, SR)
+        out = m.convert(x, SR)
+        cont[c] = out.info["knn_continued"]
+        e = out.features["log_env"] - out.features["log_env"].mean(axis=1, keepdims=True)
+        jitter[c] = float(np.abs(np.diff(e, axis=0)).mean())
+        if c == 1.0:
+            m2 = get_master("world2", knn_blend=1.0, knn_continuity=c)
+            m2.load_state_dict(m.state_dict())
+            np.testing.assert_allclose(m2.convert(x, SR).features["log_env"], out.features["log_env"],
+                                       atol=1e-5)
+    assert cont[1.0] > cont[1e-9] + 0.2, cont
+    assert jitter[1.0] < jitter[1e-9], jitter
+    with pytest.raises(Exception, match="knn_continuity"):
+        get_master("world2", knn_continuity=-1.0)

@@ -29,6 +29,13 @@ words) and these settings added (defaults = the shipped ``world2``):
   is matched, the level is set per frame afterwards). ``knn_blend`` mixes the kNN log envelope with the
   warp+EQ one (1 = kNN only). ``knn_smooth`` (frames, 0 = off) is a causal
   one-pole smoother of the chosen log envelopes (kNN picks can jump).
+  ``knn_split_hz`` (0 = off) with ``knn_blend_low``: the kNN weight is
+  ``knn_blend_low`` below the split and ``knn_blend`` above (a raised-cosine
+  step over the octave around it). ``knn_continuity`` (0 = off): causal
+  unit selection — candidates that continue the previous frame's picks
+  along the target's own run of frames are preferred by that many median
+  nearest-neighbour distances. Both measured in docs/experiments.md ("Where
+  in frequency identity lives"); neither is on by default.
 * ``ap_mode``: ``"mix"`` (old: the warped source aperiodicity mixed with the
   target's mean by ``ap_mix``), ``"source"`` (the warped source's own), or
   ``"knn"`` (the neighbours' mean, then ``ap_mix`` with the warped source's).
@@ -79,6 +86,9 @@ class World2Master(WorldMaster):
         knn_smooth: float = 0.0,
         knn_max_frames: int = 20000,
         ap_mode: str = "mix",
+        knn_split_hz: float = 0.0,
+        knn_blend_low: float | None = None,
+        knn_continuity: float = 0.0,
         **settings: Any,
     ) -> None:
         # the old range (0.7, 1.45) let men's running warp reach 1.3-1.45,
@@ -101,13 +111,23 @@ class World2Master(WorldMaster):
         self.knn_k, self.knn_bands = max(1, int(knn_k)), int(knn_bands)
         self.knn_blend, self.knn_smooth = float(knn_blend), float(knn_smooth)
         self.knn_max_frames, self.ap_mode = int(knn_max_frames), ap_mode
+        if knn_split_hz < 0:
+            raise MasterError(f"knn_split_hz {knn_split_hz} must be >= 0 (0 = one blend at every frequency)")
+        self.knn_split_hz = float(knn_split_hz)
+        if knn_continuity < 0:
+            raise MasterError(f"knn_continuity {knn_continuity} must be >= 0 (0 = independent picks)")
+        self.knn_continuity = float(knn_continuity)
+        self.knn_blend_low = self.knn_blend if knn_blend_low is None else float(knn_blend_low)
+        if not (0.0 <= self.knn_blend <= 1.0 and 0.0 <= self.knn_blend_low <= 1.0):
+            raise MasterError("knn_blend and knn_blend_low must lie in 0..1")
 
     def config(self) -> dict[str, Any]:
         cfg = super().config()
         cfg.update({"name": self.name, "yin_offset": self.yin_offset, "envelope": self.envelope,
                     "knn_k": self.knn_k, "knn_bands": self.knn_bands, "knn_blend": self.knn_blend,
                     "knn_smooth": self.knn_smooth, "knn_max_frames": self.knn_max_frames,
-                    "ap_mode": self.ap_mode})
+                    "ap_mode": self.ap_mode, "knn_split_hz": self.knn_split_hz,
+                    "knn_blend_low": self.knn_blend_low, "knn_continuity": self.knn_continuity})
         if self._target is not None and "frames_v" in self._target:
             cfg.setdefault("target", {})["knn_frames"] = [len(self._target["frames_v"]),
                                                           len(self._target["frames_u"])]
@@ -142,6 +162,7 @@ class World2Master(WorldMaster):
         if len(reference_audio) == 0:
             raise MasterError("fit needs at least one reference recording of the target speaker")
         lf0, lsp_v, lsp_u, ap_v, ap_u = [], [], [], [], []
+        adj_v, adj_u = [], []  # per pool frame: is the pool's next frame the next in time?
         for i, a in enumerate(reference_audio):
             x = resample(as_mono_float32(a), int(sample_rate), self.sample_rate)
             if len(x) < 4 * self.hop:
@@ -155,6 +176,9 @@ class World2Master(WorldMaster):
             act = e > e.max() - 50 * math.log(10) / 10
             lsp_v.append(lsp[v]), ap_v.append(ap[v])
             lsp_u.append(lsp[~v & act]), ap_u.append(ap[~v & act])
+            for adj, m in ((adj_v, v), (adj_u, ~v & act)):
+                pos = np.flatnonzero(m)
+                adj.append(np.append(pos[1:] == pos[:-1] + 1, False))
         l = np.concatenate(lf0)
         if len(l) < 50:
             raise MasterError(f"the reference audio has only {len(l)} voiced frames; give more target speech")
@@ -169,11 +193,13 @@ class World2Master(WorldMaster):
             return
         t["frames_v"], t["frames_u"] = fv, np.concatenate(lsp_u)
         t["ap_v"], t["ap_u"] = av, np.concatenate(ap_u)
+        t["adj_v"], t["adj_u"] = np.concatenate(adj_v), np.concatenate(adj_u)
         rng = np.random.default_rng(0)
-        for k, ka in (("frames_v", "ap_v"), ("frames_u", "ap_u")):
+        for k, ka, kj in (("frames_v", "ap_v", "adj_v"), ("frames_u", "ap_u", "adj_u")):
             if len(t[k]) > self.knn_max_frames:
                 sel = np.sort(rng.choice(len(t[k]), self.knn_max_frames, replace=False))
-                t[k], t[ka] = t[k][sel], t[ka][sel]
+                adj = t[kj][sel] & np.append(sel[1:] == sel[:-1] + 1, False)
+                t[k], t[ka], t[kj] = t[k][sel], t[ka][sel], adj
         if len(t["frames_v"]) < 50 or len(t["frames_u"]) < 10:
             raise MasterError("too few target frames for envelope='knn'; give more target speech")
         self._knn_prepare(freqs)
@@ -198,6 +224,8 @@ class World2Master(WorldMaster):
         if "frames_v" in t:
             for k in ("frames_v", "frames_u", "ap_v", "ap_u"):
                 t[k] = np.asarray(t[k], dtype=np.float64)
+            for k, f in (("adj_v", "frames_v"), ("adj_u", "frames_u")):
+                t[k] = np.asarray(t.get(k, np.zeros(len(t[f]), bool)), dtype=bool)
             self._knn_prepare(t["freqs"])
 
     def _knn(self, q: np.ndarray, pool: str) -> tuple[np.ndarray, np.ndarray]:
@@ -211,6 +239,50 @@ class World2Master(WorldMaster):
         ap_key = "ap_v" if pool == "frames_v" else "ap_u"
         return t[pool][idx].mean(axis=1), t[ap_key][idx].mean(axis=1)
 
+    def _knn_runs(self, q: np.ndarray, voiced: np.ndarray, env_k: np.ndarray,
+                  knn_ap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """kNN picks that prefer to continue the target's own runs of
+        frames (unit selection, causal): frame i's candidates are its
+        nearest target frames plus the successors of frame i−1's picks; a
+        candidate that is not a successor costs ``knn_continuity`` times the
+        utterance's median nearest-neighbour distance more. The k cheapest
+        are averaged as before."""
+        t = self._target
+        k = self.knn_k
+        q2 = np.sum(q * q, axis=1)
+        dists, near = {}, {}
+        for pool, sel in (("frames_v", voiced), ("frames_u", ~voiced)):
+            keys, k2 = self._keys[pool]
+            idx = np.flatnonzero(sel)
+            m = min(4 * k, keys.shape[0])
+            for c0 in range(0, len(idx), 512):
+                ii = idx[c0:c0 + 512]
+                d = np.maximum(k2[None, :] - 2.0 * q[ii] @ keys.T + q2[ii, None], 0.0)
+                nn = np.argpartition(d, m - 1, axis=1)[:, :m]
+                for r, i in enumerate(ii):
+                    dists[i], near[i] = d[r], nn[r]
+        first = [dists[i][near[i]].min() for i in dists]
+        penalty = self.knn_continuity * float(np.median(first)) if first else 0.0
+        prev: np.ndarray | None = None
+        prev_pool = ""
+        continued = 0
+        for i in range(len(voiced)):
+            pool = "frames_v" if voiced[i] else "frames_u"
+            adj = t["adj_v" if voiced[i] else "adj_u"]
+            cand = near[i]
+            succ = np.empty(0, dtype=np.int64)
+            if prev is not None and pool == prev_pool:
+                succ = prev[adj[prev]] + 1
+                cand = np.union1d(cand, succ)
+            cost = dists[i][cand] + penalty * ~np.isin(cand, succ)
+            pick = cand[np.argsort(cost, kind="stable")[:k]]
+            continued += int(np.isin(pick, succ).sum())
+            env_k[i] = t[pool][pick].mean(axis=0)
+            knn_ap[i] = t["ap_v" if voiced[i] else "ap_u"][pick].mean(axis=0)
+            prev, prev_pool = pick, pool
+        self._continued_fraction = continued / max(k * len(voiced), 1)
+        return env_k, knn_ap
+
     # ---------------------------------------------------------------- conversion
     @property
     def _uses_means(self) -> bool:  # type: ignore[override]
@@ -223,6 +295,17 @@ class World2Master(WorldMaster):
         f0, sp, ap = analyze(x, self.sample_rate, self.hop,
                              f0=np.where((yv >= self.vthreshold) & (yf > 0), yf, 0.0))
         return f0, sp, ap, mapped
+
+    def _blend_weights(self, bins: int) -> np.ndarray:
+        """Per envelope bin, the kNN envelope's weight: ``knn_blend_low``
+        below ``knn_split_hz``, ``knn_blend`` above, a raised-cosine step
+        over the octave around the split (one weight when the split is 0)."""
+        if self.knn_split_hz <= 0:
+            return np.full(bins, self.knn_blend)
+        f = np.linspace(0.0, self.sample_rate / 2, bins)
+        x = np.clip((np.log2(np.maximum(f, 1.0) / self.knn_split_hz) + 0.5), 0.0, 1.0)
+        up = 0.5 - 0.5 * np.cos(np.pi * x)
+        return self.knn_blend_low + (self.knn_blend - self.knn_blend_low) * up
 
     def _target_envelope(self, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
                          ap: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
@@ -240,21 +323,28 @@ class World2Master(WorldMaster):
             q -= q.mean(axis=1, keepdims=True)
             env_k = np.empty_like(lsp)
             knn_ap = np.empty_like(ap)
-            for pool, sel in (("frames_v", voiced), ("frames_u", ~voiced)):
-                idx = np.flatnonzero(sel)
-                for c0 in range(0, len(idx), 512):
-                    ii = idx[c0:c0 + 512]
-                    env_k[ii], knn_ap[ii] = self._knn(q[ii], pool)
+            if self.knn_continuity > 0:
+                env_k, knn_ap = self._knn_runs(q, voiced, env_k, knn_ap)
+            else:
+                for pool, sel in (("frames_v", voiced), ("frames_u", ~voiced)):
+                    idx = np.flatnonzero(sel)
+                    for c0 in range(0, len(idx), 512):
+                        ii = idx[c0:c0 + 512]
+                        env_k[ii], knn_ap[ii] = self._knn(q[ii], pool)
             if self.knn_smooth > 0:
                 a = 1.0 / (1.0 + self.knn_smooth)
                 for i in range(1, n_frames):
                     if voiced[i] == voiced[i - 1]:
                         env_k[i] = env_k[i - 1] + a * (env_k[i] - env_k[i - 1])
-            out_lsp = self.knn_blend * env_k + (1.0 - self.knn_blend) * out_lsp
+            w = self._blend_weights(lsp.shape[1])
+            out_lsp = w * env_k + (1.0 - w) * out_lsp
         if self.ap_mode == "mix":
             out_ap = np.where(voiced[:, None], (1 - self.ap_mix) * wap + self.ap_mix * t["ap"][None, :], wap)
         elif self.ap_mode == "source":
             out_ap = wap
         else:
             out_ap = (1 - self.ap_mix) * wap + self.ap_mix * knn_ap
-        return out_lsp, out_ap, {"yin_offset": self.yin_offset}
+        info: dict[str, Any] = {"yin_offset": self.yin_offset}
+        if self.envelope == "knn" and self.knn_continuity > 0:
+            info["knn_continued"] = self._continued_fraction  # picks that continue a target run
+        return out_lsp, out_ap, info
