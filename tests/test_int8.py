@@ -316,7 +316,7 @@ def test_benchmark_torch_peer_runs_an_int8_tier_as_its_float_equivalent():
     """bench_runtime's PyTorch/onnxruntime peer (benchmarks/step_torch.py)
     takes a bundle whose tier has int8 weights and computes the tier with
     the dequantised weights q·scale: it matches the reference interpreter
-    on those float weights (the demo voice's low tier is int8)."""
+    on those float weights (the demo voice's tiers are int8)."""
     import sys
     from pathlib import Path
 

@@ -121,7 +121,7 @@ class TierPreset:
     #: quantisation of its LINEAR and GRU weights when the bundle is packed,
     #: voiceskin_tooling.quantise; not used in training; the QA hears the
     #: packed tier; measured in docs/experiments.md; no preset sets it, the
-    #: demo voice's low tier does)
+    #: demo voice's tiers do)
     weights: str = "f32"
     #: structured pruning (voiceskin_tooling.prune): the name of the preset
     #: whose network cost this tier is pruned down to, starting from this
