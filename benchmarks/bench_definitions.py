@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ for p in (ROOT / "sdk", ROOT / "tooling", ROOT / "benchmarks"):
 import voiceskin  # noqa: E402
 from voiceskin import format as vformat  # noqa: E402
 
-from bench_runtime import BUFFER, HOST_RATE, _speech  # noqa: E402
+from bench_runtime import BUFFER, HOST_RATE, _speech, interleaved_times  # noqa: E402
 
 
 def definitions() -> dict[str, "object"]:
@@ -79,29 +78,9 @@ def main() -> int:
     bundle = voiceskin.Bundle.from_bytes(vformat.write_bundle(vformat.BundleSpec(
         voice_id="bench.definitions", display_name="definitions", version="0.0.1", tiers=specs)))
     x = _speech(a.seconds, HOST_RATE)
-    nbuf = len(x) // BUFFER
-    times = np.full((a.rounds, len(names), nbuf), np.nan)
-    from voiceskin._ffi import ffi, get_lib
-
-    process = get_lib().vsk_voice_process
-    bin_, bout = ffi.new("float[]", BUFFER), ffi.new("float[]", BUFFER)
-    src = np.frombuffer(ffi.buffer(bin_), dtype=np.float32)
-    clock = time.perf_counter_ns
-    for r in range(a.rounds):
-        voices = [voiceskin.Voice(bundle, sample_rate=HOST_RATE, channels=1, max_block=BUFFER, tier=i)
-                  for i in range(len(names))]
-        handles = [v._live for v in voices]
-        for b in range(nbuf):
-            src[:] = x[b * BUFFER:(b + 1) * BUFFER]
-            order = range(len(voices)) if (b + r) % 2 == 0 else reversed(range(len(voices)))
-            for i in order:
-                t0 = clock()
-                process(handles[i], bin_, bout, BUFFER)
-                times[r, i, b] = clock() - t0
-        for v in voices:
-            v.close()
-    us = times / 1e3
-    best = np.nanmin(us, axis=0)          # per buffer, the least noisy round
+    new_voices = lambda: [voiceskin.Voice(bundle, sample_rate=HOST_RATE, channels=1,  # noqa: E731
+                                          max_block=BUFFER, tier=i) for i in range(len(names))]
+    best = interleaved_times(new_voices, x, a.rounds).min(axis=0)  # per buffer, the least noisy round
     ref_med, ref_mean = float(np.median(best[0])), float(np.mean(best[0]))
     print(f"cheaper definitions of the lowest tier (random weights; {a.seconds:g} s of speech, "
           f"{HOST_RATE} Hz, {BUFFER}-frame buffers, per-buffer minimum over {a.rounds} rounds, "

@@ -50,6 +50,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 for p in (ROOT / "sdk", ROOT / "tooling", ROOT / "benchmarks"):
@@ -145,43 +146,62 @@ def bench_native(bundle: "voiceskin.Bundle", tier: int, x48: np.ndarray,
 SCHEDULES = ("low_latency", "even")
 
 
+def interleaved_times(new_voices: Callable[[], "list[voiceskin.Voice]"], x48: np.ndarray,
+                      rounds: int) -> np.ndarray:
+    """µs per buffer [rounds, voices, buffers] of voices run side by side in
+    this process: each round ``new_voices()`` makes fresh voices, and every
+    buffer of ``x48`` goes through all of them in turn (the order reversed
+    every other buffer), so they see the same machine state; timed around
+    each ``vsk_voice_process`` call (cffi included)."""
+    from voiceskin._ffi import ffi, get_lib
+
+    process = get_lib().vsk_voice_process
+    nbuf = len(x48) // BUFFER
+    buf_in = ffi.new("float[]", BUFFER)
+    buf_out = ffi.new("float[]", BUFFER)
+    src = np.frombuffer(ffi.buffer(buf_in), dtype=np.float32)
+    clock = time.perf_counter_ns
+    times: np.ndarray | None = None
+    for r in range(rounds):
+        voices = new_voices()
+        handles = [v._live for v in voices]
+        if times is None:
+            times = np.empty((rounds, len(voices), nbuf))
+        order = list(range(len(voices)))
+        for i in range(nbuf):
+            src[:] = x48[i * BUFFER:(i + 1) * BUFFER]
+            for j in (order if i % 2 == 0 else order[::-1]):
+                t0 = clock()
+                process(handles[j], buf_in, buf_out, BUFFER)
+                times[r, j, i] = clock() - t0
+        for v in voices:
+            v.close()
+    assert times is not None
+    return times / 1e3
+
+
 def bench_schedules(bundle: "voiceskin.Bundle", tier: int, x48: np.ndarray,
                     rounds: int = 5) -> dict[str, dict[str, float]]:
     """Both schedules of one tier, interleaved buffer by buffer in this
-    process: one voice per schedule, each buffer processed by both (the
-    order alternating per buffer), so both see the same machine state; the
-    whole stream `rounds` times with fresh voices. Per schedule: median,
+    process (:func:`interleaved_times`: one voice per schedule, the whole
+    stream `rounds` times with fresh voices). Per schedule: median,
     mean and p99 µs per buffer over every round's buffers (the first 20 of
     each round skipped), p99/median, the same ratio of the per-buffer
     minimum over the rounds (a buffer does the same work every round, so
     the minimum keeps the schedule's own spread and drops most of the
     machine's noise), and the latency (frames, ms)."""
-    from voiceskin._ffi import ffi, get_lib
-
-    lib = get_lib()
-    nbuf = len(x48) // BUFFER
-    times = {s: np.empty((rounds, nbuf)) for s in SCHEDULES}
     lat: dict[str, int] = {}
-    buf_in = ffi.new("float[]", BUFFER)
-    buf_out = ffi.new("float[]", BUFFER)
-    src = np.frombuffer(ffi.buffer(buf_in), dtype=np.float32)
-    clock = time.perf_counter_ns
-    for r in range(rounds):
-        voices = {s: voiceskin.Voice(bundle, sample_rate=HOST_RATE, channels=1, max_block=BUFFER,
-                                     tier=tier, schedule=s) for s in SCHEDULES}
-        handles = {s: v._live for s, v in voices.items()}
-        lat = {s: v.latency for s, v in voices.items()}
-        for i in range(nbuf):
-            src[:] = x48[i * BUFFER:(i + 1) * BUFFER]
-            for s in (SCHEDULES if i % 2 == 0 else SCHEDULES[::-1]):
-                t0 = clock()
-                lib.vsk_voice_process(handles[s], buf_in, buf_out, BUFFER)
-                times[s][r, i] = clock() - t0
-        for v in voices.values():
-            v.close()
+
+    def new_voices() -> list["voiceskin.Voice"]:
+        voices = [voiceskin.Voice(bundle, sample_rate=HOST_RATE, channels=1, max_block=BUFFER,
+                                  tier=tier, schedule=s) for s in SCHEDULES]
+        lat.update({s: v.latency for s, v in zip(SCHEDULES, voices)})
+        return voices
+
+    times = interleaved_times(new_voices, x48, rounds)
     out: dict[str, dict[str, float]] = {}
-    for s in SCHEDULES:
-        us = times[s][:, 20:] / 1e3
+    for j, s in enumerate(SCHEDULES):
+        us = times[:, j, 20:]
         med, p99 = _stats(us.reshape(-1))
         fmed, fp99 = _stats(us.min(axis=0))
         out[s] = {"median": med, "mean": float(us.mean()), "p99": p99, "ratio": p99 / med,

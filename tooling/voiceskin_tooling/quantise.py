@@ -20,8 +20,9 @@ by a median 0.06–1.1 steps and up to 7), and a matrix whose rows' nonzero
 spans cover at most half of it (:func:`mostly_zero`: a filterbank's
 shape, or the per-factor sums of the dense warp fit bundles exported before
 its graph form, 4 % nonzero), which the runtime multiplies span by span in
-float, reading less than an int8 matrix would. Not the default
-anywhere: see docs/experiments.md for what it buys and costs.
+float, reading less than an int8 matrix would. No preset defaults to
+it; the demo voice sets it on every tier (docs/experiments.md has what it
+buys and costs).
 """
 from __future__ import annotations
 

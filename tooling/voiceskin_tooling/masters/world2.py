@@ -56,6 +56,11 @@ from .world import WorldMaster, _runs, _warp_rows, analyze, yin_track
 
 __all__ = ["World2Master"]
 
+# per kNN pool of target frames: its aperiodicities, and whether each frame's
+# successor in the pool is the next frame in time
+_AP = {"frames_v": "ap_v", "frames_u": "ap_u"}
+_ADJ = {"frames_v": "adj_v", "frames_u": "adj_u"}
+
 
 def _mel_matrix(freqs: np.ndarray, n_bands: int, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
     """Triangular mel averaging matrix [n_bands, K] (rows sum to 1)."""
@@ -228,60 +233,69 @@ class World2Master(WorldMaster):
                 t[k] = np.asarray(t.get(k, np.zeros(len(t[f]), bool)), dtype=bool)
             self._knn_prepare(t["freqs"])
 
+    def _distances(self, q: np.ndarray, pool: str, keys_at: np.ndarray | None = None) -> np.ndarray:
+        """Squared distances [n, pool frames] from each query row ``q`` [n,
+        bands] (already normalised) to the pool's keys, less the rows'
+        own ‖q‖² (the same for every key of a row); ``keys_at`` limits the
+        keys to those indices (one row)."""
+        keys, k2 = self._keys[pool]
+        if keys_at is not None:
+            keys, k2 = keys[keys_at], k2[keys_at]
+        return k2[None, :] - 2.0 * q @ keys.T
+
+    def _pool_chunks(self, voiced: np.ndarray) -> Any:
+        """(pool, frame indices) in chunks of 512: voiced frames search the
+        voiced pool, the rest the unvoiced one."""
+        for pool, sel in (("frames_v", voiced), ("frames_u", ~voiced)):
+            idx = np.flatnonzero(sel)
+            for c0 in range(0, len(idx), 512):
+                yield pool, idx[c0:c0 + 512]
+
     def _knn(self, q: np.ndarray, pool: str) -> tuple[np.ndarray, np.ndarray]:
         """Mean log envelope and aperiodicity of the k nearest target frames
         for each query row ``q`` [n, bands] (already normalised)."""
         t = self._target
-        keys, k2 = self._keys[pool]
-        d = k2[None, :] - 2.0 * q @ keys.T
-        k = min(self.knn_k, keys.shape[0])
+        d = self._distances(q, pool)
+        k = min(self.knn_k, d.shape[1])
         idx = np.argpartition(d, k - 1, axis=1)[:, :k]
-        ap_key = "ap_v" if pool == "frames_v" else "ap_u"
-        return t[pool][idx].mean(axis=1), t[ap_key][idx].mean(axis=1)
+        return t[pool][idx].mean(axis=1), t[_AP[pool]][idx].mean(axis=1)
 
-    def _knn_runs(self, q: np.ndarray, voiced: np.ndarray, env_k: np.ndarray,
-                  knn_ap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _knn_runs(self, q: np.ndarray, voiced: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """kNN picks that prefer to continue the target's own runs of
         frames (unit selection, causal): frame i's candidates are its
         nearest target frames plus the successors of frame i−1's picks; a
         candidate that is not a successor costs ``knn_continuity`` times the
         utterance's median nearest-neighbour distance more. The k cheapest
-        are averaged as before."""
+        are averaged as before. Returns the envelopes, the aperiodicities and
+        the fraction of picks that continue a run."""
         t = self._target
         k = self.knn_k
-        q2 = np.sum(q * q, axis=1)
-        dists, near = {}, {}
-        for pool, sel in (("frames_v", voiced), ("frames_u", ~voiced)):
-            keys, k2 = self._keys[pool]
-            idx = np.flatnonzero(sel)
-            m = min(4 * k, keys.shape[0])
-            for c0 in range(0, len(idx), 512):
-                ii = idx[c0:c0 + 512]
-                d = np.maximum(k2[None, :] - 2.0 * q[ii] @ keys.T + q2[ii, None], 0.0)
-                nn = np.argpartition(d, m - 1, axis=1)[:, :m]
-                for r, i in enumerate(ii):
-                    dists[i], near[i] = d[r], nn[r]
-        first = [dists[i][near[i]].min() for i in dists]
-        penalty = self.knn_continuity * float(np.median(first)) if first else 0.0
-        prev: np.ndarray | None = None
-        prev_pool = ""
-        continued = 0
+        near: dict[int, np.ndarray] = {}
+        first = np.empty(len(voiced))
+        for pool, ii in self._pool_chunks(voiced):
+            d = self._distances(q[ii], pool)
+            m = min(4 * k, d.shape[1])
+            nn = np.argpartition(d, m - 1, axis=1)[:, :m]
+            first[ii] = d.min(axis=1) + np.sum(q[ii] * q[ii], axis=1)
+            near.update(zip(ii.tolist(), nn))
+        penalty = self.knn_continuity * float(np.median(np.maximum(first, 0.0))) if len(first) else 0.0
+        env_k = np.empty((len(voiced), t["frames_v"].shape[1]))
+        knn_ap = np.empty((len(voiced), t["ap_v"].shape[1]))
+        prev, prev_pool, continued = np.empty(0, dtype=np.int64), "", 0
         for i in range(len(voiced)):
             pool = "frames_v" if voiced[i] else "frames_u"
-            adj = t["adj_v" if voiced[i] else "adj_u"]
-            cand = near[i]
             succ = np.empty(0, dtype=np.int64)
-            if prev is not None and pool == prev_pool:
-                succ = prev[adj[prev]] + 1
+            cand = near[i]
+            if pool == prev_pool:
+                succ = prev[t[_ADJ[pool]][prev]] + 1
                 cand = np.union1d(cand, succ)
-            cost = dists[i][cand] + penalty * ~np.isin(cand, succ)
+            cost = self._distances(q[i:i + 1], pool, cand)[0] + penalty * ~np.isin(cand, succ)
             pick = cand[np.argsort(cost, kind="stable")[:k]]
             continued += int(np.isin(pick, succ).sum())
             env_k[i] = t[pool][pick].mean(axis=0)
-            knn_ap[i] = t["ap_v" if voiced[i] else "ap_u"][pick].mean(axis=0)
+            knn_ap[i] = t[_AP[pool]][pick].mean(axis=0)
             prev, prev_pool = pick, pool
-        self._continued_fraction = continued / max(k * len(voiced), 1)
-        return env_k, knn_ap
+        return env_k, knn_ap, continued / max(k * len(voiced), 1)
 
     # ---------------------------------------------------------------- conversion
     @property
@@ -313,6 +327,7 @@ class World2Master(WorldMaster):
         t = self._need_target()
         n_frames = len(lsp)
         knn_ap = None
+        info: dict[str, Any] = {"yin_offset": self.yin_offset}  # + knn_continued: picks continuing a run
         if self.envelope == "knn":
             # query: the frame minus the running mean, both warped by α (the
             # speaker-normalised frame), in mel bands
@@ -321,16 +336,12 @@ class World2Master(WorldMaster):
                 s_ = alphas[lo]
                 q[lo:hi] = _warp_rows(lsp[lo:hi] - means[lo:hi], s_) @ self._mel.T
             q -= q.mean(axis=1, keepdims=True)
-            env_k = np.empty_like(lsp)
-            knn_ap = np.empty_like(ap)
             if self.knn_continuity > 0:
-                env_k, knn_ap = self._knn_runs(q, voiced, env_k, knn_ap)
+                env_k, knn_ap, info["knn_continued"] = self._knn_runs(q, voiced)
             else:
-                for pool, sel in (("frames_v", voiced), ("frames_u", ~voiced)):
-                    idx = np.flatnonzero(sel)
-                    for c0 in range(0, len(idx), 512):
-                        ii = idx[c0:c0 + 512]
-                        env_k[ii], knn_ap[ii] = self._knn(q[ii], pool)
+                env_k, knn_ap = np.empty_like(lsp), np.empty_like(ap)
+                for pool, ii in self._pool_chunks(voiced):
+                    env_k[ii], knn_ap[ii] = self._knn(q[ii], pool)
             if self.knn_smooth > 0:
                 a = 1.0 / (1.0 + self.knn_smooth)
                 for i in range(1, n_frames):
@@ -344,7 +355,4 @@ class World2Master(WorldMaster):
             out_ap = wap
         else:
             out_ap = (1 - self.ap_mix) * wap + self.ap_mix * knn_ap
-        info: dict[str, Any] = {"yin_offset": self.yin_offset}
-        if self.envelope == "knn" and self.knn_continuity > 0:
-            info["knn_continued"] = self._continued_fraction  # picks that continue a target run
         return out_lsp, out_ap, info
