@@ -250,7 +250,7 @@ def master_system(name: str, **settings: Any) -> Callable[[list[np.ndarray]], Ca
 
 # settings that change what fit() learns (others only change convert)
 _FIT_KEYS = {"f0_method", "f0_floor", "f0_ceil", "yin_frame", "yin_threshold", "vthreshold",
-             "yin_offset", "envelope", "knn_max_frames", "warp_range", "sample_rate", "hop"}
+             "yin_offset", "envelope", "knn_max_frames", "knn_content", "warp_range", "sample_rate", "hop"}
 _FIT_CACHE: dict[Any, Any] = {}
 
 
@@ -318,6 +318,38 @@ SYSTEMS: dict[str, tuple[str, Callable[..., Any]]] = {
                                           knn_continuity=1.0)),
     "world2:b.75+cont1": ("world2, kNN blend 0.75, continuity 1",
                           master_system("world2", knn_blend=0.75, knn_continuity=1.0)),
+    "world2:c1": ("world2, kNN 0.5, content key weight 1", master_system("world2", knn_content=1.0)),
+    "world2:knn1+c1": ("world2, kNN only, content key weight 1", master_system("world2", knn_blend=1.0, knn_content=1.0)),
+    "world2:knn1+c3": ("world2, kNN only, content key weight 3", master_system("world2", knn_blend=1.0, knn_content=3.0)),
+    "world2:knn1+c10": ("world2, kNN only, content key weight 10", master_system("world2", knn_blend=1.0, knn_content=10.0)),
+    "world2:inv2500+c3": ("world2, kNN only below 2.5 kHz, content key weight 3",
+                          master_system("world2", knn_blend=0.0, knn_blend_low=1.0, knn_split_hz=2500.0, knn_content=3.0)),
+    "world2:c3": ("world2, kNN 0.5, content key weight 3", master_system("world2", knn_content=3.0)),
+    "world2:b.65+c3": ("world2, kNN 0.65, content key weight 3", master_system("world2", knn_blend=0.65, knn_content=3.0)),
+    "world2:b.75+c3": ("world2, kNN 0.75, content key weight 3", master_system("world2", knn_blend=0.75, knn_content=3.0)),
+    "world2:b.75+c3+cont1": ("world2, kNN 0.75, content key weight 3, continuity 1",
+                             master_system("world2", knn_blend=0.75, knn_content=3.0, knn_continuity=1.0)),
+    "world2:knn1+c3+cont1": ("world2, kNN only, content key weight 3, continuity 1",
+                             master_system("world2", knn_blend=1.0, knn_content=3.0, knn_continuity=1.0)),
+    "world2:b.65+c3+cont1": ("world2, kNN 0.65, content key weight 3, continuity 1",
+                             master_system("world2", knn_blend=0.65, knn_content=3.0, knn_continuity=1.0)),
+    "world2:b.65+c3+cont.5": ("world2, kNN 0.65, content key weight 3, continuity 0.5",
+                              master_system("world2", knn_blend=0.65, knn_content=3.0, knn_continuity=0.5)),
+    "world2:b.6+c3+cont1": ("world2, kNN 0.6, content key weight 3, continuity 1",
+                            master_system("world2", knn_blend=0.6, knn_content=3.0, knn_continuity=1.0)),
+    "world2:b.65+c1": ("world2, kNN 0.65, content key weight 1", master_system("world2", knn_blend=0.65, knn_content=1.0)),
+    "world2:b.65+c3+s1": ("world2, kNN 0.65, content key weight 3, pick smoothing 1 frame",
+                          master_system("world2", knn_blend=0.65, knn_content=3.0, knn_smooth=1.0)),
+    "world2:b.65+c3+k8": ("world2, kNN 0.65, content key weight 3, k 8",
+                          master_system("world2", knn_blend=0.65, knn_content=3.0, knn_k=8)),
+    "world2:b.75+c3+k8+cont1": ("world2, kNN 0.75, content key weight 3, k 8, continuity 1",
+                                master_system("world2", knn_blend=0.75, knn_content=3.0, knn_k=8, knn_continuity=1.0)),
+    "world2:b.75+c3+s1": ("world2, kNN 0.75, content key weight 3, pick smoothing 1 frame",
+                          master_system("world2", knn_blend=0.75, knn_content=3.0, knn_smooth=1.0)),
+    "world2:b.65+c3+s2": ("world2, kNN 0.65, content key weight 3, pick smoothing 2 frames",
+                          master_system("world2", knn_blend=0.65, knn_content=3.0, knn_smooth=2.0)),
+    "world2:knn1+c3+s1": ("world2, kNN only, content key weight 3, pick smoothing 1 frame",
+                          master_system("world2", knn_blend=1.0, knn_content=3.0, knn_smooth=1.0)),
     "world2:inv2500": ("world2, kNN only below 2.5 kHz, warp+EQ above",
                        master_system("world2", knn_blend=0.0, knn_blend_low=1.0, knn_split_hz=2500.0)),
     "world2:knn+off2+wide": ("world2 kNN only, yin_offset 2, old warp range",

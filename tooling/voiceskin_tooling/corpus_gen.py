@@ -680,6 +680,58 @@ def write_population(corpus_root: Path, out: Path | None = None) -> dict:
     return pop
 
 
+def phone_training_speech(corpus_root: Path, synthesize: bool = True, log=print
+                          ) -> list[tuple[str, np.ndarray, str]]:
+    """(speaker, audio, sentence) for the phone classifier: the corpus's
+    English files of its training speakers and target, and, with
+    ``synthesize`` (needs the corpus's synthesizers), the same training and
+    target voices reading every English *training* sentence they do not read
+    in the corpus (trimmed and levelled as the corpus is). Validation and
+    test voices and the test sentences are never used."""
+    from .corpus import trim_silence
+
+    meta = json.loads((corpus_root / "corpus.json").read_text(encoding="utf-8"))
+    keep = set(meta["train_speakers"]) | {meta["target_speaker"]}
+    out = [(s, read_audio(corpus_root / f["file"], SAMPLE_RATE)[0], f["text"])
+           for s in sorted(keep) for f in meta["speakers"][s]["files"] if f["language"] == "en"]
+    if not synthesize:
+        return out
+    english = SENTENCE_SETS["main"]["en"]
+    with tempfile.TemporaryDirectory() as work:
+        for v in VOICES:
+            if v.name not in keep or v.kind not in ("flite", "festival", "espeak") or v.lang != "en":
+                continue
+            for idx in sorted(set(range(len(english))) - set(v.sentences)):
+                y = _normalize(trim_silence(_make(v, idx, Path(work)), SAMPLE_RATE, pad_seconds=0.08,
+                                            max_pause_seconds=None))
+                out.append((v.name, y, english[idx]))
+            log(f"  {v.name}: {len(english) - len(set(v.sentences))} more sentences")
+    return out
+
+
+def write_phones(corpus_root: Path, out: Path | None = None, synthesize: bool = True, log=print) -> dict:
+    """Train the phone classifier behind ``world2``'s content key
+    (``masters/phones.py``) on :func:`phone_training_speech`, labels
+    force-aligned to the sentences, and write it (default:
+    masters/phones.npz)."""
+    from .masters import phones
+
+    audio, labels, skipped = [], [], []
+    for speaker, x, text in phone_training_speech(corpus_root, synthesize, log):
+        y = phones.align(x, text)
+        if y is None:  # the aligner found no path through the sentence
+            skipped.append(f"{speaker}: {text}")
+            continue
+        audio.append(x)
+        labels.append(y)
+    model, info = phones.train(audio, labels, warps=phones.TRAIN_WARPS)
+    dest = out or phones.MODEL_FILE
+    tmp = dest.with_name(dest.stem + ".tmp.npz")
+    model.save(tmp)
+    os.replace(tmp, dest)
+    return {**info, "files": len(audio), "skipped": skipped}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=default_corpus_dir(), help="output folder (default data/corpus)")
@@ -687,7 +739,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="only re-measure the WORLD master's population prior from an existing corpus")
     ap.add_argument("--only", nargs="+", metavar="SPEAKER",
                     help="(re)generate only these speakers; the others' files are kept as they are")
+    ap.add_argument("--phones-only", action="store_true",
+                    help="only retrain world2's content-key phone classifier from an existing corpus")
     a = ap.parse_args(argv)
+    if a.phones_only:
+        info = write_phones(a.out)
+        print(f"phone classifier: {info['files']} files, {info['frames']:.0f} frames, "
+              f"training frame accuracy {info['train_frame_accuracy']:.3f}, skipped {len(info['skipped'])}")
+        return 0
     if a.population_only:
         pop = write_population(a.out)
         print(f"population prior: exp(mu)={math.exp(pop['prior_mu']):.1f} Hz sigma={pop['prior_sigma']:.3f}")

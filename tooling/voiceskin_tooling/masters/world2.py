@@ -36,6 +36,13 @@ words) and these settings added (defaults = the shipped ``world2``):
   along the target's own run of frames are preferred by that many median
   nearest-neighbour distances. Both measured in docs/experiments.md ("Where
   in frequency identity lives"); neither is on by default.
+  ``knn_content`` (0 = off): the match key gains a *content* part, the
+  square-root phone posteriors of a causal phone classifier
+  (``masters/phones.py``, trained on the corpus's training speakers) read
+  from the input and from each target frame, weighted so that its spread
+  over the target's frames is ``knn_content`` times the envelope part's:
+  frames are then matched by the phone they carry as well as by their
+  envelope shape (docs/experiments.md, "A content key for the picks").
 * ``ap_mode``: ``"mix"`` (old: the warped source aperiodicity mixed with the
   target's mean by ``ap_mix``), ``"source"`` (the warped source's own), or
   ``"knn"`` (the neighbours' mean, then ``ap_mix`` with the warped source's).
@@ -46,6 +53,7 @@ the future beyond ``yin_offset`` frames), so a streaming student can follow.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -94,6 +102,7 @@ class World2Master(WorldMaster):
         knn_split_hz: float = 0.0,
         knn_blend_low: float | None = None,
         knn_continuity: float = 0.0,
+        knn_content: float = 0.0,
         **settings: Any,
     ) -> None:
         # the old range (0.7, 1.45) let men's running warp reach 1.3-1.45,
@@ -122,6 +131,19 @@ class World2Master(WorldMaster):
         if knn_continuity < 0:
             raise MasterError(f"knn_continuity {knn_continuity} must be >= 0 (0 = independent picks)")
         self.knn_continuity = float(knn_continuity)
+        if knn_content < 0:
+            raise MasterError(f"knn_content {knn_content} must be >= 0 (0 = envelope key only)")
+        self.knn_content = float(knn_content)
+        if self.knn_content > 0:
+            from . import phones
+
+            if (self.sample_rate, self.hop) != (phones.SR, phones.HOP):
+                raise MasterError(f"knn_content needs the master at {phones.SR} Hz with hop {phones.HOP} "
+                                  "(the phone classifier's frames)")
+        self._phones: Any = None  # the phone classifier, loaded on first use
+        self._content_scale: dict[str, float] = {}  # per pool: the content columns' weight
+        # the input's content key, from _source to _target_envelope of one convert() call
+        self._content_q: np.ndarray | None = None
         self.knn_blend_low = self.knn_blend if knn_blend_low is None else float(knn_blend_low)
         if not (0.0 <= self.knn_blend <= 1.0 and 0.0 <= self.knn_blend_low <= 1.0):
             raise MasterError("knn_blend and knn_blend_low must lie in 0..1")
@@ -132,7 +154,12 @@ class World2Master(WorldMaster):
                     "knn_k": self.knn_k, "knn_bands": self.knn_bands, "knn_blend": self.knn_blend,
                     "knn_smooth": self.knn_smooth, "knn_max_frames": self.knn_max_frames,
                     "ap_mode": self.ap_mode, "knn_split_hz": self.knn_split_hz,
-                    "knn_blend_low": self.knn_blend_low, "knn_continuity": self.knn_continuity})
+                    "knn_blend_low": self.knn_blend_low, "knn_continuity": self.knn_continuity,
+                    "knn_content": self.knn_content})
+        if self.knn_content > 0:  # the content key's model is part of what the master computes
+            import hashlib
+
+            cfg["phones_model"] = hashlib.sha256(self._phones_path().read_bytes()).hexdigest()[:16]
         if self._target is not None and "frames_v" in self._target:
             cfg.setdefault("target", {})["knn_frames"] = [len(self._target["frames_v"]),
                                                           len(self._target["frames_u"])]
@@ -168,6 +195,7 @@ class World2Master(WorldMaster):
             raise MasterError("fit needs at least one reference recording of the target speaker")
         lf0, lsp_v, lsp_u, ap_v, ap_u = [], [], [], [], []
         adj_v, adj_u = [], []  # per pool frame: is the pool's next frame the next in time?
+        c_v, c_u = [], []  # per pool frame: its content key (knn_content)
         for i, a in enumerate(reference_audio):
             x = resample(as_mono_float32(a), int(sample_rate), self.sample_rate)
             if len(x) < 4 * self.hop:
@@ -181,6 +209,9 @@ class World2Master(WorldMaster):
             act = e > e.max() - 50 * math.log(10) / 10
             lsp_v.append(lsp[v]), ap_v.append(ap[v])
             lsp_u.append(lsp[~v & act]), ap_u.append(ap[~v & act])
+            if self.knn_content > 0:
+                c = self._content(x)
+                c_v.append(c[v]), c_u.append(c[~v & act])
             for adj, m in ((adj_v, v), (adj_u, ~v & act)):
                 pos = np.flatnonzero(m)
                 adj.append(np.append(pos[1:] == pos[:-1] + 1, False))
@@ -199,12 +230,17 @@ class World2Master(WorldMaster):
         t["frames_v"], t["frames_u"] = fv, np.concatenate(lsp_u)
         t["ap_v"], t["ap_u"] = av, np.concatenate(ap_u)
         t["adj_v"], t["adj_u"] = np.concatenate(adj_v), np.concatenate(adj_u)
+        if self.knn_content > 0:
+            t["content_v"], t["content_u"] = np.concatenate(c_v), np.concatenate(c_u)
         rng = np.random.default_rng(0)
         for k, ka, kj in (("frames_v", "ap_v", "adj_v"), ("frames_u", "ap_u", "adj_u")):
             if len(t[k]) > self.knn_max_frames:
                 sel = np.sort(rng.choice(len(t[k]), self.knn_max_frames, replace=False))
                 adj = t[kj][sel] & np.append(sel[1:] == sel[:-1] + 1, False)
                 t[k], t[ka], t[kj] = t[k][sel], t[ka][sel], adj
+                kc = "content" + k[-2:]
+                if kc in t:
+                    t[kc] = t[kc][sel]
         if len(t["frames_v"]) < 50 or len(t["frames_u"]) < 10:
             raise MasterError("too few target frames for envelope='knn'; give more target speech")
         self._knn_prepare(freqs)
@@ -218,6 +254,16 @@ class World2Master(WorldMaster):
         for k in ("frames_v", "frames_u"):
             b = t[k] @ self._mel.T - self._tmean
             b = b - b.mean(axis=1, keepdims=True)  # shape only: per-frame level is set later
+            kc = "content" + k[-2:]
+            if self.knn_content > 0 and kc not in t:
+                raise MasterError("this fitted state has no content keys; fit again with knn_content > 0")
+            if self.knn_content > 0:
+                c = np.asarray(t[kc], np.float64)
+                # the content columns weigh knn_content times the envelope's spread
+                scale = math.sqrt(self.knn_content * np.mean(np.sum((b - b.mean(0)) ** 2, axis=1))
+                                  / max(np.mean(np.sum((c - c.mean(0)) ** 2, axis=1)), 1e-12))
+                self._content_scale[k] = scale
+                b = np.concatenate([b, scale * c], axis=1)
             self._keys[k] = (b, np.sum(b * b, axis=1))
 
     def state_dict(self) -> dict[str, Any]:
@@ -227,11 +273,29 @@ class World2Master(WorldMaster):
         super().load_state_dict(state)
         t = self._target
         if "frames_v" in t:
-            for k in ("frames_v", "frames_u", "ap_v", "ap_u"):
-                t[k] = np.asarray(t[k], dtype=np.float64)
+            for k in ("frames_v", "frames_u", "ap_v", "ap_u", "content_v", "content_u"):
+                if k in t:
+                    t[k] = np.asarray(t[k], dtype=np.float64)
             for k, f in (("adj_v", "frames_v"), ("adj_u", "frames_u")):
                 t[k] = np.asarray(t.get(k, np.zeros(len(t[f]), bool)), dtype=bool)
             self._knn_prepare(t["freqs"])
+
+    @staticmethod
+    def _phones_path() -> Path:
+        from .phones import MODEL_FILE
+
+        return MODEL_FILE
+
+    def _content(self, x: np.ndarray) -> np.ndarray:
+        """Per WORLD frame of ``x`` (at the master's rate), the phone
+        classifier's content key (``masters/phones.py``)."""
+        from . import phones
+
+        if self._phones is None:
+            self._phones = phones.PhoneModel.load(self._phones_path())
+        # square-root posteriors: squared distances between them are
+        # Hellinger distances (2 at most, whatever the class count)
+        return np.sqrt(self._phones.posteriors(phones.features(x))).astype(np.float64)
 
     def _distances(self, q: np.ndarray, pool: str, keys_at: np.ndarray | None = None) -> np.ndarray:
         """Squared distances [n, pool frames] from each query row ``q`` [n,
@@ -251,23 +315,27 @@ class World2Master(WorldMaster):
             for c0 in range(0, len(idx), 512):
                 yield pool, idx[c0:c0 + 512]
 
-    def _knn(self, q: np.ndarray, pool: str) -> tuple[np.ndarray, np.ndarray]:
+    def _knn(self, q: np.ndarray, pool: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean log envelope and aperiodicity of the k nearest target frames
-        for each query row ``q`` [n, bands] (already normalised)."""
+        for each query row ``q`` [n, bands] (already normalised), and the
+        nearest one's index in the pool."""
         t = self._target
         d = self._distances(q, pool)
         k = min(self.knn_k, d.shape[1])
         idx = np.argpartition(d, k - 1, axis=1)[:, :k]
-        return t[pool][idx].mean(axis=1), t[_AP[pool]][idx].mean(axis=1)
+        nearest = idx[np.arange(len(idx)), np.argmin(np.take_along_axis(d, idx, axis=1), axis=1)]
+        return t[pool][idx].mean(axis=1), t[_AP[pool]][idx].mean(axis=1), nearest
 
-    def _knn_runs(self, q: np.ndarray, voiced: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    def _knn_runs(self, q: np.ndarray, voiced: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """kNN picks that prefer to continue the target's own runs of
         frames (unit selection, causal): frame i's candidates are its
         nearest target frames plus the successors of frame i−1's picks; a
         candidate that is not a successor costs ``knn_continuity`` times the
         utterance's median nearest-neighbour distance more. The k cheapest
-        are averaged as before. Returns the envelopes, the aperiodicities and
-        the fraction of picks that continue a run."""
+        are averaged as before. Returns the envelopes, the aperiodicities,
+        each frame's cheapest pick and the fraction of picks that continue a
+        run."""
         t = self._target
         k = self.knn_k
         near: dict[int, np.ndarray] = {}
@@ -281,6 +349,7 @@ class World2Master(WorldMaster):
         penalty = self.knn_continuity * float(np.median(np.maximum(first, 0.0))) if len(first) else 0.0
         env_k = np.empty((len(voiced), t["frames_v"].shape[1]))
         knn_ap = np.empty((len(voiced), t["ap_v"].shape[1]))
+        nearest = np.empty(len(voiced), dtype=np.int64)
         prev, prev_pool, continued = np.empty(0, dtype=np.int64), "", 0
         for i in range(len(voiced)):
             pool = "frames_v" if voiced[i] else "frames_u"
@@ -292,10 +361,11 @@ class World2Master(WorldMaster):
             cost = self._distances(q[i:i + 1], pool, cand)[0] + penalty * ~np.isin(cand, succ)
             pick = cand[np.argsort(cost, kind="stable")[:k]]
             continued += int(np.isin(pick, succ).sum())
+            nearest[i] = pick[0]
             env_k[i] = t[pool][pick].mean(axis=0)
             knn_ap[i] = t[_AP[pool]][pick].mean(axis=0)
             prev, prev_pool = pick, pool
-        return env_k, knn_ap, continued / max(k * len(voiced), 1)
+        return env_k, knn_ap, nearest, continued / max(k * len(voiced), 1)
 
     # ---------------------------------------------------------------- conversion
     @property
@@ -308,6 +378,8 @@ class World2Master(WorldMaster):
         yf, yv, mapped = self._yin(x)
         f0, sp, ap = analyze(x, self.sample_rate, self.hop,
                              f0=np.where((yv >= self.vthreshold) & (yf > 0), yf, 0.0))
+        if self.envelope == "knn" and self.knn_content > 0:
+            self._content_q = self._content(x)
         return f0, sp, ap, mapped
 
     def _blend_weights(self, bins: int) -> np.ndarray:
@@ -327,7 +399,7 @@ class World2Master(WorldMaster):
         t = self._need_target()
         n_frames = len(lsp)
         knn_ap = None
-        info: dict[str, Any] = {"yin_offset": self.yin_offset}  # + knn_continued: picks continuing a run
+        info: dict[str, Any] = {"yin_offset": self.yin_offset}
         if self.envelope == "knn":
             # query: the frame minus the running mean, both warped by α (the
             # speaker-normalised frame), in mel bands
@@ -336,12 +408,24 @@ class World2Master(WorldMaster):
                 s_ = alphas[lo]
                 q[lo:hi] = _warp_rows(lsp[lo:hi] - means[lo:hi], s_) @ self._mel.T
             q -= q.mean(axis=1, keepdims=True)
+            if self.knn_content > 0:
+                c, self._content_q = self._content_q, None
+                if c is None or len(c) != n_frames:
+                    raise MasterError("the content key must be read from the same input (convert())")
+                qc = np.empty((n_frames, q.shape[1] + c.shape[1]))
+                qc[:, :q.shape[1]] = q
+                qc[voiced, q.shape[1]:] = self._content_scale["frames_v"] * c[voiced]
+                qc[~voiced, q.shape[1]:] = self._content_scale["frames_u"] * c[~voiced]
+                q = qc
+            # knn_nearest: per frame, its nearest target frame's index in the
+            # pool it searched (voiced or unvoiced; diagnostics and tests)
             if self.knn_continuity > 0:
-                env_k, knn_ap, info["knn_continued"] = self._knn_runs(q, voiced)
+                env_k, knn_ap, info["knn_nearest"], info["knn_continued"] = self._knn_runs(q, voiced)
             else:
                 env_k, knn_ap = np.empty_like(lsp), np.empty_like(ap)
+                info["knn_nearest"] = np.empty(n_frames, dtype=np.int64)
                 for pool, ii in self._pool_chunks(voiced):
-                    env_k[ii], knn_ap[ii] = self._knn(q[ii], pool)
+                    env_k[ii], knn_ap[ii], info["knn_nearest"][ii] = self._knn(q[ii], pool)
             if self.knn_smooth > 0:
                 a = 1.0 / (1.0 + self.knn_smooth)
                 for i in range(1, n_frames):
