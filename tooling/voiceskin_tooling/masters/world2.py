@@ -52,13 +52,14 @@ the future beyond ``yin_offset`` frames), so a streaming student can follow.
 """
 from __future__ import annotations
 
+import hashlib
 import math
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..pitchmap import pitch_map_np
+from . import phones
 from .base import MasterError, as_mono_float32, resample
 from .world import WorldMaster, _runs, _warp_rows, analyze, yin_track
 
@@ -135,8 +136,6 @@ class World2Master(WorldMaster):
             raise MasterError(f"knn_content {knn_content} must be >= 0 (0 = envelope key only)")
         self.knn_content = float(knn_content)
         if self.knn_content > 0:
-            from . import phones
-
             if (self.sample_rate, self.hop) != (phones.SR, phones.HOP):
                 raise MasterError(f"knn_content needs the master at {phones.SR} Hz with hop {phones.HOP} "
                                   "(the phone classifier's frames)")
@@ -157,9 +156,7 @@ class World2Master(WorldMaster):
                     "knn_blend_low": self.knn_blend_low, "knn_continuity": self.knn_continuity,
                     "knn_content": self.knn_content})
         if self.knn_content > 0:  # the content key's model is part of what the master computes
-            import hashlib
-
-            cfg["phones_model"] = hashlib.sha256(self._phones_path().read_bytes()).hexdigest()[:16]
+            cfg["phones_model"] = hashlib.sha256(phones.MODEL_FILE.read_bytes()).hexdigest()[:16]
         if self._target is not None and "frames_v" in self._target:
             cfg.setdefault("target", {})["knn_frames"] = [len(self._target["frames_v"]),
                                                           len(self._target["frames_u"])]
@@ -280,19 +277,11 @@ class World2Master(WorldMaster):
                 t[k] = np.asarray(t.get(k, np.zeros(len(t[f]), bool)), dtype=bool)
             self._knn_prepare(t["freqs"])
 
-    @staticmethod
-    def _phones_path() -> Path:
-        from .phones import MODEL_FILE
-
-        return MODEL_FILE
-
     def _content(self, x: np.ndarray) -> np.ndarray:
         """Per WORLD frame of ``x`` (at the master's rate), the phone
         classifier's content key (``masters/phones.py``)."""
-        from . import phones
-
         if self._phones is None:
-            self._phones = phones.PhoneModel.load(self._phones_path())
+            self._phones = phones.PhoneModel.load(phones.MODEL_FILE)
         # square-root posteriors: squared distances between them are
         # Hellinger distances (2 at most, whatever the class count)
         return np.sqrt(self._phones.posteriors(phones.features(x))).astype(np.float64)
