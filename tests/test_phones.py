@@ -92,3 +92,17 @@ def test_saved_model_loads_to_the_same_outputs(tmp_path: Path) -> None:
     p = model.posteriors(f)
     np.testing.assert_array_equal(p, again.posteriors(f))
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_training_speech_holds_no_validation_or_test_voice_or_sentence() -> None:
+    from voiceskin_tooling.corpus_gen import phone_training_speech
+
+    meta = json.loads((CORPUS / "corpus.json").read_text(encoding="utf-8"))
+    held_out = set(meta["validation_speakers"]) | set(meta["test_speakers"])
+    test_sentences = (CORPUS / "sentences_test.txt").read_text(encoding="utf-8")
+    rows = phone_training_speech(CORPUS, synthesize=False)
+    speakers = {s for s, _, _ in rows}
+    assert meta["target_speaker"] in speakers and "kal" in speakers
+    assert not speakers & held_out
+    assert all(text not in test_sentences for _, _, text in rows)
+    assert all(x.dtype == np.float32 and len(x) > phones.SR for _, x, _ in rows)
