@@ -318,38 +318,8 @@ SYSTEMS: dict[str, tuple[str, Callable[..., Any]]] = {
                                           knn_continuity=1.0)),
     "world2:b.75+cont1": ("world2, kNN blend 0.75, continuity 1",
                           master_system("world2", knn_blend=0.75, knn_continuity=1.0)),
-    "world2:c1": ("world2, kNN 0.5, content key weight 1", master_system("world2", knn_content=1.0)),
-    "world2:knn1+c1": ("world2, kNN only, content key weight 1", master_system("world2", knn_blend=1.0, knn_content=1.0)),
-    "world2:knn1+c3": ("world2, kNN only, content key weight 3", master_system("world2", knn_blend=1.0, knn_content=3.0)),
-    "world2:knn1+c10": ("world2, kNN only, content key weight 10", master_system("world2", knn_blend=1.0, knn_content=10.0)),
     "world2:inv2500+c3": ("world2, kNN only below 2.5 kHz, content key weight 3",
                           master_system("world2", knn_blend=0.0, knn_blend_low=1.0, knn_split_hz=2500.0, knn_content=3.0)),
-    "world2:c3": ("world2, kNN 0.5, content key weight 3", master_system("world2", knn_content=3.0)),
-    "world2:b.65+c3": ("world2, kNN 0.65, content key weight 3", master_system("world2", knn_blend=0.65, knn_content=3.0)),
-    "world2:b.75+c3": ("world2, kNN 0.75, content key weight 3", master_system("world2", knn_blend=0.75, knn_content=3.0)),
-    "world2:b.75+c3+cont1": ("world2, kNN 0.75, content key weight 3, continuity 1",
-                             master_system("world2", knn_blend=0.75, knn_content=3.0, knn_continuity=1.0)),
-    "world2:knn1+c3+cont1": ("world2, kNN only, content key weight 3, continuity 1",
-                             master_system("world2", knn_blend=1.0, knn_content=3.0, knn_continuity=1.0)),
-    "world2:b.65+c3+cont1": ("world2, kNN 0.65, content key weight 3, continuity 1",
-                             master_system("world2", knn_blend=0.65, knn_content=3.0, knn_continuity=1.0)),
-    "world2:b.65+c3+cont.5": ("world2, kNN 0.65, content key weight 3, continuity 0.5",
-                              master_system("world2", knn_blend=0.65, knn_content=3.0, knn_continuity=0.5)),
-    "world2:b.6+c3+cont1": ("world2, kNN 0.6, content key weight 3, continuity 1",
-                            master_system("world2", knn_blend=0.6, knn_content=3.0, knn_continuity=1.0)),
-    "world2:b.65+c1": ("world2, kNN 0.65, content key weight 1", master_system("world2", knn_blend=0.65, knn_content=1.0)),
-    "world2:b.65+c3+s1": ("world2, kNN 0.65, content key weight 3, pick smoothing 1 frame",
-                          master_system("world2", knn_blend=0.65, knn_content=3.0, knn_smooth=1.0)),
-    "world2:b.65+c3+k8": ("world2, kNN 0.65, content key weight 3, k 8",
-                          master_system("world2", knn_blend=0.65, knn_content=3.0, knn_k=8)),
-    "world2:b.75+c3+k8+cont1": ("world2, kNN 0.75, content key weight 3, k 8, continuity 1",
-                                master_system("world2", knn_blend=0.75, knn_content=3.0, knn_k=8, knn_continuity=1.0)),
-    "world2:b.75+c3+s1": ("world2, kNN 0.75, content key weight 3, pick smoothing 1 frame",
-                          master_system("world2", knn_blend=0.75, knn_content=3.0, knn_smooth=1.0)),
-    "world2:b.65+c3+s2": ("world2, kNN 0.65, content key weight 3, pick smoothing 2 frames",
-                          master_system("world2", knn_blend=0.65, knn_content=3.0, knn_smooth=2.0)),
-    "world2:knn1+c3+s1": ("world2, kNN only, content key weight 3, pick smoothing 1 frame",
-                          master_system("world2", knn_blend=1.0, knn_content=3.0, knn_smooth=1.0)),
     "world2:inv2500": ("world2, kNN only below 2.5 kHz, warp+EQ above",
                        master_system("world2", knn_blend=0.0, knn_blend_low=1.0, knn_split_hz=2500.0)),
     "world2:knn+off2+wide": ("world2 kNN only, yin_offset 2, old warp range",
@@ -362,6 +332,48 @@ SYSTEMS: dict[str, tuple[str, Callable[..., Any]]] = {
     "world2:knn.5+r1.2": ("world2 kNN blend 0.5, yin_offset 0, warp_range (0.8, 1.2)",
                           master_system("world2", knn_blend=0.5, yin_offset=0, warp_range=(0.8, 1.2))),
 }
+
+
+# world2 with the phone content key (docs/experiments.md, "A content key for the picks"):
+# name -> settings; the description is read from the settings
+CONTENT_VARIANTS: dict[str, dict[str, float]] = {
+    "world2:c1": {"knn_content": 1.0},
+    "world2:knn1+c1": {"knn_blend": 1.0, "knn_content": 1.0},
+    "world2:knn1+c3": {"knn_blend": 1.0, "knn_content": 3.0},
+    "world2:knn1+c10": {"knn_blend": 1.0, "knn_content": 10.0},
+    "world2:c3": {"knn_content": 3.0},
+    "world2:b.65+c3": {"knn_blend": 0.65, "knn_content": 3.0},
+    "world2:b.75+c3": {"knn_blend": 0.75, "knn_content": 3.0},
+    "world2:b.75+c3+cont1": {"knn_blend": 0.75, "knn_content": 3.0, "knn_continuity": 1.0},
+    "world2:knn1+c3+cont1": {"knn_blend": 1.0, "knn_content": 3.0, "knn_continuity": 1.0},
+    "world2:b.65+c3+cont1": {"knn_blend": 0.65, "knn_content": 3.0, "knn_continuity": 1.0},
+    "world2:b.65+c3+cont.5": {"knn_blend": 0.65, "knn_content": 3.0, "knn_continuity": 0.5},
+    "world2:b.6+c3+cont1": {"knn_blend": 0.6, "knn_content": 3.0, "knn_continuity": 1.0},
+    "world2:b.65+c1": {"knn_blend": 0.65, "knn_content": 1.0},
+    "world2:b.65+c3+s1": {"knn_blend": 0.65, "knn_content": 3.0, "knn_smooth": 1.0},
+    "world2:b.65+c3+k8": {"knn_blend": 0.65, "knn_content": 3.0, "knn_k": 8},
+    "world2:b.75+c3+k8+cont1": {"knn_blend": 0.75, "knn_content": 3.0, "knn_k": 8, "knn_continuity": 1.0},
+    "world2:b.75+c3+s1": {"knn_blend": 0.75, "knn_content": 3.0, "knn_smooth": 1.0},
+    "world2:b.65+c3+s2": {"knn_blend": 0.65, "knn_content": 3.0, "knn_smooth": 2.0},
+    "world2:knn1+c3+s1": {"knn_blend": 1.0, "knn_content": 3.0, "knn_smooth": 1.0},
+}
+
+
+def _describe_content_variant(s: dict[str, float]) -> str:
+    blend = s.get("knn_blend", 0.5)
+    parts = ["world2", "kNN only" if blend == 1.0 else f"kNN {blend:g}", f"content key weight {s['knn_content']:g}"]
+    if "knn_k" in s:
+        parts.append(f"k {s['knn_k']:g}")
+    if "knn_continuity" in s:
+        parts.append(f"continuity {s['knn_continuity']:g}")
+    if "knn_smooth" in s:
+        n = s["knn_smooth"]
+        parts.append(f"pick smoothing {n:g} frame{'' if n == 1 else 's'}")
+    return ", ".join(parts)
+
+
+SYSTEMS.update({name: (_describe_content_variant(s), master_system("world2", **s))
+                for name, s in CONTENT_VARIANTS.items()})
 
 
 def register(name: str, desc: str, make: Callable[..., Any]) -> None:

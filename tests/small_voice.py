@@ -29,6 +29,18 @@ def corpus_audio(speaker: str, n: int, sub: str = "speakers", rate: int = 16000)
     return [read_audio(f, rate)[0] for f in corpus_files(speaker, n, sub)]
 
 
+def english_utterances(speaker: str, n: int, rate: int = 16000) -> list[tuple[Any, str]]:
+    """The first ``n`` English recordings of a shipped speaker (inputs or
+    the target) with their sentences, as (mono float32 at ``rate``, text)."""
+    import json
+
+    from voiceskin_tooling.corpus import read_audio
+
+    meta = json.loads((CORPUS / "corpus.json").read_text(encoding="utf-8"))
+    files = [f for f in meta["speakers"][speaker]["files"] if f["language"] == "en"][:n]
+    return [(read_audio(CORPUS / f["file"], rate)[0], f["text"]) for f in files]
+
+
 def copy_speakers(folder: Path, inputs: Mapping[str, int | tuple[str, int]]) -> Path:
     """``folder`` with one sub-folder per speaker: ``name: n`` copies the first
     n files of that shipped speaker, ``name: (source, n)`` those of ``source``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from small_voice import corpus_audio
+from small_voice import corpus_audio, english_utterances
 
 from voiceskin_tooling.masters import available_masters, get_master
 from voiceskin_tooling.masters.base import MasterError
@@ -127,26 +127,14 @@ def test_knn_continuity_makes_the_picks_follow_the_targets_runs() -> None:
         get_master("world2", knn_continuity=-1.0)
 
 
-def _english_with_text(speaker: str, n: int) -> list[tuple[np.ndarray, str]]:
-    import json
-    from pathlib import Path
-
-    import soundfile as sf
-
-    corpus = Path(__file__).resolve().parents[1] / "data" / "corpus"
-    meta = json.loads((corpus / "corpus.json").read_text(encoding="utf-8"))
-    files = [f for f in meta["speakers"][speaker]["files"] if f["language"] == "en"][:n]
-    return [(sf.read(str(corpus / f["file"]), dtype="float32")[0], f["text"]) for f in files]
-
-
 def test_a_content_key_makes_the_picks_carry_the_inputs_phones() -> None:
     """With ``knn_content`` the nearest target frame of each voiced input
     frame more often carries the same phone — by labels the classifier never
     made: pocketsphinx force-aligns both sides to their known sentences."""
     from voiceskin_tooling.masters import phones
 
-    refs = _english_with_text("slt", 8)
-    inputs = _english_with_text("rms", 3)  # a validation voice, never in the classifier's training
+    refs = english_utterances("slt", 8)
+    inputs = english_utterances("rms", 3)  # a validation voice, never in the classifier's training
     agreement = {}
     for weight in (0.0, 3.0):
         m = get_master("world2", knn_blend=1.0, knn_content=weight)

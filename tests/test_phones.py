@@ -9,22 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+from small_voice import CORPUS, english_utterances
 
 from voiceskin_tooling.masters import phones
-
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
-
-
-def _english(speaker: str, n: int) -> list[tuple[np.ndarray, str]]:
-    meta = json.loads((CORPUS / "corpus.json").read_text(encoding="utf-8"))
-    out = []
-    for f in meta["speakers"][speaker]["files"]:
-        if f["language"] == "en" and len(out) < n:
-            x, sr = sf.read(str(CORPUS / f["file"]), dtype="float32")
-            assert sr == phones.SR
-            out.append((x, f["text"]))
-    return out
 
 
 def _collapse(ids: np.ndarray) -> list[str]:
@@ -33,7 +20,7 @@ def _collapse(ids: np.ndarray) -> list[str]:
 
 
 def test_forced_alignment_labels_each_frame_with_the_sentences_phones() -> None:
-    (x, text), = _english("slt", 1)
+    (x, text), = english_utterances("slt", 1)
     assert text.startswith("The quick brown fox")
     y = phones.align(x, text)
     assert y is not None and y.shape == (phones.n_frames(len(x)),)
@@ -43,7 +30,7 @@ def test_forced_alignment_labels_each_frame_with_the_sentences_phones() -> None:
 
 
 def test_features_read_no_further_ahead_than_two_frames() -> None:
-    (x, _), = _english("kal", 1)
+    (x, _), = english_utterances("kal", 1)
     f = phones.features(x)
     assert f.shape == (phones.n_frames(len(x)), phones.N_MELS * len(phones.CONTEXT))
     i = 300
@@ -59,7 +46,7 @@ def test_shipped_model_hears_phones_of_speakers_it_never_saw() -> None:
     model = phones.PhoneModel.load(phones.MODEL_FILE)
     audio, labels = [], []
     for speaker in ("rms", "rms_hi"):  # validation voices: never in the classifier's training
-        for x, text in _english(speaker, 3):
+        for x, text in english_utterances(speaker, 3):
             y = phones.align(x, text)
             if y is not None:
                 audio.append(x)
@@ -72,7 +59,7 @@ def test_shipped_model_hears_phones_of_speakers_it_never_saw() -> None:
 
 
 def test_a_small_training_run_learns_its_phones() -> None:
-    pairs = _english("awb", 3)
+    pairs = english_utterances("awb", 3)
     audio = [x for x, _ in pairs]
     labels = [phones.align(x, t) for x, t in pairs]
     assert all(y is not None for y in labels)
@@ -87,7 +74,7 @@ def test_saved_model_loads_to_the_same_outputs(tmp_path: Path) -> None:
     model = phones.PhoneModel.load(phones.MODEL_FILE)
     model.save(tmp_path / "m.npz")
     again = phones.PhoneModel.load(tmp_path / "m.npz")
-    (x, _), = _english("ked", 1)
+    (x, _), = english_utterances("ked", 1)
     f = phones.features(x)
     p = model.posteriors(f)
     np.testing.assert_array_equal(p, again.posteriors(f))

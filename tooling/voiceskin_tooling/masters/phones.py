@@ -23,6 +23,8 @@ validation voices: 0.48 (40 classes).
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -144,6 +146,7 @@ class PhoneModel:
 
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
         self.w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
+        self.digest = ""  # set by load()
 
     def bottleneck(self, feats: np.ndarray) -> np.ndarray:
         w = self.w
@@ -163,8 +166,12 @@ class PhoneModel:
 
     @classmethod
     def load(cls, path: Path) -> "PhoneModel":
-        with np.load(path) as z:
-            return cls({k: z[k] for k in z.files})
+        """The model saved at ``path``; its ``digest`` names the file's bytes."""
+        blob = Path(path).read_bytes()
+        with np.load(io.BytesIO(blob)) as z:
+            model = cls({k: z[k] for k in z.files})
+        model.digest = hashlib.sha256(blob).hexdigest()[:16]
+        return model
 
 
 def train(audio: Sequence[np.ndarray], labels: Sequence[np.ndarray], steps: int = 12000,

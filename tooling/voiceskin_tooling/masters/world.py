@@ -416,7 +416,7 @@ class WorldMaster(Master):
         lsp = np.log(sp + 1e-16)
         alphas, eqs, means = self._warp_track(lsp, voiced, freqs)
         out_lsp, wap = self._apply_warp(lsp, ap, alphas, eqs)
-        out_lsp, out_ap, info = self._target_envelope(lsp, out_lsp, wap, ap, voiced, alphas, means)
+        out_lsp, out_ap, info = self._target_envelope(x, lsp, out_lsp, wap, ap, voiced, alphas, means)
         return self._finish(x, f0, mapped, voiced, lsp, out_lsp, out_ap, alphas, freqs, info)
 
     def _source(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -481,11 +481,12 @@ class WorldMaster(Master):
             wap[lo:hi] = _warp_rows(ap[lo:hi], s_)
         return out_lsp, wap
 
-    def _target_envelope(self, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
+    def _target_envelope(self, x: np.ndarray, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
                          ap: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
                          means: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """The output envelope and aperiodicity: here the warped envelope,
-        and voiced frames' aperiodicity mixed toward the target's mean."""
+        and voiced frames' aperiodicity mixed toward the target's mean
+        (``x``: the input at the master's rate, for stages that read it)."""
         t = self._need_target()
         out_ap = np.where(voiced[:, None], (1 - self.ap_mix) * wap + self.ap_mix * t["ap"][None, :], wap)
         return out_lsp, out_ap, {}

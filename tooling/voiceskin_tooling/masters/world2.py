@@ -52,7 +52,6 @@ the future beyond ``yin_offset`` frames), so a streaming student can follow.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any, Sequence
 
@@ -139,10 +138,9 @@ class World2Master(WorldMaster):
             if (self.sample_rate, self.hop) != (phones.SR, phones.HOP):
                 raise MasterError(f"knn_content needs the master at {phones.SR} Hz with hop {phones.HOP} "
                                   "(the phone classifier's frames)")
-        self._phones: Any = None  # the phone classifier, loaded on first use
+        # the content key's classifier (its digest is part of config(): the cache key)
+        self._phones = phones.PhoneModel.load(phones.MODEL_FILE) if self.knn_content > 0 else None
         self._content_scale: dict[str, float] = {}  # per pool: the content columns' weight
-        # the input's content key, from _source to _target_envelope of one convert() call
-        self._content_q: np.ndarray | None = None
         self.knn_blend_low = self.knn_blend if knn_blend_low is None else float(knn_blend_low)
         if not (0.0 <= self.knn_blend <= 1.0 and 0.0 <= self.knn_blend_low <= 1.0):
             raise MasterError("knn_blend and knn_blend_low must lie in 0..1")
@@ -156,7 +154,7 @@ class World2Master(WorldMaster):
                     "knn_blend_low": self.knn_blend_low, "knn_continuity": self.knn_continuity,
                     "knn_content": self.knn_content})
         if self.knn_content > 0:  # the content key's model is part of what the master computes
-            cfg["phones_model"] = hashlib.sha256(phones.MODEL_FILE.read_bytes()).hexdigest()[:16]
+            cfg["phones_model"] = self._phones.digest
         if self._target is not None and "frames_v" in self._target:
             cfg.setdefault("target", {})["knn_frames"] = [len(self._target["frames_v"]),
                                                           len(self._target["frames_u"])]
@@ -252,9 +250,9 @@ class World2Master(WorldMaster):
             b = t[k] @ self._mel.T - self._tmean
             b = b - b.mean(axis=1, keepdims=True)  # shape only: per-frame level is set later
             kc = "content" + k[-2:]
-            if self.knn_content > 0 and kc not in t:
-                raise MasterError("this fitted state has no content keys; fit again with knn_content > 0")
             if self.knn_content > 0:
+                if kc not in t:
+                    raise MasterError("this fitted state has no content keys; fit again with knn_content > 0")
                 c = np.asarray(t[kc], np.float64)
                 # the content columns weigh knn_content times the envelope's spread
                 scale = math.sqrt(self.knn_content * np.mean(np.sum((b - b.mean(0)) ** 2, axis=1))
@@ -280,8 +278,6 @@ class World2Master(WorldMaster):
     def _content(self, x: np.ndarray) -> np.ndarray:
         """Per WORLD frame of ``x`` (at the master's rate), the phone
         classifier's content key (``masters/phones.py``)."""
-        if self._phones is None:
-            self._phones = phones.PhoneModel.load(phones.MODEL_FILE)
         # square-root posteriors: squared distances between them are
         # Hellinger distances (2 at most, whatever the class count)
         return np.sqrt(self._phones.posteriors(phones.features(x))).astype(np.float64)
@@ -367,8 +363,6 @@ class World2Master(WorldMaster):
         yf, yv, mapped = self._yin(x)
         f0, sp, ap = analyze(x, self.sample_rate, self.hop,
                              f0=np.where((yv >= self.vthreshold) & (yf > 0), yf, 0.0))
-        if self.envelope == "knn" and self.knn_content > 0:
-            self._content_q = self._content(x)
         return f0, sp, ap, mapped
 
     def _blend_weights(self, bins: int) -> np.ndarray:
@@ -382,7 +376,7 @@ class World2Master(WorldMaster):
         up = 0.5 - 0.5 * np.cos(np.pi * x)
         return self.knn_blend_low + (self.knn_blend - self.knn_blend_low) * up
 
-    def _target_envelope(self, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
+    def _target_envelope(self, x: np.ndarray, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
                          ap: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
                          means: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         t = self._need_target()
@@ -398,9 +392,7 @@ class World2Master(WorldMaster):
                 q[lo:hi] = _warp_rows(lsp[lo:hi] - means[lo:hi], s_) @ self._mel.T
             q -= q.mean(axis=1, keepdims=True)
             if self.knn_content > 0:
-                c, self._content_q = self._content_q, None
-                if c is None or len(c) != n_frames:
-                    raise MasterError("the content key must be read from the same input (convert())")
+                c = self._content(x)
                 qc = np.empty((n_frames, q.shape[1] + c.shape[1]))
                 qc[:, :q.shape[1]] = q
                 qc[voiced, q.shape[1]:] = self._content_scale["frames_v"] * c[voiced]
