@@ -2,7 +2,10 @@
 # Native CI jobs (issue 14), run by .ci/run after scripts/test.sh:
 #   1. ASan + UBSan (GCC, -DVSK_SANITIZE=address,undefined): every C test;
 #   2. TSan (GCC, -DVSK_SANITIZE=thread): the threaded C tests (label "threads");
-#   3. libFuzzer (clang, -DVSK_FUZZ=ON, ASan + UBSan): the committed
+#   3. MSan (clang, -DVSK_SANITIZE=memory, origins tracked): every C test;
+#      reads of uninitialised memory, which ASan does not see (a test's
+#      stack struct left half-set once passed here and crashed on CI);
+#   4. libFuzzer (clang, -DVSK_FUZZ=ON, ASan + UBSan): the committed
 #      regression inputs and seeds replayed (ctest), then each target fuzzed
 #      for VSK_CI_FUZZ_SECONDS (default 60) from the seeds in native/fuzz/corpus
 #      with the format's dictionary; a crash, a sanitizer report, a leak, an
@@ -10,7 +13,7 @@
 #      2 GB fails the job (the input is left in build/ci-fuzz/artifacts/).
 # No sanitizer suppressions: none are set, and any *_OPTIONS given from
 # outside that mention suppressions are refused.
-# Usage: bash scripts/ci_native.sh [asan|tsan|fuzz ...]   (default: all three)
+# Usage: bash scripts/ci_native.sh [asan|tsan|msan|fuzz ...]   (default: all four)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -24,7 +27,7 @@ FUZZ_TIMEOUT="${VSK_CI_FUZZ_TIMEOUT:-10}"
 GEN=()
 command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
 
-for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS LSAN_OPTIONS; do
+for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS LSAN_OPTIONS MSAN_OPTIONS; do
   if [[ "${!v:-}" == *suppressions* ]]; then
     echo "[native] ERROR: $v sets suppressions; the sanitizer jobs keep none" >&2
     exit 1
@@ -60,6 +63,16 @@ run_tsan() {
   echo "[native] TSan: $((SECONDS - t0)) s"
 }
 
+run_msan() {
+  echo "[native] MSan: all C tests (build/ci-msan)"
+  local t0=$SECONDS
+  configure build/ci-msan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVSK_BUILD_TESTS=ON -DVSK_SANITIZE=memory -DCMAKE_C_FLAGS=-fsanitize-memory-track-origins
+  MSAN_OPTIONS="halt_on_error=1" \
+    ctest --test-dir build/ci-msan --output-on-failure --no-tests=error --parallel "$JOBS"
+  echo "[native] MSan: $((SECONDS - t0)) s"
+}
+
 run_fuzz() {
   echo "[native] libFuzzer: ${FUZZ_SECONDS} s per target, -timeout=${FUZZ_TIMEOUT} (build/ci-fuzz)"
   local t0=$SECONDS
@@ -89,13 +102,14 @@ run_fuzz() {
 }
 
 jobs=("$@")
-[ "${#jobs[@]}" -eq 0 ] && jobs=(asan tsan fuzz)
+[ "${#jobs[@]}" -eq 0 ] && jobs=(asan tsan msan fuzz)
 for j in "${jobs[@]}"; do
   case "$j" in
     asan) run_asan ;;
     tsan) run_tsan ;;
+    msan) run_msan ;;
     fuzz) run_fuzz ;;
-    *) echo "usage: $0 [asan|tsan|fuzz ...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [asan|tsan|msan|fuzz ...]" >&2; exit 2 ;;
   esac
 done
 echo "[native] OK: ${jobs[*]}"

@@ -96,6 +96,7 @@ static void run_case(const tcase *c)
         memset(vals[i], 0xA5, vsize[i] * sizeof(float) + GUARD);
     }
     vsk_tensor tens[4];
+    memset(tens, 0, sizeof tens);   /* dtype f32, no int8 data, no row spans */
     float *tdata[4] = {0};
     vsk_node n;
     memset(&n, 0, sizeof n);

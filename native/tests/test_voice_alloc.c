@@ -10,7 +10,7 @@
  * resets and CPU budgets (the governor's clock reads) in between, on both
  * schedules (VSK_SCHEDULE_EVEN too, also as one of the switcher's voices) — must
  * make zero calls, and so must the voice switcher's audio and feeder calls. Outputs must stay finite.
- * Needs glibc (or, in an ASan build, the sanitizer's allocator hooks,
+ * Needs glibc (or, in an ASan or MSan build, the sanitizer's allocator hooks,
  * which count the same calls); elsewhere (and under TSan) the test skips
  * (exit 77, vsk_skip.h). */
 #include <stdatomic.h>
@@ -18,7 +18,7 @@
 #include <stdlib.h> /* defines __GLIBC__ on glibc */
 
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
 #define VT_SANITIZER 1
 #endif
 #if __has_feature(thread_sanitizer)
@@ -41,7 +41,7 @@
 #endif
 
 #if defined(VT_SANITIZER)
-/* Under ASan (VSK_SANITIZE) the sanitizer owns malloc, and redefining
+/* Under ASan or MSan (VSK_SANITIZE) the sanitizer owns malloc, and redefining
  * it here would mix two allocators; its allocator hooks count instead: they
  * see every allocation and free, the library's included. */
 /* from <sanitizer/allocator_interface.h>, which GCC does not install */
