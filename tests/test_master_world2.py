@@ -166,3 +166,29 @@ def test_a_content_keyed_state_round_trips_and_an_old_state_is_refused() -> None
     assert not np.allclose(plain.convert(x, SR).audio, m.convert(x, SR).audio)
     with pytest.raises(MasterError, match="no content keys"):
         get_master("world2", knn_content=3.0).load_state_dict(plain.state_dict())
+
+
+def test_the_content_key_is_a_teacher_feature_the_student_learns() -> None:
+    """A content-keyed master hands the key its picks used to the student as
+    the ``content`` feature (a layer-to-layer target, training.kd_pairs):
+    one row per output frame, the input's square-root phone posteriors (unit
+    rows), and it says so in its fingerprint; a master without the key has
+    no such feature."""
+    from voiceskin_tooling.masters import phones
+
+    refs = _files("slt", 3, "target")
+    x = _files("rms", 1)[0]
+    m = get_master("world2", knn_content=3.0)
+    m.fit(refs, SR)
+    out = m.convert(x, SR)
+    c = out.features["content"]
+    post = phones.PhoneModel.load(phones.MODEL_FILE).posteriors(phones.features(x))
+    assert c.dtype == np.float32 and c.shape == (len(out.f0), post.shape[1])
+    np.testing.assert_allclose(np.sum(c.astype(np.float64) ** 2, axis=1), 1.0, atol=1e-4)
+    np.testing.assert_allclose(c, np.sqrt(post), atol=1e-6)
+    assert "features" not in out.info
+    assert m.config()["teacher_features"] == ["content"]
+    plain = get_master("world2")
+    plain.fit(refs, SR)
+    assert "content" not in plain.convert(x, SR).features
+    assert "teacher_features" not in plain.config()

@@ -518,6 +518,7 @@ class WorldMaster(Master):
         over = a > 0.9
         if over.any():
             y[over] = np.sign(y[over]) * (0.9 + 0.1 * np.tanh((a[over] - 0.9) / 0.1))
+        extra = info.pop("features", {})  # a stage's own frame-rate features (world2's content key)
         B = 65
         grid = np.linspace(0, self.sample_rate / 2, B)
         idx = np.clip(np.round(grid / freqs[-1] * (K - 1)).astype(int), 0, K - 1)
@@ -529,6 +530,7 @@ class WorldMaster(Master):
             # frequencies b·(sr/2)/(B−1) — HARMONIC's envelope grid
             "log_env": (0.5 * out_lsp[:, idx]).astype(np.float32),
             "aperiodicity": out_ap[:, idx].astype(np.float32),
+            **extra,
         }
         return MasterOutput(
             audio=y, f0=f0_out.astype(np.float32), voicing=voiced.astype(np.float32), features=feats,

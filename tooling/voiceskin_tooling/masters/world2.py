@@ -155,6 +155,7 @@ class World2Master(WorldMaster):
                     "knn_content": self.knn_content})
         if self.knn_content > 0:  # the content key's model is part of what the master computes
             cfg["phones_model"] = self._phones.digest
+            cfg["teacher_features"] = ["content"]  # and its key is a feature the student learns
         if self._target is not None and "frames_v" in self._target:
             cfg.setdefault("target", {})["knn_frames"] = [len(self._target["frames_v"]),
                                                           len(self._target["frames_u"])]
@@ -393,6 +394,10 @@ class World2Master(WorldMaster):
             q -= q.mean(axis=1, keepdims=True)
             if self.knn_content > 0:
                 c = self._content(x)
+                # the key the picks used, a layer-to-layer target for the
+                # student (training.kd_pairs): it must learn the same
+                # content from its own features to pick as the master does
+                info["features"] = {"content": c.astype(np.float32)}
                 qc = np.empty((n_frames, q.shape[1] + c.shape[1]))
                 qc[:, :q.shape[1]] = q
                 qc[voiced, q.shape[1]:] = self._content_scale["frames_v"] * c[voiced]
