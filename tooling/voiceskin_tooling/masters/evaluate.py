@@ -22,7 +22,8 @@ import numpy as np
 from .base import Master
 
 
-def _mel_fb(sr: int, n_fft: int, n_mels: int = 40, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
+def mel_fb(sr: int, n_fft: int, n_mels: int = 40, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
+    """[n_mels, n_fft/2+1] triangular HTK-mel filters over fmin..min(fmax, sr/2)."""
     def hz2mel(f: np.ndarray | float) -> np.ndarray:
         return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
 
@@ -38,7 +39,7 @@ def _mel_fb(sr: int, n_fft: int, n_mels: int = 40, fmin: float = 80.0, fmax: flo
 
 def long_term_logmel(audio: Sequence[np.ndarray], sr: int, n_fft: int = 512, hop: int = 128) -> np.ndarray:
     """Mean log-mel (dB) over active frames of all recordings, level-normalised."""
-    fb = _mel_fb(sr, n_fft)
+    fb = mel_fb(sr, n_fft)
     win = np.hanning(n_fft)
     rows = []
     for x in audio:

@@ -31,6 +31,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .evaluate import mel_fb
+
 SR = 16000
 HOP = 64
 WIN = 256
@@ -45,22 +47,7 @@ TRAIN_WARPS = (0.86, 0.93, 1.0, 1.08, 1.16)
 MODEL_FILE = Path(__file__).with_name("phones.npz")
 
 
-def _mel_fb(n_fft: int = 512, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
-    freqs = np.linspace(0, SR / 2, n_fft // 2 + 1)
-
-    def hz2mel(f: Any) -> Any:
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-    mels = np.linspace(hz2mel(fmin), hz2mel(fmax), N_MELS + 2)
-    hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
-    fb = np.zeros((N_MELS, len(freqs)))
-    for m in range(N_MELS):
-        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
-        fb[m] = np.clip(np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)), 0, None)
-    return fb
-
-
-_FB = _mel_fb()
+_FB = mel_fb(SR, 512, N_MELS)  # 80-7600 Hz
 
 
 def n_frames(n_samples: int) -> int:

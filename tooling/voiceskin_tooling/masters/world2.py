@@ -67,6 +67,7 @@ __all__ = ["World2Master"]
 # per kNN pool of target frames: its aperiodicities, and whether each frame's
 # successor in the pool is the next frame in time
 _AP = {"frames_v": "ap_v", "frames_u": "ap_u"}
+_CONTENT = {"frames_v": "content_v", "frames_u": "content_u"}  # knn_content
 _ADJ = {"frames_v": "adj_v", "frames_u": "adj_u"}
 
 
@@ -234,9 +235,8 @@ class World2Master(WorldMaster):
                 sel = np.sort(rng.choice(len(t[k]), self.knn_max_frames, replace=False))
                 adj = t[kj][sel] & np.append(sel[1:] == sel[:-1] + 1, False)
                 t[k], t[ka], t[kj] = t[k][sel], t[ka][sel], adj
-                kc = "content" + k[-2:]
-                if kc in t:
-                    t[kc] = t[kc][sel]
+                if _CONTENT[k] in t:
+                    t[_CONTENT[k]] = t[_CONTENT[k]][sel]
         if len(t["frames_v"]) < 50 or len(t["frames_u"]) < 10:
             raise MasterError("too few target frames for envelope='knn'; give more target speech")
         self._knn_prepare(freqs)
@@ -250,11 +250,10 @@ class World2Master(WorldMaster):
         for k in ("frames_v", "frames_u"):
             b = t[k] @ self._mel.T - self._tmean
             b = b - b.mean(axis=1, keepdims=True)  # shape only: per-frame level is set later
-            kc = "content" + k[-2:]
             if self.knn_content > 0:
-                if kc not in t:
+                if _CONTENT[k] not in t:
                     raise MasterError("this fitted state has no content keys; fit again with knn_content > 0")
-                c = np.asarray(t[kc], np.float64)
+                c = np.asarray(t[_CONTENT[k]], np.float64)
                 # the content columns weigh knn_content times the envelope's spread
                 scale = math.sqrt(self.knn_content * np.mean(np.sum((b - b.mean(0)) ** 2, axis=1))
                                   / max(np.mean(np.sum((c - c.mean(0)) ** 2, axis=1)), 1e-12))
