@@ -199,7 +199,8 @@ def test_act(kind):
     hop = 64
     b = Builder(hop)
     f = b.frame(b.input, hop)
-    s = b.affine(f, np.full(hop, 30.0, np.float32), np.linspace(-3, 3, hop).astype(np.float32))
+    gain = 3.0 if kind == Act.EXP else 30.0   # e^x: values up to e^6, exact to 1e-4
+    s = b.affine(f, np.full(hop, gain, np.float32), np.linspace(-3, 3, hop).astype(np.float32))
     y = b.act(s, kind)
     check(b, y, noise_signal(hop * 50, 10 + int(kind)))
 
@@ -623,3 +624,27 @@ def test_streaming_block_sizes_bit_identical():
     assert np.array_equal(whole, streamed)
     ref = ref_graph(g, t, x)
     assert np.abs(streamed - ref).max() <= E2E_TOL
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_nearest_picks_the_same_rows_as_the_reference(k):
+    """NEAREST on keys made from the input itself: 2000 stored keys (some
+    zero rows: exact ties) against queries read from the signal; the C picks
+    (SIMD distances) equal the reference's, value for value."""
+    hop, D, C, N = 64, 8, 6, 2000
+    g = np.random.default_rng(90 + k)
+    keys = g.uniform(-1, 1, (N, D)).astype(np.float32)
+    keys[::97] = 0.0
+    values = (np.arange(N, dtype=np.float32)[:, None] / N + g.uniform(0, 1e-3, (N, C))).astype(np.float32)
+    b = Builder(hop)
+    q = b.slice(b.frame(b.input, hop), 0, D)
+    y = _expose(b, b.nearest(q, keys, values, k), C)
+    T = 400
+    x = g.uniform(-1, 1, (T, hop)).astype(np.float32)
+    x[::9, :D] *= 1e-3                   # queries near 0: the zero rows tie
+    g_, t = finish(b, y)
+    ref = ref_graph(g_, t, x.reshape(-1)).reshape(T, hop)[:, :C]
+    got = run_c(g_, t, x.reshape(-1), hop).reshape(T, hop)[:, :C]
+    e = float(np.abs(got - ref).max())
+    print(f"[conformance] nearest k={k} {e:.3g}")
+    assert e <= TOL

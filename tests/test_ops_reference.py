@@ -44,6 +44,9 @@ def test_act_kinds():
     assert torch.allclose(sp, torch.log1p(torch.exp(x)), rtol=1e-12)
     es = ops.act(x, ops.ACT_EXP_SIGMOID)
     assert torch.allclose(es, 2 * torch.sigmoid(x) ** math.log(10) + 1e-7, rtol=1e-10, atol=1e-15)
+    ex = ops.act(torch.tensor([-3.0, 0.0, 10.0, 88.0, 200.0, math.inf, math.nan], dtype=D), ops.ACT_EXP)
+    assert torch.allclose(ex[:3], torch.exp(torch.tensor([-3.0, 0.0, 10.0], dtype=D)), rtol=1e-15)
+    assert ex[3] == ex[4] == ex[5] == math.exp(88.0) and torch.isnan(ex[6])  # clamped at 88; NaN stays
     with pytest.raises(ValueError):
         ops.act(x, 9)
 
@@ -324,3 +327,53 @@ def test_warp_batched_and_differentiable_in_x():
     ref = np.stack([[np.interp(q[b, t], pos, x.detach().numpy()[b, t]) for t in range(3)]
                     for b in range(2)])
     assert np.allclose(y.detach().numpy(), ref, atol=1e-5)
+
+
+def _nearest_brute(x: np.ndarray, keys: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """The k rows of ``keys`` nearest to x (float64 squared distances, lower
+    row first among ties, non-finite last), their values averaged."""
+    d = ((keys.astype(np.float64) - x.astype(np.float64)) ** 2).sum(1)
+    d = np.where(np.isfinite(d), d, np.inf)
+    order = np.lexsort((np.arange(len(d)), d))
+    return values[order[:k]].astype(np.float64).mean(0)
+
+
+@pytest.mark.parametrize("k", [1, 3, 16])
+def test_nearest_averages_the_values_of_the_k_nearest_keys(k):
+    """NEAREST: the mean of the values of the k nearest keys, batched over
+    leading axes, against a float64 brute force (random keys: no near ties)."""
+    g = np.random.default_rng(5 + k)
+    keys = g.standard_normal((300, 6)).astype(np.float32)
+    values = g.standard_normal((300, 4)).astype(np.float32)
+    sq = (keys.astype(np.float64) ** 2).sum(1).astype(np.float32)
+    x = g.standard_normal((2, 7, 6)).astype(np.float32)
+    y = ops.nearest(torch.from_numpy(x), keys, sq, values, k)
+    assert y.shape == (2, 7, 4) and y.dtype == torch.float32
+    want = np.stack([[_nearest_brute(r, keys, values, k) for r in row] for row in x])
+    assert np.abs(y.numpy() - want).max() < 1e-5
+
+
+def test_nearest_ties_go_to_the_lower_row_and_nonfinite_ranks_last():
+    """Exactly equal keys: the lower row wins; a NaN key row is never picked
+    while a finite one is left; a NaN query picks the first k rows."""
+    keys = np.array([[1.0, 0.0], [NAN, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], np.float32)
+    sq = np.array([1.0, NAN, 1.0, 1.0, 1.0], np.float32)
+    values = np.arange(5, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)
+    one = ops.nearest(torch.tensor([[2.0, 0.0]]), keys, sq, values, 1)
+    assert one[0].tolist() == [0.0, 0.0]                       # rows 0 and 3 tie: row 0
+    two = ops.nearest(torch.tensor([[2.0, 0.0]]), keys, sq, values, 2)
+    assert two[0].tolist() == [1.5, 1.5]                       # rows 0 and 3
+    four = ops.nearest(torch.tensor([[2.0, 0.0]]), keys, sq, values, 4)
+    assert four[0].tolist() == [2.25, 2.25]                    # 0, 3, 2, 4: never the NaN row
+    nan_q = ops.nearest(torch.tensor([[NAN, 0.0]]), keys, sq, values, 3)
+    assert nan_q[0].tolist() == [1.0, 1.0]                     # nothing finite: rows 0, 1, 2
+
+
+def test_nearest_is_differentiable_in_the_values_only():
+    """The pick is a choice (no gradient to x); the values get one."""
+    keys = torch.tensor([[0.0], [1.0], [2.0]])
+    values = torch.tensor([[1.0], [2.0], [3.0]], requires_grad=True)
+    x = torch.tensor([[0.9]], requires_grad=True)
+    y = ops.nearest(x, keys, (keys ** 2).sum(1), values, 2)
+    y.sum().backward()
+    assert x.grad is None and values.grad.reshape(-1).tolist() == [0.5, 0.5, 0.0]

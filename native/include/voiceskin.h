@@ -69,7 +69,7 @@ extern "C" {
 #define VSK_ABI_VERSION 1
 
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 6
+#define VSK_VERSION_MINOR 7
 #define VSK_VERSION_PATCH 0
 
 /** Library version as (major << 16) | (minor << 8) | patch. [any] */

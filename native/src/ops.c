@@ -110,6 +110,7 @@ const vsk_op_def *vsk_op_lookup(uint32_t op)
     case VSK_OP_RUNNING_MEAN: return &vsk_op_def_running_mean;
     case VSK_OP_ARGMIN: return &vsk_op_def_argmin;
     case VSK_OP_WARP: return &vsk_op_def_warp;
+    case VSK_OP_NEAREST: return &vsk_op_def_nearest;
     default: return NULL;
     }
 }

@@ -44,6 +44,7 @@ extern const vsk_op_def vsk_op_def_frame, vsk_op_def_stft_mag,
     vsk_op_def_gru, vsk_op_def_concat, vsk_op_def_slice, vsk_op_def_add,
     vsk_op_def_mul, vsk_op_def_affine, vsk_op_def_pitch_yin,
     vsk_op_def_pitch_map, vsk_op_def_harmonic, vsk_op_def_noise,
-    vsk_op_def_running_mean, vsk_op_def_argmin, vsk_op_def_warp;
+    vsk_op_def_running_mean, vsk_op_def_argmin, vsk_op_def_warp,
+    vsk_op_def_nearest;
 
 #endif

@@ -1,5 +1,5 @@
 /* ops_nn.c — the neural-network and elementwise ops: LINEAR, ACT, LOG,
- * CONV1D, GRU, CONCAT, SLICE, ADD, MUL, AFFINE, ARGMIN
+ * CONV1D, GRU, CONCAT, SLICE, ADD, MUL, AFFINE, ARGMIN, NEAREST
  * (docs/bundle-format.md). */
 #include <math.h>
 #include <string.h>
@@ -84,7 +84,7 @@ const vsk_op_def vsk_op_def_linear = {"LINEAR", linear_validate, linear_state_by
 
 /* ------------------------------------------------------------------- ACT */
 
-enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_SOFTPLUS, ACT_EXP_SIGMOID, ACT_COUNT };
+enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_SOFTPLUS, ACT_EXP_SIGMOID, ACT_EXP, ACT_COUNT };
 
 static size_t no_state(const vsk_node *n, const uint32_t *vs) { return 0; }
 static void no_reset(const vsk_node *n, void *state, uint32_t isa) {}
@@ -116,6 +116,9 @@ static void act_run(const vsk_node *n, float *const *v, void *state)
         for (uint32_t i = 0; i < len; ++i) y[i] = x[i] > 20.f ? x[i] : log1pf(expf(x[i]));
         break;
     case ACT_EXP_SIGMOID: vsk_exp_sigmoid(isa, x, y, len); break;
+    case ACT_EXP: /* e^min(x, 88): finite for every finite x (e^88 < FLT_MAX); NaN stays NaN */
+        for (uint32_t i = 0; i < len; ++i) y[i] = expf(x[i] > 88.f ? 88.f : x[i]);
+        break;
     default: break;
     }
 }
@@ -419,3 +422,73 @@ static uint64_t argmin_cost(const vsk_node *n, const uint32_t *vs)
 }
 const vsk_op_def vsk_op_def_argmin = {"ARGMIN", argmin_validate, no_state, no_reset,
                                       argmin_run, argmin_flops, argmin_cost};
+
+/* --------------------------------------------------------------- NEAREST */
+/* The mean of the values of the k stored keys nearest to x (squared
+ * Euclidean distance). State: header | N floats of scratch (the products
+ * K·x). d_n = key_sq[n] − 2·(K x)_n (‖x‖², the same for every n, is left
+ * out); a non-finite d_n ranks after every finite one; ties go to the lower
+ * index. The k picks are summed nearest first, then divided by k. */
+
+#define NEAREST_MAX_K 16u
+
+static vsk_status nearest_validate(const vsk_node *n, const uint32_t *vs, uint32_t vc)
+{
+    if (vsk_check_counts(n, 1, 1, 3, 3, 1, 0) || vsk_check_ids(n, vc)) return VSK_ERR_CORRUPT;
+    const vsk_tensor *K = n->const_[0], *V = n->const_[2];
+    if (K->ndim != 2 || V->ndim != 2) return VSK_ERR_CORRUPT;
+    const uint32_t N = K->dims[0], D = vs[n->in[0]], C = vs[n->out[0]];
+    if (N < 1 || !vsk_tensor_is(K, 2, N, D, 0) || !vsk_tensor_is(n->const_[1], 1, N, 0, 0) ||
+        !vsk_tensor_is(V, 2, N, C, 0))
+        return VSK_ERR_CORRUPT;
+    const int32_t k = n->iattr[0];
+    return k >= 1 && (uint32_t)k <= NEAREST_MAX_K && (uint32_t)k <= N ? VSK_OK : VSK_ERR_CORRUPT;
+}
+static size_t nearest_state_bytes(const vsk_node *n, const uint32_t *vs)
+{
+    return HDR + vsk_align64((size_t)n->const_[0]->dims[0] * sizeof(float));
+}
+static void nearest_reset(const vsk_node *n, void *state, uint32_t isa)
+{
+    memset(state, 0, nearest_state_bytes(n, NULL));
+    ((nn_hdr *)state)->isa = isa;
+}
+static void nearest_run(const vsk_node *n, float *const *v, void *state)
+{
+    const uint32_t isa = ((nn_hdr *)state)->isa;
+    const vsk_tensor *K = n->const_[0], *V = n->const_[2];
+    const float *sq = n->const_[1]->data, *x = v[n->in[0]];
+    const uint32_t N = K->dims[0], D = K->dims[1], C = V->dims[1], k = (uint32_t)n->iattr[0];
+    float *kx = (float *)((unsigned char *)state + HDR), *y = v[n->out[0]];
+    vsk_matvec(isa, K->data, x, NULL, kx, N, D);
+    float best_d[NEAREST_MAX_K];
+    uint32_t best[NEAREST_MAX_K], m = 0;
+    for (uint32_t i = 0; i < N; ++i) {
+        float d = sq[i] - 2.0f * kx[i];
+        if (!isfinite(d)) d = INFINITY;
+        if (m == k && !(d < best_d[k - 1])) continue;
+        uint32_t j = m < k ? m++ : k - 1;  /* insert, keeping the list sorted */
+        while (j > 0 && d < best_d[j - 1]) { best_d[j] = best_d[j - 1]; best[j] = best[j - 1]; --j; }
+        best_d[j] = d;
+        best[j] = i;
+    }
+    for (uint32_t c = 0; c < C; ++c) y[c] = 0.0f;
+    for (uint32_t j = 0; j < k; ++j) {
+        const float *row = V->data + (size_t)best[j] * C;
+        for (uint32_t c = 0; c < C; ++c) y[c] += row[c];
+    }
+    const float inv = (float)k;
+    for (uint32_t c = 0; c < C; ++c) y[c] /= inv;
+}
+static uint64_t nearest_flops(const vsk_node *n, const uint32_t *vs)
+{
+    return 2ull * n->const_[0]->count + 2ull * n->const_[0]->dims[0] +
+           (uint64_t)n->iattr[0] * vs[n->out[0]];
+}
+static uint64_t nearest_cost(const vsk_node *n, const uint32_t *vs)
+{
+    return n->const_[0]->count + 4ull * n->const_[0]->dims[0] +
+           (uint64_t)n->iattr[0] * vs[n->out[0]];
+}
+const vsk_op_def vsk_op_def_nearest = {"NEAREST", nearest_validate, nearest_state_bytes,
+                                       nearest_reset, nearest_run, nearest_flops, nearest_cost};

@@ -54,6 +54,7 @@ static const tcase CASES[] = {
     {"linear", VSK_OP_LINEAR, 64, 1, {37}, 13, 2, {{13, 37, 0, 2}, {13, 0, 0, 1}}, 0, 0, {0}, {0}, {0}},
     {"linear_nobias", VSK_OP_LINEAR, 64, 1, {5}, 3, 1, {{3, 5, 0, 2}}, 0, 0, {0}, {0}, {0}},
     {"act_exp_sigmoid", VSK_OP_ACT, 64, 1, {21}, 21, 0, {{0}}, 1, 0, {5}, {0}, {30}},
+    {"act_exp", VSK_OP_ACT, 64, 1, {21}, 21, 0, {{0}}, 1, 0, {6}, {0}, {30}},
     {"act_tanh", VSK_OP_ACT, 64, 1, {21}, 21, 0, {{0}}, 1, 0, {2}, {0}, {5}},
     {"act_softplus", VSK_OP_ACT, 64, 1, {9}, 9, 0, {{0}}, 1, 0, {4}, {0}, {40}},
     {"log", VSK_OP_LOG, 64, 1, {9}, 9, 0, {{0}}, 0, 1, {0}, {1e-4f}, {0}},
@@ -75,6 +76,8 @@ static const tcase CASES[] = {
     {"argmin_g1", VSK_OP_ARGMIN, 64, 1, {1}, 1, 0, {{0}}, 0, 0, {0}, {0}, {0}},
     {"warp", VSK_OP_WARP, 64, 2, {32, 1}, 32, 1, {{32, 0, 0, 1}}, 0, 0, {0}, {0}, {0, 0.5f}},
     {"warp_c2_huge_s", VSK_OP_WARP, 64, 2, {2, 1}, 2, 1, {{2, 0, 0, 1}}, 0, 0, {0}, {0}, {0, 1000}},
+    {"nearest", VSK_OP_NEAREST, 64, 1, {9}, 5, 3, {{301, 9, 0, 2}, {301, 0, 0, 1}, {301, 5, 0, 2}}, 1, 0, {4}, {0}, {0}},
+    {"nearest_k1_n1", VSK_OP_NEAREST, 64, 1, {3}, 2, 3, {{1, 3, 0, 2}, {1, 0, 0, 1}, {1, 2, 0, 2}}, 1, 0, {1}, {0}, {0}},
     {"harmonic", VSK_OP_HARMONIC, 64, 2, {1, 33}, 64, 0, {{0}}, 2, 1, {64, 120}, {16000}, {600, 1}},
     {"harmonic_odd", VSK_OP_HARMONIC, 37, 2, {1, 2}, 37, 0, {{0}}, 2, 1, {37, 5}, {8000}, {900, 1}},
     {"noise", VSK_OP_NOISE, 64, 1, {17}, 64, 0, {{0}}, 2, 0, {64, -5}, {0}, {0}},
@@ -303,12 +306,81 @@ static void test_linear_sparse_path(void)
     }
 }
 
+/* NEAREST against a brute-force double reference: the k nearest rows by
+ * squared distance (lower row first among ties; a NaN query or key row ranks
+ * last), their values averaged; zero key rows give exact ties. */
+static void test_nearest_picks(void)
+{
+    enum { N = 203, D = 7, C = 5 };
+    static float K[N * D], sq[N], V[N * C], kx_state[64 + N + 64], x[D], y[C];
+    for (uint32_t i = 0; i < N; ++i) {
+        double s = 0;
+        for (uint32_t j = 0; j < D; ++j) {
+            K[i * D + j] = (i % 50 == 7) ? 0.0f : frand();   /* rows 7, 57, ... are zero: ties */
+            s += (double)K[i * D + j] * K[i * D + j];
+        }
+        sq[i] = (float)s;
+        for (uint32_t c = 0; c < C; ++c) V[i * C + c] = (float)i + 0.01f * (float)c;
+    }
+    K[11 * D + 3] = NAN;                                       /* row 11 never wins */
+    vsk_tensor tk = {2, {N, D, 1, 1}, (uint64_t)N * D, K, VSK_DTYPE_F32, NULL, NULL, NULL, 0};
+    vsk_tensor ts = {1, {N, 1, 1, 1}, N, sq, VSK_DTYPE_F32, NULL, NULL, NULL, 0};
+    vsk_tensor tv = {2, {N, C, 1, 1}, (uint64_t)N * C, V, VSK_DTYPE_F32, NULL, NULL, NULL, 0};
+    uint32_t vsize[2] = {D, C}, in_id = 0, out_id = 1;
+    const int32_t ks[3] = {1, 4, 16};
+    for (int kk = 0; kk < 3; ++kk) {
+        vsk_node n;
+        memset(&n, 0, sizeof n);
+        n.op = VSK_OP_NEAREST; n.n_in = 1; n.n_out = 1; n.n_const = 3; n.n_iattr = 1;
+        n.in = &in_id; n.out = &out_id; n.const_[0] = &tk; n.const_[1] = &ts; n.const_[2] = &tv;
+        n.iattr = &ks[kk]; n.hop = 64; n.value_size = vsize;
+        const vsk_op_def *op = vsk_op_lookup(VSK_OP_NEAREST);
+        CHECK(op->validate(&n, vsize, 2) == VSK_OK, "nearest k=%d: validate", ks[kk]);
+        CHECK(op->state_bytes(&n, vsize) <= sizeof kx_state, "nearest: state");
+        op->reset(&n, kx_state, vsk_isa_detect());
+        float *vals[2] = {x, y};
+        for (int trial = 0; trial < 60; ++trial) {
+            const int nan_query = trial == 59, near_zero = trial % 10 == 3;
+            for (uint32_t j = 0; j < D; ++j) x[j] = near_zero ? 1e-3f * frand() : frand();
+            if (nan_query) x[2] = NAN;
+            op->run(&n, vals, kx_state);
+            /* reference: selection by (distance, row), non-finite last */
+            uint32_t pick[16];
+            int used[N] = {0};
+            for (int32_t j = 0; j < ks[kk]; ++j) {
+                int best = -1;
+                double bd = 0;
+                for (uint32_t i = 0; i < N; ++i) {
+                    if (used[i]) continue;
+                    double d = 0;
+                    for (uint32_t c = 0; c < D; ++c) d += (double)K[i * D + c] * x[c];
+                    d = sq[i] - 2.0 * d;
+                    if (!isfinite(d)) d = INFINITY;
+                    if (best < 0 || d < bd) { best = (int)i; bd = d; }
+                }
+                used[best] = 1;
+                pick[j] = (uint32_t)best;
+            }
+            for (uint32_t c = 0; c < C; ++c) {
+                double want = 0;
+                for (int32_t j = 0; j < ks[kk]; ++j) want += V[pick[j] * C + c];
+                want /= ks[kk];
+                CHECK(fabs(y[c] - want) <= 1e-4, "nearest k=%d trial %d col %u: %g vs %g",
+                      ks[kk], trial, c, y[c], want);
+            }
+            if (nan_query)  /* nothing finite: the first k rows */
+                CHECK(fabs(y[0] - (ks[kk] - 1) / 2.0) <= 1e-4, "nearest NaN query: %g", y[0]);
+        }
+    }
+}
+
 int main(void)
 {
     size_t n = sizeof CASES / sizeof *CASES;
     for (size_t i = 0; i < n; ++i) run_case(&CASES[i]);
     test_yin_paths();
     test_linear_sparse_path();
+    test_nearest_picks();
     CHECK(vsk_op_lookup(0) == NULL && vsk_op_lookup(VSK_OP_COUNT_) == NULL, "unknown ops");
     for (uint32_t o = 1; o < VSK_OP_COUNT_; ++o) CHECK(vsk_op_lookup(o) != NULL, "op %u missing", o);
     printf("test_ops_state: %zu cases, %d failure(s)\n", n, failures);

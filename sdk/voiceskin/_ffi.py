@@ -33,7 +33,7 @@ _STATUS_ENUM = "enum {\n" + ",\n".join(
 CDEF = r"""
 #define VSK_ABI_VERSION 1
 #define VSK_VERSION_MAJOR 0
-#define VSK_VERSION_MINOR 6
+#define VSK_VERSION_MINOR 7
 #define VSK_VERSION_PATCH 0
 
 uint32_t vsk_version(void);

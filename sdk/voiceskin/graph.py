@@ -75,6 +75,9 @@ def flops_per_step(graph: Graph, tensors: Sequence[np.ndarray]) -> int:
             total += 2 * i
         elif n.op == Op.WARP:
             total += 6 * o
+        elif n.op == Op.NEAREST:
+            total += 2 * _elements(tensors[n.consts[0]]) + 2 * _elements(tensors[n.consts[1]]) \
+                + n.iattr[0] * o
         else:
             total += 4 * max(i, o)
     return int(total)
@@ -249,6 +252,17 @@ class GraphBuilder:
         frequency by ``exp(log_factor)``."""
         return self._add(Op.WARP, [x, log_factor], x.size if isinstance(x, Value) else 1,
                          consts=[(positions, "positions")])
+
+    def nearest(self, x: Value, keys: Any, values: Any, k: int) -> Value:
+        """The mean of the ``values`` rows [N, C] of the ``k`` rows of
+        ``keys`` [N, D] nearest to x[D] (squared Euclidean distance; ties to
+        the lower row, non-finite distances last). The keys' squared norms
+        are stored beside them (float32)."""
+        kf = np.ascontiguousarray(np.asarray(keys, dtype=np.float32))
+        sq = np.einsum("nd,nd->n", kf.astype(np.float64), kf.astype(np.float64)).astype(np.float32)
+        vf = np.ascontiguousarray(np.asarray(values, dtype=np.float32))
+        return self._add(Op.NEAREST, [x], vf.shape[1] if vf.ndim == 2 else 0,
+                         consts=[(kf, "keys"), (sq, "key_sq"), (vf, "values")], iattr=[int(k)])
 
     def harmonic(self, f0: Value, env: Value, max_harmonics: int,
                  sample_rate: float) -> Value:

@@ -58,10 +58,11 @@ class Op(IntEnum):
     RUNNING_MEAN = 17
     ARGMIN = 18
     WARP = 19
+    NEAREST = 20
 
 
 class Act(IntEnum):
-    """ACT kinds: exp_sigmoid is ``2·σ(x)^{ln 10} + 1e-7``."""
+    """ACT kinds: exp_sigmoid is ``2·σ(x)^{ln 10} + 1e-7``; exp is ``e^min(x, 88)``."""
 
     IDENTITY = 0
     RELU = 1
@@ -69,6 +70,7 @@ class Act(IntEnum):
     SIGMOID = 3
     SOFTPLUS = 4
     EXP_SIGMOID = 5
+    EXP = 6
 
 
 def op_name(op: int) -> str:
@@ -173,7 +175,7 @@ def _linear(n: _Node) -> None:
 
 def _act(n: _Node) -> None:
     if n.iattr[0] not in Act._value2member_map_:
-        n.fail(f"unknown activation kind {n.iattr[0]} (0..5)")
+        n.fail(f"unknown activation kind {n.iattr[0]} (0..6)")
     n.out_is(n.in_sizes[0])
 
 
@@ -297,6 +299,28 @@ def _warp(n: _Node) -> None:
     n.out_is(size)
 
 
+#: NEAREST averages at most this many neighbours (its C kernel keeps them
+#: in a fixed array on the stack)
+NEAREST_MAX_K = 16
+
+
+def _nearest(n: _Node) -> None:
+    ks = tuple(n.const_shapes[0])
+    if len(ks) != 2 or ks[0] < 1:
+        n.fail(f"keys must be 2-D [N >= 1, D], have shape {ks}")
+    rows, dim = ks
+    if dim != n.in_sizes[0]:
+        n.fail(f"keys have {dim} columns, the input has {n.in_sizes[0]}")
+    n.shape(1, (rows,), "key_sq")
+    vs = tuple(n.const_shapes[2])
+    if len(vs) != 2 or vs[0] != rows:
+        n.fail(f"values must be 2-D [{rows}, C], have shape {vs}")
+    n.out_is(vs[1])
+    k = n.iattr[0]
+    if not 1 <= k <= min(rows, NEAREST_MAX_K):
+        n.fail(f"k = {k} must be in 1..min(N = {rows}, {NEAREST_MAX_K})")
+
+
 def _hop_attr(n: _Node, h: int) -> None:
     if h != n.hop:
         n.fail(f"hop attribute {h} must equal the graph hop {n.hop}")
@@ -347,6 +371,7 @@ OPS: Mapping[Op, OpDef] = {
     Op.RUNNING_MEAN: OpDef(2, 1, (1,), 0, 3, _running_mean),
     Op.ARGMIN: OpDef(1, 1, (0,), 0, 0, _argmin),
     Op.WARP: OpDef(2, 1, (1,), 0, 0, _warp),
+    Op.NEAREST: OpDef(1, 1, (3,), 1, 0, _nearest),
 }
 
 

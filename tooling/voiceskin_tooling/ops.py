@@ -36,19 +36,19 @@ except ImportError:  # pragma: no cover - SDK not on the path
         FRAME = 1; STFT_MAG = 2; LINEAR = 3; ACT = 4; LOG = 5; CONV1D = 6  # noqa: E702
         GRU = 7; CONCAT = 8; SLICE = 9; ADD = 10; MUL = 11; AFFINE = 12  # noqa: E702
         PITCH_YIN = 13; PITCH_MAP = 14; HARMONIC = 15; NOISE = 16  # noqa: E702
-        RUNNING_MEAN = 17; ARGMIN = 18; WARP = 19  # noqa: E702
+        RUNNING_MEAN = 17; ARGMIN = 18; WARP = 19; NEAREST = 20  # noqa: E702
 
     class Act(IntEnum):  # type: ignore[no-redef]
         IDENTITY = 0; RELU = 1; TANH = 2; SIGMOID = 3; SOFTPLUS = 4  # noqa: E702
-        EXP_SIGMOID = 5
+        EXP_SIGMOID = 5; EXP = 6  # noqa: E702
 
 __all__ = [
     "Op", "Act", "PitchMapParams",
     "ACT_IDENTITY", "ACT_RELU", "ACT_TANH", "ACT_SIGMOID", "ACT_SOFTPLUS",
-    "ACT_EXP_SIGMOID",
+    "ACT_EXP_SIGMOID", "ACT_EXP",
     "frame", "stft_mag", "linear", "act", "log", "conv1d", "gru", "concat",
     "slice_", "add", "mul", "affine", "pitch_yin", "pitch_map", "running_mean",
-    "running_mean_np", "argmin", "warp", "harmonic", "noise", "hashed_noise", "hann",
+    "running_mean_np", "argmin", "nearest", "warp", "harmonic", "noise", "hashed_noise", "hann",
     "yin_lags", "matvec_q8", "linear_q8", "gru_q8",
 ]
 
@@ -58,6 +58,7 @@ ACT_TANH = int(Act.TANH)
 ACT_SIGMOID = int(Act.SIGMOID)
 ACT_SOFTPLUS = int(Act.SOFTPLUS)
 ACT_EXP_SIGMOID = int(Act.EXP_SIGMOID)
+ACT_EXP = int(Act.EXP)
 
 LN10 = math.log(10.0)
 TWO_PI = 2.0 * math.pi
@@ -113,7 +114,8 @@ def linear(x: TensorLike, W: TensorLike, b: TensorLike | None = None) -> torch.T
 
 def act(x: TensorLike, kind: int) -> torch.Tensor:
     """ACT: 0 identity, 1 relu, 2 tanh, 3 sigmoid, 4 softplus
-    (``log1p(e^x)``), 5 exp_sigmoid (``2·σ(x)^{ln 10} + 1e−7``)."""
+    (``log1p(e^x)``), 5 exp_sigmoid (``2·σ(x)^{ln 10} + 1e−7``), 6 exp
+    (``e^min(x, 88)``: finite for finite x; NaN stays NaN)."""
     x = _t(x)
     k = int(kind)
     if k == ACT_IDENTITY:
@@ -129,7 +131,9 @@ def act(x: TensorLike, kind: int) -> torch.Tensor:
     if k == ACT_EXP_SIGMOID:
         # 2·exp(ln10 · log σ(x)): stable for large |x|
         return 2.0 * torch.exp(LN10 * F.logsigmoid(x)) + 1e-7
-    raise ValueError(f"unknown activation kind {kind} (0..5)")
+    if k == ACT_EXP:
+        return torch.exp(torch.clamp(x, max=88.0))
+    raise ValueError(f"unknown activation kind {kind} (0..6)")
 
 
 def log(x: TensorLike, eps: float) -> torch.Tensor:
@@ -373,6 +377,30 @@ def argmin(x: TensorLike) -> torch.Tensor:
                       torch.zeros_like(d))
     dt = xt.dtype if xt.is_floating_point() else torch.float32
     return (i.to(torch.float64) + off).to(dt)
+
+
+def nearest(x: TensorLike, keys: TensorLike, key_sq: TensorLike, values: TensorLike,
+            k: int) -> torch.Tensor:
+    """NEAREST: ``x`` [..., D] -> [..., C], the mean of the ``values`` rows
+    [N, C] of the ``k`` rows of ``keys`` [N, D] nearest to ``x``: distance
+    ``key_sq[n] − 2·(keys x)[n]`` in float32 (‖x‖² left out: the same for
+    every row), a non-finite distance ranks after every finite one, ties go
+    to the lower row; the picks are summed nearest first and divided by
+    ``k``. Not differentiable in ``x`` (a choice); differentiable in
+    ``values``."""
+    xt = _t(x)
+    kt = _t(keys).to(device=xt.device, dtype=torch.float32)
+    sq = _t(key_sq).to(device=xt.device, dtype=torch.float32)
+    vt = _t(values).to(device=xt.device)
+    d = sq - 2.0 * (xt.detach().to(torch.float32) @ kt.T)                    # [..., N]
+    d = torch.where(torch.isfinite(d), d, torch.full_like(d, math.inf))
+    # a stable sort keeps the lower row first among equal distances
+    pick = torch.sort(d, dim=-1, stable=True).indices[..., : int(k)]         # [..., k]
+    rows = vt[pick]                                                          # [..., k, C]
+    acc = rows[..., 0, :]
+    for j in range(1, int(k)):
+        acc = acc + rows[..., j, :]
+    return (acc / float(k)).to(xt.dtype if xt.is_floating_point() else torch.float32)
 
 
 def warp(x: TensorLike, log_factor: TensorLike, positions: TensorLike) -> torch.Tensor:

@@ -49,7 +49,8 @@ def fit_postfilter(model: Any, data: _Segments, width_hz: float, max_utts: int =
     with torch.no_grad():
         for i, (fe, master_audio, feats, thop) in items:
             rmean = data.rmeans[i][None] if data.rmeans is not None else None
-            hp, _ = model.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None], rmean=rmean)
+            hp, _ = model.head_preactivations(fe.logmel[None], fe.f0[None], fe.voicing[None], rmean=rmean,
+                                              content=None if fe.content is None else fe.content[None])
             voiced = delay_steps(fe.voicing[None], c.pitch_delay_steps)[0] >= c.pitch.vthreshold
             if use_audio:
                 env = torch.from_numpy(audio_log_env(master_audio.numpy(), c.sample_rate, c.hop))

@@ -16,7 +16,9 @@ ARGMIN (the formant-warp fit: ARGMIN compares values that differ by a small
 part of their size — the graph's form of the curve cancels large terms —
 and one int8 scale per step moves the pick by up to 24 grid steps on real
 speech, against 0.001 in float; the dense form of earlier bundles was off
-by a median 0.06–1.1 steps and up to 7), and a matrix whose rows' nonzero
+by a median 0.06–1.1 steps and up to 7) or a NEAREST (a picking
+student's key: its content classifier's layers; a pick compares distances
+the same way), and a matrix whose rows' nonzero
 spans cover at most half of it (:func:`mostly_zero`: a filterbank's
 shape, or the per-factor sums of the dense warp fit bundles exported before
 its graph form, 4 % nonzero), which the runtime multiplies span by span in
@@ -54,17 +56,19 @@ def mostly_zero(w: Any) -> bool:
 def int8_candidates(graph: Any, tensors: list[Any], min_rows: int = 8) -> list[int]:
     """Tier-local ids of the tensors :func:`quantise_tier` quantises: every
     use is a LINEAR's W or a GRU's W_ih/W_hh, at least ``min_rows`` rows,
-    not fed by STFT_MAG, not upstream of an ARGMIN, not :func:`mostly_zero`."""
+    not fed by STFT_MAG, not upstream of an ARGMIN or a NEAREST, not
+    :func:`mostly_zero`."""
     from voiceskin.format import INT8_SLOTS
     from voiceskin.opset import Op
 
     producer = {v: n.op for n in graph.nodes for v in n.outputs}
-    # values an ARGMIN reads, directly or through any chain of nodes
-    # (nodes are in topological order, so one backward pass finds them)
-    feeds_argmin: set[int] = set()
+    # values an ARGMIN or a NEAREST reads (a choice between close values),
+    # directly or through any chain of nodes (nodes are in topological
+    # order, so one backward pass finds them)
+    feeds_choice: set[int] = set()
     for n in reversed(graph.nodes):
-        if n.op == Op.ARGMIN or feeds_argmin.intersection(n.outputs):
-            feeds_argmin.update(n.inputs)
+        if n.op in (Op.ARGMIN, Op.NEAREST) or feeds_choice.intersection(n.outputs):
+            feeds_choice.update(n.inputs)
     ok: dict[int, bool] = {}
     for n in graph.nodes:
         for k, c in enumerate(n.consts):
@@ -72,7 +76,7 @@ def int8_candidates(graph: Any, tensors: list[Any], min_rows: int = 8) -> list[i
                     and np.shape(tensors[c])[0] >= min_rows
                     and not mostly_zero(tensors[c])
                     and not (n.op == Op.LINEAR and producer.get(n.inputs[0]) == Op.STFT_MAG)
-                    and not feeds_argmin.intersection(n.outputs))
+                    and not feeds_choice.intersection(n.outputs))
             ok[c] = ok.get(c, True) and good
     return sorted(c for c, g in ok.items() if g)
 

@@ -88,6 +88,8 @@ def run_graph_values(graph, tensors: Sequence[np.ndarray], x: np.ndarray
             y = ops.argmin(x0)
         elif op == Op.WARP:
             y = ops.warp(x0, ins[1], cs[0])
+        elif op == Op.NEAREST:
+            y = ops.nearest(x0, cs[0], cs[1], cs[2], ia[0])
         elif op == Op.HARMONIC:
             y = ops.harmonic(x0[..., 0], ins[1], ia[0], ia[1], fa[0]).reshape(1, T, -1)
         elif op == Op.NOISE:

@@ -77,6 +77,11 @@ __all__ = [
 ]
 
 LN10 = math.log(10.0)
+#: target-frame picks: the envelope grid of the table (the master's
+#: ``log_env`` grid, 65 linear frequencies over 0..sr/2) and the content
+#: key's width (masters/phones.py: 39 phones and silence)
+PICK_BINS = 65
+PICK_CONTENT = 40
 
 
 # ------------------------------------------------------------------ configs
@@ -160,6 +165,17 @@ class StudentConfig:
     # the factors ARGMIN chooses from: the master's ``warp_range`` (distill
     # copies it from the master's config; a master without one keeps this)
     warp_range: tuple[float, float] = (0.7, 1.45)
+    # target-frame picks (0 = off; needs warp_grid, 16 kHz and hop 64):
+    # NEAREST averages the envelopes of the pick_k target frames nearest to
+    # a key made of the normalised features, the phone classifier's content
+    # key (masters/phones.py, the key world2's knn_content searches, computed
+    # in the graph) and the voicing gate; the picked envelope feeds both
+    # heads. The table holds pick_frames target steps (a random subset of
+    # the reference audio's; training lowers it to what the reference has).
+    pick_k: int = 0
+    pick_frames: int = 4096
+    # the content part's spread over the table, relative to the features'
+    pick_content_weight: float = 3.0
     pitch: PitchSpec = field(default_factory=PitchSpec)
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,6 +245,7 @@ _TIER_KEYS = {
     "win": "win", "n_fft": "n_fft",
     "norm_tau": "norm_tau", "norm_warmup": "norm_warmup", "norm_keep_mean": "norm_keep_mean",
     "skip": "skip", "lookahead": "lookahead", "warp_grid": "warp_grid",
+    "pick_k": "pick_k", "pick_frames": "pick_frames", "pick_content_weight": "pick_content_weight",
 }
 
 
@@ -323,6 +340,7 @@ class Frontend:
     logmel: torch.Tensor   # [T, n_mels]  LOG(LINEAR(mel, STFT_MAG(FRAME)))
     f0: torch.Tensor       # [T]  PITCH_MAP output (target voice, Hz)
     voicing: torch.Tensor  # [T]  PITCH_YIN voicing
+    content: torch.Tensor | None = None  # [T, 40] the content key (pick_k students only)
 
 
 def logmel(audio: torch.Tensor, cfg: StudentConfig) -> torch.Tensor:
@@ -360,7 +378,25 @@ def frontend(audio: torch.Tensor | np.ndarray, cfg: StudentConfig,
     T = a.numel() // cfg.hop
     a = a[: T * cfg.hop]
     f0, v = pitch if pitch is not None else pitch_track(a, cfg)
-    return Frontend(logmel(a, cfg), f0[:T].float(), v[:T].float())
+    content = None
+    if cfg.pick_k:
+        from .masters import phones
+
+        content = torch.from_numpy(phones.step_content(_phone_model(), a.numpy()))
+    return Frontend(logmel(a, cfg), f0[:T].float(), v[:T].float(), content)
+
+
+def _phone_model() -> Any:
+    """The content key's classifier (masters/phones.py), loaded once."""
+    global _PHONES
+    if _PHONES is None:
+        from .masters import phones
+
+        _PHONES = phones.PhoneModel.load(phones.MODEL_FILE)
+    return _PHONES
+
+
+_PHONES: Any = None
 
 
 WARP_RANGE = StudentConfig.warp_range  # the default: the old WORLD master's warp_range
@@ -558,6 +594,28 @@ class Student(nn.Module):
         for m in (self.harm_skip, self.noise_skip):
             if m is not None:
                 nn.init.zeros_(m.weight)
+        self.pick_h = self.pick_n = None
+        if cfg.pick_k:
+            if not cfg.warp_grid:
+                raise ValueError("pick_k needs the formant-normalised features (warp_grid > 0)")
+            if (cfg.sample_rate, cfg.hop) != (16000, 64):
+                raise ValueError(f"pick_k needs 16 kHz and hop 64 (the content key's frames), not "
+                                 f"{cfg.sample_rate} Hz and hop {cfg.hop}")
+            if not 1 <= cfg.pick_k <= min(cfg.pick_frames, 16):
+                raise ValueError(f"pick_k {cfg.pick_k} must be in 1..min(pick_frames = {cfg.pick_frames}, 16)")
+            N, D = cfg.pick_frames, cfg.n_mels + PICK_CONTENT + 1
+            # the table (set by set_pick_table) and the pick's standardisation
+            self.register_buffer("pick_keys", torch.zeros(N, D))
+            self.register_buffer("pick_sq", torch.zeros(N))
+            self.register_buffer("pick_vals", torch.zeros(N, PICK_BINS))
+            self.register_buffer("pick_mu", torch.zeros(PICK_BINS))
+            self.register_buffer("pick_isd", torch.ones(PICK_BINS))
+            self.register_buffer("pick_scale", torch.ones(2))  # content, voicing columns
+            self.pick_h = nn.Linear(PICK_BINS, cfg.harm_bins)
+            self.pick_n = nn.Linear(PICK_BINS, cfg.noise_bins)
+            for m in (self.pick_h, self.pick_n):  # zero at start: the plain student
+                nn.init.zeros_(m.weight)
+                nn.init.zeros_(m.bias)
         with torch.no_grad():  # start quiet: small envelopes
             self.harm_head.bias.fill_(-2.5)
             self.noise_head.bias.fill_(-4.0)
@@ -629,8 +687,9 @@ class Student(nn.Module):
     def envelopes(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                   hidden: dict[str, torch.Tensor] | None = None,
                   rmean: torch.Tensor | None = None,
-                  masks: Mapping[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        hp, np_ = self.head_preactivations(logmel, f0, voicing, hidden, rmean, masks)
+                  masks: Mapping[str, torch.Tensor] | None = None,
+                  content: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        hp, np_ = self.head_preactivations(logmel, f0, voicing, hidden, rmean, masks, content)
         he = exp_sigmoid(hp)
         if self.cfg.voicing_gate:
             he = he * self.gate(delay_steps(voicing, self.cfg.pitch_delay_steps)).unsqueeze(-1)
@@ -639,12 +698,15 @@ class Student(nn.Module):
     def head_preactivations(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                             hidden: dict[str, torch.Tensor] | None = None,
                             rmean: torch.Tensor | None = None,
-                            masks: Mapping[str, torch.Tensor] | None = None
+                            masks: Mapping[str, torch.Tensor] | None = None,
+                            content: torch.Tensor | None = None
                             ) -> tuple[torch.Tensor, torch.Tensor]:
         """The harmonic and noise heads' outputs before ACT exp_sigmoid.
         ``masks`` (structured pruning, :mod:`.prune`) scales units by name:
         ``conv{i}`` output channels, ``gru`` hidden units (their output and
-        their recurrent input), ``dense`` units; a unit at 0 is gone."""
+        their recurrent input), ``dense`` units; a unit at 0 is gone.
+        ``content`` (:attr:`Frontend.content`) keys a picking student's
+        picks (``pick_k``)."""
         masks = masks or {}
         x = self.features(logmel, f0, voicing, rmean)         # [N,T,F]
         h = x.transpose(1, 2)
@@ -675,7 +737,65 @@ class Student(nn.Module):
         hp, np_ = self.harm_head(g), self.noise_head(g)
         if self.harm_skip is not None and self.noise_skip is not None:
             hp, np_ = hp + self.harm_skip(x), np_ + self.noise_skip(x)
+        if self.pick_h is not None and self.pick_n is not None:
+            if content is None:
+                raise ValueError("a picking student (pick_k) needs the content key: frontend(...).content")
+            pn = (self.pick(x, content, voicing) - self.pick_mu) * self.pick_isd
+            hp, np_ = hp + self.pick_h(pn), np_ + self.pick_n(pn)
         return hp, np_
+
+    def pick_key(self, x: torch.Tensor, content: torch.Tensor, voicing: torch.Tensor) -> torch.Tensor:
+        """NEAREST's query [..., n_mels + PICK_CONTENT + 1]: the normalised
+        features, the content key and the voicing gate, the last two scaled
+        by ``pick_scale`` (so the table's squared norms hold)."""
+        sc = self.pick_scale
+        return torch.cat([x[..., : self.cfg.n_mels], sc[0] * content.to(x.dtype),
+                          sc[1] * self.gate(voicing).unsqueeze(-1)], -1)
+
+    def pick(self, x: torch.Tensor, content: torch.Tensor, voicing: torch.Tensor) -> torch.Tensor:
+        """The mean envelope [..., PICK_BINS] of the pick_k table rows
+        nearest to :meth:`pick_key` (ops.nearest: the graph's NEAREST)."""
+        from . import ops
+
+        q = self.pick_key(x, content, voicing)
+        return ops.nearest(q, self.pick_keys, self.pick_sq, self.pick_vals, self.cfg.pick_k)
+
+    @torch.no_grad()
+    def set_pick_table(self, sources: list[tuple["Frontend", torch.Tensor, torch.Tensor]]) -> None:
+        """Fills the table from the target's own speech: per source (its
+        front end, its steps to keep [n], their envelopes [n, PICK_BINS])
+        the keys of those steps, computed as a query is. The content and
+        voicing columns are weighted so that the content part's spread is
+        ``pick_content_weight`` times the features', and the voicing
+        column's 100 times (voiced and unvoiced frames do not mix)."""
+        c = self.cfg
+        parts, vals = [], []
+        for fe, keep, env in sources:
+            rm = self.running_mean(fe.logmel, fe.voicing) if c.norm_tau > 0 else None
+            self.pick_scale.fill_(1.0)
+            x = self.features(fe.logmel[None], fe.f0[None], fe.voicing[None],
+                              None if rm is None else rm[None])
+            if fe.content is None:
+                raise ValueError("the table's sources need the content key (frontend of a pick_k config)")
+            k = self.pick_key(x, fe.content[None], fe.voicing[None])[0]
+            parts.append(k[keep])
+            vals.append(env)
+        keys = torch.cat(parts, 0).double()
+        M = c.n_mels
+        spread = lambda a: float(((a - a.mean(0)) ** 2).sum(1).mean())  # noqa: E731
+        e = spread(keys[:, :M])
+        sc = torch.tensor([math.sqrt(c.pick_content_weight * e / max(spread(keys[:, M:-1]), 1e-12)),
+                           math.sqrt(100.0 * e / max(spread(keys[:, -1:]), 1e-12))], dtype=torch.float64)
+        keys[:, M:-1] *= sc[0]
+        keys[:, -1] *= sc[1]
+        v = torch.cat(vals, 0).double()
+        self.pick_keys.copy_(keys.float())
+        self.pick_sq.copy_((keys * keys).sum(1).float())
+        self.pick_vals.copy_(v.float())
+        self.pick_mu.copy_(v.mean(0).float())
+        self.pick_isd.copy_((1.0 / v.std(0).clamp(min=1e-3)).float())
+        self.pick_scale.copy_(sc.float())
+
 
     @torch.no_grad()
     def fold_postfilter(self, beta: float, width_hz: float) -> None:
@@ -685,7 +805,7 @@ class Student(nn.Module):
         if beta == 0:
             return
         A = torch.from_numpy(postfilter_matrix(self.cfg.harm_bins, self.cfg.sample_rate, beta, width_hz))
-        for lin in (self.harm_head, self.harm_skip):
+        for lin in (self.harm_head, self.harm_skip, self.pick_h):
             if lin is None:
                 continue
             lin.weight.copy_((A @ lin.weight.double()).to(lin.weight.dtype))
@@ -700,7 +820,7 @@ class Student(nn.Module):
         if beta == 0:
             return
         A = postfilter_matrix(self.cfg.harm_bins, self.cfg.sample_rate, beta, width_hz)
-        for lin in (self.harm_head, self.harm_skip):
+        for lin in (self.harm_head, self.harm_skip, self.pick_h):
             if lin is None:
                 continue
             with torch.no_grad():
@@ -719,10 +839,11 @@ class Student(nn.Module):
     def forward(self, logmel: torch.Tensor, f0: torch.Tensor, voicing: torch.Tensor,
                 noise_seed: int | None = None, return_hidden: bool = False,
                 rmean: torch.Tensor | None = None,
-                masks: Mapping[str, torch.Tensor] | None = None
+                masks: Mapping[str, torch.Tensor] | None = None,
+                content: torch.Tensor | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         hidden: dict[str, torch.Tensor] | None = {} if return_hidden else None
-        he, ne = self.envelopes(logmel, f0, voicing, hidden, rmean, masks)
+        he, ne = self.envelopes(logmel, f0, voicing, hidden, rmean, masks, content)
         from . import ops
 
         c = self.cfg
@@ -745,7 +866,8 @@ class Student(nn.Module):
         need input that is not there and are left out."""
         fe = frontend(audio, self.cfg, pitch)
         y = self(fe.logmel[None], fe.f0[None], fe.voicing[None],
-                 noise_seed=self.cfg.noise_seed if deterministic else None)
+                 noise_seed=self.cfg.noise_seed if deterministic else None,
+                 content=None if fe.content is None else fe.content[None])
         return y[0, self.cfg.lookahead:].numpy()
 
     def parameter_count(self) -> int:
@@ -825,6 +947,20 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
         gw = [npy(getattr(student.gru, f"{n}_l{i}"))
               for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         g = b.gru(g, *gw)
+    picks = None
+    if student.pick_h is not None and student.pick_n is not None:
+        # NEAREST over the target's frames, keyed by CONCAT(features, content, gate)
+        from .masters import phones
+
+        sc = student.pick_scale.detach().cpu().double().numpy()
+        kk = float(c.voicing_gate)
+        gate_now = b.act(b.affine(voi, np.array([kk], np.float32),
+                                  np.array([-kk * p.vthreshold], np.float32)), Act.SIGMOID)
+        content = phones.build_content(_phone_model(), b, x, voi)
+        q = b.concat(d, b.affine(content, np.full(PICK_CONTENT, sc[0], np.float32),
+                                 np.zeros(PICK_CONTENT, np.float32)),
+                     b.affine(gate_now, np.array([sc[1]], np.float32), np.zeros(1, np.float32)))
+        picks = b.nearest(q, npy(student.pick_keys), npy(student.pick_vals), c.pick_k)
     if student.dense is not None:
         g = b.act(b.linear(g, npy(student.dense.weight), npy(student.dense.bias)), Act.RELU)
     hp = b.linear(g, npy(student.harm_head.weight), npy(student.harm_head.bias))
@@ -832,6 +968,18 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
     if student.harm_skip is not None and student.noise_skip is not None:
         hp = b.add(hp, b.linear(xin, npy(student.harm_skip.weight)))
         np_ = b.add(np_, b.linear(xin, npy(student.noise_skip.weight)))
+    if picks is not None:  # W·((picks − μ)·isd) + b, the standardisation folded in
+        mu = student.pick_mu.detach().cpu().double().numpy()
+        isd = student.pick_isd.detach().cpu().double().numpy()
+        for name, head in (("h", student.pick_h), ("n", student.pick_n)):
+            W = head.weight.detach().cpu().double().numpy()
+            Wf = (W * isd[None, :]).astype(np.float32)
+            bf = (head.bias.detach().cpu().double().numpy() - Wf.astype(np.float64) @ mu).astype(np.float32)
+            term = b.linear(picks, Wf, bf)
+            if name == "h":
+                hp = b.add(hp, term)
+            else:
+                np_ = b.add(np_, term)
     he = b.act(hp, Act.EXP_SIGMOID)
     if c.pitch_delay_steps:  # synthesis follows the master lookahead samples late
         tap = np.zeros((1, 1, 2), np.float32)

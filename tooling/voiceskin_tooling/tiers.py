@@ -127,6 +127,14 @@ class TierPreset:
     #: whose network cost this tier is pruned down to, starting from this
     #: preset's own (wider) conv, GRU and dense widths; "" = not pruned
     prune_target: str = ""
+    #: target-frame picks (student.StudentConfig.pick_k; 0 = off): NEAREST
+    #: over pick_frames of the target's own frames, keyed by the normalised
+    #: features, a predicted content code (needs a master with a content
+    #: key: world2's knn_content) and voicing; the content part weighs
+    #: pick_content_weight times the features' spread
+    pick_k: int = 0
+    pick_frames: int = 4096
+    pick_content_weight: float = 3.0
     #: free-form extras for future student versions
     extra: dict[str, Any] = field(default_factory=dict)
 

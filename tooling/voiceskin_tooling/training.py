@@ -84,7 +84,7 @@ class _Segments:
         import torch
 
         idx = self.rng.choice(len(self.items), size=n, p=self.weights)
-        lm, rm, f0, vo, y, tf = [], [], [], [], [], {}
+        lm, rm, f0, vo, y, tf, ct = [], [], [], [], [], {}, []
         D = self.lookahead
         for i in idx:
             fe, m, feats, thop = self.items[i]
@@ -95,6 +95,8 @@ class _Segments:
                 rm.append(self.rmeans[i][s:s + self.L])
             f0.append(fe.f0[s:s + self.L])
             vo.append(fe.voicing[s:s + self.L])
+            if fe.content is not None:
+                ct.append(fe.content[s:s + self.L])
             y.append(m[s * self.hop - D:(s + self.L) * self.hop - D])
             for k, v in feats.items():
                 tf.setdefault(k, []).append(v[_teacher_frames(s, self.L, self.hop, D, thop, v.shape[0])])
@@ -102,7 +104,48 @@ class _Segments:
         return {"logmel": torch.stack(lm).to(d), "f0": torch.stack(f0).to(d),
                 "rmean": torch.stack(rm).to(d) if rm else None,
                 "voicing": torch.stack(vo).to(d), "target": torch.stack(y).to(d),
+                "content": torch.stack(ct).to(d) if ct else None,
                 "teacher": {k: torch.stack(v).to(d) for k, v in tf.items()}}
+
+
+def _pick_sources(cache: dict[str, Any], scfg: Any, rng: np.random.Generator) -> list[Any]:
+    """What a picking student's table is built from: per reference file of
+    the target, its front end (with the content key), the steps kept (at
+    most ``pick_frames`` in all, a random subset) and their envelopes
+    (WORLD's reading of the target's own audio on the ``log_env`` grid, each
+    frame less its mean: the level is the network's), aligned as the teacher
+    features are. Lowers ``scfg.pick_frames`` to the steps there are."""
+    import torch
+
+    from .audio_features import audio_log_env
+    from .student import PICK_BINS, frontend
+
+    refs = [r.numpy() for r in cache.get("reference", [])]
+    if not refs:
+        raise DistillInputError("pick_k needs the target's reference audio in the cache")
+    fes, envs = [], []
+    for r in refs:
+        fe = frontend(r, scfg)
+        T = fe.f0.numel()
+        env = audio_log_env(r, int(cache["sample_rate"]), scfg.hop, PICK_BINS)
+        e = torch.from_numpy(env[_teacher_frames(0, T, scfg.hop, scfg.lookahead, float(scfg.hop),
+                                                 env.shape[0]).numpy()]).float()
+        fes.append(fe)
+        envs.append(e - e.mean(-1, keepdim=True))
+    total = sum(len(e) for e in envs)
+    n = min(int(scfg.pick_frames), total)
+    if n < max(scfg.pick_k, 1):
+        raise DistillInputError(f"the target's reference audio has {total} steps; pick_k {scfg.pick_k} needs more")
+    keep = np.sort(rng.choice(total, size=n, replace=False))
+    scfg.pick_frames = n
+    out, start = [], 0
+    for fe, e in zip(fes, envs):
+        k = keep[(keep >= start) & (keep < start + len(e))] - start
+        if len(k):
+            idx = torch.from_numpy(k).long()
+            out.append((fe, idx, e[idx]))
+        start += len(e)
+    return out
 
 
 def follow_master(scfg: Any, master: dict[str, Any]) -> None:
@@ -174,6 +217,7 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
     seg_frames = max(plan.warmup_frames + 8, int(round(seg_s * scfg.sample_rate / scfg.hop)))
     data = _Segments([u for u in cache["utts"] if u["split"] == "train"], scfg, seg_frames,
                      device, rng)
+    picks = _pick_sources(cache, scfg, rng) if scfg.pick_k else None
     model = Student(scfg).to(device)
     mean, std, prior = data.feature_stats()
     model.feat_mean.copy_(mean)
@@ -183,13 +227,16 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
         data.set_running_means(model)
     if scfg.warp_grid:
         model.set_warp_target(_target_logmel_mean(cache, scfg))
+    if picks is not None:
+        model.set_pick_table(picks)
     stft_loss = MultiResolutionSTFTLoss(plan.fft_sizes).to(device)
     kd_cfg = _kd_config(plan, data.teacher_dims())
     distiller = None
     params = list(model.parameters())
     if kd_cfg is not None:
         b = data.batch(2)
-        _, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True, rmean=b["rmean"])
+        _, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True, rmean=b["rmean"],
+                       content=b["content"])
         distiller = LayerDistiller(kd_cfg).build(hid, b["teacher"]).to(device)
         params += list(distiller.parameters())
     opt = torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay)
@@ -213,7 +260,7 @@ def train_tier(cfg: DistillConfig, cache_path: str | Path, voice: Any, tier_name
         b = data.batch(bs)
         masks = pruner.masks() if pruner is not None and pruner.active else None
         y, hid = model(b["logmel"], b["f0"], b["voicing"], return_hidden=True,
-                       rmean=b["rmean"], masks=masks)
+                       rmean=b["rmean"], masks=masks, content=b["content"])
         loss_main = stft_loss(y[:, w0:], b["target"][:, w0:])
         if distiller is not None:
             w = plan.warmup_frames

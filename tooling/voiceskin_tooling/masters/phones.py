@@ -195,6 +195,70 @@ def train(audio: Sequence[np.ndarray], labels: Sequence[np.ndarray], steps: int 
     return PhoneModel(w), {"train_frame_accuracy": acc, "frames": float(len(Y))}
 
 
+# ------------------------------------------------------- per student step
+def step_content(model: PhoneModel, x: np.ndarray) -> np.ndarray:
+    """The content key ``world2`` searches (square-root posteriors), per
+    student step of ``x`` (hop 64 at 16 kHz, one per whole hop): step t's
+    window ends at sample (t + 1)·HOP, so step t ≥ 1 carries frame t − 1;
+    step 0 has heard nothing yet (its context is all zeros). Exactly what
+    :func:`build_content` computes in a runtime graph."""
+    x = np.asarray(x, np.float32).reshape(-1)
+    T = len(x) // HOP
+    f = features(x)
+    rows = np.concatenate([np.zeros((1, f.shape[1]), np.float32), f[: max(T - 1, 0)]])[:T]
+    return np.sqrt(model.posteriors(rows)).astype(np.float32)
+
+
+def build_content(model: PhoneModel, b: Any, x: Any, voicing: Any) -> Any:
+    """:func:`step_content` as runtime ops on a ``voiceskin.graph.GraphBuilder``
+    (``x``: the graph's input at 16 kHz, hop 64; ``voicing``: any finite
+    per-step value, here the PITCH_YIN voicing, only to make a constant):
+    FRAME → STFT_MAG (Hann, 512) → squared → LINEAR(mel, + 1e-8) → LOG, minus a
+    RUNNING_MEAN that starts at step 1; the 9 context frames are three
+    causal CONV1Ds (dilations 8, 4, 2) holding the MLP's first layer, then
+    its other two layers and the square root of the softmax as
+    e^{z/2 − ln Σ e^z / 2} (ACT exp). Returns the [40] content value."""
+    from voiceskin.graph import Act
+
+    if b.hop != HOP:
+        raise ValueError(f"the content key needs hop {HOP}, the graph has {b.hop}")
+    w = {k: np.asarray(v, np.float64) for k, v in model.w.items()}
+    f32 = lambda a: np.ascontiguousarray(np.asarray(a, np.float32))  # noqa: E731
+    M = N_MELS
+    fr = b.frame(x, WIN)
+    mag = b.stft_mag(fr, f32(np.hanning(WIN)), 512)
+    # ln(p + 1e-8) as in log_mel: the 1e-8 is the LINEAR's bias (LOG's eps floors instead)
+    lm = b.log(b.linear(b.mul(mag, mag), f32(_FB), f32(np.full(M, 1e-8))), 1e-30)
+    one = b.affine(voicing, f32([0.0]), f32([1.0]))
+    tap = np.zeros((1, 1, 2), np.float32)
+    tap[0, 0, 0] = 1.0                                   # y_t = x_{t−1}: 0 at step 0, then 1
+    after0 = b.conv1d(one, tap, f32([0.0]))
+    mean = b.running_mean(lm, after0, np.zeros(M, np.float32), 1.0, TAU_FRAMES, 0.5)
+    dev = b.mul(b.add(lm, b.affine(mean, f32(np.full(M, -1.0)), f32(np.zeros(M)))),
+                b.linear(after0, f32(np.ones((M, 1)))))
+    W1 = w["w1"] / w["sd"][None, :]                      # the standardisation folded in
+    b1 = w["b1"] - W1 @ w["mu"]
+    block = {o: W1[:, j * M:(j + 1) * M] for j, o in enumerate(CONTEXT)}
+    H = W1.shape[0]
+    h = None
+    for dil, K in ((8, 6), (4, 4), (2, 2)):
+        Wc = np.zeros((H, M, K))
+        for k in range(K):
+            o = -dil * (K - 1 - k)
+            if o in block:
+                Wc[:, :, k] = block.pop(o)
+        y = b.conv1d(dev, f32(Wc), f32(b1 if h is None else np.zeros(H)), dilation=dil)
+        h = y if h is None else b.add(h, y)
+    assert not block, f"context offsets {sorted(block)} not covered"
+    h = b.act(h, Act.RELU)
+    h = b.act(b.linear(h, f32(w["w2"]), f32(w["b2"])), Act.RELU)
+    z = b.linear(h, f32(w["w3"]), f32(w["b3"]))
+    C = z.size
+    lse = b.log(b.linear(b.act(z, Act.EXP), f32(np.ones((1, C)))), 1e-30)
+    u = b.add(b.affine(z, f32(np.full(C, 0.5)), f32(np.zeros(C))), b.linear(lse, f32(np.full((C, 1), -0.5))))
+    return b.act(u, Act.EXP)
+
+
 def frame_accuracy(model: PhoneModel, audio: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> float:
     ok = n = 0
     for a, y in zip(audio, labels):
