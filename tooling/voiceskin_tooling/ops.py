@@ -394,8 +394,20 @@ def nearest(x: TensorLike, keys: TensorLike, key_sq: TensorLike, values: TensorL
     vt = _t(values).to(device=xt.device)
     d = sq - 2.0 * (xt.detach().to(torch.float32) @ kt.T)                    # [..., N]
     d = torch.where(torch.isfinite(d), d, torch.full_like(d, math.inf))
-    # a stable sort keeps the lower row first among equal distances
-    pick = torch.sort(d, dim=-1, stable=True).indices[..., : int(k)]         # [..., k]
+    k = int(k)
+    N = d.shape[-1]
+    # the k + 8 smallest, then ordered by (distance, row): the lower row
+    # first among equal distances; a query whose ties reach past those
+    # candidates is sorted whole (a stable sort)
+    m = min(N, k + 8)
+    sv, si = torch.topk(d, m, dim=-1, largest=False, sorted=True)
+    by_row = torch.argsort(si, dim=-1)
+    ci, cv = si.gather(-1, by_row), sv.gather(-1, by_row)
+    pick = ci.gather(-1, torch.sort(cv, dim=-1, stable=True).indices)[..., :k]
+    if m < N:
+        amb = sv[..., m - 1] <= sv[..., k - 1]
+        if bool(amb.any()):
+            pick[amb] = torch.sort(d[amb], dim=-1, stable=True).indices[..., :k]
     rows = vt[pick]                                                          # [..., k, C]
     acc = rows[..., 0, :]
     for j in range(1, int(k)):
