@@ -193,7 +193,7 @@ namespace VoiceSkin.Interop
         /// <summary>VSK_ABI_VERSION this binding was written for.</summary>
         public const uint VSK_ABI_VERSION = 1;
         public const uint VSK_VERSION_MAJOR = 0;
-        public const uint VSK_VERSION_MINOR = 6;
+        public const uint VSK_VERSION_MINOR = 7;
         public const uint VSK_VERSION_PATCH = 0;
         public const ulong VSK_DEFAULT_MAX_COST_PER_SECOND = 500000000;
         public const uint VSK_NO_TIER = 0xFFFFFFFF;
