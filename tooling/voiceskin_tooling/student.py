@@ -770,9 +770,9 @@ class Student(nn.Module):
         column's 100 times (voiced and unvoiced frames do not mix)."""
         c = self.cfg
         parts, vals = [], []
+        self.pick_scale.fill_(1.0)  # unscaled keys first; the weights follow from their spreads
         for fe, keep, env in sources:
             rm = self.running_mean(fe.logmel, fe.voicing) if c.norm_tau > 0 else None
-            self.pick_scale.fill_(1.0)
             x = self.features(fe.logmel[None], fe.f0[None], fe.voicing[None],
                               None if rm is None else rm[None])
             if fe.content is None:
@@ -894,6 +894,17 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
     def npy(t: torch.Tensor) -> np.ndarray:
         return t.detach().cpu().numpy().astype(np.float32).copy()
 
+    def gate_of(v: Any) -> Any:  # Student.gate: sigmoid(k·v − k·vthreshold)
+        k = float(c.voicing_gate)
+        return b.act(b.affine(v, np.array([k], np.float32), np.array([-k * p.vthreshold], np.float32)),
+                     Act.SIGMOID)
+
+    def folded(head: nn.Linear, v: Any) -> Any:  # head((v − μ)·isd): the standardisation folded in
+        mu = student.pick_mu.detach().cpu().double().numpy()
+        W = head.weight.detach().cpu().double().numpy() * student.pick_isd.detach().cpu().double().numpy()
+        bias = head.bias.detach().cpu().double().numpy() - W @ mu
+        return b.linear(v, W.astype(np.float32), bias.astype(np.float32))
+
     b = GraphBuilder(c.hop)
     x = b.input
     # mel features
@@ -953,13 +964,10 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
         from .masters import phones
 
         sc = student.pick_scale.detach().cpu().double().numpy()
-        kk = float(c.voicing_gate)
-        gate_now = b.act(b.affine(voi, np.array([kk], np.float32),
-                                  np.array([-kk * p.vthreshold], np.float32)), Act.SIGMOID)
         content = phones.build_content(_phone_model(), b, x, voi)
         q = b.concat(d, b.affine(content, np.full(PICK_CONTENT, sc[0], np.float32),
                                  np.zeros(PICK_CONTENT, np.float32)),
-                     b.affine(gate_now, np.array([sc[1]], np.float32), np.zeros(1, np.float32)))
+                     b.affine(gate_of(voi), np.array([sc[1]], np.float32), np.zeros(1, np.float32)))
         picks = b.nearest(q, npy(student.pick_keys), npy(student.pick_vals), c.pick_k)
     if student.dense is not None:
         g = b.act(b.linear(g, npy(student.dense.weight), npy(student.dense.bias)), Act.RELU)
@@ -968,18 +976,9 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
     if student.harm_skip is not None and student.noise_skip is not None:
         hp = b.add(hp, b.linear(xin, npy(student.harm_skip.weight)))
         np_ = b.add(np_, b.linear(xin, npy(student.noise_skip.weight)))
-    if picks is not None:  # W·((picks − μ)·isd) + b, the standardisation folded in
-        mu = student.pick_mu.detach().cpu().double().numpy()
-        isd = student.pick_isd.detach().cpu().double().numpy()
-        for name, head in (("h", student.pick_h), ("n", student.pick_n)):
-            W = head.weight.detach().cpu().double().numpy()
-            Wf = (W * isd[None, :]).astype(np.float32)
-            bf = (head.bias.detach().cpu().double().numpy() - Wf.astype(np.float64) @ mu).astype(np.float32)
-            term = b.linear(picks, Wf, bf)
-            if name == "h":
-                hp = b.add(hp, term)
-            else:
-                np_ = b.add(np_, term)
+    if picks is not None and student.pick_h is not None and student.pick_n is not None:
+        hp = b.add(hp, folded(student.pick_h, picks))
+        np_ = b.add(np_, folded(student.pick_n, picks))
     he = b.act(hp, Act.EXP_SIGMOID)
     if c.pitch_delay_steps:  # synthesis follows the master lookahead samples late
         tap = np.zeros((1, 1, 2), np.float32)
@@ -987,11 +986,8 @@ def export(student: Student) -> tuple[Any, list[np.ndarray]]:
         zero1 = np.zeros(1, np.float32)
         f0 = b.conv1d(f0, tap, zero1, dilation=c.pitch_delay_steps)
         voi = b.conv1d(voi, tap, zero1, dilation=c.pitch_delay_steps)
-    if c.voicing_gate:  # he · sigmoid(k·v − k·vthreshold), the gate spread over B bins
-        k = float(c.voicing_gate)
-        gate = b.act(b.affine(voi, np.array([k], np.float32),
-                              np.array([-k * p.vthreshold], np.float32)), Act.SIGMOID)
-        gate_b = b.linear(gate, np.ones((c.harm_bins, 1), np.float32))
+    if c.voicing_gate:  # he · gate, the gate spread over B bins
+        gate_b = b.linear(gate_of(voi), np.ones((c.harm_bins, 1), np.float32))
         he = b.mul(he, gate_b)
     ne = b.act(np_, Act.EXP_SIGMOID)
     y = b.add(b.harmonic(f0, he, c.max_harmonics, float(c.sample_rate)),
