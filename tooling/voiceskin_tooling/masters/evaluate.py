@@ -22,19 +22,28 @@ import numpy as np
 from .base import Master
 
 
-def mel_fb(sr: int, n_fft: int, n_mels: int = 40, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
-    """[n_mels, n_fft/2+1] triangular HTK-mel filters over fmin..min(fmax, sr/2)."""
+def mel_triangles(freqs: np.ndarray, n_mels: int = 40, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
+    """[n_mels, len(freqs)] triangular HTK-mel filters (peak 1) over
+    fmin..min(fmax, freqs[-1]) on the frequency grid ``freqs`` (Hz); a band
+    narrower than the grid's spacing gets its nearest bin."""
     def hz2mel(f: np.ndarray | float) -> np.ndarray:
         return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
 
-    mels = np.linspace(hz2mel(fmin), hz2mel(min(fmax, sr / 2)), n_mels + 2)
+    freqs = np.asarray(freqs, dtype=np.float64)
+    mels = np.linspace(hz2mel(fmin), hz2mel(min(fmax, float(freqs[-1]))), n_mels + 2)
     hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
-    bins = np.linspace(0, sr / 2, n_fft // 2 + 1)
-    fb = np.zeros((n_mels, len(bins)))
+    fb = np.zeros((n_mels, len(freqs)))
     for m in range(n_mels):
         lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
-        fb[m] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0, None)
+        fb[m] = np.clip(np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)), 0, None)
+        if fb[m].sum() == 0:
+            fb[m, int(np.argmin(np.abs(freqs - c)))] = 1.0
     return fb
+
+
+def mel_fb(sr: int, n_fft: int, n_mels: int = 40, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
+    """[n_mels, n_fft/2+1] triangular HTK-mel filters over fmin..min(fmax, sr/2)."""
+    return mel_triangles(np.linspace(0, sr / 2, n_fft // 2 + 1), n_mels, fmin, fmax)
 
 
 def long_term_logmel(audio: Sequence[np.ndarray], sr: int, n_fft: int = 512, hop: int = 128) -> np.ndarray:

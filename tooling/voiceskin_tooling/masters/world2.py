@@ -60,6 +60,7 @@ import numpy as np
 from ..pitchmap import pitch_map_np
 from . import phones
 from .base import MasterError, as_mono_float32, resample
+from .evaluate import mel_triangles
 from .world import WorldMaster, _runs, _warp_rows, analyze, yin_track
 
 __all__ = ["World2Master"]
@@ -73,17 +74,7 @@ _ADJ = {"frames_v": "adj_v", "frames_u": "adj_u"}
 
 def _mel_matrix(freqs: np.ndarray, n_bands: int, fmin: float = 80.0, fmax: float = 7600.0) -> np.ndarray:
     """Triangular mel averaging matrix [n_bands, K] (rows sum to 1)."""
-    def hz2mel(f: Any) -> Any:
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-    mels = np.linspace(hz2mel(fmin), hz2mel(min(fmax, freqs[-1])), n_bands + 2)
-    hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
-    fb = np.zeros((n_bands, len(freqs)))
-    for m in range(n_bands):
-        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
-        fb[m] = np.clip(np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)), 0, None)
-        if fb[m].sum() == 0:  # band narrower than a bin
-            fb[m, int(np.argmin(np.abs(freqs - c)))] = 1.0
+    fb = mel_triangles(freqs, n_bands, fmin, fmax)
     return fb / fb.sum(axis=1, keepdims=True)
 
 
@@ -376,6 +367,32 @@ class World2Master(WorldMaster):
         up = 0.5 - 0.5 * np.cos(np.pi * x)
         return self.knn_blend_low + (self.knn_blend - self.knn_blend_low) * up
 
+    def _query(self, x: np.ndarray, lsp: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
+               means: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """Each frame's search key [frames, bands (+ content)]: the
+        speaker-normalised envelope shape and, with ``knn_content``, the
+        scaled content key (whose unscaled value goes to ``info``)."""
+        n_frames = len(lsp)
+        # query: the frame minus the running mean, both warped by α (the
+        # speaker-normalised frame), in mel bands
+        q = np.empty((n_frames, self.knn_bands))
+        for lo, hi in _runs(alphas):
+            s_ = alphas[lo]
+            q[lo:hi] = _warp_rows(lsp[lo:hi] - means[lo:hi], s_) @ self._mel.T
+        q -= q.mean(axis=1, keepdims=True)
+        if self.knn_content > 0:
+            c = self._content(x)
+            # the key the picks used, a layer-to-layer target for the
+            # student (training.kd_pairs): it must learn the same
+            # content from its own features to pick as the master does
+            info["features"] = {"content": c.astype(np.float32)}
+            qc = np.empty((n_frames, q.shape[1] + c.shape[1]))
+            qc[:, :q.shape[1]] = q
+            qc[voiced, q.shape[1]:] = self._content_scale["frames_v"] * c[voiced]
+            qc[~voiced, q.shape[1]:] = self._content_scale["frames_u"] * c[~voiced]
+            q = qc
+        return q
+
     def _target_envelope(self, x: np.ndarray, lsp: np.ndarray, out_lsp: np.ndarray, wap: np.ndarray,
                          ap: np.ndarray, voiced: np.ndarray, alphas: np.ndarray,
                          means: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -384,24 +401,7 @@ class World2Master(WorldMaster):
         knn_ap = None
         info: dict[str, Any] = {"yin_offset": self.yin_offset}
         if self.envelope == "knn":
-            # query: the frame minus the running mean, both warped by α (the
-            # speaker-normalised frame), in mel bands
-            q = np.empty((n_frames, self.knn_bands))
-            for lo, hi in _runs(alphas):
-                s_ = alphas[lo]
-                q[lo:hi] = _warp_rows(lsp[lo:hi] - means[lo:hi], s_) @ self._mel.T
-            q -= q.mean(axis=1, keepdims=True)
-            if self.knn_content > 0:
-                c = self._content(x)
-                # the key the picks used, a layer-to-layer target for the
-                # student (training.kd_pairs): it must learn the same
-                # content from its own features to pick as the master does
-                info["features"] = {"content": c.astype(np.float32)}
-                qc = np.empty((n_frames, q.shape[1] + c.shape[1]))
-                qc[:, :q.shape[1]] = q
-                qc[voiced, q.shape[1]:] = self._content_scale["frames_v"] * c[voiced]
-                qc[~voiced, q.shape[1]:] = self._content_scale["frames_u"] * c[~voiced]
-                q = qc
+            q = self._query(x, lsp, voiced, alphas, means, info)
             # knn_nearest: per frame, its nearest target frame's index in the
             # pool it searched (voiced or unvoiced; diagnostics and tests)
             if self.knn_continuity > 0:
