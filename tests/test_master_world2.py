@@ -192,3 +192,21 @@ def test_the_content_key_is_a_teacher_feature_the_student_learns() -> None:
     plain.fit(refs, SR)
     assert "content" not in plain.convert(x, SR).features
     assert "teacher_features" not in plain.config()
+
+
+def test_the_key_bands_average_the_envelope_over_htk_mel_triangles() -> None:
+    from voiceskin_tooling.masters.evaluate import mel_fb, mel_triangles
+    from voiceskin_tooling.masters.world2 import _mel_matrix
+
+    freqs = np.linspace(0, 8000, 513)
+    fb = _mel_matrix(freqs, 24)
+    assert fb.shape == (24, 513) and np.allclose(fb.sum(axis=1), 1.0)
+    centres = (fb * freqs).sum(axis=1)
+    assert np.all(np.diff(centres) > 0) and 80 < centres[0] < centres[-1] < 7600
+    assert np.all(fb[:, freqs < 80] == 0) and np.all(fb[:, freqs > 7600] == 0)
+    # peak-1 triangles on the FFT grid: the phone classifier's mel bank
+    tri = mel_fb(16000, 512, 40)
+    assert np.allclose(tri.max(axis=1), 1.0, atol=0.35) and np.all(tri.sum(axis=1) > 0)
+    # a band narrower than the grid's spacing still reads its nearest bin
+    coarse = mel_triangles(np.linspace(0, 8000, 33), 40)
+    assert np.all(coarse.sum(axis=1) > 0)
