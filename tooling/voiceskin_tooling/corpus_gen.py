@@ -455,8 +455,6 @@ def generate(out: Path, log=print, only: list[str] | None = None) -> dict:
     """Generates the corpus in ``out`` (replaced atomically). ``only``: names
     of the speakers to (re)generate; every other speaker's files are copied
     from the existing corpus unchanged."""
-    from .corpus import trim_silence
-
     names = [v.name for v in VOICES]
     if only is not None:
         unknown = sorted(set(only) - set(names))
@@ -498,7 +496,7 @@ def generate(out: Path, log=print, only: list[str] | None = None) -> dict:
                         idx = v.sentences[k]
                         y = _make(v, idx, Path(work))
                         raw_cache[(v.name, idx)] = y
-                    y = _normalize(trim_silence(y, SAMPLE_RATE, pad_seconds=0.08, max_pause_seconds=None))
+                    y = as_corpus_file(y)
                     write_audio_atomic(tmp / _file(v, k), y, SAMPLE_RATE)
                 secs = sum(_seconds(tmp / _file(v, k)) for k in range(n_utts))
                 log(f"  {v.name:12s} {v.role:10s} {n_utts:3d} utt {secs:6.1f} s  ({v.source})")
@@ -570,6 +568,23 @@ def _metadata(root: Path) -> dict:
             "files": files,
         }
     return meta
+
+
+def as_corpus_file(y: np.ndarray) -> np.ndarray:
+    """Synthesized or recorded speech trimmed and levelled as every corpus
+    file is."""
+    from .corpus import trim_silence
+
+    return _normalize(trim_silence(y, SAMPLE_RATE, pad_seconds=0.08, max_pause_seconds=None))
+
+
+def speak(voice: str, sentence: str, work: Path) -> np.ndarray:
+    """The corpus's synthesizer voice ``voice`` reading ``sentence`` (one of
+    its sentence set's), as a corpus file (needs the corpus's synthesizers)."""
+    v = next((v for v in VOICES if v.name == voice), None)
+    if v is None or v.kind not in ("flite", "festival", "espeak"):
+        raise ValueError(f"{voice!r} is not a synthesizer voice of the corpus")
+    return as_corpus_file(_make(v, SENTENCE_SETS[v.sset][v.lang].index(sentence), work))
 
 
 def _make(v: Voice, idx: int, work: Path) -> np.ndarray:
@@ -688,8 +703,6 @@ def phone_training_speech(corpus_root: Path, synthesize: bool = True, log=print
     target voices reading every English *training* sentence they do not read
     in the corpus (trimmed and levelled as the corpus is). Validation and
     test voices and the test sentences are never used."""
-    from .corpus import trim_silence
-
     meta = json.loads((corpus_root / "corpus.json").read_text(encoding="utf-8"))
     keep = set(meta["train_speakers"]) | {meta["target_speaker"]}
     out = [(s, read_audio(corpus_root / f["file"], SAMPLE_RATE)[0], f["text"])
@@ -702,8 +715,7 @@ def phone_training_speech(corpus_root: Path, synthesize: bool = True, log=print
             if v.name not in keep or v.kind not in ("flite", "festival", "espeak") or v.lang != "en":
                 continue
             for idx in sorted(set(range(len(english))) - set(v.sentences)):
-                y = _normalize(trim_silence(_make(v, idx, Path(work)), SAMPLE_RATE, pad_seconds=0.08,
-                                            max_pause_seconds=None))
+                y = as_corpus_file(_make(v, idx, Path(work)))
                 out.append((v.name, y, english[idx]))
             log(f"  {v.name}: {len(english) - len(set(v.sentences))} more sentences")
     return out
