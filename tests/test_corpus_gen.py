@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -71,3 +72,21 @@ def test_festival_voices_get_text_in_the_encoding_they_read(lang, tmp_path):
     # speech runs at roughly 2-4 words per second; spelt-out bytes are far slower
     assert 0.15 < _seconds(declared) / words < 0.8
     assert _seconds(utf8) > 1.2 * _seconds(declared)
+
+
+def test_speak_renders_a_corpus_file_as_the_generator_did_and_reads_any_sentence(tmp_path):
+    if not shutil.which("text2wave"):
+        pytest.fail("festival's text2wave is not installed: run scripts/setup.sh")
+    sentence = corpus_gen.SENTENCE_SETS["main"]["en"][3]
+    shipped, _ = sf.read(CORPUS / "target" / "slt" / "slt_03.flac", dtype="float32")
+    y = corpus_gen.speak("slt", sentence, tmp_path)
+    assert len(y) == len(shipped)
+    assert np.max(np.abs(y - shipped)) < 1e-4  # FLAC's 16-bit step is 3e-5
+    # a sentence in no sentence set is trimmed and levelled as corpus files are
+    text = "The owl watched silently from the branch above us."
+    z = corpus_gen.speak("slt", text, tmp_path)
+    assert abs(10 * np.log10(np.mean(z.astype(np.float64) ** 2)) + 22.0) < 0.5
+    assert 0.15 < len(z) / corpus_gen.SAMPLE_RATE / len(text.split()) < 0.8
+    assert np.max(np.abs(z[:80])) < 0.05 and np.max(np.abs(z)) > 0.2  # starts in the trimmed pause
+    with pytest.raises(ValueError, match="not a synthesizer voice"):
+        corpus_gen.speak("awb_arctic", text, tmp_path)  # a recording

@@ -579,19 +579,22 @@ def as_corpus_file(y: np.ndarray) -> np.ndarray:
 
 
 def speak(voice: str, sentence: str, work: Path) -> np.ndarray:
-    """The corpus's synthesizer voice ``voice`` reading ``sentence`` (one of
-    its sentence set's), as a corpus file (needs the corpus's synthesizers)."""
+    """The corpus's synthesizer voice ``voice`` reading ``sentence`` (any
+    text in its language), as a corpus file (needs the corpus's
+    synthesizers). ``work`` holds the synthesizer's file."""
     v = next((v for v in VOICES if v.name == voice), None)
     if v is None or v.kind not in ("flite", "festival", "espeak"):
         raise ValueError(f"{voice!r} is not a synthesizer voice of the corpus")
-    return as_corpus_file(_make(v, SENTENCE_SETS[v.sset][v.lang].index(sentence), work))
+    return as_corpus_file(_render(v, sentence, work / f"{v.name}_speak.wav"))
 
 
 def _make(v: Voice, idx: int, work: Path) -> np.ndarray:
-    wav = work / f"{v.name}_{idx}.wav"
-    _synth(v, SENTENCE_SETS[v.sset][v.lang][idx], wav)
-    x, _ = read_audio(wav, SAMPLE_RATE)
-    return x
+    return _render(v, SENTENCE_SETS[v.sset][v.lang][idx], work / f"{v.name}_{idx}.wav")
+
+
+def _render(v: Voice, text: str, wav: Path) -> np.ndarray:
+    _synth(v, text, wav)
+    return read_audio(wav, SAMPLE_RATE)[0]
 
 
 def _fetch_take(v: Voice, k: int, work: Path) -> np.ndarray:
