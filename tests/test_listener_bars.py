@@ -121,3 +121,36 @@ def test_twins_are_compared_as_twins_and_each_is_ordered_against_the_rung_above(
     # the twins differ beyond both intervals: said, not counted against the order
     assert tw["differences"] == ["low better than low-pruned on wer: 0.550 vs 0.700, beyond both intervals"]
     assert "low and low-pruned are twins (equal rank): compared as twins, not ordered" in order_summary(b)
+
+
+def test_the_order_is_checked_again_without_the_post_filters_and_each_post_filter_effect_is_stated() -> None:
+    # with their post-filters medium out-sharpens high (similarity); without
+    # them high is above medium, and high has no post-filter (no -nopf row)
+    qa = _qa(master={"wer": _m(0.5)},
+             low={"similarity": _m(0.70), "wer": _m(0.60, 0.55, 0.65)},
+             medium={"similarity": _m(0.76), "wer": _m(0.62, 0.57, 0.67)},
+             high={"similarity": _m(0.72), "wer": _m(0.60, 0.55, 0.65)},
+             **{"low-nopf": {"similarity": _m(0.68), "wer": _m(0.61, 0.56, 0.66)},
+                "medium-nopf": {"similarity": _m(0.70), "wer": _m(0.70, 0.66, 0.74)}})
+    b = check_listener_bars(qa, TIERS)
+    assert b["ordered"] is False
+    assert b["order_violations"] == ["high worse than medium on similarity: 0.720 outside [0.750, 0.770]"]
+    wp = b["without_postfilter"]
+    # low-nopf -> medium-nopf: WER 0.70 outside [0.56, 0.66]; medium-nopf -> high: fine
+    assert wp["ordered"] is False and wp["order"]["similarity"] is True and wp["order"]["wer"] is False
+    assert wp["order_violations"] == ["medium-nopf worse than low-nopf on wer: 0.700 outside [0.560, 0.660]"]
+    assert b["postfilter"] == {"low": {"better": ["similarity"], "worse": []},
+                               "medium": {"better": ["wer", "similarity"], "worse": []}}
+    s = order_summary(b)
+    assert "Without their post-filters: not ordered — medium-nopf worse than low-nopf on wer" in s
+    assert "medium's post-filter: better on wer, similarity (against medium-nopf)" in s
+    # a post-filter that costs words is said so
+    qa["splits"]["test"]["systems"]["low"]["wer"] = _m(0.75)
+    assert check_listener_bars(qa, TIERS)["postfilter"]["low"] == {"better": ["similarity"], "worse": ["wer"]}
+
+
+def test_without_any_nopf_scores_there_is_no_second_order() -> None:
+    qa = _qa(master={"wer": _m(0.5)}, low={"wer": _m(0.6)}, medium={"wer": _m(0.6)}, high={"wer": _m(0.6)})
+    b = check_listener_bars(qa, TIERS)
+    assert "without_postfilter" not in b and "postfilter" not in b
+    assert "Without their post-filters" not in order_summary(b)

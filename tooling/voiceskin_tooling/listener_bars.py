@@ -18,6 +18,14 @@ split: new people and sentences, never used for a design choice).
   rank below on a measure when its value lies outside that tier's 95 %
   interval on the worse side. Tiers of equal rank are not ordered: they are
   compared as twins (``twins``: which one is better beyond both intervals).
+* **With and without the post-filter**: where the QA also scored the tiers
+  without their formant post-filters (``<tier>-nopf``), the ordering is
+  checked again on those (``without_postfilter``: the fitted β differs per
+  tier and the speaker encoder rewards sharpening, so this is the order of
+  the networks themselves), and each post-filter's effect is stated
+  (``postfilter``: the measures on which the tier is better / worse than
+  without it, beyond the interval of the tier without it). Reported, not
+  acted on: the test split makes no choice.
 
 These bars are reported (qa.json ``listener_bars``, the console, the
 report); the distillation's pass/fail still rests on the per-tier bars of
@@ -128,22 +136,17 @@ def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str] | Mapping[
                 c["better_than_master"] = bool(v > ms if higher else v < ms)
             checks[m] = c
         out["tiers"][t] = checks
-    violations = []
     steps = ladder_steps(tier_names)
-    pairs = [(lo_t, hi_t) for below, above in zip(steps, steps[1:]) for lo_t in below for hi_t in above]
-    for m, higher in ORDER_MEASURES.items():
-        ok = True
-        for lo_t, hi_t in pairs:
-            lo, hi = (S.get(lo_t) or {}).get(m), (S.get(hi_t) or {}).get(m)
-            if lo is None or hi is None:
-                continue
-            if beyond_interval(lo, hi, higher) < 0:
-                ok = False
-                violations.append(f"{hi_t} worse than {lo_t} on {m}: {hi['value']:.3f} outside "
-                                  f"[{lo['ci95'][0]:.3f}, {lo['ci95'][1]:.3f}]")
-        out["order"][m] = ok
-    out["ordered"] = not violations
-    out["order_violations"] = violations
+    out["order"], out["order_violations"] = _order(S, steps, {t: t for t in tier_names})
+    out["ordered"] = not out["order_violations"]
+    # the same networks without their post-filters (when the QA scored them:
+    # "<tier>-nopf"; a tier with no post-filter is its own), and what each
+    # post-filter changes beyond the interval of its tier without it
+    raw = {t: f"{t}-nopf" if f"{t}-nopf" in S else t for t in tier_names}
+    if any(r != t for t, r in raw.items()):
+        order, violations = _order(S, steps, raw)
+        out["without_postfilter"] = {"order": order, "ordered": not violations, "order_violations": violations}
+        out["postfilter"] = {t: _postfilter_effect(S[t], S[r]) for t, r in raw.items() if r != t and t in S}
     out["twins"] = []
     rank = ladder(tier_names)
     for a_t, b_t in (p for rung in steps for p in combinations(rung, 2)):
@@ -158,6 +161,38 @@ def check_listener_bars(qa: dict[str, Any], tier_names: Sequence[str] | Mapping[
         out["twins"].append({"tiers": [a_t, b_t], "rank": rank[a_t], "differences": diffs})
     out["master_met"] = all(c["met"] for c in out["master"].values()) if out["master"] else None
     out["tiers_met"] = {t: all(c["met"] for c in cs.values()) for t, cs in out["tiers"].items()}
+    return out
+
+
+def _order(S: dict[str, Any], steps: list[list[str]], system: Mapping[str, str]
+           ) -> tuple[dict[str, bool], list[str]]:
+    """Per measure, whether no tier is worse beyond its interval than one of
+    the rung below, and the violations; each tier scored as ``system[tier]``."""
+    pairs = [(lo_t, hi_t) for below, above in zip(steps, steps[1:]) for lo_t in below for hi_t in above]
+    order, violations = {}, []
+    for m, higher in ORDER_MEASURES.items():
+        ok = True
+        for lo_t, hi_t in pairs:
+            lo, hi = (S.get(system[lo_t]) or {}).get(m), (S.get(system[hi_t]) or {}).get(m)
+            if lo is None or hi is None:
+                continue
+            if beyond_interval(lo, hi, higher) < 0:
+                ok = False
+                violations.append(f"{system[hi_t]} worse than {system[lo_t]} on {m}: {hi['value']:.3f} outside "
+                                  f"[{lo['ci95'][0]:.3f}, {lo['ci95'][1]:.3f}]")
+        order[m] = ok
+    return order, violations
+
+
+def _postfilter_effect(with_pf: dict[str, Any], without: dict[str, Any]) -> dict[str, list[str]]:
+    """The measures on which a tier with its post-filter is better / worse
+    than without it, beyond the interval of the tier without it."""
+    out: dict[str, list[str]] = {"better": [], "worse": []}
+    for m, higher in ORDER_MEASURES.items():
+        if m in with_pf and m in without:
+            step = beyond_interval(without[m], with_pf[m], higher)
+            if step:
+                out["better" if step > 0 else "worse"].append(m)
     return out
 
 
@@ -179,6 +214,15 @@ def order_summary(lb: dict[str, Any]) -> str:
     on twins, tiers of equal rank, when there are any)."""
     s = ("tiers ordered (no higher tier worse than a lower one beyond its 95 % interval): "
          + ("yes" if lb["ordered"] else "no — " + "; ".join(lb["order_violations"])))
+    wp = lb.get("without_postfilter")
+    if wp is not None:
+        s += (". Without their post-filters: " + ("ordered" if wp["ordered"]
+                                                   else "not ordered — " + "; ".join(wp["order_violations"])))
+    for t, eff in (lb.get("postfilter") or {}).items():
+        said = [f"better on {', '.join(eff['better'])}"] if eff["better"] else []
+        said += [f"worse on {', '.join(eff['worse'])}"] if eff["worse"] else []
+        s += (f". {t}'s post-filter: " + ("; ".join(said) if said else "no change beyond the interval")
+              + f" (against {t}-nopf)")
     for tw in lb.get("twins") or []:
         a, b = tw["tiers"]
         s += (f". {a} and {b} are twins (equal rank): compared as twins, not ordered — "
