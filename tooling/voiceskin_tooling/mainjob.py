@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = DistillConfig(voice=a.voice, out_dir=a.out, jobs=a.jobs or len(voice.tiers),
                         max_train_seconds=a.max_train_seconds,
                         max_seen_qa_seconds=20.0, fail_on_qa=False, qa_listen_max_per_split=12,
-                        qa_without_postfilter=False,  # QA time: the full distillation scores both
+                        # each tier also without its post-filter: the ordering of the
+                        # networks themselves and what each post-filter buys (listener_bars)
+                        qa_without_postfilter=True,
                         learning_rate=a.learning_rate, batch_size=a.batch_size,
                         segment_seconds=a.segment_seconds)
     # 1. master outputs, once (cached)
