@@ -72,7 +72,13 @@ class SphinxAcousticModel:
         # stored as -log(w) in units of 1024 log(1.0001)
         self.w = np.exp(-1024 * np.log(1.0001) * mixw.astype(np.float64))
         self.phones, self.senone_phone = self._mdef(model_dir / "mdef")
+        # per-density constants of the Gaussians' log-likelihood, and each
+        # base phone's senones: computed once, used on every frame
         self.logdet = -0.5 * np.sum(np.log(2 * np.pi * self.vars), axis=-1)
+        self.iv = 1.0 / self.vars
+        self.mean_iv = self.means * self.iv
+        self.mean_sq_iv = np.sum(self.means ** 2 * self.iv, -1)
+        self.senones_of = [np.nonzero(self.senone_phone == p)[0] for p in range(len(self.phones))]
         self.fb = self._mel_bank()
         k = np.arange(self.NCEP)[:, None]
         self.dct = np.cos(np.pi * k * (np.arange(self.NFILT)[None, :] + 0.5) / self.NFILT) * np.sqrt(2.0 / self.NFILT)
@@ -121,6 +127,8 @@ class SphinxAcousticModel:
         return names, base
 
     def _mel_bank(self) -> np.ndarray:
+        """sphinx's own bank, not ``evaluate.mel_triangles``: edges rounded
+        to FFT bins and unit-area triangles, as the model was trained on."""
         def mel(f: float) -> float:
             return 2595.0 * np.log10(1.0 + f / 700.0)
 
@@ -162,14 +170,12 @@ class SphinxAcousticModel:
     def senone_scores(self, f: np.ndarray) -> np.ndarray:
         """[frames, senones] log-likelihoods (full mixtures, no top-N)."""
         out = np.zeros((len(f), self.w.shape[2]))
-        iv = 1.0 / self.vars
         for s in range(f.shape[1]):
             x = f[:, s]
-            d = (np.einsum("td,cnd->tcn", x * x, iv[:, s]) - 2 * np.einsum("td,cnd->tcn", x, self.means[:, s] * iv[:, s])
-                 + np.sum(self.means[:, s] ** 2 * iv[:, s], -1)[None])
+            d = (np.einsum("td,cnd->tcn", x * x, self.iv[:, s]) - 2 * np.einsum("td,cnd->tcn", x, self.mean_iv[:, s])
+                 + self.mean_sq_iv[None, :, s])
             ll = self.logdet[None, :, s] - 0.5 * d  # [T, codebook, density]
-            for cb in range(ll.shape[1]):
-                sen = np.nonzero(self.senone_phone == cb)[0]
+            for cb, sen in enumerate(self.senones_of):  # a PTM codebook is its base phone's
                 mx = ll[:, cb].max(1, keepdims=True)
                 out[:, sen] += mx + np.log(np.exp(ll[:, cb] - mx) @ self.w[s][:, sen] + 1e-300)
         return out
@@ -177,7 +183,7 @@ class SphinxAcousticModel:
     def phone_posteriors(self, x: np.ndarray) -> np.ndarray:
         """[frames, 42] softmax over the base phones of each one's best senone."""
         sc = self.senone_scores(self.streams(self.cepstra(x)))
-        z = np.stack([sc[:, self.senone_phone == p].max(1) for p in range(len(self.phones))], 1)
+        z = np.stack([sc[:, sen].max(1) for sen in self.senones_of], 1)
         z = np.exp(z - z.max(1, keepdims=True))
         return z / z.sum(1, keepdims=True)
 
@@ -198,12 +204,12 @@ def check_frontend(utts: list[dict[str, Any]], am: SphinxAcousticModel) -> None:
     d = Decoder(samprate=16000, loglevel="FATAL", remove_noise=False)
     for u in utts[:4]:
         pcm = (np.clip(u["audio"], -1, 1) * 32767).astype(np.int16)
-        d.start_utt(); d.process_raw(pcm.tobytes(), full_utt=True); d.end_utt()
-        own = d.hyp().hypstr if d.hyp() else ""
-        c = am.cepstra(pcm / 32768.0).astype(np.float32)
-        d.start_utt(); d.process_cep(c.reshape(-1).tobytes(), full_utt=True); d.end_utt()
-        ours = d.hyp().hypstr if d.hyp() else ""
-        print(f"pocketsphinx: {own}\nthese cepstra: {ours}\n")
+        said = []
+        for feed, data in ((d.process_raw, pcm.tobytes()),
+                           (d.process_cep, am.cepstra(pcm / 32768.0).astype(np.float32).tobytes())):
+            d.start_utt(); feed(data, full_utt=True); d.end_utt()
+            said.append(h.hypstr if (h := d.hyp()) else "")
+        print(f"pocketsphinx: {said[0]}\nthese cepstra: {said[1]}\n")
 
 
 def frame_accuracy(utts: list[dict[str, Any]], am: SphinxAcousticModel) -> None:
